@@ -1,0 +1,79 @@
+// Lint rules that keep Galen's module boundaries honest (see docs/architecture.md).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import checkFile from 'eslint-plugin-check-file';
+
+/** Each outside thing has exactly one owner; everything else must go through it. */
+const owners = [
+  { name: 'onnxruntime-node', owner: 'src/runtime/', why: 'only src/runtime/ talks to ONNX Runtime' },
+  { name: 'better-sqlite3', owner: 'src/store/', why: 'only src/store/ owns SQL' },
+  { name: 'kysely', owner: 'src/store/', why: 'only src/store/ owns SQL' },
+  { name: 'onnx-proto', owner: 'src/onnx/', why: 'only src/onnx/ reads and writes ONNX protobuf' },
+  { name: 'fastify', owner: 'src/http/', why: 'HTTP stays at the edge (src/http/)' },
+  { name: 'commander', owner: 'src/cli/', why: 'the CLI edge owns argument parsing' },
+  { name: 'prom-client', owner: 'src/observability/', why: 'metrics are registered in src/observability/' },
+  { name: 'pino', owner: 'src/observability/', why: 'the logger is made in src/observability/' },
+];
+
+const restrictedFor = (file) =>
+  owners.filter((o) => !file.startsWith(o.owner)).map((o) => ({ name: o.name, message: o.why }));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'demo-data/**', 'test/fixtures/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { 'check-file': checkFile },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+      'check-file/filename-naming-convention': [
+        'error',
+        { '**/*.{ts,js}': 'KEBAB_CASE' },
+        { ignoreMiddleExtensions: true },
+      ],
+      'check-file/folder-naming-convention': ['error', { 'src/**/': 'KEBAB_CASE', 'test/**/': 'KEBAB_CASE' }],
+    },
+  },
+  // One rule object per top-level folder, so each folder's forbidden imports are exact.
+  ...[
+    'app',
+    'config',
+    'core',
+    'store',
+    'registry',
+    'onnx',
+    'runtime',
+    'serving',
+    'security',
+    'observability',
+    'http',
+    'cli',
+    'demo',
+    'training',
+  ].map((folder) => ({
+    files: [`src/${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },
+  })),
+  { files: ['src/cli/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },
+  {
+    // Tests may reach outside things directly, e.g. raw ONNX Runtime as the reference a test compares with.
+    files: ['**/*.test.ts', 'test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  { files: ['*.js'], ...tseslint.configs.disableTypeChecked },
+);

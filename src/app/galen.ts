@@ -1,0 +1,96 @@
+/**
+ * The composition root: builds every domain service from the configuration, once, and closes
+ * them in order. Edges (HTTP, CLI) receive a `Galen` and call its services.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GalenConfig } from '../config/index.js';
+import { systemClock } from '../core/index.js';
+import type { Clock } from '../core/index.js';
+import { GalenMetrics } from '../observability/index.js';
+import type { Logger } from '../observability/index.js';
+import { ModelRegistry } from '../registry/index.js';
+import { ModelRuntime } from '../runtime/index.js';
+import { ApiKeys, AuditLog } from '../security/index.js';
+import { InferenceService, ModelManager } from '../serving/index.js';
+import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
+import type { ArtifactStore, MetadataStore } from '../store/index.js';
+
+export interface Galen {
+  readonly config: GalenConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly store: MetadataStore;
+  readonly artifacts: ArtifactStore;
+  readonly runtime: ModelRuntime;
+  readonly registry: ModelRegistry;
+  readonly keys: ApiKeys;
+  readonly audit: AuditLog;
+  readonly metrics: GalenMetrics;
+  readonly models: ModelManager;
+  readonly inference: InferenceService;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the data folder and builds the services. Does not load models or listen anywhere.
+ *
+ * @example
+ * const galen = await createGalen(loadConfig(), createLogger('info'));
+ */
+export async function createGalen(
+  config: GalenConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<Galen> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openSqliteMetadataStore(join(config.dataDir, 'galen.db'));
+  const artifacts = new LocalArtifactStore(config.dataDir);
+  const runtime = new ModelRuntime({
+    maxConcurrentPerGroup: config.runtime.maxConcurrentPerModel,
+    intraOpThreads: config.runtime.intraOpThreads,
+    warmup: config.runtime.warmup,
+  });
+  const registry = new ModelRegistry(store, artifacts, runtime, clock);
+  const keys = new ApiKeys(store, clock, config.adminKey);
+  const audit = new AuditLog(store, clock);
+  const metrics = new GalenMetrics(() => runtime.loadedKeys().length);
+  const models = new ModelManager(registry, artifacts, runtime, logger);
+  const inference = new InferenceService(registry, models, runtime, metrics);
+  return {
+    config,
+    logger,
+    clock,
+    store,
+    artifacts,
+    runtime,
+    registry,
+    keys,
+    audit,
+    metrics,
+    models,
+    inference,
+    async close() {
+      await runtime.close();
+      await store.close();
+    },
+  };
+}
+
+/** Where a generated first admin key is written. */
+export const adminKeyPath = (dataDir: string): string => join(dataDir, 'admin.key');
+
+/**
+ * Makes sure an admin can sign in: with `GALEN_ADMIN_KEY` set nothing is stored; otherwise, on
+ * the first start (no admin key at all), one is generated and written to `<dataDir>/admin.key`
+ * with mode 0600. Returns the generated key so the caller can print it once.
+ */
+export async function bootstrapAdminKey(galen: Galen): Promise<string | undefined> {
+  if (await galen.keys.hasAdmin()) return undefined;
+  const { key } = await galen.keys.create({ name: 'bootstrap admin', role: 'admin', createdBy: 'bootstrap' });
+  const path = adminKeyPath(galen.config.dataDir);
+  await writeFile(path, `${key}\n`, { mode: 0o600, flag: existsSync(path) ? 'w' : 'wx' });
+  await chmod(path, 0o600);
+  return key;
+}

@@ -1,0 +1,3 @@
+/** Building and closing Galen's services (the composition root). */
+export { adminKeyPath, bootstrapAdminKey, createGalen } from './galen.js';
+export type { Galen } from './galen.js';

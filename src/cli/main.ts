@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `galen` command line: the server and local administration of the data folder. Each
+ * command calls the same domain services as the REST API.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError, environmentVariables } from '../config/index.js';
+import { GALEN_VERSION, isGalenError } from '../core/index.js';
+import { modelsCommand } from './models-command.js';
+import { auditCommand, keysCommand } from './keys-command.js';
+import type { CliOptions } from './local-context.js';
+import { serveCommand } from './serve-command.js';
+
+const program = new Command('galen')
+  .description('Galen: clinical prediction models served over the Open Inference Protocol')
+  .version(GALEN_VERSION)
+  .option('-c, --config <file>', 'JSON config file (or GALEN_CONFIG)')
+  .option('--json', 'print results as JSON')
+  .addHelpText('after', `\nEnvironment variables:\n  ${environmentVariables().join('\n  ')}\n`)
+  .exitOverride();
+
+const global = (): CliOptions => program.opts<CliOptions>();
+program.addCommand(serveCommand(global));
+program.addCommand(modelsCommand(global));
+program.addCommand(keysCommand(global));
+program.addCommand(auditCommand(global));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+  } else if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exitCode = 78;
+  } else if (isGalenError(err)) {
+    console.error(`galen: ${err.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error(err);
+    process.exitCode = 1;
+  }
+}

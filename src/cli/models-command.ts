@@ -1,0 +1,213 @@
+/** `galen models …`: register, list, show, alias, archive — the same domain calls as the REST API. */
+import { createReadStream } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { GalenError } from '../core/index.js';
+import { parseVersionRef } from '../registry/index.js';
+import { CLI_ACTOR, audited, parseModelRef, print, table, withGalen } from './local-context.js';
+import type { CliOptions } from './local-context.js';
+
+function keyValue(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+/** key=value pairs whose values are JSON when they parse as JSON (numbers, booleans), else strings. */
+function typedPairs(pairs: Record<string, string> | undefined): Record<string, unknown> | undefined {
+  if (!pairs) return undefined;
+  return Object.fromEntries(
+    Object.entries(pairs).map(([k, v]) => {
+      try {
+        return [k, JSON.parse(v) as unknown];
+      } catch {
+        return [k, v];
+      }
+    }),
+  );
+}
+
+function versionNumber(model: string, ref: string | undefined): number {
+  if (ref === undefined) throw new GalenError('invalid_input', `name a version: ${model}:<version>`);
+  const parsed = parseVersionRef(ref);
+  if (!('version' in parsed)) throw new GalenError('invalid_input', `"${ref}" is not a version number`);
+  return parsed.version;
+}
+
+export function modelsCommand(global: () => CliOptions): Command {
+  const models = new Command('models').description('register and manage models in the local data folder');
+
+  models
+    .command('register')
+    .description('register an ONNX file as the next version of a model')
+    .argument('<name>', 'model name')
+    .argument('<file>', 'path of the .onnx file')
+    .option('--description <text>', 'what this version is')
+    .option('--model-description <text>', "the model's description, when this creates it")
+    .option('--tag <key=value>', 'model tag (repeatable, used when this creates the model)', keyValue)
+    .option('--framework <text>', 'framework it was trained with, e.g. "pytorch 2.3"')
+    .option('--source <text>', 'where it came from: a training job, a commit, a vendor')
+    .option('--dataset-sha256 <hex>', 'sha256 of the training data')
+    .option('--param <key=value>', 'training parameter (repeatable)', keyValue)
+    .option('--metric <key=value>', 'evaluation metric (repeatable)', keyValue)
+    .action(
+      async (name: string, file: string, o: Record<string, string | Record<string, string> | undefined>) => {
+        const opts = global();
+        await withGalen(opts, async (galen) => {
+          const version = await audited(galen, 'model.register', { model: name }, () =>
+            galen.registry.registerVersion(
+              {
+                model: name,
+                file: createReadStream(file),
+                description: o['description'] as string | undefined,
+                modelDescription: o['modelDescription'] as string | undefined,
+                tags: o['tag'] as Record<string, string> | undefined,
+                framework: o['framework'] as string | undefined,
+                source: (o['source'] as string | undefined) ?? `galen models register ${file}`,
+                datasetSha256: o['datasetSha256'] as string | undefined,
+                parameters: typedPairs(o['param'] as Record<string, string> | undefined),
+                metrics: typedPairs(o['metric'] as Record<string, string> | undefined),
+              },
+              CLI_ACTOR,
+            ),
+          );
+          print(
+            version,
+            opts.json,
+            () => `registered ${version.model} version ${version.version} (sha256 ${version.sha256})`,
+          );
+        });
+      },
+    );
+
+  models
+    .command('list')
+    .description('list models')
+    .option('--archived', 'include archived models')
+    .action(async (o: { archived?: boolean }) => {
+      const opts = global();
+      await withGalen(opts, async (galen) => {
+        const list = await galen.registry.listModels({ includeArchived: o.archived === true });
+        print(list, opts.json, () =>
+          table(
+            ['MODEL', 'LATEST', 'ALIASES', 'ARCHIVED', 'DESCRIPTION'],
+            list.map((m) => [
+              m.name,
+              String(m.latestVersion),
+              Object.entries(m.aliases)
+                .map(([a, v]) => `${a}=${v}`)
+                .join(',') || '-',
+              m.archived ? 'yes' : 'no',
+              m.description.slice(0, 60),
+            ]),
+          ),
+        );
+      });
+    });
+
+  models
+    .command('show')
+    .description('show a model, or one version of it')
+    .argument('<ref>', 'name or name:version (a version may be an alias)')
+    .action(async (ref: string) => {
+      const opts = global();
+      const { model, version } = parseModelRef(ref);
+      await withGalen(opts, async (galen) => {
+        if (version === undefined) {
+          const detail = await galen.registry.getModel(model);
+          print(detail, opts.json, () =>
+            [
+              `${detail.name}${detail.archived ? ' (archived)' : ''}: ${detail.description}`,
+              `aliases: ${
+                Object.entries(detail.aliases)
+                  .map(([a, v]) => `${a} -> ${v}`)
+                  .join(', ') || 'none'
+              }`,
+              table(
+                ['VERSION', 'CREATED', 'SHA256', 'INPUTS', 'ARCHIVED'],
+                detail.versions.map((v) => [
+                  String(v.version),
+                  v.createdAt,
+                  v.sha256.slice(0, 12),
+                  v.signature.inputs.map((i) => `${i.name}:${i.datatype}[${i.shape.join(',')}]`).join(' '),
+                  v.archived ? 'yes' : 'no',
+                ]),
+              ),
+            ].join('\n'),
+          );
+        } else {
+          const resolved = await galen.registry.resolve(model, version).catch(async (err: unknown) => {
+            const parsed = parseVersionRef(version);
+            if ('version' in parsed) return galen.registry.getVersion(model, parsed.version); // archived versions too
+            throw err;
+          });
+          print(resolved, true, () => '');
+        }
+      });
+    });
+
+  models
+    .command('alias')
+    .description('point an alias at a version, or remove it')
+    .argument('<name>', 'model name')
+    .argument('<alias>', 'alias, e.g. staging or production')
+    .argument('[version]', 'version number')
+    .option('--remove', 'remove the alias instead')
+    .action(async (name: string, alias: string, version: string | undefined, o: { remove?: boolean }) => {
+      const opts = global();
+      await withGalen(opts, async (galen) => {
+        if (o.remove) {
+          const { previous } = await audited(galen, 'alias.remove', { model: name, detail: { alias } }, () =>
+            galen.registry.removeAlias(name, alias, CLI_ACTOR),
+          );
+          print(
+            { model: name, alias, previous },
+            opts.json,
+            () => `removed ${name}@${alias} (was version ${previous})`,
+          );
+          return;
+        }
+        const target = versionNumber(name, version);
+        const { previous } = await audited(
+          galen,
+          'alias.set',
+          { model: name, version: target, detail: { alias } },
+          () => galen.registry.setAlias(name, alias, target, CLI_ACTOR),
+        );
+        print(
+          { model: name, alias, version: target, previous },
+          opts.json,
+          () => `${name}@${alias} -> version ${target}${previous === null ? '' : ` (was ${previous})`}`,
+        );
+      });
+    });
+
+  models
+    .command('archive')
+    .description('archive a model or one version (archived ones are not served); --restore undoes it')
+    .argument('<ref>', 'name or name:version')
+    .option('--restore', 'restore instead of archiving')
+    .action(async (ref: string, o: { restore?: boolean }) => {
+      const opts = global();
+      const { model, version } = parseModelRef(ref);
+      const restore = o.restore === true;
+      await withGalen(opts, async (galen) => {
+        if (version === undefined) {
+          const result = await audited(galen, restore ? 'model.restore' : 'model.archive', { model }, () =>
+            galen.registry.archiveModel(model, CLI_ACTOR, { restore }),
+          );
+          print(result, opts.json, () => `${restore ? 'restored' : 'archived'} model ${model}`);
+        } else {
+          const v = versionNumber(model, version);
+          const result = await audited(
+            galen,
+            restore ? 'version.restore' : 'version.archive',
+            { model, version: v },
+            () => galen.registry.archiveVersion(model, v, CLI_ACTOR, { restore }),
+          );
+          print(result, opts.json, () => `${restore ? 'restored' : 'archived'} ${model} version ${v}`);
+        }
+      });
+    });
+
+  return models;
+}

@@ -1,0 +1,72 @@
+/** `galen serve`: start the HTTP server on the embedded store, optionally with the demo models. */
+import { Command, InvalidArgumentError } from 'commander';
+import { adminKeyPath, bootstrapAdminKey, createGalen } from '../app/index.js';
+import { loadConfig } from '../config/index.js';
+import { installDemoModels } from '../demo/index.js';
+import { buildHttpServer } from '../http/index.js';
+import { createLogger } from '../observability/index.js';
+import type { CliOptions } from './local-context.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}
+
+export function serveCommand(global: () => CliOptions): Command {
+  return new Command('serve')
+    .description('start the server (OIP v2 REST, native API, metrics)')
+    .option('--demo', 'register and serve the demo models on first start')
+    .option('--host <address>', 'listen address (GALEN_HOST)')
+    .option('--port <port>', 'listen port (GALEN_PORT)', port)
+    .action(async (o: { demo?: boolean; host?: string; port?: number }) => {
+      const config = loadConfig({
+        file: global().config,
+        overrides: {
+          ...(o.host !== undefined && { host: o.host }),
+          ...(o.port !== undefined && { port: o.port }),
+        },
+      });
+      const logger = createLogger(config.logLevel);
+      const galen = await createGalen(config, logger);
+      const swept = await galen.registry.sweepArtifacts();
+      if (swept.staged + swept.orphans > 0)
+        logger.info(swept, 'removed unfinished uploads and unreferenced artifacts');
+
+      const generated = await bootstrapAdminKey(galen);
+      if (generated) {
+        process.stderr.write(
+          `\nGenerated the first admin API key (also saved to ${adminKeyPath(config.dataDir)}, mode 0600).\n` +
+            `It is shown only this once:\n\n  ${generated}\n\n`,
+        );
+      }
+      if (o.demo) {
+        const demo = await installDemoModels(galen);
+        if (demo.installed)
+          logger.info(
+            { model: demo.model, version: demo.version, metrics: demo.metrics },
+            'demo model installed',
+          );
+      }
+
+      const { app, state } = await buildHttpServer(galen);
+      if (config.runtime.preloadAliased) await galen.models.preloadAliased();
+      const address = await app.listen({ host: config.host, port: config.port });
+      state.ready = true;
+      logger.info({ address, dataDir: config.dataDir }, `Galen is serving on ${address}`);
+
+      let stopping = false;
+      const stop = async (signal: string): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        state.ready = false;
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        await app.close();
+        await galen.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+}

@@ -1,0 +1,47 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('uses the documented defaults', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8080);
+    expect(config.dataDir).toMatch(/\.galen$/);
+    expect(config.runtime.maxConcurrentPerModel).toBe(2);
+  });
+
+  it('layers file under environment variables', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'galen-config-'));
+    const file = join(dir, 'galen.json');
+    writeFileSync(file, JSON.stringify({ port: 9000, host: '0.0.0.0', runtime: { warmup: false } }));
+    const config = loadConfig({ env: { GALEN_CONFIG: file, GALEN_PORT: '9100' } });
+    expect(config.port).toBe(9100);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.runtime.warmup).toBe(false);
+    expect(config.runtime.maxConcurrentPerModel).toBe(2);
+  });
+
+  it('lists every problem at once', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ env: { GALEN_PORT: 'eighty', GALEN_RUNTIME_WARMUP: 'maybe', GALEN_ADMIN_KEY: 'short' } });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const problems = (caught as ConfigError).problems.join('\n');
+    expect(problems).toContain('GALEN_PORT="eighty" must be an integer');
+    expect(problems).toContain('GALEN_RUNTIME_WARMUP="maybe" must be true or false');
+    expect(problems).toContain('adminKey');
+  });
+
+  it('names unknown settings in a config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'galen-config-'));
+    const file = join(dir, 'galen.json');
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    expect(() => loadConfig({ file, env: {} })).toThrow(/unknown setting\(s\) \["prot"\]/);
+  });
+});

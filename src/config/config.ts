@@ -1,0 +1,188 @@
+/**
+ * Galen's settings: defaults, then an optional JSON config file, then `GALEN_*` environment
+ * variables. Loaded once at start, validated, and passed down explicitly.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import Value from 'typebox/value';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server listens on.' }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: 'HTTP port (0 = any free port).',
+    }),
+    dataDir: Type.String({
+      default: './.galen',
+      description: 'Folder for the SQLite database and model artifacts.',
+    }),
+    adminKey: Type.Optional(
+      Type.String({
+        minLength: 24,
+        description: 'The first admin API key; generated on first start when unset.',
+      }),
+    ),
+    logLevel: Type.Union(
+      LOG_LEVELS.map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level.' },
+    ),
+    http: Type.Object(
+      {
+        bodyLimitBytes: Type.Integer({
+          minimum: 1024,
+          default: 64 * 1024 * 1024,
+          description: 'Largest request body for inference and API calls.',
+        }),
+        uploadLimitBytes: Type.Integer({
+          minimum: 1024,
+          default: 2 * 1024 * 1024 * 1024,
+          description: 'Largest model upload (native upload and repository load).',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    runtime: Type.Object(
+      {
+        maxConcurrentPerModel: Type.Integer({
+          minimum: 1,
+          default: 2,
+          description: 'Inference calls that run at once per model; further calls wait in its queue.',
+        }),
+        intraOpThreads: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description: 'ONNX Runtime intra-op threads per session (0 = ONNX Runtime decides).',
+        }),
+        warmup: Type.Boolean({
+          default: true,
+          description: 'Run one inference on zeros when a version loads.',
+        }),
+        preloadAliased: Type.Boolean({ default: true, description: 'Load every aliased version at start.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type GalenConfig = Static<typeof ConfigSchema>;
+
+/** Environment variables and the config path they set. Every setting has one. */
+const ENV_VARS: Readonly<
+  Record<string, { path: readonly string[]; kind: 'string' | 'integer' | 'boolean' }>
+> = {
+  GALEN_HOST: { path: ['host'], kind: 'string' },
+  GALEN_PORT: { path: ['port'], kind: 'integer' },
+  GALEN_DATA_DIR: { path: ['dataDir'], kind: 'string' },
+  GALEN_ADMIN_KEY: { path: ['adminKey'], kind: 'string' },
+  GALEN_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
+  GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
+  GALEN_HTTP_UPLOAD_LIMIT_BYTES: { path: ['http', 'uploadLimitBytes'], kind: 'integer' },
+  GALEN_RUNTIME_MAX_CONCURRENT_PER_MODEL: { path: ['runtime', 'maxConcurrentPerModel'], kind: 'integer' },
+  GALEN_RUNTIME_INTRA_OP_THREADS: { path: ['runtime', 'intraOpThreads'], kind: 'integer' },
+  GALEN_RUNTIME_WARMUP: { path: ['runtime', 'warmup'], kind: 'boolean' },
+  GALEN_RUNTIME_PRELOAD_ALIASED: { path: ['runtime', 'preloadAliased'], kind: 'boolean' },
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+function setPath(target: Record<string, Json>, path: readonly string[], value: Json): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, Json>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function parseEnv(
+  name: string,
+  raw: string,
+  kind: 'string' | 'integer' | 'boolean',
+  problems: string[],
+): Json {
+  if (kind === 'string') return raw;
+  if (kind === 'integer') {
+    if (!/^-?\d+$/.test(raw.trim())) problems.push(`${name}="${raw}" must be an integer`);
+    return Number(raw);
+  }
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  problems.push(`${name}="${raw}" must be true or false`);
+  return raw;
+}
+
+export interface LoadConfigOptions {
+  /** Path of a JSON config file; `GALEN_CONFIG` names one when this is unset. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Settings that win over everything (CLI flags, tests). */
+  overrides?: Partial<GalenConfig>;
+}
+
+/**
+ * Loads and validates the configuration, throwing a `ConfigError` that lists every problem.
+ *
+ * @example
+ * const config = loadConfig({ env: process.env });
+ */
+export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  let merged: Record<string, Json> = {};
+
+  const file = options.file ?? env['GALEN_CONFIG'];
+  if (file) {
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as Json;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        problems.push(`config file ${file} must hold a JSON object`);
+      } else {
+        merged = parsed;
+      }
+    } catch (err) {
+      problems.push(`config file ${file} could not be read: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, spec] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') setPath(merged, spec.path, parseEnv(name, raw, spec.kind, problems));
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) merged[key] = value;
+  }
+
+  const withDefaults = Value.Default(ConfigSchema, merged);
+  for (const error of Value.Errors(ConfigSchema, withDefaults)) {
+    if (error.keyword === 'boolean') continue; // reported again, better, as additionalProperties
+    const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+    const extra =
+      error.keyword === 'additionalProperties'
+        ? `: unknown setting(s) ${JSON.stringify((error.params as { additionalProperties?: unknown }).additionalProperties)}`
+        : '';
+    problems.push(`${where}: ${error.message}${extra}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = withDefaults as GalenConfig;
+  return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+/** Every environment variable Galen reads, for documentation and `galen --help`. */
+export function environmentVariables(): readonly string[] {
+  return ['GALEN_CONFIG', ...Object.keys(ENV_VARS)];
+}

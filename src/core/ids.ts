@@ -1,0 +1,16 @@
+/** Identifiers and secrets. */
+import { randomBytes, randomUUID } from 'node:crypto';
+
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+/** A URL-safe random token with `bytes` bytes of entropy. */
+export function randomToken(bytes: number): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** Model and alias names: what may appear in a URL segment and a file name without escaping. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const NAME_RULE =
+  'names are 1-128 characters of letters, digits, "_", "-" and ".", starting with a letter or digit';

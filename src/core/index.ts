@@ -1,0 +1,31 @@
+/** Shared vocabulary of Galen: errors, tensor types, hashing, ids and time. Imports nothing of ours. */
+export {
+  ERROR_CODES,
+  GalenError,
+  conflict,
+  grpcStatusOf,
+  httpStatusOf,
+  invalidInput,
+  isGalenError,
+  notFound,
+  unavailable,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { DATATYPES, elementCount, formatShape, isDatatype, shapeMatches } from './tensor-types.js';
+export type { Datatype, Signature, Tensor, TensorData, TensorDataMap, TensorSpec } from './tensor-types.js';
+export { isSha256Hex, sha256File, sha256Hex } from './hashing.js';
+export { NAME_PATTERN, NAME_RULE, newRequestId, randomToken } from './ids.js';
+export { isoTime, systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export {
+  PERMISSIONS,
+  PRODUCTION_ALIAS,
+  ROLES,
+  aliasPermission,
+  assertCan,
+  isRole,
+  permissionsOf,
+  roleCan,
+} from './access.js';
+export type { Actor, Permission, Role } from './access.js';
+export { GALEN_VERSION } from './version.js';

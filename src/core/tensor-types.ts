@@ -1,0 +1,89 @@
+/**
+ * Tensor vocabulary shared by every module: the Open Inference Protocol datatypes, tensor
+ * specifications (what a model signature is made of) and in-memory tensor values.
+ */
+
+/** OIP v2 datatypes that Galen can carry to and from ONNX Runtime. */
+export const DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
+
+export type Datatype = (typeof DATATYPES)[number];
+
+export function isDatatype(value: unknown): value is Datatype {
+  return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
+}
+
+/** One input or output of a model: name, datatype and shape, with -1 for a dynamic dimension. */
+export interface TensorSpec {
+  readonly name: string;
+  readonly datatype: Datatype;
+  readonly shape: readonly number[];
+}
+
+/** What a model accepts and returns, as read from its ONNX graph by ONNX Runtime. */
+export interface Signature {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Outputs the graph has but OIP cannot carry (sequences, maps), with why. */
+  readonly unservedOutputs?: readonly { readonly name: string; readonly reason: string }[];
+}
+
+/** The in-memory form of each datatype's elements. */
+export interface TensorDataMap {
+  BOOL: Uint8Array;
+  UINT8: Uint8Array;
+  UINT16: Uint16Array;
+  UINT32: Uint32Array;
+  UINT64: BigUint64Array;
+  INT8: Int8Array;
+  INT16: Int16Array;
+  INT32: Int32Array;
+  INT64: BigInt64Array;
+  /** IEEE 754 half-precision bit patterns. */
+  FP16: Uint16Array;
+  FP32: Float32Array;
+  FP64: Float64Array;
+  /** Each element is one byte string; Galen keeps them as Buffers. */
+  BYTES: Buffer[];
+}
+
+export type TensorData = TensorDataMap[Datatype];
+
+/** A tensor value: flat row-major data plus its shape. */
+export interface Tensor<D extends Datatype = Datatype> {
+  readonly name: string;
+  readonly datatype: D;
+  readonly shape: readonly number[];
+  readonly data: TensorDataMap[D];
+}
+
+/** Number of elements a shape holds (1 for a scalar). */
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Formats a shape the way error messages show it: `[-1,30]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Whether `shape` fits `spec`, where -1 in the spec accepts any size. */
+export function shapeMatches(spec: readonly number[], shape: readonly number[]): boolean {
+  if (spec.length !== shape.length) return false;
+  return spec.every((d, i) => d === -1 || d === shape[i]);
+}

@@ -1,0 +1,78 @@
+/**
+ * Installs the demo models on first `galen serve --demo`: trains the breast-cancer classifier
+ * from the bundled WDBC copy, registers it, evaluates the registered ONNX through Galen's own
+ * inference path on the held-out split (what is evaluated is what is served), records those
+ * metrics, and points `production` at it. Does nothing when the model already exists.
+ */
+import type { Galen } from '../app/index.js';
+import { GALEN_VERSION, PRODUCTION_ALIAS } from '../core/index.js';
+import type { Actor } from '../core/index.js';
+import { evaluateBinary } from '../training/index.js';
+import { buildBreastCancerModel } from './breast-cancer.js';
+import { readWdbcCsv } from './wdbc-csv.js';
+
+export const DEMO_MODEL = 'breast-cancer';
+const DEMO_ACTOR: Actor = { keyId: 'demo-installer', role: 'admin' };
+
+export interface DemoInstall {
+  model: string;
+  version: number;
+  installed: boolean;
+  metrics?: Record<string, unknown>;
+}
+
+export async function installDemoModels(galen: Galen): Promise<DemoInstall> {
+  const existing = (await galen.registry.listModels({ includeArchived: true })).find(
+    (m) => m.name === DEMO_MODEL,
+  );
+  if (existing)
+    return {
+      model: DEMO_MODEL,
+      version: existing.aliases[PRODUCTION_ALIAS] ?? existing.latestVersion,
+      installed: false,
+    };
+
+  const built = buildBreastCancerModel(await readWdbcCsv(), { producerVersion: GALEN_VERSION });
+  const version = await galen.registry.registerVersion(
+    {
+      model: DEMO_MODEL,
+      file: built.onnx,
+      description: built.description,
+      modelDescription:
+        'Demo: probability that a breast mass is malignant, from 30 fine-needle-aspirate nucleus measurements ' +
+        '(Wisconsin Diagnostic Breast Cancer data, CC BY 4.0). Not for clinical use.',
+      tags: { domain: 'oncology', task: 'binary-classification', demo: 'true' },
+      framework: `galen ${GALEN_VERSION} (logistic regression, Newton solver)`,
+      source: 'galen serve --demo',
+      datasetSha256: built.datasetSha256,
+      parameters: built.parameters,
+    },
+    DEMO_ACTOR,
+  );
+
+  const n = built.test.labels.length;
+  const result = await galen.inference.infer({
+    model: DEMO_MODEL,
+    version: String(version.version),
+    inputs: [
+      {
+        name: 'features',
+        datatype: 'FP32',
+        shape: [n, built.featureNames.length],
+        data: built.test.features,
+      },
+    ],
+    outputs: ['probabilities'],
+    protocol: 'internal',
+  });
+  const probabilities = result.outputs[0]!.data as Float32Array;
+  const malignant = Array.from({ length: n }, (_, i) => probabilities[i * 2 + 1]!);
+  const evaluation = evaluateBinary(malignant, built.test.labels);
+  const metrics = {
+    test: { auroc: evaluation.auroc, accuracy: evaluation.accuracy, n: evaluation.n, threshold: 0.5 },
+    evaluatedOn: `held-out stratified split (${n} rows, seed ${built.parameters.seed}), scored by the registered ONNX`,
+  };
+  await galen.registry.recordMetrics(DEMO_MODEL, version.version, metrics, DEMO_ACTOR);
+  await galen.inference.moveAlias(DEMO_MODEL, PRODUCTION_ALIAS, version.version, DEMO_ACTOR);
+  return { model: DEMO_MODEL, version: version.version, installed: true, metrics };
+}

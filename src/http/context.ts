@@ -1,0 +1,37 @@
+/**
+ * What each route declares about itself (who may call it, what the audit log calls it, which
+ * error format its protocol uses) and what a request carries through the hooks.
+ */
+import type { Actor, Permission } from '../core/index.js';
+
+/** OIP and TF Serving answer `{"error": "..."}`; the native API adds the error `code`. */
+export type ErrorFormat = 'oip' | 'native';
+
+export interface GalenRouteConfig {
+  /** No authentication (liveness and readiness only). */
+  public?: boolean;
+  /** Permission checked before the handler runs. */
+  permission?: Permission;
+  /** Audit action recorded for every call of this route, allowed or not. */
+  audit?: string;
+  errorFormat?: ErrorFormat;
+}
+
+export interface AuditFacts {
+  model?: string;
+  version?: number;
+  detail?: Record<string, unknown>;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    public?: GalenRouteConfig['public'];
+    permission?: GalenRouteConfig['permission'];
+    audit?: GalenRouteConfig['audit'];
+    errorFormat?: GalenRouteConfig['errorFormat'];
+  }
+  interface FastifyRequest {
+    actor: Actor | null;
+    auditFacts: AuditFacts;
+  }
+}

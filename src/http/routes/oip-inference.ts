@@ -1,0 +1,162 @@
+/**
+ * Open Inference Protocol v2 over HTTP/JSON: health, server and model metadata, model
+ * readiness and inference, each model route with and without `/versions/{v}` (where a version
+ * segment may also name an alias).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import type { Galen } from '../../app/index.js';
+import { GALEN_VERSION, GalenError } from '../../core/index.js';
+import type { Signature, Tensor } from '../../core/index.js';
+import { parseDatatype, parseShape, tensorDataToJson, tensorFromJson } from '../../serving/index.js';
+import type { ServerState } from '../server-state.js';
+
+export const OIP_EXTENSIONS = ['model_repository', 'statistics'] as const;
+
+const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
+type ModelParams = Static<typeof ModelParams>;
+
+const InferInput = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  shape: Type.Unknown(),
+  datatype: Type.Unknown(),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  data: Type.Optional(Type.Unknown()),
+});
+
+export const InferRequestBody = Type.Object({
+  id: Type.Optional(Type.String()),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  inputs: Type.Array(InferInput, { minItems: 1 }),
+  outputs: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String({ minLength: 1 }),
+        parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      }),
+    ),
+  ),
+});
+export type InferRequestBody = Static<typeof InferRequestBody>;
+
+/** The metadata JSON of one signature, as OIP lists `inputs` and `outputs`. */
+export function tensorMetadata(signature: Signature): { inputs: unknown[]; outputs: unknown[] } {
+  const spec = (t: { name: string; datatype: string; shape: readonly number[] }): unknown => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: t.shape,
+  });
+  return { inputs: signature.inputs.map(spec), outputs: signature.outputs.map(spec) };
+}
+
+const BINARY_NOT_YET =
+  'the binary tensor data extension is not enabled on this server; send tensors as JSON "data" and leave out binary_data parameters';
+
+/** Decodes OIP JSON inputs into tensors; every problem names the input. */
+export function decodeInferInputs(body: InferRequestBody): Tensor[] {
+  if (body.parameters?.['binary_data_output'] === true) throw new GalenError('invalid_input', BINARY_NOT_YET);
+  return body.inputs.map((input) => {
+    if (input.parameters?.['binary_data_size'] !== undefined)
+      throw new GalenError('invalid_input', BINARY_NOT_YET);
+    const datatype = parseDatatype(input.name, input.datatype);
+    const shape = parseShape(input.name, input.shape);
+    if (input.data === undefined)
+      throw new GalenError('invalid_input', `input "${input.name}" has no "data"`);
+    return tensorFromJson(input.name, datatype, shape, input.data);
+  });
+}
+
+export function requestedOutputs(body: InferRequestBody): string[] | undefined {
+  return body.outputs?.map((o) => {
+    if (o.parameters?.['binary_data'] === true) throw new GalenError('invalid_input', BINARY_NOT_YET);
+    return o.name;
+  });
+}
+
+const forVersions = (path: string): string[] => [
+  `/v2/models/:model${path}`,
+  `/v2/models/:model/versions/:version${path}`,
+];
+
+export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, state: ServerState): void {
+  const config = { errorFormat: 'oip' as const };
+
+  app.get('/v2/health/live', { config: { ...config, public: true } }, async (_req, reply) => {
+    return reply.code(200).send({ live: true });
+  });
+
+  app.get('/v2/health/ready', { config: { ...config, public: true } }, async (_req, reply) => {
+    return state.ready ? reply.code(200).send({ ready: true }) : reply.code(503).send({ ready: false });
+  });
+
+  app.get('/v2', { config: { ...config, permission: 'model:read' } }, () =>
+    Promise.resolve({ name: 'galen', version: GALEN_VERSION, extensions: OIP_EXTENSIONS }),
+  );
+
+  for (const url of forVersions('')) {
+    app.get(
+      url,
+      { schema: { params: ModelParams }, config: { ...config, permission: 'model:read' } },
+      async (request) => {
+        const { model, version } = request.params as ModelParams;
+        const meta = await galen.inference.metadata(model, version);
+        return {
+          name: meta.name,
+          versions: meta.versions.map(String),
+          platform: meta.platform,
+          ...tensorMetadata(meta.signature),
+        };
+      },
+    );
+  }
+
+  for (const url of forVersions('/ready')) {
+    app.get(
+      url,
+      { schema: { params: ModelParams }, config: { ...config, permission: 'model:read' } },
+      async (request, reply) => {
+        const { model, version } = request.params as ModelParams;
+        const ready = await galen.inference.ready(model, version);
+        if (ready) return reply.code(200).send({ name: model, ready: true });
+        return reply
+          .code(400)
+          .send({ error: `model "${model}"${version ? ` version ${version}` : ''} is not ready` });
+      },
+    );
+  }
+
+  for (const url of forVersions('/infer')) {
+    app.post(
+      url,
+      {
+        schema: { params: ModelParams, body: InferRequestBody },
+        config: { ...config, permission: 'infer', audit: 'infer' },
+      },
+      async (request: FastifyRequest) => {
+        const { model, version } = request.params as ModelParams;
+        const body = request.body as InferRequestBody;
+        const result = await galen.inference.infer({
+          model,
+          version,
+          id: body.id,
+          inputs: decodeInferInputs(body),
+          outputs: requestedOutputs(body),
+          protocol: 'oip-http',
+        });
+        request.auditFacts = { model, version: result.version };
+        return {
+          model_name: result.model,
+          model_version: String(result.version),
+          ...(result.id !== undefined && { id: result.id }),
+          outputs: result.outputs.map((t) => ({
+            name: t.name,
+            datatype: t.datatype,
+            shape: t.shape,
+            data: tensorDataToJson(t),
+          })),
+        };
+      },
+    );
+  }
+}

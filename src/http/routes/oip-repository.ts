@@ -1,0 +1,158 @@
+/**
+ * Triton's model repository extension (index, load — including a model uploaded inside the load
+ * request as `parameters["file:<version>/model.onnx"]` — and unload) and statistics extension.
+ */
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import type { Galen } from '../../app/index.js';
+import { GalenError } from '../../core/index.js';
+import type { DurationStat } from '../../runtime/index.js';
+import type { VersionStatistics } from '../../serving/index.js';
+
+const ModelParam = Type.Object({ model: Type.String() });
+const StatsParams = Type.Object({
+  model: Type.Optional(Type.String()),
+  version: Type.Optional(Type.String()),
+});
+const LoadBody = Type.Object({ parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
+const IndexBody = Type.Object({ ready: Type.Optional(Type.Boolean()) });
+
+/** Extracts the one ONNX file a load request may carry, decoded from base64. */
+function uploadedFile(parameters: Record<string, unknown> | undefined): Buffer | undefined {
+  const files = Object.entries(parameters ?? {}).filter(([k]) => k.startsWith('file:'));
+  if (files.length === 0) return undefined;
+  if (files.length > 1 || !files[0]![0].endsWith('.onnx')) {
+    throw new GalenError(
+      'invalid_input',
+      `a load request may carry exactly one file, an ONNX model such as "file:1/model.onnx"; got ${files.map(([k]) => `"${k}"`).join(', ')}`,
+    );
+  }
+  const [key, value] = files[0]!;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value.replace(/\s+/g, ''))) {
+    throw new GalenError('invalid_input', `parameter "${key}" must hold the file's bytes as a base64 string`);
+  }
+  return Buffer.from(value, 'base64');
+}
+
+const stat = (s: DurationStat): { count: number; ns: number } => ({ count: s.count, ns: s.ns });
+const ZERO = { count: 0, ns: 0 };
+
+function tritonStats(s: VersionStatistics): Record<string, unknown> {
+  return {
+    name: s.model,
+    version: String(s.version),
+    last_inference: s.lastInference,
+    inference_count: s.inferenceCount,
+    execution_count: s.executionCount,
+    inference_stats: {
+      success: stat(s.success),
+      fail: stat(s.fail),
+      queue: stat(s.queue),
+      compute_input: ZERO,
+      compute_infer: stat(s.computeInfer),
+      compute_output: ZERO,
+      cache_hit: ZERO,
+      cache_miss: ZERO,
+    },
+    batch_stats: [],
+  };
+}
+
+export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
+  const config = { errorFormat: 'oip' as const };
+  const uploadBodyLimit = Math.min(
+    Math.ceil((galen.config.http.uploadLimitBytes * 4) / 3) + 1024 * 1024,
+    1024 ** 3 - 1,
+  );
+
+  app.post(
+    '/v2/repository/index',
+    { schema: { body: Type.Optional(IndexBody) }, config: { ...config, permission: 'model:read' } },
+    async (request) => {
+      const onlyReady = (request.body as Static<typeof IndexBody> | undefined)?.ready === true;
+      const loaded = galen.models.loadedVersions();
+      const entries: { name: string; version: string; state: string; reason: string }[] = [];
+      for (const model of await galen.registry.listModels()) {
+        const versions = loaded.filter((l) => l.model === model.name).map((l) => l.version);
+        for (const v of versions)
+          entries.push({ name: model.name, version: String(v), state: 'READY', reason: '' });
+        if (versions.length === 0 && !onlyReady) {
+          const reason = galen.models.isUnloaded(model.name)
+            ? 'unloaded'
+            : 'not loaded yet (loads on first use)';
+          entries.push({
+            name: model.name,
+            version: String(model.latestVersion),
+            state: 'UNAVAILABLE',
+            reason,
+          });
+        }
+      }
+      return entries;
+    },
+  );
+
+  app.post(
+    '/v2/repository/models/:model/load',
+    {
+      bodyLimit: uploadBodyLimit,
+      schema: { params: ModelParam, body: Type.Optional(LoadBody) },
+      config: { ...config, permission: 'repository:manage', audit: 'model.load' },
+    },
+    async (request) => {
+      const { model } = request.params as Static<typeof ModelParam>;
+      const body = request.body as Static<typeof LoadBody> | undefined;
+      const file = uploadedFile(body?.parameters);
+      let registered: number | undefined;
+      if (file) {
+        const version = await galen.registry.registerVersion(
+          { model, file, source: 'repository load request', maxBytes: galen.config.http.uploadLimitBytes },
+          request.actor!,
+        );
+        registered = version.version;
+        request.auditFacts = {
+          model,
+          version: registered,
+          detail: { registered: true, sha256: version.sha256 },
+        };
+        await galen.models.ensureLoaded(version);
+      }
+      const loaded = await galen.models.load(model);
+      if (registered !== undefined && !loaded.includes(registered)) loaded.push(registered);
+      return {
+        name: model,
+        loaded_versions: loaded.sort((a, b) => a - b).map(String),
+        ...(registered !== undefined && { registered_version: String(registered) }),
+      };
+    },
+  );
+
+  app.post(
+    '/v2/repository/models/:model/unload',
+    {
+      schema: { params: ModelParam },
+      config: { ...config, permission: 'repository:manage', audit: 'model.unload' },
+    },
+    async (request) => {
+      const { model } = request.params as Static<typeof ModelParam>;
+      const unloaded = await galen.models.unload(model);
+      return { name: model, unloaded_versions: unloaded.map(String) };
+    },
+  );
+
+  for (const url of [
+    '/v2/models/stats',
+    '/v2/models/:model/stats',
+    '/v2/models/:model/versions/:version/stats',
+  ]) {
+    app.get(
+      url,
+      { schema: { params: StatsParams }, config: { ...config, permission: 'model:read' } },
+      async (request) => {
+        const { model, version } = request.params as Static<typeof StatsParams>;
+        return { model_stats: (await galen.inference.statistics(model, version)).map(tritonStats) };
+      },
+    );
+  }
+}

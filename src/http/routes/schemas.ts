@@ -1,0 +1,73 @@
+/** TypeBox schemas of the native API: they validate requests and document responses in OpenAPI. */
+import Type from 'typebox';
+import { DATATYPES, ROLES } from '../../core/index.js';
+
+export const TensorSpecSchema = Type.Object({
+  name: Type.String(),
+  datatype: Type.Union(DATATYPES.map((d) => Type.Literal(d))),
+  shape: Type.Array(Type.Integer(), { description: '-1 marks a dynamic dimension' }),
+});
+
+export const SignatureSchema = Type.Object({
+  inputs: Type.Array(TensorSpecSchema),
+  outputs: Type.Array(TensorSpecSchema),
+  unservedOutputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), reason: Type.String() }))),
+});
+
+export const VersionSchema = Type.Object({
+  model: Type.String(),
+  version: Type.Integer(),
+  sha256: Type.String(),
+  sizeBytes: Type.Integer(),
+  description: Type.String(),
+  signature: SignatureSchema,
+  lineage: Type.Record(Type.String(), Type.Unknown()),
+  metrics: Type.Record(Type.String(), Type.Unknown()),
+  aliases: Type.Array(Type.String()),
+  createdAt: Type.String(),
+  createdBy: Type.String(),
+  archived: Type.Boolean(),
+  archivedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const modelFields = {
+  name: Type.String(),
+  description: Type.String(),
+  tags: Type.Record(Type.String(), Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  archived: Type.Boolean(),
+  archivedAt: Type.Union([Type.String(), Type.Null()]),
+  latestVersion: Type.Integer(),
+  aliases: Type.Record(Type.String(), Type.Integer()),
+};
+
+export const ModelSchema = Type.Object(modelFields);
+export const ModelDetailSchema = Type.Object({ ...modelFields, versions: Type.Array(VersionSchema) });
+
+export const ApiKeySchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+  createdAt: Type.String(),
+  createdBy: Type.String(),
+  revokedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const AuditRecordSchema = Type.Object({
+  seq: Type.Integer(),
+  time: Type.String(),
+  keyId: Type.Union([Type.String(), Type.Null()]),
+  role: Type.Union([Type.String(), Type.Null()]),
+  action: Type.String(),
+  model: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Union([Type.Integer(), Type.Null()]),
+  status: Type.Integer(),
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  durationMs: Type.Number(),
+  detail: Type.Record(Type.String(), Type.Unknown()),
+  prevHash: Type.String(),
+  hash: Type.String(),
+});
+
+export const ErrorSchema = Type.Object({ error: Type.String(), code: Type.String() });

@@ -1,0 +1,88 @@
+/**
+ * The HTTP edge: a Fastify server with strict JSON validation (no type coercion), request ids,
+ * authentication and audit hooks, one error path, Prometheus timing, and an OpenAPI document.
+ */
+import swagger from '@fastify/swagger';
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Galen } from '../app/index.js';
+import { GALEN_VERSION, GalenError, newRequestId } from '../core/index.js';
+import './context.js';
+import { sendError } from './errors.js';
+import { adminApiRoutes } from './routes/admin-api.js';
+import { modelsApiRoutes } from './routes/models-api.js';
+import { oipInferenceRoutes } from './routes/oip-inference.js';
+import { oipRepositoryRoutes } from './routes/oip-repository.js';
+import { registerSecurityHooks } from './security-hooks.js';
+import type { ServerState } from './server-state.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface HttpServer {
+  app: FastifyInstance;
+  state: ServerState;
+}
+
+/** Builds the HTTP server over `galen`'s services. It is not listening until `app.listen`. */
+export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
+  const state: ServerState = { ready: false };
+  const logger: FastifyBaseLogger = galen.logger;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: galen.config.http.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
+    },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Galen native API',
+        version: GALEN_VERSION,
+        description:
+          'Model registry, keys and audit. Inference is served over the Open Inference Protocol v2 (/v2/...). ' +
+          'Every call needs `Authorization: Bearer <API key>` except /v2/health/*.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    hideUntagged: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  registerSecurityHooks(app, galen);
+  app.addHook('onResponse', async (request, reply) => {
+    galen.metrics.observeHttp(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new GalenError('not_found', `no endpoint ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+
+  oipInferenceRoutes(app, galen, state);
+  oipRepositoryRoutes(app, galen);
+  modelsApiRoutes(app, galen);
+  adminApiRoutes(app, galen);
+  app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
+    Promise.resolve(app.swagger()),
+  );
+
+  return { app, state };
+}

@@ -1,0 +1,99 @@
+/**
+ * Prometheus metrics: per model/version inference counts and duration histograms (request,
+ * queue, compute), loaded models, and HTTP requests by route. The only user of prom-client.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const SECONDS_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export interface InferenceObservation {
+  model: string;
+  version: string;
+  protocol: string;
+  outcome: 'success' | 'failure';
+  requestSeconds: number;
+  queueSeconds?: number;
+  computeSeconds?: number;
+}
+
+export class GalenMetrics {
+  readonly registry = new Registry();
+  private readonly inferences: Counter<'model' | 'version' | 'protocol' | 'outcome'>;
+  private readonly requestDuration: Histogram<'model' | 'version' | 'protocol'>;
+  private readonly queueDuration: Histogram<'model' | 'version'>;
+  private readonly computeDuration: Histogram<'model' | 'version'>;
+  private readonly httpRequests: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(loadedModels: () => number) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'galen_process_' });
+    this.inferences = new Counter({
+      name: 'galen_inference_requests_total',
+      help: 'Inference requests by model, version, protocol and outcome.',
+      labelNames: ['model', 'version', 'protocol', 'outcome'],
+      registers: [this.registry],
+    });
+    this.requestDuration = new Histogram({
+      name: 'galen_inference_request_duration_seconds',
+      help: 'Time from receiving an inference request to having its outputs.',
+      labelNames: ['model', 'version', 'protocol'],
+      buckets: SECONDS_BUCKETS,
+      registers: [this.registry],
+    });
+    this.queueDuration = new Histogram({
+      name: 'galen_inference_queue_duration_seconds',
+      help: "Time an inference waited for a slot under its model's concurrency limit.",
+      labelNames: ['model', 'version'],
+      buckets: SECONDS_BUCKETS,
+      registers: [this.registry],
+    });
+    this.computeDuration = new Histogram({
+      name: 'galen_inference_compute_duration_seconds',
+      help: 'Time ONNX Runtime spent computing an inference.',
+      labelNames: ['model', 'version'],
+      buckets: SECONDS_BUCKETS,
+      registers: [this.registry],
+    });
+    this.httpRequests = new Histogram({
+      name: 'galen_http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: SECONDS_BUCKETS,
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'galen_models_loaded',
+      help: 'Model versions currently loaded in ONNX Runtime.',
+      registers: [this.registry],
+      collect() {
+        this.set(loadedModels());
+      },
+    });
+  }
+
+  observeInference(o: InferenceObservation): void {
+    this.inferences.inc({ model: o.model, version: o.version, protocol: o.protocol, outcome: o.outcome });
+    this.requestDuration.observe(
+      { model: o.model, version: o.version, protocol: o.protocol },
+      o.requestSeconds,
+    );
+    if (o.queueSeconds !== undefined)
+      this.queueDuration.observe({ model: o.model, version: o.version }, o.queueSeconds);
+    if (o.computeSeconds !== undefined) {
+      this.computeDuration.observe({ model: o.model, version: o.version }, o.computeSeconds);
+    }
+  }
+
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,12 @@
+/** Reads and writes ONNX protobuf: the only module that touches `onnx-proto`. */
+export { DEFAULT_IR_VERSION, DEFAULT_OPSET, ML_DOMAIN, OnnxGraphBuilder, attr } from './graph-builder.js';
+export type {
+  OnnxAttributeValue,
+  OnnxDim,
+  OnnxModelOptions,
+  OnnxNodeSpec,
+  OnnxTensorValue,
+} from './graph-builder.js';
+export { onnxElemType } from './proto.js';
+export { readOnnxModelInfo } from './read-model-info.js';
+export type { OnnxModelInfo } from './read-model-info.js';

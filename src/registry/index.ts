@@ -1,0 +1,10 @@
+/** The model registry: models, versions, aliases, signatures, lineage and archive. */
+export { ModelRegistry, parseVersionRef } from './model-registry.js';
+export type {
+  Lineage,
+  Model,
+  ModelDetail,
+  ModelVersion,
+  NewVersionInput,
+  SignatureInspector,
+} from './types.js';

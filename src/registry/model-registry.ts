@@ -1,0 +1,422 @@
+/**
+ * The model registry: models, immutable integer versions, aliases moved atomically, archive,
+ * and resolution of `model[:version|alias]` to the version that serves a call.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  GalenError,
+  NAME_PATTERN,
+  NAME_RULE,
+  PRODUCTION_ALIAS,
+  aliasPermission,
+  assertCan,
+  isSha256Hex,
+  isoTime,
+} from '../core/index.js';
+import type { Actor, Clock, Signature } from '../core/index.js';
+import { readOnnxModelInfo } from '../onnx/index.js';
+import type {
+  AliasRecord,
+  ArtifactStore,
+  JsonObject,
+  MetadataStore,
+  ModelRecord,
+  VersionRecord,
+} from '../store/index.js';
+import type {
+  Lineage,
+  Model,
+  ModelDetail,
+  ModelVersion,
+  NewVersionInput,
+  SignatureInspector,
+} from './types.js';
+
+const MAX_DESCRIPTION = 10_000;
+const VERSION_PATTERN = /^[1-9][0-9]{0,8}$/;
+
+function checkName(kind: 'model' | 'alias', name: string): void {
+  if (!NAME_PATTERN.test(name))
+    throw new GalenError('invalid_input', `${kind} name "${name}" is not allowed: ${NAME_RULE}`);
+  if (kind === 'alias' && /^[0-9]+$/.test(name)) {
+    throw new GalenError(
+      'invalid_input',
+      `alias "${name}" is not allowed: an alias may not be all digits (that names a version)`,
+    );
+  }
+}
+
+function checkDescription(text: string | undefined): string {
+  if (text === undefined) return '';
+  if (text.length > MAX_DESCRIPTION) {
+    throw new GalenError(
+      'invalid_input',
+      `a description may hold at most ${MAX_DESCRIPTION} characters (got ${text.length})`,
+    );
+  }
+  return text;
+}
+
+function checkTags(tags: Record<string, string> | undefined): Record<string, string> {
+  if (tags === undefined) return {};
+  const entries = Object.entries(tags);
+  if (entries.length > 50)
+    throw new GalenError('invalid_input', `a model may have at most 50 tags (got ${entries.length})`);
+  for (const [k, v] of entries) {
+    if (!/^[A-Za-z0-9_.:/-]{1,64}$/.test(k) || typeof v !== 'string' || v.length > 256) {
+      throw new GalenError(
+        'invalid_input',
+        `tag "${k}" is not allowed: keys are 1-64 of letters, digits and _.:/-, values strings of at most 256 characters`,
+      );
+    }
+  }
+  return tags;
+}
+
+/** Parses a version reference: a positive integer names a version, anything else an alias. */
+export function parseVersionRef(ref: string): { version: number } | { alias: string } {
+  return VERSION_PATTERN.test(ref) ? { version: Number(ref) } : { alias: ref };
+}
+
+export class ModelRegistry {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly artifacts: ArtifactStore,
+    private readonly inspector: SignatureInspector,
+    private readonly clock: Clock,
+  ) {}
+
+  private toModel(record: ModelRecord, latestVersion: number, aliases: AliasRecord[]): Model {
+    return {
+      name: record.name,
+      description: record.description,
+      tags: record.tags,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      archived: record.archivedAt !== null,
+      archivedAt: record.archivedAt,
+      latestVersion,
+      aliases: Object.fromEntries(aliases.map((a) => [a.alias, a.version])),
+    };
+  }
+
+  private toVersion(record: VersionRecord, aliases: AliasRecord[]): ModelVersion {
+    return {
+      model: record.model,
+      version: record.version,
+      sha256: record.sha256,
+      sizeBytes: record.sizeBytes,
+      description: record.description,
+      signature: record.signature as unknown as Signature,
+      lineage: record.lineage as unknown as Lineage,
+      metrics: record.metrics,
+      aliases: aliases.filter((a) => a.version === record.version).map((a) => a.alias),
+      createdAt: record.createdAt,
+      createdBy: record.createdBy,
+      archived: record.archivedAt !== null,
+      archivedAt: record.archivedAt,
+    };
+  }
+
+  private async requireModel(store: MetadataStore, name: string): Promise<ModelRecord> {
+    const model = await store.getModel(name);
+    if (!model) throw new GalenError('not_found', `model "${name}" is not registered`);
+    return model;
+  }
+
+  /**
+   * Registers a new version of `input.model` (creating the model on first use). The file is
+   * staged, checked by ONNX Runtime, committed by digest, and only then recorded.
+   */
+  async registerVersion(input: NewVersionInput, actor: Actor): Promise<ModelVersion> {
+    assertCan(actor, 'model:write', 'register model versions');
+    checkName('model', input.model);
+    const description = checkDescription(input.description);
+    const modelDescription = checkDescription(input.modelDescription);
+    const tags = checkTags(input.tags);
+    if (input.datasetSha256 !== undefined && !isSha256Hex(input.datasetSha256)) {
+      throw new GalenError('invalid_input', 'datasetSha256 must be 64 lowercase hex digits');
+    }
+    const staged = await this.artifacts.stage(
+      input.file,
+      input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes },
+    );
+    try {
+      if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the model file is empty');
+      const info = readOnnxModelInfo(await readFile(staged.localPath));
+      const signature = await this.inspector.inspect(staged.localPath);
+      await staged.commit();
+      const lineage: Lineage = {
+        onnx: {
+          irVersion: info.irVersion,
+          producerName: info.producerName,
+          producerVersion: info.producerVersion,
+          opsetImports: [...info.opsetImports],
+          operators: [...info.operators],
+        },
+        ...(input.framework !== undefined && { framework: input.framework }),
+        ...(input.source !== undefined && { source: input.source }),
+        ...(input.datasetSha256 !== undefined && { datasetSha256: input.datasetSha256 }),
+        ...(input.parameters !== undefined && { parameters: input.parameters }),
+      };
+      return await this.store.transaction(async (tx) => {
+        const now = isoTime(this.clock.now());
+        const existing = await tx.getModel(input.model);
+        if (existing?.archivedAt) {
+          throw new GalenError(
+            'conflict',
+            `model "${input.model}" is archived; restore it before adding versions`,
+          );
+        }
+        if (!existing) {
+          await tx.insertModel({
+            name: input.model,
+            description: modelDescription,
+            tags,
+            createdAt: now,
+            updatedAt: now,
+            archivedAt: null,
+          });
+        }
+        const record: VersionRecord = {
+          model: input.model,
+          version: (await tx.maxVersion(input.model)) + 1,
+          sha256: staged.sha256,
+          sizeBytes: staged.sizeBytes,
+          description,
+          signature: signature as unknown as JsonObject,
+          lineage: lineage as unknown as JsonObject,
+          metrics: input.metrics ?? {},
+          createdAt: now,
+          createdBy: actor.keyId,
+          archivedAt: null,
+        };
+        await tx.insertVersion(record);
+        await tx.updateModel(input.model, { updatedAt: now });
+        return this.toVersion(record, []);
+      });
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  async listModels(options: { includeArchived?: boolean } = {}): Promise<Model[]> {
+    const [models, aliases] = await Promise.all([this.store.listModels(), this.store.listAliases()]);
+    const result: Model[] = [];
+    for (const m of models) {
+      if (m.archivedAt && !options.includeArchived) continue;
+      result.push(
+        this.toModel(
+          m,
+          await this.store.maxVersion(m.name),
+          aliases.filter((a) => a.model === m.name),
+        ),
+      );
+    }
+    return result;
+  }
+
+  async getModel(name: string): Promise<ModelDetail> {
+    const model = await this.requireModel(this.store, name);
+    const [versions, aliases] = await Promise.all([
+      this.store.listVersions(name),
+      this.store.listAliases(name),
+    ]);
+    return {
+      ...this.toModel(model, versions.at(-1)?.version ?? 0, aliases),
+      versions: versions.map((v) => this.toVersion(v, aliases)),
+    };
+  }
+
+  async getVersion(name: string, version: number): Promise<ModelVersion> {
+    await this.requireModel(this.store, name);
+    const record = await this.store.getVersion(name, version);
+    if (!record) throw await this.noSuchVersion(name, String(version));
+    return this.toVersion(record, await this.store.listAliases(name));
+  }
+
+  private async noSuchVersion(name: string, ref: string): Promise<GalenError> {
+    const [versions, aliases] = await Promise.all([
+      this.store.listVersions(name),
+      this.store.listAliases(name),
+    ]);
+    const known = versions.map((v) => v.version).join(', ') || 'none';
+    const knownAliases = aliases.map((a) => a.alias).join(', ') || 'none';
+    return new GalenError(
+      'not_found',
+      `model "${name}" has no version or alias "${ref}" (versions: ${known}; aliases: ${knownAliases})`,
+    );
+  }
+
+  /**
+   * The version a call should use: `ref` may be a version number or an alias; without one, the
+   * `production` alias when set, else the latest version that is not archived.
+   */
+  async resolve(name: string, ref?: string): Promise<ModelVersion> {
+    const model = await this.requireModel(this.store, name);
+    if (model.archivedAt) throw new GalenError('not_found', `model "${name}" is archived`);
+    let record: VersionRecord | undefined;
+    if (ref === undefined || ref === '') {
+      const production = await this.store.getAlias(name, PRODUCTION_ALIAS);
+      if (production) {
+        record = await this.store.getVersion(name, production.version);
+      } else {
+        record = (await this.store.listVersions(name)).filter((v) => v.archivedAt === null).at(-1);
+        if (!record) throw new GalenError('not_found', `model "${name}" has no version that is not archived`);
+      }
+    } else {
+      const parsed = parseVersionRef(ref);
+      if ('version' in parsed) {
+        record = await this.store.getVersion(name, parsed.version);
+      } else {
+        const alias = await this.store.getAlias(name, parsed.alias);
+        record = alias && (await this.store.getVersion(name, alias.version));
+      }
+      if (!record) throw await this.noSuchVersion(name, ref);
+    }
+    if (!record) throw new GalenError('internal', `alias of model "${name}" points at a missing version`);
+    if (record.archivedAt)
+      throw new GalenError('not_found', `version ${record.version} of model "${name}" is archived`);
+    return this.toVersion(record, await this.store.listAliases(name));
+  }
+
+  /** Points `alias` at `version` in one transaction; returns the version it pointed at before. */
+  async setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    actor: Actor,
+  ): Promise<{ previous: number | null }> {
+    checkName('alias', alias);
+    assertCan(actor, aliasPermission(alias), `move the "${alias}" alias`);
+    return this.store.transaction(async (tx) => {
+      const model = await this.requireModel(tx, name);
+      if (model.archivedAt) throw new GalenError('conflict', `model "${name}" is archived; restore it first`);
+      const target = await tx.getVersion(name, version);
+      if (!target) throw new GalenError('not_found', `model "${name}" has no version ${version}`);
+      if (target.archivedAt)
+        throw new GalenError('conflict', `version ${version} of model "${name}" is archived`);
+      const previous = await tx.getAlias(name, alias);
+      const now = isoTime(this.clock.now());
+      await tx.upsertAlias({ model: name, alias, version, updatedAt: now, updatedBy: actor.keyId });
+      await tx.updateModel(name, { updatedAt: now });
+      return { previous: previous?.version ?? null };
+    });
+  }
+
+  async removeAlias(name: string, alias: string, actor: Actor): Promise<{ previous: number }> {
+    assertCan(actor, aliasPermission(alias), `remove the "${alias}" alias`);
+    return this.store.transaction(async (tx) => {
+      await this.requireModel(tx, name);
+      const previous = await tx.getAlias(name, alias);
+      if (!previous) throw new GalenError('not_found', `model "${name}" has no alias "${alias}"`);
+      await tx.deleteAlias(name, alias);
+      return { previous: previous.version };
+    });
+  }
+
+  async updateModel(
+    name: string,
+    patch: { description?: string | undefined; tags?: Record<string, string> | undefined },
+    actor: Actor,
+  ): Promise<Model> {
+    assertCan(actor, 'model:write', 'edit models');
+    const description = patch.description === undefined ? undefined : checkDescription(patch.description);
+    const tags = patch.tags === undefined ? undefined : checkTags(patch.tags);
+    await this.store.transaction(async (tx) => {
+      await this.requireModel(tx, name);
+      await tx.updateModel(name, {
+        updatedAt: isoTime(this.clock.now()),
+        ...(description !== undefined && { description }),
+        ...(tags !== undefined && { tags }),
+      });
+    });
+    return this.getModel(name);
+  }
+
+  /** Archives (or with `restore`, un-archives) a whole model. Archiving production needs an approver. */
+  async archiveModel(name: string, actor: Actor, options: { restore?: boolean } = {}): Promise<Model> {
+    assertCan(actor, 'model:write', 'archive models');
+    await this.store.transaction(async (tx) => {
+      const model = await this.requireModel(tx, name);
+      if (!options.restore && model.archivedAt === null && (await tx.getAlias(name, PRODUCTION_ALIAS))) {
+        assertCan(actor, 'alias:production', `archive model "${name}", which has a production alias`);
+      }
+      const now = isoTime(this.clock.now());
+      await tx.updateModel(name, {
+        archivedAt: options.restore ? null : (model.archivedAt ?? now),
+        updatedAt: now,
+      });
+    });
+    return this.getModel(name);
+  }
+
+  /** Archives (or restores) one version; a version an alias points at cannot be archived. */
+  async archiveVersion(
+    name: string,
+    version: number,
+    actor: Actor,
+    options: { restore?: boolean } = {},
+  ): Promise<ModelVersion> {
+    assertCan(actor, 'model:write', 'archive model versions');
+    await this.store.transaction(async (tx) => {
+      await this.requireModel(tx, name);
+      const record = await tx.getVersion(name, version);
+      if (!record) throw new GalenError('not_found', `model "${name}" has no version ${version}`);
+      if (!options.restore) {
+        const pointing = (await tx.listAliases(name))
+          .filter((a) => a.version === version)
+          .map((a) => a.alias);
+        if (pointing.length > 0) {
+          throw new GalenError(
+            'conflict',
+            `version ${version} of model "${name}" is the target of alias(es) ${pointing.join(', ')}; move or remove them first`,
+          );
+        }
+      }
+      const now = isoTime(this.clock.now());
+      await tx.updateVersion(name, version, {
+        archivedAt: options.restore ? null : (record.archivedAt ?? now),
+      });
+      await tx.updateModel(name, { updatedAt: now });
+    });
+    return this.getVersion(name, version);
+  }
+
+  /**
+   * Merges evaluation results into a version's metrics (evaluations often run after
+   * registration, on the registered artifact itself). The model file and lineage stay immutable.
+   */
+  async recordMetrics(
+    name: string,
+    version: number,
+    metrics: Record<string, unknown>,
+    actor: Actor,
+  ): Promise<ModelVersion> {
+    assertCan(actor, 'model:write', 'record metrics');
+    await this.store.transaction(async (tx) => {
+      const record = await tx.getVersion(name, version);
+      if (!record) throw new GalenError('not_found', `model "${name}" has no version ${version}`);
+      await tx.updateVersion(name, version, { metrics: { ...record.metrics, ...metrics } });
+    });
+    return this.getVersion(name, version);
+  }
+
+  /** Every (model, version) that an alias points at, for preloading at start. */
+  async aliasedVersions(): Promise<{ model: string; version: number }[]> {
+    const seen = new Set<string>();
+    const result: { model: string; version: number }[] = [];
+    for (const alias of await this.store.listAliases()) {
+      const key = `${alias.model}:${alias.version}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      result.push({ model: alias.model, version: alias.version });
+    }
+    return result;
+  }
+
+  /** Removes staging leftovers and unreferenced artifacts (run at start, before serving). */
+  async sweepArtifacts(): Promise<{ staged: number; orphans: number }> {
+    return this.artifacts.sweep(await this.store.referencedArtifacts());
+  }
+}

@@ -1,0 +1,79 @@
+/** What the registry hands out: models, versions and their lineage, as the API shows them. */
+import type { Signature } from '../core/index.js';
+
+/** Where a version came from. Every field is optional except what Galen reads itself. */
+export interface Lineage {
+  /** Read from the ONNX file. */
+  onnx: {
+    irVersion: number;
+    producerName: string;
+    producerVersion: string;
+    opsetImports: { domain: string; version: number }[];
+    operators: string[];
+  };
+  /** The framework the caller says it was trained with (e.g. `pytorch 2.3`). */
+  framework?: string;
+  /** Free text or URI: a training job, a repository commit, a vendor. */
+  source?: string;
+  /** sha256 of the training data, when known. */
+  datasetSha256?: string;
+  /** Hyperparameters and other settings of the training run. */
+  parameters?: Record<string, unknown>;
+}
+
+export interface ModelVersion {
+  model: string;
+  version: number;
+  sha256: string;
+  sizeBytes: number;
+  description: string;
+  signature: Signature;
+  lineage: Lineage;
+  metrics: Record<string, unknown>;
+  /** Aliases that point at this version. */
+  aliases: string[];
+  createdAt: string;
+  createdBy: string;
+  archived: boolean;
+  archivedAt: string | null;
+}
+
+export interface Model {
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  archived: boolean;
+  archivedAt: string | null;
+  /** Highest version number, archived or not (0 when none). */
+  latestVersion: number;
+  /** alias → version */
+  aliases: Record<string, number>;
+}
+
+export interface ModelDetail extends Model {
+  versions: ModelVersion[];
+}
+
+/** The caller-supplied part of a new version. */
+export interface NewVersionInput {
+  model: string;
+  /** The ONNX file's bytes, as a buffer or a stream of chunks. */
+  file: Uint8Array | AsyncIterable<Uint8Array>;
+  description?: string | undefined;
+  /** Applied to the model when this call creates it. */
+  modelDescription?: string | undefined;
+  tags?: Record<string, string> | undefined;
+  framework?: string | undefined;
+  source?: string | undefined;
+  datasetSha256?: string | undefined;
+  parameters?: Record<string, unknown> | undefined;
+  metrics?: Record<string, unknown> | undefined;
+  maxBytes?: number | undefined;
+}
+
+/** Reads a model's signature by loading it the way serving will (the runtime provides it). */
+export interface SignatureInspector {
+  inspect(localPath: string): Promise<Signature>;
+}

@@ -1,0 +1,26 @@
+/** A counting semaphore with a FIFO wait queue: the per-model concurrency limit. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Number of callers waiting for a slot. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
+  }
+}

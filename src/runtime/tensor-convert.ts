@@ -1,0 +1,96 @@
+/** Conversions between Galen's tensors (OIP datatypes) and ONNX Runtime's. */
+import ort from 'onnxruntime-node';
+import { GalenError } from '../core/index.js';
+import type { Datatype, Tensor, TensorData } from '../core/index.js';
+
+const TO_ORT: Readonly<Record<Datatype, ort.Tensor.Type>> = {
+  BOOL: 'bool',
+  UINT8: 'uint8',
+  UINT16: 'uint16',
+  UINT32: 'uint32',
+  UINT64: 'uint64',
+  INT8: 'int8',
+  INT16: 'int16',
+  INT32: 'int32',
+  INT64: 'int64',
+  FP16: 'float16',
+  FP32: 'float32',
+  FP64: 'float64',
+  BYTES: 'string',
+};
+
+const FROM_ORT = new Map<string, Datatype>(Object.entries(TO_ORT).map(([k, v]) => [v, k as Datatype]));
+
+/** The OIP datatype for an ONNX Runtime element type, or undefined when OIP has none. */
+export function datatypeOfOrt(type: string): Datatype | undefined {
+  return FROM_ORT.get(type);
+}
+
+export function toOrtTensor(tensor: Tensor): ort.Tensor {
+  const dims = [...tensor.shape];
+  if (tensor.datatype === 'BYTES') {
+    // ONNX Runtime's string tensors hold UTF-8 text.
+    return new ort.Tensor(
+      'string',
+      (tensor.data as Buffer[]).map((b) => b.toString('utf8')),
+      dims,
+    );
+  }
+  return new ort.Tensor(TO_ORT[tensor.datatype], tensor.data as Exclude<TensorData, Buffer[]>, dims);
+}
+
+export function fromOrtTensor(name: string, value: ort.Tensor): Tensor {
+  const datatype = datatypeOfOrt(value.type);
+  if (datatype === undefined) {
+    throw new GalenError(
+      'internal',
+      `output "${name}" has ONNX Runtime type ${value.type}, which OIP cannot carry`,
+    );
+  }
+  const shape = value.dims.map(Number);
+  if (datatype === 'BYTES') {
+    return { name, datatype, shape, data: (value.data as string[]).map((s) => Buffer.from(s, 'utf8')) };
+  }
+  if (datatype === 'FP16' && !(value.data instanceof Uint16Array)) {
+    // Runtimes with a native Float16Array hand back numbers; Galen keeps FP16 as bit patterns.
+    throw new GalenError(
+      'internal',
+      `output "${name}" came back as ${value.data.constructor.name}, expected half-float bits`,
+    );
+  }
+  return { name, datatype, shape, data: value.data as TensorData };
+}
+
+/** A zero-filled tensor of `datatype` and `shape`, for warm-up runs. */
+export function zeroTensor(name: string, datatype: Datatype, shape: readonly number[]): Tensor {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data: TensorData = (() => {
+    switch (datatype) {
+      case 'BOOL':
+      case 'UINT8':
+        return new Uint8Array(count);
+      case 'UINT16':
+      case 'FP16':
+        return new Uint16Array(count);
+      case 'UINT32':
+        return new Uint32Array(count);
+      case 'UINT64':
+        return new BigUint64Array(count);
+      case 'INT8':
+        return new Int8Array(count);
+      case 'INT16':
+        return new Int16Array(count);
+      case 'INT32':
+        return new Int32Array(count);
+      case 'INT64':
+        return new BigInt64Array(count);
+      case 'FP32':
+        return new Float32Array(count);
+      case 'FP64':
+        return new Float64Array(count);
+      case 'BYTES':
+        return Array.from({ length: count }, () => Buffer.alloc(0));
+    }
+  })();
+  return { name, datatype, shape, data };
+}

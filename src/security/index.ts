@@ -1,0 +1,5 @@
+/** Security: API keys (hashed, role-bearing) and the hash-chained audit log. */
+export { ApiKeys, ENV_ADMIN_KEY_ID } from './api-keys.js';
+export type { ApiKeyInfo } from './api-keys.js';
+export { AuditLog, auditHash } from './audit-log.js';
+export type { AuditEntry, AuditVerification } from './audit-log.js';

@@ -1,0 +1,15 @@
+/**
+ * Serving: the protocol-neutral inference path (resolve, lease, validate, run), JSON tensor
+ * encoding, and which model versions are loaded.
+ */
+export { InferenceService, assertVersionNumber } from './inference-service.js';
+export type {
+  InferenceRequest,
+  InferenceResult,
+  ModelMetadata,
+  VersionStatistics,
+} from './inference-service.js';
+export { ModelManager, versionKey } from './model-manager.js';
+export { parseDatatype, parseShape, tensorDataToJson, tensorFromJson } from './json-tensors.js';
+export { floatToHalfBits, halfBitsToFloat } from './float16.js';
+export { selectOutputs, validateInputs } from './validate-inputs.js';

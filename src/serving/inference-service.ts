@@ -1,0 +1,193 @@
+/**
+ * The protocol-neutral inference path shared by every edge: resolve `model[:version|alias]`,
+ * lease the loaded session, validate the inputs against its signature, run, and report.
+ */
+import { hrtime } from 'node:process';
+import { GalenError, PRODUCTION_ALIAS } from '../core/index.js';
+import type { Actor, Signature, Tensor } from '../core/index.js';
+import type { GalenMetrics } from '../observability/index.js';
+import type { ModelRegistry, ModelVersion } from '../registry/index.js';
+import type { ModelRuntime, VersionStats } from '../runtime/index.js';
+import { versionKey } from './model-manager.js';
+import type { ModelManager } from './model-manager.js';
+import { selectOutputs, validateInputs } from './validate-inputs.js';
+
+export interface InferenceRequest {
+  model: string;
+  /** A version number or alias; omitted = `production` alias, else the latest version. */
+  version?: string | undefined;
+  id?: string | undefined;
+  inputs: Tensor[];
+  /** Output names to return; omitted = all. */
+  outputs?: string[] | undefined;
+  /** Which edge the call came through, for metrics (`oip-http`, `tfserving`, ...). */
+  protocol: string;
+}
+
+export interface InferenceResult {
+  model: string;
+  version: number;
+  id?: string;
+  outputs: Tensor[];
+  queueNs: number;
+  computeNs: number;
+}
+
+export interface ModelMetadata {
+  name: string;
+  version: number;
+  /** Every version that is not archived, as OIP lists them. */
+  versions: number[];
+  platform: 'onnxruntime_onnx';
+  signature: Signature;
+}
+
+export interface VersionStatistics extends VersionStats {
+  model: string;
+  version: number;
+}
+
+const label = (v: Pick<ModelVersion, 'model' | 'version'>): string =>
+  `model "${v.model}" version ${v.version}`;
+
+export class InferenceService {
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly manager: ModelManager,
+    private readonly runtime: ModelRuntime,
+    private readonly metrics: GalenMetrics,
+  ) {}
+
+  /** Runs one inference. The version is resolved once, so a concurrent alias move cannot split it. */
+  async infer(request: InferenceRequest): Promise<InferenceResult> {
+    const started = hrtime.bigint();
+    const version = await this.registry.resolve(request.model, request.version);
+    const lease = await this.manager.lease(version);
+    const seconds = (): number => Number(hrtime.bigint() - started) / 1e9;
+    try {
+      validateInputs(label(version), lease.signature, request.inputs);
+      const outputNames = selectOutputs(label(version), lease.signature, request.outputs);
+      const run = await lease.run(request.inputs, outputNames);
+      this.metrics.observeInference({
+        model: version.model,
+        version: String(version.version),
+        protocol: request.protocol,
+        outcome: 'success',
+        requestSeconds: seconds(),
+        queueSeconds: run.queueNs / 1e9,
+        computeSeconds: run.computeNs / 1e9,
+      });
+      return {
+        model: version.model,
+        version: version.version,
+        ...(request.id !== undefined && { id: request.id }),
+        outputs: run.outputs,
+        queueNs: run.queueNs,
+        computeNs: run.computeNs,
+      };
+    } catch (err) {
+      this.runtime.recordFailure(
+        versionKey(version.model, version.version),
+        Number(hrtime.bigint() - started),
+      );
+      this.metrics.observeInference({
+        model: version.model,
+        version: String(version.version),
+        protocol: request.protocol,
+        outcome: 'failure',
+        requestSeconds: seconds(),
+      });
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Metadata of the version a call would use; loads it (on demand) to read the live signature. */
+  async metadata(model: string, ref?: string): Promise<ModelMetadata> {
+    const version = await this.registry.resolve(model, ref);
+    const detail = await this.registry.getModel(model);
+    return {
+      name: model,
+      version: version.version,
+      versions: detail.versions.filter((v) => !v.archived).map((v) => v.version),
+      platform: 'onnxruntime_onnx',
+      signature: version.signature,
+    };
+  }
+
+  /** Whether the version is ready; a version not yet loaded is loaded now (on-demand loading). */
+  async ready(model: string, ref?: string): Promise<boolean> {
+    const version = await this.registry.resolve(model, ref);
+    if (this.manager.isUnloaded(model)) return false;
+    try {
+      await this.manager.ensureLoaded(version);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Moves an alias with no gap in service: the target is loaded and warmed before the alias
+   * moves, and the version it left is unloaded (after its in-flight calls) if nothing else
+   * points at it and it is not the model's default.
+   */
+  async moveAlias(
+    model: string,
+    alias: string,
+    version: number,
+    actor: Actor,
+  ): Promise<{ previous: number | null }> {
+    const target = await this.registry.getVersion(model, version);
+    if (!this.manager.isUnloaded(model) && !target.archived) await this.manager.ensureLoaded(target);
+    const result = await this.registry.setAlias(model, alias, version, actor);
+    if (result.previous !== null && result.previous !== version)
+      await this.retireIfUnused(model, result.previous);
+    return result;
+  }
+
+  async removeAlias(model: string, alias: string, actor: Actor): Promise<{ previous: number }> {
+    const result = await this.registry.removeAlias(model, alias, actor);
+    await this.retireIfUnused(model, result.previous);
+    return result;
+  }
+
+  private async retireIfUnused(model: string, version: number): Promise<void> {
+    const detail = await this.registry.getModel(model);
+    if (Object.values(detail.aliases).includes(version)) return;
+    const fallback =
+      detail.aliases[PRODUCTION_ALIAS] ?? detail.versions.filter((v) => !v.archived).at(-1)?.version;
+    if (fallback === version) return;
+    // Not awaited by the caller's response: the old session drains in the background.
+    void this.manager.unloadVersion(model, version);
+  }
+
+  /** Statistics per version: of one version, of one model, or of everything used so far. */
+  async statistics(model?: string, ref?: string): Promise<VersionStatistics[]> {
+    if (model !== undefined && ref !== undefined) {
+      const v = await this.registry.resolve(model, ref);
+      return [{ model, version: v.version, ...this.runtime.statsOf(versionKey(model, v.version)) }];
+    }
+    const models =
+      model !== undefined
+        ? [await this.registry.getModel(model)]
+        : await Promise.all((await this.registry.listModels()).map((m) => this.registry.getModel(m.name)));
+    const result: VersionStatistics[] = [];
+    for (const m of models) {
+      for (const v of m.versions) {
+        const stats = this.runtime.statsOf(versionKey(m.name, v.version));
+        if (model !== undefined || stats.executionCount + stats.fail.count > 0 || this.manager.isLoaded(v)) {
+          result.push({ model: m.name, version: v.version, ...stats });
+        }
+      }
+    }
+    return result;
+  }
+}
+
+export function assertVersionNumber(ref: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(ref))
+    throw new GalenError('invalid_input', `"${ref}" is not a version number`);
+  return Number(ref);
+}

@@ -1,0 +1,190 @@
+/**
+ * Tensors in JSON, as the Open Inference Protocol's JSON form carries them: `data` flat or
+ * nested in row-major order, one JSON value per element. Every element is checked against the
+ * datatype; nothing is coerced (a string is never read as a number).
+ */
+import { DATATYPES, GalenError, elementCount, formatShape, isDatatype } from '../core/index.js';
+import type { Datatype, Tensor, TensorData } from '../core/index.js';
+import { floatToHalfBits, halfBitsToFloat } from './float16.js';
+
+const INT_RANGES: Partial<Record<Datatype, [number, number]>> = {
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+function flatten(data: unknown[]): unknown[] {
+  if (!data.some(Array.isArray)) return data;
+  const out: unknown[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) for (const v of value) walk(v);
+    else out.push(value);
+  };
+  walk(data);
+  return out;
+}
+
+/** Checks a JSON shape: an array of non-negative integers. */
+export function parseShape(name: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new GalenError(
+      'invalid_input',
+      `input "${name}" has shape ${JSON.stringify(shape)}; a shape is an array of non-negative integers`,
+    );
+  }
+  return shape as number[];
+}
+
+export function parseDatatype(name: string, datatype: unknown): Datatype {
+  if (isDatatype(datatype)) return datatype;
+  const note = datatype === 'BF16' ? ' (BF16 is not supported by ONNX Runtime for Node)' : '';
+  throw new GalenError(
+    'invalid_input',
+    `input "${name}" has datatype ${JSON.stringify(datatype)}${note}; allowed datatypes: ${DATATYPES.join(', ')}`,
+  );
+}
+
+function badElement(
+  name: string,
+  datatype: Datatype,
+  index: number,
+  value: unknown,
+  rule: string,
+): GalenError {
+  return new GalenError(
+    'invalid_input',
+    `input "${name}" element ${index} is ${JSON.stringify(value) ?? String(value)}; ${datatype} elements must be ${rule}`,
+  );
+}
+
+/**
+ * Builds a tensor from an OIP JSON input.
+ *
+ * @example
+ * tensorFromJson('features', 'FP32', [1, 2], [[0.5, 1.5]]);
+ */
+export function tensorFromJson(name: string, datatype: Datatype, shape: number[], data: unknown): Tensor {
+  if (!Array.isArray(data)) {
+    throw new GalenError('invalid_input', `input "${name}" must carry its elements in a "data" array`);
+  }
+  const flat = flatten(data);
+  const expected = elementCount(shape);
+  if (flat.length !== expected) {
+    throw new GalenError(
+      'invalid_input',
+      `input "${name}" has ${flat.length} elements but its shape ${formatShape(shape)} needs ${expected}`,
+    );
+  }
+  const n = flat.length;
+  let out: TensorData;
+  switch (datatype) {
+    case 'BOOL': {
+      const a = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'boolean') throw badElement(name, datatype, i, v, 'true or false');
+        a[i] = v ? 1 : 0;
+      }
+      out = a;
+      break;
+    }
+    case 'FP16':
+    case 'FP32':
+    case 'FP64': {
+      const a =
+        datatype === 'FP16'
+          ? new Uint16Array(n)
+          : datatype === 'FP32'
+            ? new Float32Array(n)
+            : new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'number') throw badElement(name, datatype, i, v, 'JSON numbers');
+        a[i] = datatype === 'FP16' ? floatToHalfBits(v) : v;
+      }
+      out = a;
+      break;
+    }
+    case 'BYTES': {
+      const a: Buffer[] = new Array<Buffer>(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'string') throw badElement(name, datatype, i, v, 'JSON strings');
+        a[i] = Buffer.from(v, 'utf8');
+      }
+      out = a;
+      break;
+    }
+    case 'INT64':
+    case 'UINT64': {
+      const [lo, hi] = INT_RANGES[datatype]!;
+      const a = datatype === 'INT64' ? new BigInt64Array(n) : new BigUint64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+          throw badElement(name, datatype, i, v, `integers from ${lo} to ${hi} in JSON`);
+        }
+        a[i] = BigInt(v);
+      }
+      out = a;
+      break;
+    }
+    case 'UINT8':
+    case 'UINT16':
+    case 'UINT32':
+    case 'INT8':
+    case 'INT16':
+    case 'INT32': {
+      const [lo, hi] = INT_RANGES[datatype]!;
+      const Ctor = {
+        UINT8: Uint8Array,
+        UINT16: Uint16Array,
+        UINT32: Uint32Array,
+        INT8: Int8Array,
+        INT16: Int16Array,
+        INT32: Int32Array,
+      }[datatype];
+      const a = new Ctor(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+          throw badElement(name, datatype, i, v, `integers from ${lo} to ${hi}`);
+        }
+        a[i] = v;
+      }
+      out = a;
+      break;
+    }
+  }
+  return { name, datatype, shape, data: out };
+}
+
+/** A tensor's elements as JSON values (flat, row-major). */
+export function tensorDataToJson(tensor: Tensor): (number | boolean | string)[] {
+  const data = tensor.data;
+  switch (tensor.datatype) {
+    case 'BOOL':
+      return Array.from(data as Uint8Array, (v) => v !== 0);
+    case 'FP16':
+      return Array.from(data as Uint16Array, halfBitsToFloat);
+    case 'INT64':
+    case 'UINT64':
+      return Array.from(data as BigInt64Array | BigUint64Array, (v) => Number(v));
+    case 'BYTES':
+      return (data as Buffer[]).map((b) => b.toString('utf8'));
+    case 'UINT8':
+    case 'UINT16':
+    case 'UINT32':
+    case 'INT8':
+    case 'INT16':
+    case 'INT32':
+    case 'FP32':
+    case 'FP64':
+      return Array.from(data as Exclude<TensorData, Buffer[] | BigInt64Array | BigUint64Array>);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Which versions are loaded: loads on demand (verifying the artifact's sha256 first), at start
+ * for aliased versions, and on Triton-style repository calls; remembers explicit unloads; and
+ * hands out leases so a version swap never drops a call already under way.
+ */
+import { GalenError } from '../core/index.js';
+import type { ModelRegistry, ModelVersion } from '../registry/index.js';
+import type { Lease, ModelRuntime } from '../runtime/index.js';
+import type { ArtifactStore } from '../store/index.js';
+import type { Logger } from '../observability/index.js';
+
+export const versionKey = (model: string, version: number): string => `${model}:${version}`;
+
+export class ModelManager {
+  /** Models unloaded through the repository API: not served until loaded again. */
+  private readonly unloaded = new Set<string>();
+  private readonly loading = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly artifacts: ArtifactStore,
+    private readonly runtime: ModelRuntime,
+    private readonly logger: Logger,
+  ) {}
+
+  isUnloaded(model: string): boolean {
+    return this.unloaded.has(model);
+  }
+
+  isLoaded(version: Pick<ModelVersion, 'model' | 'version'>): boolean {
+    return this.runtime.isLoaded(versionKey(version.model, version.version));
+  }
+
+  /** Loads `version` unless it already is; concurrent callers share one load. */
+  async ensureLoaded(version: Pick<ModelVersion, 'model' | 'version' | 'sha256'>): Promise<void> {
+    const key = versionKey(version.model, version.version);
+    if (this.runtime.isLoaded(key)) return;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const started = Date.now();
+        const path = await this.artifacts.openVerified(version.sha256);
+        const { warmupError } = await this.runtime.load(key, version.model, path);
+        this.logger.info(
+          {
+            model: version.model,
+            version: version.version,
+            ms: Date.now() - started,
+            ...(warmupError && { warmupError }),
+          },
+          'model version loaded',
+        );
+      })();
+      this.loading.set(key, pending);
+      void pending.finally(() => this.loading.delete(key)).catch(() => undefined);
+    }
+    await pending;
+  }
+
+  /**
+   * A lease on the loaded session for `version`, loading it first when needed. Refuses models
+   * that were explicitly unloaded.
+   */
+  async lease(version: ModelVersion): Promise<Lease> {
+    if (this.unloaded.has(version.model)) {
+      throw new GalenError(
+        'unavailable',
+        `model "${version.model}" is unloaded; load it with POST /v2/repository/models/${version.model}/load`,
+      );
+    }
+    const key = versionKey(version.model, version.version);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lease = this.runtime.acquire(key);
+      if (lease) return lease;
+      await this.ensureLoaded(version);
+    }
+    throw new GalenError(
+      'unavailable',
+      `model "${version.model}" version ${version.version} could not be loaded`,
+    );
+  }
+
+  /** Loads the model's default version and every aliased one, and lifts an explicit unload. */
+  async load(model: string): Promise<number[]> {
+    const detail = await this.registry.getModel(model);
+    const versions = new Set<number>(Object.values(detail.aliases));
+    versions.add((await this.registry.resolve(model)).version);
+    this.unloaded.delete(model);
+    for (const v of [...versions].sort((a, b) => a - b)) {
+      const record = detail.versions.find((x) => x.version === v);
+      if (record) await this.ensureLoaded(record);
+    }
+    return [...versions];
+  }
+
+  /** Unloads every loaded version of `model` (after their in-flight calls finish). */
+  async unload(model: string): Promise<number[]> {
+    await this.registry.getModel(model);
+    this.unloaded.add(model);
+    const keys = this.runtime.loadedKeys().filter((k) => k.startsWith(`${model}:`));
+    await Promise.all(keys.map((k) => this.runtime.unload(k)));
+    return keys.map((k) => Number(k.slice(model.length + 1)));
+  }
+
+  /** Unloads one version gracefully (used when an alias moves away from it). */
+  async unloadVersion(model: string, version: number): Promise<void> {
+    await this.runtime.unload(versionKey(model, version));
+  }
+
+  /** Loads every aliased version; failures are logged and do not stop the others. */
+  async preloadAliased(): Promise<void> {
+    for (const { model, version } of await this.registry.aliasedVersions()) {
+      try {
+        await this.ensureLoaded(await this.registry.getVersion(model, version));
+      } catch (err) {
+        this.logger.error(
+          { model, version, err: (err as Error).message },
+          'could not preload aliased version',
+        );
+      }
+    }
+  }
+
+  loadedVersions(): { model: string; version: number }[] {
+    return this.runtime.loadedKeys().map((k) => {
+      const at = k.lastIndexOf(':');
+      return { model: k.slice(0, at), version: Number(k.slice(at + 1)) };
+    });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Checks a request against a version's signature before anything reaches ONNX Runtime: input
+ * names, datatypes and shapes (with -1 for dynamic dimensions), and the requested outputs.
+ * Every message names the input, what arrived and what the model expects.
+ */
+import { GalenError, formatShape, shapeMatches } from '../core/index.js';
+import type { Signature, Tensor } from '../core/index.js';
+
+const list = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
+
+export function validateInputs(label: string, signature: Signature, inputs: readonly Tensor[]): void {
+  const specs = new Map(signature.inputs.map((s) => [s.name, s]));
+  const seen = new Set<string>();
+  for (const tensor of inputs) {
+    const spec = specs.get(tensor.name);
+    if (!spec) {
+      throw new GalenError(
+        'invalid_input',
+        `${label} has no input "${tensor.name}"; its inputs are ${list([...specs.keys()])}`,
+      );
+    }
+    if (seen.has(tensor.name))
+      throw new GalenError('invalid_input', `input "${tensor.name}" is given more than once`);
+    seen.add(tensor.name);
+    if (tensor.datatype !== spec.datatype) {
+      throw new GalenError(
+        'invalid_input',
+        `input "${tensor.name}" has datatype ${tensor.datatype}; ${label} expects ${spec.datatype}`,
+      );
+    }
+    if (!shapeMatches(spec.shape, tensor.shape)) {
+      throw new GalenError(
+        'invalid_input',
+        `input "${tensor.name}" has shape ${formatShape(tensor.shape)}; ${label} expects ${formatShape(spec.shape)} (-1 = any size)`,
+      );
+    }
+  }
+  const missing = signature.inputs
+    .filter((s) => !seen.has(s.name))
+    .map((s) => `"${s.name}" ${s.datatype} ${formatShape(s.shape)}`);
+  if (missing.length > 0)
+    throw new GalenError('invalid_input', `${label} also needs input(s) ${missing.join(', ')}`);
+}
+
+/** The outputs to fetch: the requested ones (checked, in request order) or all of them. */
+export function selectOutputs(
+  label: string,
+  signature: Signature,
+  requested: readonly string[] | undefined,
+): string[] {
+  const names = signature.outputs.map((o) => o.name);
+  if (requested === undefined || requested.length === 0) return names;
+  const seen = new Set<string>();
+  for (const name of requested) {
+    if (!names.includes(name)) {
+      const unserved = signature.unservedOutputs?.find((u) => u.name === name);
+      const why = unserved ? ` ("${name}" exists but cannot be served: ${unserved.reason})` : '';
+      throw new GalenError(
+        'invalid_input',
+        `${label} has no output "${name}"${why}; its outputs are ${list(names)}`,
+      );
+    }
+    if (seen.has(name)) throw new GalenError('invalid_input', `output "${name}" is requested more than once`);
+    seen.add(name);
+  }
+  return [...requested];
+}

@@ -1,0 +1,38 @@
+/**
+ * The artifact store interface: model files kept by their sha256. Writes are staged (streamed
+ * to a temporary file while hashing) so a caller can validate before committing, and a crash
+ * at any point leaves either nothing or a complete, correctly named file.
+ */
+
+export interface StagedArtifact {
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** A local file holding the staged bytes, readable until commit or discard. */
+  readonly localPath: string;
+  /** Moves the bytes into the store under their digest; idempotent for equal content. */
+  commit(): Promise<void>;
+  /** Removes the staged bytes. Safe to call after commit (it then does nothing). */
+  discard(): Promise<void>;
+}
+
+export interface ArtifactStore {
+  /** Streams `source` into a staged artifact, refusing more than `maxBytes`. */
+  stage(
+    source: AsyncIterable<Uint8Array> | Uint8Array,
+    options?: { maxBytes?: number },
+  ): Promise<StagedArtifact>;
+  /**
+   * A local path holding the artifact's bytes, after checking they still hash to `sha256`.
+   * Throws `not_found` when missing and `internal` when the bytes do not match.
+   */
+  openVerified(sha256: string): Promise<string>;
+  has(sha256: string): Promise<boolean>;
+  /**
+   * Removes staging leftovers and artifacts no version refers to, older than `minAgeMs`
+   * (default 10 minutes). Returns what it removed.
+   */
+  sweep(
+    referenced: ReadonlySet<string>,
+    options?: { minAgeMs?: number },
+  ): Promise<{ staged: number; orphans: number }>;
+}

@@ -1,0 +1,18 @@
+/**
+ * Persistence: the SQL metadata store and the artifact store, each behind a small interface
+ * (embedded SQLite + local files now; Postgres + S3-compatible adapters later).
+ */
+export { AUDIT_GENESIS_HASH } from './metadata-store.js';
+export type { MetadataStore } from './metadata-store.js';
+export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
+export type { ArtifactStore, StagedArtifact } from './artifact-store.js';
+export { LocalArtifactStore } from './local-artifact-store.js';
+export type {
+  AliasRecord,
+  ApiKeyRecord,
+  AuditRecord,
+  JsonObject,
+  ModelRecord,
+  NewAuditRecord,
+  VersionRecord,
+} from './records.js';

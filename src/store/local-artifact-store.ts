@@ -1,0 +1,138 @@
+/**
+ * The embedded artifact store: files under `<dataDir>/artifacts/sha256/<ab>/<digest>`, staged in
+ * `<dataDir>/artifacts/tmp` on the same file system so the final rename is atomic.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GalenError, isSha256Hex, randomToken, sha256File } from '../core/index.js';
+import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
+
+async function fsyncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export class LocalArtifactStore implements ArtifactStore {
+  private readonly root: string;
+  private readonly tmp: string;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, 'artifacts', 'sha256');
+    this.tmp = join(dataDir, 'artifacts', 'tmp');
+  }
+
+  private pathOf(sha256: string): string {
+    if (!isSha256Hex(sha256)) throw new GalenError('invalid_input', `"${sha256}" is not a sha256 hex digest`);
+    return join(this.root, sha256.slice(0, 2), sha256);
+  }
+
+  async stage(
+    source: AsyncIterable<Uint8Array> | Uint8Array,
+    options: { maxBytes?: number } = {},
+  ): Promise<StagedArtifact> {
+    await mkdir(this.tmp, { recursive: true });
+    const localPath = join(this.tmp, `${Date.now()}-${randomToken(9)}.part`);
+    const hash = createHash('sha256');
+    const handle = await open(localPath, 'wx', 0o600);
+    let size = 0;
+    try {
+      const chunks = source instanceof Uint8Array ? [source] : source;
+      for await (const chunk of chunks) {
+        size += chunk.byteLength;
+        if (options.maxBytes !== undefined && size > options.maxBytes) {
+          throw new GalenError(
+            'payload_too_large',
+            `the model file is larger than the ${options.maxBytes} bytes allowed (http.uploadLimitBytes)`,
+          );
+        }
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+      await handle.sync();
+    } catch (err) {
+      await handle.close();
+      await rm(localPath, { force: true });
+      throw err;
+    }
+    await handle.close();
+    const sha256 = hash.digest('hex');
+    let settled = false;
+    return {
+      sha256,
+      sizeBytes: size,
+      localPath,
+      commit: async () => {
+        if (settled) return;
+        const target = this.pathOf(sha256);
+        await mkdir(join(this.root, sha256.slice(0, 2)), { recursive: true });
+        await rename(localPath, target);
+        await fsyncDirectory(join(this.root, sha256.slice(0, 2)));
+        settled = true;
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await rm(localPath, { force: true });
+      },
+    };
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    try {
+      await access(this.pathOf(sha256), constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async openVerified(sha256: string): Promise<string> {
+    const path = this.pathOf(sha256);
+    let actual: string;
+    try {
+      actual = await sha256File(path);
+    } catch (err) {
+      throw new GalenError('not_found', `artifact ${sha256} is missing from the artifact store`, {
+        cause: err,
+      });
+    }
+    if (actual !== sha256) {
+      throw new GalenError(
+        'internal',
+        `artifact ${sha256} is corrupted on disk (its bytes hash to ${actual}); restore it from a backup`,
+      );
+    }
+    return path;
+  }
+
+  async sweep(
+    referenced: ReadonlySet<string>,
+    options: { minAgeMs?: number } = {},
+  ): Promise<{ staged: number; orphans: number }> {
+    // Files younger than minAgeMs may belong to an upload another process is finishing right now.
+    const cutoff = Date.now() - (options.minAgeMs ?? 10 * 60_000);
+    const removeIfOld = async (path: string): Promise<boolean> => {
+      const info = await stat(path).catch(() => undefined);
+      if (!info || info.mtimeMs > cutoff) return false;
+      await rm(path, { force: true });
+      return true;
+    };
+    let staged = 0;
+    let orphans = 0;
+    for (const name of await readdir(this.tmp).catch(() => [] as string[])) {
+      if (await removeIfOld(join(this.tmp, name))) staged++;
+    }
+    for (const prefix of await readdir(this.root).catch(() => [] as string[])) {
+      for (const name of await readdir(join(this.root, prefix)).catch(() => [] as string[])) {
+        if (!referenced.has(name) && (await removeIfOld(join(this.root, prefix, name)))) orphans++;
+      }
+    }
+    return { staged, orphans };
+  }
+}

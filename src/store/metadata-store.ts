@@ -1,0 +1,64 @@
+/**
+ * The metadata store interface: everything Galen keeps in SQL goes through it, so a Postgres
+ * adapter can replace the embedded SQLite one without touching callers.
+ */
+import type {
+  AliasRecord,
+  ApiKeyRecord,
+  AuditRecord,
+  ModelRecord,
+  NewAuditRecord,
+  VersionRecord,
+} from './records.js';
+
+export interface MetadataStore {
+  /**
+   * Runs `fn` in one write transaction (serialised against every other writer, across
+   * processes too). Inside, use the store passed to `fn`.
+   */
+  transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T>;
+
+  getModel(name: string): Promise<ModelRecord | undefined>;
+  listModels(): Promise<ModelRecord[]>;
+  insertModel(record: ModelRecord): Promise<void>;
+  updateModel(
+    name: string,
+    patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'archivedAt' | 'updatedAt'>>,
+  ): Promise<void>;
+
+  getVersion(model: string, version: number): Promise<VersionRecord | undefined>;
+  listVersions(model: string): Promise<VersionRecord[]>;
+  /** Highest version number ever given to `model` (archived included), 0 when none. */
+  maxVersion(model: string): Promise<number>;
+  insertVersion(record: VersionRecord): Promise<void>;
+  updateVersion(
+    model: string,
+    version: number,
+    patch: Partial<Pick<VersionRecord, 'description' | 'archivedAt' | 'metrics'>>,
+  ): Promise<void>;
+  /** Every artifact digest a version refers to. */
+  referencedArtifacts(): Promise<Set<string>>;
+
+  getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
+  listAliases(model?: string): Promise<AliasRecord[]>;
+  upsertAlias(record: AliasRecord): Promise<void>;
+  deleteAlias(model: string, alias: string): Promise<boolean>;
+
+  getKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listKeys(): Promise<ApiKeyRecord[]>;
+  insertKey(record: ApiKeyRecord): Promise<void>;
+  revokeKey(id: string, at: string): Promise<boolean>;
+
+  /**
+   * Appends one audit record. `seal` receives the previous record's hash (or the chain's
+   * genesis value) and returns the new record's hash; both happen in one serialised write.
+   */
+  appendAudit(record: NewAuditRecord, seal: (prevHash: string, seq: number) => string): Promise<AuditRecord>;
+  /** Audit records in order, `limit` at a time after `afterSeq`. */
+  listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;
+
+  close(): Promise<void>;
+}
+
+/** The `prevHash` of the first audit record. */
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);

@@ -1,0 +1,84 @@
+/**
+ * Schema migrations, applied in order at start. Never edit a released migration: add one.
+ */
+import { sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001-registry-security-audit': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('models')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('archived_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('model_versions')
+        .addColumn('model', 'text', (c) => c.notNull().references('models.name'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('lineage', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('metrics', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('archived_at', 'text')
+        .addPrimaryKeyConstraint('model_versions_pk', ['model', 'version'])
+        .execute();
+      await db.schema
+        .createTable('aliases')
+        .addColumn('model', 'text', (c) => c.notNull().references('models.name'))
+        .addColumn('alias', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('aliases_pk', ['model', 'alias'])
+        .addForeignKeyConstraint('aliases_version_fk', ['model', 'version'], 'model_versions', [
+          'model',
+          'version',
+        ])
+        .execute();
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('role', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('model', 'text')
+        .addColumn('version', 'integer')
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('request_id', 'text')
+        .addColumn('duration_ms', 'real', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      // The audit log is append-only: the database itself refuses edits and deletions.
+      await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
+      await sql`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};

@@ -1,0 +1,70 @@
+/**
+ * The records the metadata store keeps, in the shape the domain uses (JSON columns parsed,
+ * times as ISO-8601 strings). Adapters (SQLite now, Postgres later) all speak these.
+ */
+
+export type JsonObject = { [key: string]: unknown };
+
+export interface ModelRecord {
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+}
+
+export interface VersionRecord {
+  model: string;
+  version: number;
+  sha256: string;
+  sizeBytes: number;
+  description: string;
+  /** The model's inputs and outputs (core `Signature`), as JSON. */
+  signature: JsonObject;
+  /** Producer, source, dataset hash, parameters, ONNX facts. */
+  lineage: JsonObject;
+  metrics: JsonObject;
+  createdAt: string;
+  createdBy: string;
+  archivedAt: string | null;
+}
+
+export interface AliasRecord {
+  model: string;
+  alias: string;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  role: string;
+  /** sha256 of the secret part of the key; the secret itself is never stored. */
+  secretHash: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+}
+
+/** One audit entry; `hash` chains it to the entry before (`prevHash`). */
+export interface AuditRecord {
+  seq: number;
+  time: string;
+  keyId: string | null;
+  role: string | null;
+  action: string;
+  model: string | null;
+  version: number | null;
+  status: number;
+  requestId: string | null;
+  durationMs: number;
+  /** Small non-sensitive facts (alias name, target version); never payloads. */
+  detail: JsonObject;
+  prevHash: string;
+  hash: string;
+}
+
+export type NewAuditRecord = Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>;

@@ -1,0 +1,67 @@
+/** Table layouts as Kysely sees them. Times are ISO-8601 text; JSON columns are text. */
+import type { Generated } from 'kysely';
+
+export interface ModelsTable {
+  name: string;
+  description: string;
+  tags: string;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+}
+
+export interface ModelVersionsTable {
+  model: string;
+  version: number;
+  sha256: string;
+  size_bytes: number;
+  description: string;
+  signature: string;
+  lineage: string;
+  metrics: string;
+  created_at: string;
+  created_by: string;
+  archived_at: string | null;
+}
+
+export interface AliasesTable {
+  model: string;
+  alias: string;
+  version: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  time: string;
+  key_id: string | null;
+  role: string | null;
+  action: string;
+  model: string | null;
+  version: number | null;
+  status: number;
+  request_id: string | null;
+  duration_ms: number;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Database {
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
+  aliases: AliasesTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+}

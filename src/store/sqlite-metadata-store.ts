@@ -1,0 +1,395 @@
+/**
+ * The embedded metadata store: SQLite through Kysely (WAL mode, foreign keys on, write
+ * transactions taken with BEGIN IMMEDIATE so the CLI and a running server can share a file).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import { GalenError } from '../core/index.js';
+import { AUDIT_GENESIS_HASH } from './metadata-store.js';
+import type { MetadataStore } from './metadata-store.js';
+import { migrationProvider } from './migrations.js';
+import type {
+  AliasRecord,
+  ApiKeyRecord,
+  AuditRecord,
+  JsonObject,
+  ModelRecord,
+  NewAuditRecord,
+  VersionRecord,
+} from './records.js';
+import type { AuditLogTable, Database, ModelVersionsTable, ModelsTable } from './schema.js';
+
+const parseJson = (text: string): JsonObject => JSON.parse(text) as JsonObject;
+
+const toModel = (row: Selectable<ModelsTable>): ModelRecord => ({
+  name: row.name,
+  description: row.description,
+  tags: parseJson(row.tags) as Record<string, string>,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  archivedAt: row.archived_at,
+});
+
+const toVersion = (row: Selectable<ModelVersionsTable>): VersionRecord => ({
+  model: row.model,
+  version: row.version,
+  sha256: row.sha256,
+  sizeBytes: row.size_bytes,
+  description: row.description,
+  signature: parseJson(row.signature),
+  lineage: parseJson(row.lineage),
+  metrics: parseJson(row.metrics),
+  createdAt: row.created_at,
+  createdBy: row.created_by,
+  archivedAt: row.archived_at,
+});
+
+const toAudit = (row: Selectable<AuditLogTable>): AuditRecord => ({
+  seq: row.seq,
+  time: row.time,
+  keyId: row.key_id,
+  role: row.role,
+  action: row.action,
+  model: row.model,
+  version: row.version,
+  status: row.status,
+  requestId: row.request_id,
+  durationMs: row.duration_ms,
+  detail: parseJson(row.detail),
+  prevHash: row.prev_hash,
+  hash: row.hash,
+});
+
+class SqlMetadataStore implements MetadataStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly inTransaction: boolean,
+  ) {}
+
+  async transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    return this.db.connection().execute(async (conn) => {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      try {
+        const result = await fn(new SqlMetadataStore(conn, true));
+        await sql`COMMIT`.execute(conn);
+        return result;
+      } catch (err) {
+        await sql`ROLLBACK`.execute(conn);
+        throw err;
+      }
+    });
+  }
+
+  async getModel(name: string): Promise<ModelRecord | undefined> {
+    const row = await this.db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toModel(row);
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    return (await this.db.selectFrom('models').selectAll().orderBy('name').execute()).map(toModel);
+  }
+
+  async insertModel(r: ModelRecord): Promise<void> {
+    await this.db
+      .insertInto('models')
+      .values({
+        name: r.name,
+        description: r.description,
+        tags: JSON.stringify(r.tags),
+        created_at: r.createdAt,
+        updated_at: r.updatedAt,
+        archived_at: r.archivedAt,
+      })
+      .execute();
+  }
+
+  async updateModel(
+    name: string,
+    patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'archivedAt' | 'updatedAt'>>,
+  ): Promise<void> {
+    await this.db
+      .updateTable('models')
+      .set({
+        ...(patch.description !== undefined && { description: patch.description }),
+        ...(patch.tags !== undefined && { tags: JSON.stringify(patch.tags) }),
+        ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
+        ...(patch.updatedAt !== undefined && { updated_at: patch.updatedAt }),
+      })
+      .where('name', '=', name)
+      .execute();
+  }
+
+  async getVersion(model: string, version: number): Promise<VersionRecord | undefined> {
+    const row = await this.db
+      .selectFrom('model_versions')
+      .selectAll()
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row && toVersion(row);
+  }
+
+  async listVersions(model: string): Promise<VersionRecord[]> {
+    const rows = await this.db
+      .selectFrom('model_versions')
+      .selectAll()
+      .where('model', '=', model)
+      .orderBy('version')
+      .execute();
+    return rows.map(toVersion);
+  }
+
+  async maxVersion(model: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('model_versions')
+      .select((eb) => eb.fn.max('version').as('max'))
+      .where('model', '=', model)
+      .executeTakeFirst();
+    return Number(row?.max ?? 0);
+  }
+
+  async insertVersion(r: VersionRecord): Promise<void> {
+    await this.db
+      .insertInto('model_versions')
+      .values({
+        model: r.model,
+        version: r.version,
+        sha256: r.sha256,
+        size_bytes: r.sizeBytes,
+        description: r.description,
+        signature: JSON.stringify(r.signature),
+        lineage: JSON.stringify(r.lineage),
+        metrics: JSON.stringify(r.metrics),
+        created_at: r.createdAt,
+        created_by: r.createdBy,
+        archived_at: r.archivedAt,
+      })
+      .execute();
+  }
+
+  async updateVersion(
+    model: string,
+    version: number,
+    patch: Partial<Pick<VersionRecord, 'description' | 'archivedAt' | 'metrics'>>,
+  ): Promise<void> {
+    await this.db
+      .updateTable('model_versions')
+      .set({
+        ...(patch.description !== undefined && { description: patch.description }),
+        ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
+        ...(patch.metrics !== undefined && { metrics: JSON.stringify(patch.metrics) }),
+      })
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .execute();
+  }
+
+  async referencedArtifacts(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('model_versions').select('sha256').distinct().execute();
+    return new Set(rows.map((r) => r.sha256));
+  }
+
+  async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
+    const row = await this.db
+      .selectFrom('aliases')
+      .selectAll()
+      .where('model', '=', model)
+      .where('alias', '=', alias)
+      .executeTakeFirst();
+    return (
+      row && {
+        model: row.model,
+        alias: row.alias,
+        version: row.version,
+        updatedAt: row.updated_at,
+        updatedBy: row.updated_by,
+      }
+    );
+  }
+
+  async listAliases(model?: string): Promise<AliasRecord[]> {
+    let query = this.db.selectFrom('aliases').selectAll();
+    if (model !== undefined) query = query.where('model', '=', model);
+    const rows = await query.orderBy('model').orderBy('alias').execute();
+    return rows.map((row) => ({
+      model: row.model,
+      alias: row.alias,
+      version: row.version,
+      updatedAt: row.updated_at,
+      updatedBy: row.updated_by,
+    }));
+  }
+
+  async upsertAlias(r: AliasRecord): Promise<void> {
+    await this.db
+      .insertInto('aliases')
+      .values({
+        model: r.model,
+        alias: r.alias,
+        version: r.version,
+        updated_at: r.updatedAt,
+        updated_by: r.updatedBy,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['model', 'alias'])
+          .doUpdateSet({ version: r.version, updated_at: r.updatedAt, updated_by: r.updatedBy }),
+      )
+      .execute();
+  }
+
+  async deleteAlias(model: string, alias: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('aliases')
+      .where('model', '=', model)
+      .where('alias', '=', alias)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async getKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toKey(row);
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    return (await this.db.selectFrom('api_keys').selectAll().orderBy('created_at').execute()).map(toKey);
+  }
+
+  async insertKey(r: ApiKeyRecord): Promise<void> {
+    await this.db
+      .insertInto('api_keys')
+      .values({
+        id: r.id,
+        name: r.name,
+        role: r.role,
+        secret_hash: r.secretHash,
+        created_at: r.createdAt,
+        created_by: r.createdBy,
+        revoked_at: r.revokedAt,
+      })
+      .execute();
+  }
+
+  async revokeKey(id: string, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: at })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async appendAudit(
+    record: NewAuditRecord,
+    seal: (prevHash: string, seq: number) => string,
+  ): Promise<AuditRecord> {
+    return this.transaction((tx) => (tx as SqlMetadataStore).appendAuditInTransaction(record, seal));
+  }
+
+  /** The body of `appendAudit`; must run on a store bound to the transaction's connection. */
+  private async appendAuditInTransaction(
+    record: NewAuditRecord,
+    seal: (prevHash: string, seq: number) => string,
+  ): Promise<AuditRecord> {
+    const last = await this.db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const seq = (last?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
+    const hash = seal(prevHash, seq);
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        seq,
+        time: record.time,
+        key_id: record.keyId,
+        role: record.role,
+        action: record.action,
+        model: record.model,
+        version: record.version,
+        status: record.status,
+        request_id: record.requestId,
+        duration_ms: record.durationMs,
+        detail: JSON.stringify(record.detail),
+        prev_hash: prevHash,
+        hash,
+      })
+      .execute();
+    return { ...record, seq, prevHash, hash };
+  }
+
+  async listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>', options.afterSeq ?? 0)
+      .orderBy('seq')
+      .limit(options.limit)
+      .execute();
+    return rows.map(toAudit);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function toKey(row: Selectable<Database['api_keys']>): ApiKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
+ *
+ * @example
+ * const store = await openSqliteMetadataStore(join(dataDir, 'galen.db'));
+ */
+export async function openSqliteMetadataStore(path: string): Promise<MetadataStore> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let database: SqliteDatabase.Database;
+  try {
+    database = new SqliteDatabase(path, { timeout: 10_000 });
+  } catch (err) {
+    throw new GalenError(
+      'unavailable',
+      `cannot open the metadata database ${path}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new GalenError(
+      'internal',
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new SqlMetadataStore(db, false);
+}

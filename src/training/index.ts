@@ -1,0 +1,11 @@
+/** Deterministic model training in TypeScript: features, standardisation, splits, logistic regression, metrics. */
+export { toDenseMatrix } from './features.js';
+export type { DenseMatrix, FeatureInput, RowMajorMatrix } from './features.js';
+export { fitStandardizer, standardize } from './standardizer.js';
+export type { Standardizer } from './standardizer.js';
+export { fitLogisticRegression, sigmoid } from './logistic-regression.js';
+export type { LogisticRegressionFit, LogisticRegressionOptions } from './logistic-regression.js';
+export { mulberry32, stratifiedSplit } from './split.js';
+export type { TrainTestSplit } from './split.js';
+export { accuracy, auroc, evaluateBinary } from './metrics.js';
+export type { BinaryEvaluation } from './metrics.js';
