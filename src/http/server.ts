@@ -3,6 +3,7 @@
  * authentication and audit hooks, one error path, Prometheus timing, and an OpenAPI document.
  */
 import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Galen } from '../app/index.js';
@@ -34,9 +35,16 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
   });
+
+  // Bodies are validated strictly: a clinical value sent as "7" is an error, never silently a 7.
+  // Path and query parts are text by nature, so only they are coerced to their declared types.
+  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
+  const coercing = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema),
+  );
 
   await app.register(swagger, {
     openapi: {

@@ -1,0 +1,92 @@
+/**
+ * A real Galen server for end-to-end tests: its own temporary data folder, real SQLite, real
+ * ONNX Runtime, the real HTTP server on a random loopback port. Cleans up after itself.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGalen } from '../../src/app/index.js';
+import type { Galen } from '../../src/app/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import type { GalenConfig } from '../../src/config/index.js';
+import type { Role } from '../../src/core/index.js';
+import { installDemoModels } from '../../src/demo/index.js';
+import { buildHttpServer } from '../../src/http/index.js';
+import { createLogger } from '../../src/observability/index.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export interface TestServer {
+  galen: Galen;
+  url: string;
+  dataDir: string;
+  /** Creates an API key with `role` through the real key service. */
+  key(role: Role): Promise<string>;
+  /** fetch against the server, JSON in and out, with `key` as bearer (admin by default). */
+  call(
+    method: string,
+    path: string,
+    options?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export async function createTestServer(
+  options: { withDemo?: boolean; config?: Partial<GalenConfig> } = {},
+): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'galen-test-'));
+  const config = loadConfig({
+    env: {},
+    overrides: { dataDir, port: 0, adminKey: ADMIN_KEY, logLevel: 'silent', ...options.config },
+  });
+  const galen = await createGalen(config, createLogger('silent'));
+  if (options.withDemo) await installDemoModels(galen);
+  const { app, state } = await buildHttpServer(galen);
+  await galen.models.preloadAliased();
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  state.ready = true;
+  return {
+    galen,
+    url,
+    dataDir,
+    async key(role) {
+      return (await galen.keys.create({ name: `test ${role}`, role, createdBy: 'test' })).key;
+    },
+    async call(method, path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      const key = o.key === undefined ? ADMIN_KEY : o.key;
+      if (key !== null) headers['authorization'] = `Bearer ${key}`;
+      let body: string | Uint8Array | undefined;
+      if (o.body instanceof Uint8Array) {
+        body = o.body;
+        headers['content-type'] ??= 'application/octet-stream';
+      } else if (o.body !== undefined) {
+        body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(url + path, { method, headers, ...(body !== undefined && { body }) });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON (e.g. /metrics): keep the text
+      }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async close() {
+      state.ready = false;
+      await app.close();
+      await galen.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** |a - b| for every element, the largest. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
