@@ -1,30 +1,34 @@
 /** IEEE 754 half-precision conversion (Node 20 has no Float16Array). Round-to-nearest-even. */
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+const bits = new DataView(new ArrayBuffer(8));
 
+/**
+ * The half-precision bit pattern nearest to `value`, ties to even. Rounds once, from the double's
+ * own bits: going through float32 first would round twice and can land one step off (e.g.
+ * 1 + 2^-11 + 2^-40 would become 1 instead of 1 + 2^-10).
+ */
 export function floatToHalfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf or NaN
-  const e = exp - 127 + 15;
+  bits.setFloat64(0, value);
+  const hi = bits.getUint32(0); // sign, 11 exponent bits, top 20 mantissa bits
+  const lo = bits.getUint32(4); // low 32 mantissa bits
+  const sign = (hi >>> 16) & 0x8000;
+  const exp = (hi >>> 20) & 0x7ff;
+  const mant = hi & 0xfffff;
+  if (exp === 0x7ff) return sign | 0x7c00 | (mant !== 0 || lo !== 0 ? 0x200 : 0); // Inf or NaN
+  const e = exp - 1023 + 15;
   if (e >= 0x1f) return sign | 0x7c00; // overflow to Inf
   if (e <= 0) {
-    if (e < -10) return sign; // underflow to zero
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    if (rem > midpoint || (rem === midpoint && half & 1)) half++;
+    // Subnormal half: a whole number of 2^-24. Scaling by a power of two and taking the
+    // fraction are exact, so this is the only rounding. 0x400 (the smallest normal) is right too.
+    const scaled = Math.abs(value) * 2 ** 24;
+    let half = Math.floor(scaled);
+    const rest = scaled - half;
+    if (rest > 0.5 || (rest === 0.5 && half & 1)) half++;
     return sign | half;
   }
-  let half = sign | (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  let half = sign | (e << 10) | (mant >>> 10);
+  const rem = mant & 0x3ff; // the next 10 bits; `lo` holds the rest
+  if (rem > 0x200 || (rem === 0x200 && (lo !== 0 || half & 1))) half++; // a carry into the exponent is right, up to Inf
   return half;
 }
 

@@ -1,0 +1,77 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Actor } from '../core/index.js';
+import { ModelRuntime } from '../runtime/index.js';
+import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
+import type { MetadataStore } from '../store/index.js';
+import { ModelRegistry } from './model-registry.js';
+
+const onnx = readFileSync(new URL('../../test/fixtures/pytorch/wdbc_mlp.onnx', import.meta.url));
+const admin: Actor = { keyId: 'a', role: 'admin' };
+let store: MetadataStore;
+let registry: ModelRegistry;
+let dataDir: string;
+
+beforeEach(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'galen-reg-'));
+  store = await openSqliteMetadataStore(join(dataDir, 'galen.db'));
+  const runtime = new ModelRuntime({ maxConcurrentPerGroup: 1, intraOpThreads: 1, warmup: false });
+  registry = new ModelRegistry(store, new LocalArtifactStore(dataDir), runtime, { now: () => Date.now() });
+});
+afterEach(async () => store.close());
+
+describe('ModelRegistry', () => {
+  it('numbers versions 1, 2, … even under concurrent registration', async () => {
+    const versions = await Promise.all(
+      Array.from({ length: 5 }, () => registry.registerVersion({ model: 'm', file: onnx }, admin)),
+    );
+    expect(versions.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(new Set(versions.map((v) => v.sha256)).size).toBe(1);
+  });
+
+  it('resolves production, then the latest unarchived version, then aliases and numbers', async () => {
+    await registry.registerVersion({ model: 'm', file: onnx }, admin);
+    await registry.registerVersion({ model: 'm', file: onnx }, admin);
+    expect((await registry.resolve('m')).version).toBe(2);
+    await registry.setAlias('m', 'production', 1, admin);
+    expect((await registry.resolve('m')).version).toBe(1);
+    await registry.setAlias('m', 'staging', 2, admin);
+    expect((await registry.resolve('m', 'staging')).version).toBe(2);
+    expect((await registry.resolve('m', '2')).aliases).toEqual(['staging']);
+    await expect(registry.resolve('m', 'canary')).rejects.toThrow(
+      /no version or alias "canary" \(versions: 1, 2; aliases: production, staging\)/,
+    );
+    await expect(registry.archiveVersion('m', 2, admin)).rejects.toMatchObject({ code: 'conflict' });
+    await registry.removeAlias('m', 'staging', admin);
+    await registry.archiveVersion('m', 2, admin);
+    await expect(registry.resolve('m', '2')).rejects.toThrow(/archived/);
+  });
+
+  it('keeps nothing of a refused file', async () => {
+    await expect(
+      registry.registerVersion({ model: 'bad', file: Buffer.from('not onnx') }, admin),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    expect(await registry.listModels({ includeArchived: true })).toEqual([]);
+    expect(await new LocalArtifactStore(dataDir).sweep(new Set(), { minAgeMs: -1 })).toEqual({
+      staged: 0,
+      orphans: 0,
+    });
+  });
+
+  it('checks permissions itself, so every edge enforces the same policy', async () => {
+    const developer: Actor = { keyId: 'd', role: 'developer' };
+    await registry.registerVersion({ model: 'm', file: onnx }, developer);
+    await expect(registry.setAlias('m', 'production', 1, developer)).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await expect(
+      registry.registerVersion({ model: 'm', file: onnx }, { keyId: 's', role: 'service' }),
+    ).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+  });
+});
