@@ -73,6 +73,9 @@ function checkTags(tags: Record<string, string> | undefined): Record<string, str
   return tags;
 }
 
+const archivedModel = (model: string): GalenError =>
+  new GalenError('conflict', `model "${model}" is archived; restore it before adding versions`);
+
 /** Parses a version reference: a positive integer names a version, anything else an alias. */
 export function parseVersionRef(ref: string): { version: number } | { alias: string } {
   return VERSION_PATTERN.test(ref) ? { version: Number(ref) } : { alias: ref };
@@ -142,6 +145,8 @@ export class ModelRegistry {
       input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes },
     );
     try {
+      // Checked again in the transaction below; checking first too keeps a refused file out of the store.
+      if ((await this.store.getModel(input.model))?.archivedAt) throw archivedModel(input.model);
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the model file is empty');
       const info = readOnnxModelInfo(await readFile(staged.localPath));
       const signature = await this.inspector.inspect(staged.localPath);
@@ -162,12 +167,7 @@ export class ModelRegistry {
       return await this.store.transaction(async (tx) => {
         const now = isoTime(this.clock.now());
         const existing = await tx.getModel(input.model);
-        if (existing?.archivedAt) {
-          throw new GalenError(
-            'conflict',
-            `model "${input.model}" is archived; restore it before adding versions`,
-          );
-        }
+        if (existing?.archivedAt) throw archivedModel(input.model);
         if (!existing) {
           await tx.insertModel({
             name: input.model,

@@ -119,7 +119,12 @@ export class ModelRuntime {
     try {
       return await ort.InferenceSession.create(path, this.sessionOptions());
     } catch (err) {
-      const reason = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+      // ONNX Runtime names the file it read: a server path the client should not see.
+      const reason = (err instanceof Error ? err.message : String(err))
+        .replace(`Load model from ${path} failed:`, '')
+        .replaceAll(path, 'the model file')
+        .replace(/\s+/g, ' ')
+        .trim();
       throw new GalenError('invalid_input', `ONNX Runtime cannot load this model: ${reason}`, { cause: err });
     }
   }
