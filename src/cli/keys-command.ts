@@ -5,6 +5,12 @@ import type { Role } from '../core/index.js';
 import { CLI_ACTOR, audited, print, table, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
 
+function anchor(value: string): { seq: number; hash: string } {
+  const match = /^([1-9][0-9]*):([0-9a-f]{64})$/.exec(value);
+  if (!match) throw new InvalidArgumentError('an anchor is <seq>:<sha256 hex>, as printed by audit verify');
+  return { seq: Number(match[1]), hash: match[2]! };
+}
+
 function role(value: string): Role {
   if (!isRole(value)) throw new InvalidArgumentError(`roles are ${ROLES.join(', ')}`);
   return value;
@@ -72,13 +78,22 @@ export function auditCommand(global: () => CliOptions): Command {
   audit
     .command('verify')
     .description("check the audit log's hash chain; exits 1 if any record was altered, removed or reordered")
-    .action(async () => {
+    .option(
+      '--anchor <seq:hash>',
+      'a head printed by an earlier verify: also proves nothing was cut off or rewritten since',
+      anchor,
+    )
+    .action(async (o: { anchor?: { seq: number; hash: string } }) => {
       const opts = global();
       await withGalen(opts, async (galen) => {
-        const result = await galen.audit.verify();
+        const result = await galen.audit.verify(o.anchor ? { anchor: o.anchor } : {});
+        const head = result.head ? `${result.head.seq}:${result.head.hash}` : 'none (empty log)';
         print(result, opts.json, () =>
           result.ok
-            ? `audit log intact: ${result.records} records, hash chain verified`
+            ? `audit log intact: ${result.records} records, hash chain verified${o.anchor ? `, anchor ${o.anchor.seq} matches` : ''}
+` +
+              `head: ${head}
+(keep the head outside this machine; verify --anchor <head> later detects records cut off the end)`
             : `audit log BROKEN at record ${result.brokenAt}: ${result.reason} (${result.records} records verified before it)`,
         );
         if (!result.ok) process.exitCode = 1;

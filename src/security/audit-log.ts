@@ -23,6 +23,8 @@ export interface AuditEntry {
 export interface AuditVerification {
   ok: boolean;
   records: number;
+  /** The last record: keep it outside Galen and pass it back as `anchor` to detect truncation. */
+  head: { seq: number; hash: string } | null;
   /** The first record whose hash or link does not check out. */
   brokenAt?: number;
   reason?: string;
@@ -87,43 +89,53 @@ export class AuditLog {
     });
   }
 
-  /** Walks the whole chain in order and reports the first record that does not check out. */
-  async verify(): Promise<AuditVerification> {
+  /**
+   * Walks the whole chain in order and reports the first record that does not check out. With an
+   * `anchor` (a head reported earlier), also proves the log still holds that record unchanged,
+   * which a chain alone cannot show when records are cut off its end.
+   */
+  async verify(options: { anchor?: { seq: number; hash: string } } = {}): Promise<AuditVerification> {
     let prevHash = AUDIT_GENESIS_HASH;
     let expectedSeq = 1;
-    let count = 0;
+    let head: AuditVerification['head'] = null;
+    const fail = (brokenAt: number, reason: string): AuditVerification => ({
+      ok: false,
+      records: expectedSeq - 1,
+      head,
+      brokenAt,
+      reason,
+    });
     for (;;) {
       const page = await this.store.listAudit({ afterSeq: expectedSeq - 1, limit: 1000 });
-      if (page.length === 0) return { ok: true, records: count };
+      if (page.length === 0) break;
       for (const r of page) {
-        if (r.seq !== expectedSeq) {
-          return {
-            ok: false,
-            records: count,
-            brokenAt: expectedSeq,
-            reason: `record ${expectedSeq} is missing`,
-          };
-        }
-        if (r.prevHash !== prevHash) {
-          return {
-            ok: false,
-            records: count,
-            brokenAt: r.seq,
-            reason: `record ${r.seq} does not link to record ${r.seq - 1}`,
-          };
-        }
-        if (auditHash(r.prevHash, r.seq, r) !== r.hash) {
-          return {
-            ok: false,
-            records: count,
-            brokenAt: r.seq,
-            reason: `record ${r.seq} was altered after it was written`,
-          };
+        if (r.seq !== expectedSeq) return fail(expectedSeq, `record ${expectedSeq} is missing`);
+        if (r.prevHash !== prevHash)
+          return fail(r.seq, `record ${r.seq} does not link to record ${r.seq - 1}`);
+        if (auditHash(r.prevHash, r.seq, r) !== r.hash)
+          return fail(r.seq, `record ${r.seq} was altered after it was written`);
+        const anchor = options.anchor;
+        if (anchor && anchor.seq === r.seq && anchor.hash !== r.hash) {
+          return fail(
+            r.seq,
+            `record ${r.seq} is not the record anchored earlier (its hash differs): the log was rewritten`,
+          );
         }
         prevHash = r.hash;
+        head = { seq: r.seq, hash: r.hash };
         expectedSeq++;
-        count++;
       }
     }
+    const records = expectedSeq - 1;
+    if (options.anchor && options.anchor.seq > records) {
+      return fail(
+        records + 1,
+        `the log ends at record ${records} but record ${options.anchor.seq} was anchored: records were removed from its end`,
+      );
+    }
+    if (!(await this.store.auditLogProtected())) {
+      return fail(records + 1, 'the database triggers that make audit_log append-only were removed');
+    }
+    return { ok: true, records, head };
   }
 }

@@ -56,6 +56,8 @@ export interface MetadataStore {
   appendAudit(record: NewAuditRecord, seal: (prevHash: string, seq: number) => string): Promise<AuditRecord>;
   /** Audit records in order, `limit` at a time after `afterSeq`. */
   listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;
+  /** Whether the database still refuses updates and deletes of audit records. */
+  auditLogProtected(): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -338,6 +338,14 @@ class SqlMetadataStore implements MetadataStore {
     return rows.map(toAudit);
   }
 
+  async auditLogProtected(): Promise<boolean> {
+    const rows = await sql<{
+      name: string;
+    }>`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`.execute(this.db);
+    const names = new Set(rows.rows.map((r) => r.name));
+    return names.has('audit_log_no_update') && names.has('audit_log_no_delete');
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }

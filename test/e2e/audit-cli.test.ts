@@ -46,6 +46,7 @@ interface AuditRow {
 interface Verification {
   ok: boolean;
   records: number;
+  head: { seq: number; hash: string } | null;
   brokenAt?: number;
   reason?: string;
 }
@@ -137,10 +138,20 @@ describe('galen audit verify on a real log', () => {
         db.exec('DROP TRIGGER IF EXISTS audit_log_no_update');
         db.exec('DROP TRIGGER IF EXISTS audit_log_no_delete');
       }
-      return fn(db);
+      const result = fn(db);
+      // A careful attacker puts the guard back, so only the hash chain can give them away.
+      if (unlock) restoreTriggers(db);
+      return result;
     } finally {
       db.close();
     }
+  }
+
+  function restoreTriggers(db: Database.Database): void {
+    db.exec(`CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`);
+    db.exec(`CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`);
   }
 
   const row = (db: Database.Database, seq: number): AuditRow =>
@@ -150,7 +161,7 @@ describe('galen audit verify on a real log', () => {
     const result = await verify(logDir, { text: true });
     expect(result.code).toBe(0);
     expect(result.text).toContain('intact');
-    expect(result.json).toEqual({ ok: true, records: expected.length });
+    expect(result.json).toMatchObject({ ok: true, records: expected.length, head: { seq: expected.length } });
 
     const list = await runCli(['audit', 'list', '--json'], logDir);
     expect(list.code, list.stderr).toBe(0);
@@ -175,7 +186,7 @@ describe('galen audit verify on a real log', () => {
       },
       false,
     );
-    expect((await verify(dir)).json).toEqual({ ok: true, records: expected.length });
+    expect((await verify(dir)).json).toMatchObject({ ok: true, records: expected.length });
   });
 
   it.each([
@@ -242,6 +253,29 @@ describe('galen audit verify on a real log', () => {
     const result = await verify(dir);
     expect(result.code).toBe(1);
     expect(result.json).toMatchObject({ ok: false, brokenAt: last, records: last - 1 });
+  });
+
+  it('detects records cut off the end once given the head printed earlier, and dropped triggers', async () => {
+    const dir = await copyOfLog();
+    const before = await verify(dir, { text: true });
+    expect(before.text).toMatch(/head: \d+:[0-9a-f]{64}/);
+    const head = before.json!.head!;
+    tamper(dir, (db) => db.prepare('DELETE FROM audit_log WHERE seq = ?').run(head.seq));
+    // The shortened chain is still internally consistent ...
+    expect((await verify(dir)).code).toBe(0);
+    // ... but not against the anchor kept from before.
+    const anchored = await runCli(['audit', 'verify', '--json', '--anchor', `${head.seq}:${head.hash}`], dir);
+    expect(anchored.code).toBe(1);
+    expect(JSON.parse(anchored.stdout)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/removed from its end/),
+    });
+
+    const dropped = await copyOfLog();
+    tamper(dropped, (db) => db.exec('DROP TRIGGER audit_log_no_update'), false);
+    const unguarded = await verify(dropped);
+    expect(unguarded.code).toBe(1);
+    expect(unguarded.json.reason).toMatch(/append-only were removed/);
   });
 
   it('fails at the next record when an edited record is re-sealed with a correct hash of its own', async () => {

@@ -99,11 +99,21 @@ export function adminApiRoutes(app: FastifyInstance, galen: Galen): void {
     {
       schema: {
         tags: ['audit'],
-        summary: "Check the audit log's hash chain",
+        summary:
+          "Check the audit log's hash chain (and, given an earlier head as anchor, that nothing was cut off)",
+        querystring: Type.Object({
+          anchor: Type.Optional(
+            Type.String({
+              pattern: '^[1-9][0-9]*:[0-9a-f]{64}$',
+              description: '<seq>:<hash> of an earlier head',
+            }),
+          ),
+        }),
         response: {
           200: Type.Object({
             ok: Type.Boolean(),
             records: Type.Integer(),
+            head: Type.Union([Type.Object({ seq: Type.Integer(), hash: Type.String() }), Type.Null()]),
             brokenAt: Type.Optional(Type.Integer()),
             reason: Type.Optional(Type.String()),
           }),
@@ -112,7 +122,12 @@ export function adminApiRoutes(app: FastifyInstance, galen: Galen): void {
       },
       config: { permission: 'audit:read' },
     },
-    async () => galen.audit.verify(),
+    async (request) => {
+      const { anchor } = request.query as { anchor?: string };
+      if (anchor === undefined) return galen.audit.verify();
+      const [seq, hash] = anchor.split(':') as [string, string];
+      return galen.audit.verify({ anchor: { seq: Number(seq), hash } });
+    },
   );
 
   app.get('/metrics', { config: { permission: 'model:read' } }, async (_request, reply) => {
