@@ -259,7 +259,7 @@ describe('galen audit verify on a real log', () => {
     const dir = await copyOfLog();
     const before = await verify(dir, { text: true });
     expect(before.text).toMatch(/head: \d+:[0-9a-f]{64}/);
-    const head = before.json!.head!;
+    const head = before.json.head!;
     tamper(dir, (db) => db.prepare('DELETE FROM audit_log WHERE seq = ?').run(head.seq));
     // The shortened chain is still internally consistent ...
     expect((await verify(dir)).code).toBe(0);
