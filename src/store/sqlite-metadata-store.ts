@@ -47,6 +47,14 @@ const toVersion = (row: Selectable<ModelVersionsTable>): VersionRecord => ({
   archivedAt: row.archived_at,
 });
 
+const toAlias = (row: Selectable<Database['aliases']>): AliasRecord => ({
+  model: row.model,
+  alias: row.alias,
+  version: row.version,
+  updatedAt: row.updated_at,
+  updatedBy: row.updated_by,
+});
+
 const toAudit = (row: Selectable<AuditLogTable>): AuditRecord => ({
   seq: row.seq,
   time: row.time,
@@ -200,28 +208,14 @@ class SqlMetadataStore implements MetadataStore {
       .where('model', '=', model)
       .where('alias', '=', alias)
       .executeTakeFirst();
-    return (
-      row && {
-        model: row.model,
-        alias: row.alias,
-        version: row.version,
-        updatedAt: row.updated_at,
-        updatedBy: row.updated_by,
-      }
-    );
+    return row && toAlias(row);
   }
 
   async listAliases(model?: string): Promise<AliasRecord[]> {
     let query = this.db.selectFrom('aliases').selectAll();
     if (model !== undefined) query = query.where('model', '=', model);
     const rows = await query.orderBy('model').orderBy('alias').execute();
-    return rows.map((row) => ({
-      model: row.model,
-      alias: row.alias,
-      version: row.version,
-      updatedAt: row.updated_at,
-      updatedBy: row.updated_by,
-    }));
+    return rows.map(toAlias);
   }
 
   async upsertAlias(r: AliasRecord): Promise<void> {

@@ -3,6 +3,8 @@
  * script the real program: `galen serve` on a random port (its address read from its JSON log)
  * and one-shot commands such as `galen audit verify`. Also the tiny MatMul models they serve.
  */
+import { callJson } from './http-call.js';
+import type { CallOptions, CallResult } from './http-call.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -63,11 +65,6 @@ export function runCli(args: readonly string[], dataDir: string, timeoutMs = 20_
   });
 }
 
-export interface JsonResponse {
-  status: number;
-  body: any;
-}
-
 /** A running `galen serve` child. */
 export interface GalenChild {
   readonly url: string;
@@ -76,11 +73,7 @@ export interface GalenChild {
   /** Every stdout line so far (JSON log lines). */
   readonly logLines: readonly string[];
   /** fetch against the server, JSON in and out; `key` is the bearer (admin by default, null for none). */
-  call(
-    method: string,
-    path: string,
-    options?: { key?: string | null | undefined; body?: unknown; contentType?: string },
-  ): Promise<JsonResponse>;
+  call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
   /** SIGTERM, and waits for a clean exit; resolves to the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL, and waits until the process is gone. */
@@ -154,28 +147,7 @@ export class GalenProcesses {
       dataDir,
       pid: child.pid!,
       logLines,
-      async call(method, path, o = {}) {
-        const headers: Record<string, string> = {};
-        const key = o.key === undefined ? CHILD_ADMIN_KEY : o.key;
-        if (key !== null) headers['authorization'] = `Bearer ${key}`;
-        let body: string | Uint8Array | undefined;
-        if (o.body instanceof Uint8Array) {
-          body = o.body;
-          headers['content-type'] = o.contentType ?? 'application/octet-stream';
-        } else if (o.body !== undefined) {
-          body = JSON.stringify(o.body);
-          headers['content-type'] = o.contentType ?? 'application/json';
-        }
-        const response = await fetch(url + path, { method, headers, ...(body !== undefined && { body }) });
-        const text = await response.text();
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not JSON: keep the text
-        }
-        return { status: response.status, body: parsed };
-      },
+      call: (method, path, o) => callJson(url, CHILD_ADMIN_KEY, method, path, o),
       async stop() {
         if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
         child.kill('SIGTERM');

@@ -13,6 +13,8 @@ import type { Role } from '../../src/core/index.js';
 import { installDemoModels } from '../../src/demo/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import { callJson } from './http-call.js';
+import type { CallOptions, CallResult } from './http-call.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -23,11 +25,7 @@ export interface TestServer {
   /** Creates an API key with `role` through the real key service. */
   key(role: Role): Promise<string>;
   /** fetch against the server, JSON in and out, with `key` as bearer (admin by default). */
-  call(
-    method: string,
-    path: string,
-    options?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
   close(): Promise<void>;
 }
 
@@ -52,28 +50,7 @@ export async function createTestServer(
     async key(role) {
       return (await galen.keys.create({ name: `test ${role}`, role, createdBy: 'test' })).key;
     },
-    async call(method, path, o = {}) {
-      const headers: Record<string, string> = { ...o.headers };
-      const key = o.key === undefined ? ADMIN_KEY : o.key;
-      if (key !== null) headers['authorization'] = `Bearer ${key}`;
-      let body: string | Uint8Array | undefined;
-      if (o.body instanceof Uint8Array) {
-        body = o.body;
-        headers['content-type'] ??= 'application/octet-stream';
-      } else if (o.body !== undefined) {
-        body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const response = await fetch(url + path, { method, headers, ...(body !== undefined && { body }) });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON (e.g. /metrics): keep the text
-      }
-      return { status: response.status, body: parsed, headers: response.headers };
-    },
+    call: (method, path, o) => callJson(url, ADMIN_KEY, method, path, o),
     async close() {
       state.ready = false;
       await app.close();
