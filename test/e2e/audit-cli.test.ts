@@ -3,6 +3,8 @@
  * log, then the built CLI checks it. The log must verify as written and fail, naming the record,
  * once any record is edited, removed or re-sealed behind the database's back.
  */
+import type { Selectable } from 'kysely';
+import type { AuditLogTable } from '../../src/store/schema.js';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,21 +29,8 @@ async function newDataDir(): Promise<string> {
   return dir;
 }
 
-interface AuditRow {
-  seq: number;
-  time: string;
-  key_id: string | null;
-  role: string | null;
-  action: string;
-  model: string | null;
-  version: number | null;
-  status: number;
-  request_id: string | null;
-  duration_ms: number;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
+/** A raw audit_log row, as the tampering below sees it in SQLite. */
+type AuditRow = Selectable<AuditLogTable>;
 
 interface Verification {
   ok: boolean;
