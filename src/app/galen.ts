@@ -51,6 +51,13 @@ export async function createGalen(
     maxConcurrentPerGroup: config.runtime.maxConcurrentPerModel,
     intraOpThreads: config.runtime.intraOpThreads,
     warmup: config.runtime.warmup,
+    batching: config.runtime.batching
+      ? {
+          maxBatchSize: config.runtime.maxBatchSize,
+          maxQueueDelayMicros: config.runtime.maxQueueDelayMicros,
+          maxQueueLength: config.runtime.maxQueueLength,
+        }
+      : undefined,
   });
   const registry = new ModelRegistry(store, artifacts, runtime, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);

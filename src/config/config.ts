@@ -71,6 +71,23 @@ export const ConfigSchema = Type.Object(
           description: 'Run one inference on zeros when a version loads.',
         }),
         preloadAliased: Type.Boolean({ default: true, description: 'Load every aliased version at start.' }),
+        batching: Type.Boolean({
+          default: true,
+          description:
+            'Merge concurrent calls along the batch axis for models whose first dimension is dynamic.',
+        }),
+        maxBatchSize: Type.Integer({ minimum: 1, default: 32, description: 'Most rows in one merged run.' }),
+        maxQueueDelayMicros: Type.Integer({
+          minimum: 0,
+          maximum: 1_000_000,
+          default: 0,
+          description: 'How long a call may wait for others to join (0: merge only while the model is busy).',
+        }),
+        maxQueueLength: Type.Integer({
+          minimum: 1,
+          default: 1024,
+          description: 'Calls that may wait per model version; beyond it calls get 503 with Retry-After.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -95,6 +112,10 @@ const ENV_VARS: Readonly<
   GALEN_RUNTIME_INTRA_OP_THREADS: { path: ['runtime', 'intraOpThreads'], kind: 'integer' },
   GALEN_RUNTIME_WARMUP: { path: ['runtime', 'warmup'], kind: 'boolean' },
   GALEN_RUNTIME_PRELOAD_ALIASED: { path: ['runtime', 'preloadAliased'], kind: 'boolean' },
+  GALEN_RUNTIME_BATCHING: { path: ['runtime', 'batching'], kind: 'boolean' },
+  GALEN_RUNTIME_MAX_BATCH_SIZE: { path: ['runtime', 'maxBatchSize'], kind: 'integer' },
+  GALEN_RUNTIME_MAX_QUEUE_DELAY_MICROS: { path: ['runtime', 'maxQueueDelayMicros'], kind: 'integer' },
+  GALEN_RUNTIME_MAX_QUEUE_LENGTH: { path: ['runtime', 'maxQueueLength'], kind: 'integer' },
 };
 
 export class ConfigError extends Error {

@@ -4,4 +4,5 @@
  */
 export { ModelRuntime } from './model-runtime.js';
 export type { Lease, RunResult, RuntimeOptions } from './model-runtime.js';
+export type { BatchingOptions } from './dynamic-batcher.js';
 export type { DurationStat, VersionStats } from './stats.js';

@@ -7,6 +7,8 @@ import { hrtime } from 'node:process';
 import ort from 'onnxruntime-node';
 import { GalenError } from '../core/index.js';
 import type { Signature, Tensor, TensorSpec } from '../core/index.js';
+import { DynamicBatcher, canBatch } from './dynamic-batcher.js';
+import type { BatchingOptions } from './dynamic-batcher.js';
 import { Semaphore } from './semaphore.js';
 import { addDuration, emptyStats } from './stats.js';
 import type { VersionStats } from './stats.js';
@@ -18,6 +20,8 @@ export interface RuntimeOptions {
   /** ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide. */
   intraOpThreads: number;
   warmup: boolean;
+  /** Dynamic batching for versions whose inputs and outputs all have a dynamic first dimension; undefined = off. */
+  batching?: BatchingOptions | undefined;
 }
 
 /** A reservation of one loaded session for one call (see `ModelRuntime.acquire`). */
@@ -38,6 +42,7 @@ interface Entry {
   readonly group: string;
   readonly session: ort.InferenceSession;
   readonly signature: Signature;
+  batcher: DynamicBatcher | undefined;
   inFlight: number;
   draining: Promise<void> | undefined;
   resolveDrained: (() => void) | undefined;
@@ -164,6 +169,7 @@ export class ModelRuntime {
         group,
         session,
         signature,
+        batcher: undefined,
         inFlight: 0,
         draining: undefined,
         resolveDrained: undefined,
@@ -171,6 +177,15 @@ export class ModelRuntime {
         warmupError: undefined,
       };
       if (this.options.warmup) entry.warmupError = await this.warmup(entry);
+      const batching = this.options.batching;
+      if (batching && batching.maxBatchSize > 1 && canBatch(signature)) {
+        entry.batcher = new DynamicBatcher(
+          batching,
+          this.semaphoreFor(group),
+          (inputs, outputNames) => this.runOnce(entry, inputs, outputNames),
+          (rows, computeNs) => this.recordExecution(key, rows, computeNs),
+        );
+      }
       this.entries.set(key, entry);
       if (!this.stats.has(key)) this.stats.set(key, emptyStats());
       return entry;
@@ -267,36 +282,63 @@ export class ModelRuntime {
     };
   }
 
-  /** Runs the session under the group's concurrency limit. Inputs must already be validated. */
+  /** One ONNX Runtime run, with no queueing or bookkeeping. */
+  private async runOnce(
+    entry: Entry,
+    inputs: readonly Tensor[],
+    outputNames: readonly string[],
+  ): Promise<Tensor[]> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const tensor of inputs) feeds[tensor.name] = toOrtTensor(tensor);
+    const results = await entry.session.run(feeds, [...outputNames]);
+    return outputNames.map((name) => {
+      const value = results[name];
+      if (!value) throw new GalenError('internal', `ONNX Runtime returned no value for output "${name}"`);
+      return fromOrtTensor(name, value);
+    });
+  }
+
+  private recordExecution(key: string, rows: number, computeNs: number): void {
+    const stats = this.stats.get(key) ?? emptyStats();
+    this.stats.set(key, stats);
+    stats.executionCount++;
+    addDuration((stats.batches[rows] ??= { count: 0, ns: 0 }), computeNs);
+  }
+
+  /**
+   * Runs one call under the group's concurrency limit, merged with others by the version's
+   * batcher when it has one. Inputs must already be validated.
+   */
   private async runEntry(
     entry: Entry,
     inputs: readonly Tensor[],
     outputNames: readonly string[],
   ): Promise<RunResult> {
     const stats = this.stats.get(entry.key) ?? emptyStats();
-    const semaphore = this.semaphoreFor(entry.group);
     const queuedAt = nowNs();
-    await semaphore.acquire();
-    const startedAt = nowNs();
     try {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const tensor of inputs) feeds[tensor.name] = toOrtTensor(tensor);
-      const results = await entry.session.run(feeds, [...outputNames]);
-      const outputs = outputNames.map((name) => {
-        const value = results[name];
-        if (!value) throw new GalenError('internal', `ONNX Runtime returned no value for output "${name}"`);
-        return fromOrtTensor(name, value);
-      });
-      const doneAt = nowNs();
-      const queueNs = Number(startedAt - queuedAt);
-      const computeNs = Number(doneAt - startedAt);
+      let result: RunResult;
+      if (entry.batcher) {
+        result = await entry.batcher.submit(inputs, outputNames);
+      } else {
+        const semaphore = this.semaphoreFor(entry.group);
+        await semaphore.acquire();
+        const startedAt = nowNs();
+        try {
+          const outputs = await this.runOnce(entry, inputs, outputNames);
+          const computeNs = Number(nowNs() - startedAt);
+          this.recordExecution(entry.key, inputs[0]?.shape[0] ?? 1, computeNs);
+          result = { outputs, queueNs: Number(startedAt - queuedAt), computeNs };
+        } finally {
+          semaphore.release();
+        }
+      }
       stats.inferenceCount += inputs[0]?.shape[0] ?? 1;
-      stats.executionCount++;
       stats.lastInference = Date.now();
-      addDuration(stats.success, Number(doneAt - queuedAt));
-      addDuration(stats.queue, queueNs);
-      addDuration(stats.computeInfer, computeNs);
-      return { outputs, queueNs, computeNs };
+      addDuration(stats.success, Number(nowNs() - queuedAt));
+      addDuration(stats.queue, result.queueNs);
+      addDuration(stats.computeInfer, result.computeNs);
+      return result;
     } catch (err) {
       addDuration(stats.fail, Number(nowNs() - queuedAt));
       if (err instanceof GalenError) throw err;
@@ -305,8 +347,6 @@ export class ModelRuntime {
       throw new GalenError('invalid_input', `the model could not run on this input: ${reason}`, {
         cause: err,
       });
-    } finally {
-      semaphore.release();
     }
   }
 

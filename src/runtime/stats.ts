@@ -19,6 +19,8 @@ export interface VersionStats {
   fail: DurationStat;
   queue: DurationStat;
   computeInfer: DurationStat;
+  /** Executions by size in rows (the batch size), with their compute time. */
+  batches: Record<number, DurationStat>;
 }
 
 export function emptyStats(): VersionStats {
@@ -30,6 +32,7 @@ export function emptyStats(): VersionStats {
     fail: { count: 0, ns: 0 },
     queue: { count: 0, ns: 0 },
     computeInfer: { count: 0, ns: 0 },
+    batches: {},
   };
 }
 

@@ -55,7 +55,10 @@ function tritonStats(s: VersionStatistics): Record<string, unknown> {
       cache_hit: ZERO,
       cache_miss: ZERO,
     },
-    batch_stats: [],
+    batch_stats: Object.entries(s.batches).map(([size, d]) => ({
+      batch_size: Number(size),
+      compute_infer: stat(d),
+    })),
   };
 }
 

@@ -1,0 +1,183 @@
+/**
+ * Dynamic batching on the real server: concurrent calls are merged along the batch axis and
+ * each gets exactly the outputs it would get alone; calls with other dimensions are not merged;
+ * a full queue answers 503 with Retry-After instead of growing.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { OnnxGraphBuilder } from '../../src/onnx/index.js';
+import { identityModel, uploadModel } from '../helpers/tiny-models.js';
+
+const onnx = new Uint8Array(readFileSync(new URL('../fixtures/pytorch/wdbc_mlp.onnx', import.meta.url)));
+const expected = JSON.parse(
+  readFileSync(new URL('../fixtures/pytorch/wdbc_mlp.expected.json', import.meta.url), 'utf8'),
+) as {
+  input: { data: number[] };
+};
+const ROWS = expected.input.data.length / 30;
+/** Request i carries 1-3 real WDBC rows (cycling through the fixture's rows). */
+const rowsFor = (i: number): number[][] =>
+  Array.from({ length: (i % 3) + 1 }, (_, k) =>
+    expected.input.data.slice(((i + k) % ROWS) * 30, ((i + k) % ROWS) * 30 + 30),
+  );
+
+const infer = (
+  server: TestServer,
+  model: string,
+  rows: number[][],
+): Promise<{ status: number; body: any; headers: Headers }> =>
+  server.call('POST', `/v2/models/${model}/infer`, {
+    body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 30], data: rows }] },
+  });
+
+describe('dynamic batching', () => {
+  let batched: TestServer;
+  let unbatched: TestServer;
+  beforeAll(async () => {
+    // One slot per model, so calls that arrive while it is busy queue up and merge.
+    batched = await createTestServer({
+      config: { runtime: { ...defaults(), maxConcurrentPerModel: 1, batching: true } },
+    });
+    unbatched = await createTestServer({ config: { runtime: { ...defaults(), batching: false } } });
+    await uploadModel(batched, 'mlp', onnx);
+    await uploadModel(unbatched, 'mlp', onnx);
+  });
+  afterAll(async () => {
+    await batched.close();
+    await unbatched.close();
+  });
+
+  it('returns identical results batched and unbatched, and really merges', async () => {
+    const n = 60;
+    const alone = await Promise.all(Array.from({ length: n }, (_, i) => infer(unbatched, 'mlp', rowsFor(i))));
+    const merged = await Promise.all(Array.from({ length: n }, (_, i) => infer(batched, 'mlp', rowsFor(i))));
+    for (let i = 0; i < n; i++) {
+      expect(merged[i]!.status).toBe(200);
+      expect(merged[i]!.body.outputs).toEqual(alone[i]!.body.outputs);
+    }
+    const stats = await batched.call('GET', '/v2/models/mlp/versions/1/stats');
+    const s = stats.body.model_stats[0];
+    expect(s.inference_count).toBe(merged.reduce((sum, r) => sum + r.body.outputs[0].shape[0], 0));
+    // Fewer executions than calls, and some execution larger than any single call (3 rows).
+    expect(s.execution_count).toBeLessThan(n);
+    expect(Math.max(...s.batch_stats.map((b: any) => b.batch_size))).toBeGreaterThan(3);
+  });
+
+  it('never merges calls whose other dimensions differ', async () => {
+    await uploadModel(batched, 'ident', identityModel('FP32', ['batch', 'width']));
+    const calls = Array.from({ length: 24 }, (_, i) => {
+      const width = (i % 3) + 2;
+      const data = Array.from({ length: width }, (_, k) => i * 10 + k);
+      return batched
+        .call('POST', '/v2/models/ident/infer', {
+          body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, width], data }] },
+        })
+        .then((r) => ({ r, data, width }));
+    });
+    for (const { r, data, width } of await Promise.all(calls)) {
+      expect(r.status).toBe(200);
+      expect(r.body.outputs[0]).toMatchObject({ shape: [1, width], data });
+    }
+  });
+});
+
+/**
+ * A model slow enough (about ten milliseconds a call of 16 rows) that a flood of calls outruns
+ * it, with small inputs and outputs so JSON handling is not what takes the time.
+ */
+function slowModel(width = 512, layers = 48): Uint8Array {
+  const g = new OnnxGraphBuilder({ producerName: 'galen-test' });
+  const weights = (rows: number, cols: number): Float32Array =>
+    Float32Array.from({ length: rows * cols }, (_, i) => ((i % 7) - 3) / (cols * 4));
+  g.addInput('x', 'FP32', ['batch', 8]);
+  g.addFloatInitializer('w_in', [8, width], weights(8, width));
+  g.addFloatInitializer('w', [width, width], weights(width, width));
+  g.addFloatInitializer('w_out', [width, 4], weights(width, 4));
+  g.addNode({ opType: 'MatMul', inputs: ['x', 'w_in'], outputs: ['h_in'] });
+  let prev = 'h_in';
+  for (let i = 0; i < layers; i++) {
+    g.addNode({ opType: 'MatMul', inputs: [prev, 'w'], outputs: [`h${i}`] });
+    prev = `h${i}`;
+  }
+  g.addNode({ opType: 'MatMul', inputs: [prev, 'w_out'], outputs: ['y'] });
+  g.addOutput('y', 'FP32', ['batch', 4]);
+  return g.toBytes();
+}
+
+describe('admission control', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await createTestServer({
+      config: {
+        runtime: {
+          ...defaults(),
+          maxConcurrentPerModel: 1,
+          batching: true,
+          maxBatchSize: 16,
+          maxQueueLength: 4,
+        },
+      },
+    });
+    await uploadModel(server, 'slow', slowModel());
+  });
+  afterAll(async () => server.close());
+
+  it('refuses calls beyond the queue bound at once (503 + Retry-After over HTTP) and serves the rest', async () => {
+    // The flood goes through the inference service in-process: onnxruntime-node runs sessions
+    // on the JS thread, so over HTTP calls cannot pile up while a run is under way.
+    const x = {
+      name: 'x',
+      datatype: 'FP32' as const,
+      shape: [16, 8],
+      data: Float32Array.from({ length: 128 }, (_, i) => (i % 11) / 10),
+    };
+    const reference = await server.galen.inference.infer({ model: 'slow', inputs: [x], protocol: 'test' });
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, () =>
+        server.galen.inference.infer({ model: 'slow', inputs: [x], protocol: 'test' }),
+      ),
+    );
+    const refused = results.filter((r) => r.status === 'rejected');
+    const served = results.filter((r) => r.status === 'fulfilled');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(served.length).toBeGreaterThanOrEqual(4);
+    for (const r of refused)
+      expect(r.reason).toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(/queue is full \(4 calls waiting\)/),
+      });
+    for (const r of served) expect(r.value.outputs).toEqual(reference.outputs);
+
+    // The queue is empty again and HTTP serves; an unavailable model answers 503 with Retry-After.
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 8], data: Array.from(x.data) }] };
+    expect((await server.call('POST', '/v2/models/slow/infer', { body })).status).toBe(200);
+    expect((await server.call('POST', '/v2/repository/models/slow/unload')).status).toBe(200);
+    const unavailable = await server.call('POST', '/v2/models/slow/infer', { body });
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get('retry-after')).toBe('1');
+  });
+});
+
+function defaults(): {
+  maxConcurrentPerModel: number;
+  intraOpThreads: number;
+  warmup: boolean;
+  preloadAliased: boolean;
+  batching: boolean;
+  maxBatchSize: number;
+  maxQueueDelayMicros: number;
+  maxQueueLength: number;
+} {
+  return {
+    maxConcurrentPerModel: 2,
+    intraOpThreads: 1,
+    warmup: true,
+    preloadAliased: true,
+    batching: true,
+    maxBatchSize: 32,
+    maxQueueDelayMicros: 0,
+    maxQueueLength: 1024,
+  };
+}
