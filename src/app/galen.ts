@@ -47,6 +47,8 @@ export async function createGalen(
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openSqliteMetadataStore(join(config.dataDir, 'galen.db'));
   const artifacts = new LocalArtifactStore(config.dataDir);
+  // Built before the runtime so the runtime can report executions; the gauge reads it at scrape time.
+  const metrics = new GalenMetrics(() => runtime.loadedKeys().length);
   const runtime = new ModelRuntime({
     maxConcurrentPerGroup: config.runtime.maxConcurrentPerModel,
     intraOpThreads: config.runtime.intraOpThreads,
@@ -58,11 +60,14 @@ export async function createGalen(
           maxQueueLength: config.runtime.maxQueueLength,
         }
       : undefined,
+    onExecution: (key, rows) => {
+      const at = key.lastIndexOf(':');
+      metrics.observeExecution(key.slice(0, at), key.slice(at + 1), rows);
+    },
   });
   const registry = new ModelRegistry(store, artifacts, runtime, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);
   const audit = new AuditLog(store, clock);
-  const metrics = new GalenMetrics(() => runtime.loadedKeys().length);
   const models = new ModelManager(registry, artifacts, runtime, logger);
   const inference = new InferenceService(registry, models, runtime, metrics);
   return {

@@ -25,6 +25,7 @@ export class GalenMetrics {
   private readonly queueDuration: Histogram<'model' | 'version'>;
   private readonly computeDuration: Histogram<'model' | 'version'>;
   private readonly httpRequests: Histogram<'method' | 'route' | 'status'>;
+  private readonly batchSize: Histogram<'model' | 'version'>;
 
   constructor(loadedModels: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: 'galen_process_' });
@@ -62,6 +63,13 @@ export class GalenMetrics {
       buckets: SECONDS_BUCKETS,
       registers: [this.registry],
     });
+    this.batchSize = new Histogram({
+      name: 'galen_inference_batch_size',
+      help: 'Rows per model execution (merged calls count together under dynamic batching).',
+      labelNames: ['model', 'version'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [this.registry],
+    });
     new Gauge({
       name: 'galen_models_loaded',
       help: 'Model versions currently loaded in ONNX Runtime.',
@@ -83,6 +91,10 @@ export class GalenMetrics {
     if (o.computeSeconds !== undefined) {
       this.computeDuration.observe({ model: o.model, version: o.version }, o.computeSeconds);
     }
+  }
+
+  observeExecution(model: string, version: string, rows: number): void {
+    this.batchSize.observe({ model, version }, rows);
   }
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {

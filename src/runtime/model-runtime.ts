@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   warmup: boolean;
   /** Dynamic batching for versions whose inputs and outputs all have a dynamic first dimension; undefined = off. */
   batching?: BatchingOptions | undefined;
+  /** Told of every model execution: its key, size in rows and compute time (for metrics). */
+  onExecution?: ((key: string, rows: number, computeNs: number) => void) | undefined;
 }
 
 /** A reservation of one loaded session for one call (see `ModelRuntime.acquire`). */
@@ -303,6 +305,7 @@ export class ModelRuntime {
     this.stats.set(key, stats);
     stats.executionCount++;
     addDuration((stats.batches[rows] ??= { count: 0, ns: 0 }), computeNs);
+    this.options.onExecution?.(key, rows, computeNs);
   }
 
   /**

@@ -63,6 +63,10 @@ describe('dynamic batching', () => {
     // Fewer executions than calls, and some execution larger than any single call (3 rows).
     expect(s.execution_count).toBeLessThan(n);
     expect(Math.max(...s.batch_stats.map((b: any) => b.batch_size))).toBeGreaterThan(3);
+    const metrics = (await batched.call('GET', '/metrics')).body as string;
+    const count = /galen_inference_batch_size_count\{model="mlp",version="1"\} (\d+)/.exec(metrics);
+    expect(Number(count?.[1])).toBe(s.execution_count);
+    expect(metrics).toMatch(/galen_inference_batch_size_bucket\{le="2",model="mlp",version="1"\} \d+/);
   });
 
   it('never merges calls whose other dimensions differ', async () => {
