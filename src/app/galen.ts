@@ -13,7 +13,7 @@ import type { Logger } from '../observability/index.js';
 import { ModelRegistry } from '../registry/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { ApiKeys, AuditLog } from '../security/index.js';
-import { InferenceService, ModelManager } from '../serving/index.js';
+import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
 import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
 
@@ -61,8 +61,8 @@ export async function createGalen(
         }
       : undefined,
     onExecution: (key, rows) => {
-      const at = key.lastIndexOf(':');
-      metrics.observeExecution(key.slice(0, at), key.slice(at + 1), rows);
+      const { model, version } = parseVersionKey(key);
+      metrics.observeExecution(model, String(version), rows);
     },
   });
   const registry = new ModelRegistry(store, artifacts, runtime, clock);

@@ -8,6 +8,7 @@
 import { hrtime } from 'node:process';
 import { GalenError } from '../core/index.js';
 import type { Signature, Tensor } from '../core/index.js';
+import type { RunResult } from './model-runtime.js';
 import type { Semaphore } from './semaphore.js';
 import { concatRows, splitRows } from './tensor-rows.js';
 
@@ -23,12 +24,6 @@ export interface BatchingOptions {
   maxQueueLength: number;
 }
 
-export interface BatchedResult {
-  outputs: Tensor[];
-  queueNs: number;
-  computeNs: number;
-}
-
 interface Pending {
   readonly inputs: readonly Tensor[];
   readonly outputNames: readonly string[];
@@ -36,7 +31,7 @@ interface Pending {
   /** Calls with equal keys can share a run. */
   readonly key: string;
   readonly enqueuedAt: bigint;
-  resolve(result: BatchedResult): void;
+  resolve(result: RunResult): void;
   reject(err: unknown): void;
 }
 
@@ -72,11 +67,7 @@ export class DynamicBatcher {
     private readonly onExecution: (rows: number, computeNs: number) => void,
   ) {}
 
-  get queueLength(): number {
-    return this.queue.length;
-  }
-
-  submit(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<BatchedResult> {
+  submit(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult> {
     if (this.queue.length >= this.options.maxQueueLength) {
       return Promise.reject(
         new GalenError(
@@ -85,7 +76,7 @@ export class DynamicBatcher {
         ),
       );
     }
-    return new Promise<BatchedResult>((resolve, reject) => {
+    return new Promise<RunResult>((resolve, reject) => {
       this.queue.push({
         inputs,
         outputNames,

@@ -364,11 +364,6 @@ export class ModelRuntime {
     return structuredClone(this.stats.get(key) ?? emptyStats());
   }
 
-  /** Calls waiting for a slot in `group`. */
-  queueLength(group: string): number {
-    return this.groups.get(group)?.waiting ?? 0;
-  }
-
   private semaphoreFor(group: string): Semaphore {
     let semaphore = this.groups.get(group);
     if (!semaphore) {

@@ -5,11 +5,6 @@ export class Semaphore {
 
   constructor(private readonly limit: number) {}
 
-  /** Number of callers waiting for a slot. */
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
   async acquire(): Promise<void> {
     if (this.active < this.limit) {
       this.active++;

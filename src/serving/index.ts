@@ -9,7 +9,7 @@ export type {
   ModelMetadata,
   VersionStatistics,
 } from './inference-service.js';
-export { ModelManager, versionKey } from './model-manager.js';
+export { ModelManager, parseVersionKey, versionKey } from './model-manager.js';
 export { parseDatatype, parseShape, tensorDataToJson, tensorFromJson } from './json-tensors.js';
 export { floatToHalfBits, halfBitsToFloat } from './float16.js';
 export { selectOutputs, validateInputs } from './validate-inputs.js';

@@ -11,6 +11,12 @@ import type { Logger } from '../observability/index.js';
 
 export const versionKey = (model: string, version: number): string => `${model}:${version}`;
 
+/** The inverse of `versionKey` (model names cannot contain ':'). */
+export function parseVersionKey(key: string): { model: string; version: number } {
+  const at = key.lastIndexOf(':');
+  return { model: key.slice(0, at), version: Number(key.slice(at + 1)) };
+}
+
 export class ModelManager {
   /** Models unloaded through the repository API: not served until loaded again. */
   private readonly unloaded = new Set<string>();
@@ -122,9 +128,6 @@ export class ModelManager {
   }
 
   loadedVersions(): { model: string; version: number }[] {
-    return this.runtime.loadedKeys().map((k) => {
-      const at = k.lastIndexOf(':');
-      return { model: k.slice(0, at), version: Number(k.slice(at + 1)) };
-    });
+    return this.runtime.loadedKeys().map(parseVersionKey);
   }
 }
