@@ -39,6 +39,18 @@ export const ConfigSchema = Type.Object(
       ],
       { default: 'info', description: 'pino log level.' },
     ),
+    grpc: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'Serve OIP v2 over gRPC as well as HTTP.' }),
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 8081,
+          description: 'gRPC port (0 = any free port); it listens on `host` too.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     http: Type.Object(
       {
         bodyLimitBytes: Type.Integer({
@@ -106,6 +118,8 @@ const ENV_VARS: Readonly<
   GALEN_DATA_DIR: { path: ['dataDir'], kind: 'string' },
   GALEN_ADMIN_KEY: { path: ['adminKey'], kind: 'string' },
   GALEN_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
+  GALEN_GRPC_ENABLED: { path: ['grpc', 'enabled'], kind: 'boolean' },
+  GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
   GALEN_HTTP_UPLOAD_LIMIT_BYTES: { path: ['http', 'uploadLimitBytes'], kind: 'integer' },
   GALEN_RUNTIME_MAX_CONCURRENT_PER_MODEL: { path: ['runtime', 'maxConcurrentPerModel'], kind: 'integer' },
