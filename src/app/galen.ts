@@ -51,6 +51,7 @@ export async function createGalen(
   const metrics = new GalenMetrics(() => runtime.loadedKeys().length);
   const runtime = new ModelRuntime({
     maxConcurrentPerGroup: config.runtime.maxConcurrentPerModel,
+    workers: config.runtime.workers,
     intraOpThreads: config.runtime.intraOpThreads,
     warmup: config.runtime.warmup,
     batching: config.runtime.batching

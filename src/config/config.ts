@@ -73,10 +73,16 @@ export const ConfigSchema = Type.Object(
           default: 2,
           description: 'Inference calls that run at once per model; further calls wait in its queue.',
         }),
+        workers: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description:
+            'ONNX Runtime worker threads; each loaded version has a session in every worker (0 = one per CPU core).',
+        }),
         intraOpThreads: Type.Integer({
           minimum: 0,
           default: 0,
-          description: 'ONNX Runtime intra-op threads per session (0 = ONNX Runtime decides).',
+          description: 'ONNX Runtime intra-op threads per session (0 = CPU cores divided among the workers).',
         }),
         warmup: Type.Boolean({
           default: true,
@@ -123,6 +129,7 @@ const ENV_VARS: Readonly<
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
   GALEN_HTTP_UPLOAD_LIMIT_BYTES: { path: ['http', 'uploadLimitBytes'], kind: 'integer' },
   GALEN_RUNTIME_MAX_CONCURRENT_PER_MODEL: { path: ['runtime', 'maxConcurrentPerModel'], kind: 'integer' },
+  GALEN_RUNTIME_WORKERS: { path: ['runtime', 'workers'], kind: 'integer' },
   GALEN_RUNTIME_INTRA_OP_THREADS: { path: ['runtime', 'intraOpThreads'], kind: 'integer' },
   GALEN_RUNTIME_WARMUP: { path: ['runtime', 'warmup'], kind: 'boolean' },
   GALEN_RUNTIME_PRELOAD_ALIASED: { path: ['runtime', 'preloadAliased'], kind: 'boolean' },

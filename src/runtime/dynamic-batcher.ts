@@ -52,7 +52,12 @@ function mergeKey(inputs: readonly Tensor[], outputNames: readonly string[]): st
   return `${parts.join('|')}=>${outputNames.join(',')}`;
 }
 
-export type Execute = (inputs: readonly Tensor[], outputNames: readonly string[]) => Promise<Tensor[]>;
+/** Runs the model once; `owned` inputs were built by the batcher and may be handed over, not copied. */
+export type Execute = (
+  inputs: readonly Tensor[],
+  outputNames: readonly string[],
+  owned: boolean,
+) => Promise<{ outputs: Tensor[]; computeNs: number }>;
 
 export class DynamicBatcher {
   private readonly queue: Pending[] = [];
@@ -155,8 +160,7 @@ export class DynamicBatcher {
         const merged = names.map((name) =>
           concatRows(batch.map((p) => p.inputs.find((t) => t.name === name)!)),
         );
-        const outputs = await this.execute(merged, batch[0]!.outputNames);
-        const computeNs = Number(hrtime.bigint() - startedAt);
+        const { outputs, computeNs } = await this.execute(merged, batch[0]!.outputNames, true);
         const rows = batch.map((p) => p.rows);
         const pieces = outputs.map((o) => splitRows(o, rows));
         this.onExecution(
@@ -179,8 +183,7 @@ export class DynamicBatcher {
     for (const p of batch) {
       const began = hrtime.bigint();
       try {
-        const outputs = await this.execute(p.inputs, p.outputNames);
-        const computeNs = Number(hrtime.bigint() - began);
+        const { outputs, computeNs } = await this.execute(p.inputs, p.outputNames, false);
         this.onExecution(p.rows, computeNs);
         p.resolve({ outputs, queueNs: Number(began - p.enqueuedAt), computeNs });
       } catch (err) {

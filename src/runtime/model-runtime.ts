@@ -1,23 +1,28 @@
 /**
- * The model runtime: loads ONNX Runtime sessions, warms them up, runs them under a per-model
- * concurrency limit, keeps per-version statistics, and unloads gracefully (a session is
- * released only after every call that already reached it has finished).
+ * The model runtime: loads ONNX Runtime sessions (in worker threads, see session-pool.ts),
+ * warms them up, runs them under a per-model concurrency limit, keeps per-version statistics,
+ * and unloads gracefully (a session is released only after every call that already reached it
+ * has finished).
  */
+import { availableParallelism } from 'node:os';
 import { hrtime } from 'node:process';
-import ort from 'onnxruntime-node';
 import { GalenError } from '../core/index.js';
 import type { Signature, Tensor, TensorSpec } from '../core/index.js';
 import { DynamicBatcher, canBatch } from './dynamic-batcher.js';
 import type { BatchingOptions } from './dynamic-batcher.js';
 import { Semaphore } from './semaphore.js';
+import { SessionPool, SessionRunError } from './session-pool.js';
+import type { WireSessionMetadata } from './session-worker.js';
 import { addDuration, emptyStats } from './stats.js';
 import type { VersionStats } from './stats.js';
-import { datatypeOfOrt, fromOrtTensor, toOrtTensor, zeroTensor } from './tensor-convert.js';
+import { datatypeOfOrt, fromWire, toWire, zeroTensor } from './tensor-convert.js';
 
 export interface RuntimeOptions {
   /** Calls that may run at once per group (model); the rest wait in FIFO order. */
   maxConcurrentPerGroup: number;
-  /** ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide. */
+  /** ONNX Runtime worker threads; every loaded version has a session in each. 0 = one per CPU core. */
+  workers?: number | undefined;
+  /** ONNX Runtime intra-op threads per session; 0 = the CPU cores divided among the workers. */
   intraOpThreads: number;
   warmup: boolean;
   /** Dynamic batching for versions whose inputs and outputs all have a dynamic first dimension; undefined = off. */
@@ -42,7 +47,8 @@ export interface RunResult {
 interface Entry {
   readonly key: string;
   readonly group: string;
-  readonly session: ort.InferenceSession;
+  /** The session's id in the worker pool. */
+  readonly sid: number;
   readonly signature: Signature;
   batcher: DynamicBatcher | undefined;
   inFlight: number;
@@ -55,18 +61,18 @@ interface Entry {
 const nowNs = (): bigint => hrtime.bigint();
 
 /** Reads a signature from a session's metadata, refusing inputs OIP cannot carry. */
-function signatureOf(session: ort.InferenceSession): Signature {
+function signatureOf(metadata: WireSessionMetadata): Signature {
   const inputs: TensorSpec[] = [];
   const outputs: TensorSpec[] = [];
   const unservedOutputs: { name: string; reason: string }[] = [];
-  for (const meta of session.inputMetadata) {
+  for (const meta of metadata.inputs) {
     if (!meta.isTensor) {
       throw new GalenError(
         'invalid_input',
         `input "${meta.name}" is not a tensor (a sequence or map); Galen serves tensor inputs only`,
       );
     }
-    const datatype = datatypeOfOrt(meta.type);
+    const datatype = datatypeOfOrt(meta.type ?? '');
     if (datatype === undefined) {
       throw new GalenError(
         'invalid_input',
@@ -76,16 +82,16 @@ function signatureOf(session: ort.InferenceSession): Signature {
     inputs.push({
       name: meta.name,
       datatype,
-      shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+      shape: (meta.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
     });
   }
-  for (const meta of session.outputMetadata) {
-    const datatype = meta.isTensor ? datatypeOfOrt(meta.type) : undefined;
+  for (const meta of metadata.outputs) {
+    const datatype = meta.isTensor ? datatypeOfOrt(meta.type ?? '') : undefined;
     if (!meta.isTensor || datatype === undefined) {
       unservedOutputs.push({
         name: meta.name,
         reason: meta.isTensor
-          ? `element type ${meta.type} has no OIP datatype`
+          ? `element type ${meta.type ?? 'unknown'} has no OIP datatype`
           : 'not a tensor (a sequence or map, e.g. a ZipMap); export without it to serve this output',
       });
       continue;
@@ -93,7 +99,7 @@ function signatureOf(session: ort.InferenceSession): Signature {
     outputs.push({
       name: meta.name,
       datatype,
-      shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+      shape: (meta.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
     });
   }
   if (outputs.length === 0) {
@@ -111,23 +117,29 @@ export class ModelRuntime {
   private readonly groups = new Map<string, Semaphore>();
   private readonly stats = new Map<string, VersionStats>();
 
-  constructor(private readonly options: RuntimeOptions) {}
+  private readonly pool: SessionPool;
 
-  private sessionOptions(): ort.InferenceSession.SessionOptions {
-    return {
+  constructor(private readonly options: RuntimeOptions) {
+    const workers = options.workers && options.workers > 0 ? options.workers : availableParallelism();
+    const threads =
+      options.intraOpThreads > 0
+        ? options.intraOpThreads
+        : Math.max(1, Math.floor(availableParallelism() / workers));
+    this.pool = new SessionPool(workers, {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       logSeverityLevel: 3,
-      ...(this.options.intraOpThreads > 0 && { intraOpNumThreads: this.options.intraOpThreads }),
-    };
+      intraOpNumThreads: threads,
+    });
   }
 
-  private async createSession(path: string): Promise<ort.InferenceSession> {
+  private async createSession(path: string): Promise<{ sid: number; metadata: WireSessionMetadata }> {
     try {
-      return await ort.InferenceSession.create(path, this.sessionOptions());
+      return await this.pool.open(path);
     } catch (err) {
+      if (!(err instanceof SessionRunError)) throw err;
       // ONNX Runtime names the file it read: a server path the client should not see.
-      const reason = (err instanceof Error ? err.message : String(err))
+      const reason = err.message
         .replace(`Load model from ${path} failed:`, '')
         .replaceAll(path, 'the model file')
         .replace(/\s+/g, ' ')
@@ -138,11 +150,11 @@ export class ModelRuntime {
 
   /** Loads the file only to read and check its signature; refuses what ONNX Runtime cannot load. */
   async inspect(path: string): Promise<Signature> {
-    const session = await this.createSession(path);
+    const { sid, metadata } = await this.createSession(path);
     try {
-      return signatureOf(session);
+      return signatureOf(metadata);
     } finally {
-      await session.release();
+      await this.pool.closeSession(sid);
     }
   }
 
@@ -158,18 +170,18 @@ export class ModelRuntime {
     const pending = this.loading.get(key);
     if (pending) return this.describe(await pending);
     const promise = (async () => {
-      const session = await this.createSession(path);
+      const { sid, metadata } = await this.createSession(path);
       let signature: Signature;
       try {
-        signature = signatureOf(session);
+        signature = signatureOf(metadata);
       } catch (err) {
-        await session.release();
+        await this.pool.closeSession(sid);
         throw err;
       }
       const entry: Entry = {
         key,
         group,
-        session,
+        sid,
         signature,
         batcher: undefined,
         inFlight: 0,
@@ -184,7 +196,7 @@ export class ModelRuntime {
         entry.batcher = new DynamicBatcher(
           batching,
           this.semaphoreFor(group),
-          (inputs, outputNames) => this.runOnce(entry, inputs, outputNames),
+          (inputs, outputNames, owned) => this.runOnce(entry, inputs, outputNames, owned),
           (rows, computeNs) => this.recordExecution(key, rows, computeNs),
         );
       }
@@ -206,20 +218,26 @@ export class ModelRuntime {
       : { signature: entry.signature, warmupError: entry.warmupError };
   }
 
-  /** One run on zeros with dynamic dimensions set to 1, so the first real call is not the slow one. */
+  /**
+   * Runs on zeros, with dynamic dimensions set to 1, once per worker, so no first real call is
+   * the slow one.
+   */
   private async warmup(entry: Entry): Promise<string | undefined> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const spec of entry.signature.inputs) {
-      feeds[spec.name] = toOrtTensor(
-        zeroTensor(
-          spec.name,
-          spec.datatype,
-          spec.shape.map((d) => (d === -1 ? 1 : d)),
+    const inputs = entry.signature.inputs.map((spec) =>
+      zeroTensor(
+        spec.name,
+        spec.datatype,
+        spec.shape.map((d) => (d === -1 ? 1 : d)),
+      ),
+    );
+    const outputs = entry.signature.outputs.map((o) => o.name);
+    try {
+      // Runs sent together go to different workers (each picks the least busy one).
+      await Promise.all(
+        Array.from({ length: this.pool.workerCount }, () =>
+          this.pool.run(entry.sid, inputs.map(toWire), outputs),
         ),
       );
-    }
-    try {
-      await entry.session.run(feeds);
       return undefined;
     } catch (err) {
       // Some graphs reject all-zero inputs (e.g. shapes that must agree); that is not a load failure.
@@ -260,7 +278,7 @@ export class ModelRuntime {
   private async releaseEntry(entry: Entry): Promise<void> {
     if (this.entries.get(entry.key) !== entry) return; // already released
     this.entries.delete(entry.key);
-    await entry.session.release();
+    await this.pool.closeSession(entry.sid);
   }
 
   /**
@@ -284,20 +302,25 @@ export class ModelRuntime {
     };
   }
 
-  /** One ONNX Runtime run, with no queueing or bookkeeping. */
+  /**
+   * One ONNX Runtime run, with no queueing or bookkeeping. `owned` inputs were made by the
+   * runtime (a merged batch): their memory moves to the worker instead of being copied.
+   */
   private async runOnce(
     entry: Entry,
     inputs: readonly Tensor[],
     outputNames: readonly string[],
-  ): Promise<Tensor[]> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const tensor of inputs) feeds[tensor.name] = toOrtTensor(tensor);
-    const results = await entry.session.run(feeds, [...outputNames]);
-    return outputNames.map((name) => {
-      const value = results[name];
-      if (!value) throw new GalenError('internal', `ONNX Runtime returned no value for output "${name}"`);
-      return fromOrtTensor(name, value);
-    });
+    owned = false,
+  ): Promise<{ outputs: Tensor[]; computeNs: number }> {
+    const feeds = inputs.map(toWire);
+    const transfer: ArrayBuffer[] = [];
+    if (owned) {
+      for (const f of feeds) {
+        if (ArrayBuffer.isView(f.data) && f.data.buffer instanceof ArrayBuffer) transfer.push(f.data.buffer);
+      }
+    }
+    const result = await this.pool.run(entry.sid, feeds, outputNames, transfer);
+    return { outputs: result.outputs.map(fromWire), computeNs: result.computeNs };
   }
 
   private recordExecution(key: string, rows: number, computeNs: number): void {
@@ -328,8 +351,7 @@ export class ModelRuntime {
         await semaphore.acquire();
         const startedAt = nowNs();
         try {
-          const outputs = await this.runOnce(entry, inputs, outputNames);
-          const computeNs = Number(nowNs() - startedAt);
+          const { outputs, computeNs } = await this.runOnce(entry, inputs, outputNames);
           this.recordExecution(entry.key, inputs[0]?.shape[0] ?? 1, computeNs);
           result = { outputs, queueNs: Number(startedAt - queuedAt), computeNs };
         } finally {
@@ -375,5 +397,6 @@ export class ModelRuntime {
 
   async close(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((key) => this.unload(key)));
+    await this.pool.close();
   }
 }

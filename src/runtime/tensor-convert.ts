@@ -1,9 +1,10 @@
 /** Conversions between Galen's tensors (OIP datatypes) and ONNX Runtime's. */
-import ort from 'onnxruntime-node';
 import { GalenError } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
+import type { WireTensor } from './session-worker.js';
 
-const TO_ORT: Readonly<Record<Datatype, ort.Tensor.Type>> = {
+/** ONNX Runtime's element type names. */
+const TO_ORT: Readonly<Record<Datatype, string>> = {
   BOOL: 'bool',
   UINT8: 'uint8',
   UINT16: 'uint16',
@@ -26,20 +27,22 @@ export function datatypeOfOrt(type: string): Datatype | undefined {
   return FROM_ORT.get(type);
 }
 
-export function toOrtTensor(tensor: Tensor): ort.Tensor {
+/** A tensor as it crosses to an ONNX Runtime worker. `exact` arrays are never views of a larger buffer. */
+export function toWire(tensor: Tensor): WireTensor {
   const dims = [...tensor.shape];
   if (tensor.datatype === 'BYTES') {
     // ONNX Runtime's string tensors hold UTF-8 text.
-    return new ort.Tensor(
-      'string',
-      (tensor.data as Buffer[]).map((b) => b.toString('utf8')),
-      dims,
-    );
+    const data = (tensor.data as Buffer[]).map((b) => b.toString('utf8'));
+    return { name: tensor.name, type: 'string', dims, data };
   }
-  return new ort.Tensor(TO_ORT[tensor.datatype], tensor.data as Exclude<TensorData, Buffer[]>, dims);
+  let data = tensor.data as Exclude<TensorData, Buffer[]>;
+  // Posting a view clones its whole underlying buffer: cut views down to their own bytes first.
+  if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) data = data.slice();
+  return { name: tensor.name, type: TO_ORT[tensor.datatype], dims, data };
 }
 
-export function fromOrtTensor(name: string, value: ort.Tensor): Tensor {
+export function fromWire(value: WireTensor): Tensor {
+  const { name } = value;
   const datatype = datatypeOfOrt(value.type);
   if (datatype === undefined) {
     throw new GalenError(
@@ -47,7 +50,7 @@ export function fromOrtTensor(name: string, value: ort.Tensor): Tensor {
       `output "${name}" has ONNX Runtime type ${value.type}, which OIP cannot carry`,
     );
   }
-  const shape = value.dims.map(Number);
+  const shape = [...value.dims];
   if (datatype === 'BYTES') {
     return { name, datatype, shape, data: (value.data as string[]).map((s) => Buffer.from(s, 'utf8')) };
   }
