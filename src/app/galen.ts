@@ -54,13 +54,14 @@ export async function createGalen(
     workers: config.runtime.workers,
     intraOpThreads: config.runtime.intraOpThreads,
     warmup: config.runtime.warmup,
-    batching: config.runtime.batching
-      ? {
-          maxBatchSize: config.runtime.maxBatchSize,
-          maxQueueDelayMicros: config.runtime.maxQueueDelayMicros,
-          maxQueueLength: config.runtime.maxQueueLength,
-        }
-      : undefined,
+    serving: {
+      batching: config.runtime.batching,
+      maxBatchSize: config.runtime.maxBatchSize,
+      preferredBatchSizes: config.runtime.preferredBatchSizes,
+      maxQueueDelayMicros: config.runtime.maxQueueDelayMicros,
+      maxQueueLength: config.runtime.maxQueueLength,
+      queueTimeoutMicros: config.runtime.queueTimeoutMicros,
+    },
     onExecution: (key, rows) => {
       const { model, version } = parseVersionKey(key);
       metrics.observeExecution(model, String(version), rows);

@@ -209,5 +209,81 @@ export function modelsCommand(global: () => CliOptions): Command {
       });
     });
 
+  models
+    .command('serving')
+    .description(
+      "show or change a model's batching and queueing settings (a running server applies them when it next loads the model)",
+    )
+    .argument('<model>', 'model name')
+    .option('--batching <on|off>', 'merge concurrent calls along the batch axis', onOff)
+    .option('--max-batch-size <n>', 'most rows in one merged run', integer)
+    .option(
+      '--preferred-batch-sizes <list>',
+      'batch sizes to form, ascending, e.g. 8,16,32 ("" for none)',
+      integerList,
+    )
+    .option('--max-queue-delay-us <n>', 'how long a call may wait for others to join (µs)', integer)
+    .option('--max-queue-length <n>', 'calls that may wait; more get 503 + Retry-After', integer)
+    .option('--queue-timeout-us <n>', 'longest wait in the queue before 503 (µs, 0 = none)', integer)
+    .option('--reset', 'forget every setting (use the server defaults)')
+    .action(async (model: string, o: ServingFlags) => {
+      const opts = global();
+      await withGalen(opts, async (galen) => {
+        const changes = {
+          ...(o.batching !== undefined && { batching: o.batching }),
+          ...(o.maxBatchSize !== undefined && { maxBatchSize: o.maxBatchSize }),
+          ...(o.preferredBatchSizes !== undefined && { preferredBatchSizes: o.preferredBatchSizes }),
+          ...(o.maxQueueDelayUs !== undefined && { maxQueueDelayMicros: o.maxQueueDelayUs }),
+          ...(o.maxQueueLength !== undefined && { maxQueueLength: o.maxQueueLength }),
+          ...(o.queueTimeoutUs !== undefined && { queueTimeoutMicros: o.queueTimeoutUs }),
+        };
+        let view = await galen.inference.serving(model);
+        if (o.reset || Object.keys(changes).length > 0) {
+          const settings = o.reset ? changes : { ...view.settings, ...changes };
+          view = await audited(galen, 'model.serving', { model, detail: { settings } }, () =>
+            galen.inference.configureServing(model, settings, CLI_ACTOR),
+          );
+        }
+        print(view, opts.json, () =>
+          table(
+            ['setting', 'model', 'in force'],
+            Object.entries(view.effective).map(([k, v]) => [
+              k,
+              k in view.settings
+                ? JSON.stringify(view.settings[k as keyof typeof view.settings])
+                : '(default)',
+              JSON.stringify(v),
+            ]),
+          ),
+        );
+      });
+    });
+
   return models;
+}
+
+interface ServingFlags {
+  batching?: boolean;
+  maxBatchSize?: number;
+  preferredBatchSizes?: number[];
+  maxQueueDelayUs?: number;
+  maxQueueLength?: number;
+  queueTimeoutUs?: number;
+  reset?: boolean;
+}
+
+function integer(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(value);
+}
+
+function integerList(value: string): number[] {
+  if (value.trim() === '') return [];
+  return value.split(',').map((v) => integer(v.trim()));
+}
+
+function onOff(value: string): boolean {
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  throw new InvalidArgumentError('expected on or off');
 }

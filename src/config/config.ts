@@ -94,7 +94,16 @@ export const ConfigSchema = Type.Object(
           description:
             'Merge concurrent calls along the batch axis for models whose first dimension is dynamic.',
         }),
-        maxBatchSize: Type.Integer({ minimum: 1, default: 32, description: 'Most rows in one merged run.' }),
+        maxBatchSize: Type.Integer({
+          minimum: 1,
+          maximum: 4096,
+          default: 32,
+          description: 'Most rows in one merged run.',
+        }),
+        preferredBatchSizes: Type.Array(Type.Integer({ minimum: 1 }), {
+          default: [],
+          description: 'Batch sizes to form when enough calls wait, ascending ([] = as large as possible).',
+        }),
         maxQueueDelayMicros: Type.Integer({
           minimum: 0,
           maximum: 1_000_000,
@@ -106,6 +115,13 @@ export const ConfigSchema = Type.Object(
           default: 1024,
           description: 'Calls that may wait per model version; beyond it calls get 503 with Retry-After.',
         }),
+        queueTimeoutMicros: Type.Integer({
+          minimum: 0,
+          maximum: 3_600_000_000,
+          default: 30_000_000,
+          description:
+            'Longest a call may wait in a model queue before it gets 503 with Retry-After (0 = no limit); a request may ask for less.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -115,10 +131,10 @@ export const ConfigSchema = Type.Object(
 
 export type GalenConfig = Static<typeof ConfigSchema>;
 
+type EnvKind = 'string' | 'integer' | 'integers' | 'boolean';
+
 /** Environment variables and the config path they set. Every setting has one. */
-const ENV_VARS: Readonly<
-  Record<string, { path: readonly string[]; kind: 'string' | 'integer' | 'boolean' }>
-> = {
+const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind }>> = {
   GALEN_HOST: { path: ['host'], kind: 'string' },
   GALEN_PORT: { path: ['port'], kind: 'integer' },
   GALEN_DATA_DIR: { path: ['dataDir'], kind: 'string' },
@@ -137,6 +153,8 @@ const ENV_VARS: Readonly<
   GALEN_RUNTIME_MAX_BATCH_SIZE: { path: ['runtime', 'maxBatchSize'], kind: 'integer' },
   GALEN_RUNTIME_MAX_QUEUE_DELAY_MICROS: { path: ['runtime', 'maxQueueDelayMicros'], kind: 'integer' },
   GALEN_RUNTIME_MAX_QUEUE_LENGTH: { path: ['runtime', 'maxQueueLength'], kind: 'integer' },
+  GALEN_RUNTIME_PREFERRED_BATCH_SIZES: { path: ['runtime', 'preferredBatchSizes'], kind: 'integers' },
+  GALEN_RUNTIME_QUEUE_TIMEOUT_MICROS: { path: ['runtime', 'queueTimeoutMicros'], kind: 'integer' },
 };
 
 export class ConfigError extends Error {
@@ -158,13 +176,14 @@ function setPath(target: Record<string, Json>, path: readonly string[], value: J
   node[path[path.length - 1]!] = value;
 }
 
-function parseEnv(
-  name: string,
-  raw: string,
-  kind: 'string' | 'integer' | 'boolean',
-  problems: string[],
-): Json {
+function parseEnv(name: string, raw: string, kind: EnvKind, problems: string[]): Json {
   if (kind === 'string') return raw;
+  if (kind === 'integers') {
+    const items = raw.split(',').map((x) => x.trim());
+    if (!items.every((x) => /^\d+$/.test(x)))
+      problems.push(`${name}="${raw}" must be a comma-separated list of integers, e.g. 8,16,32`);
+    return items.map(Number);
+  }
   if (kind === 'integer') {
     if (!/^-?\d+$/.test(raw.trim())) problems.push(`${name}="${raw}" must be an integer`);
     return Number(raw);
@@ -224,6 +243,15 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
         ? `: unknown setting(s) ${JSON.stringify((error.params as { additionalProperties?: unknown }).additionalProperties)}`
         : '';
     problems.push(`${where}: ${error.message}${extra}`);
+  }
+  if (problems.length === 0) {
+    const { preferredBatchSizes: sizes, maxBatchSize } = (withDefaults as GalenConfig).runtime;
+    if (!sizes.every((s, i) => i === 0 || s > sizes[i - 1]!))
+      problems.push(`runtime.preferredBatchSizes ${JSON.stringify(sizes)} must be in ascending order`);
+    if (sizes.some((s) => s > maxBatchSize))
+      problems.push(
+        `runtime.preferredBatchSizes ${JSON.stringify(sizes)} has a size above runtime.maxBatchSize ${maxBatchSize}`,
+      );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as GalenConfig;

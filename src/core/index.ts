@@ -29,3 +29,5 @@ export {
 } from './access.js';
 export type { Actor, Permission, Role } from './access.js';
 export { GALEN_VERSION } from './version.js';
+export { SERVING_LIMITS, SERVING_SETTING_NAMES, parseServingSettings } from './serving-settings.js';
+export type { ServingSettings } from './serving-settings.js';

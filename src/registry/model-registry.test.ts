@@ -12,15 +12,32 @@ const onnx = readFileSync(new URL('../../test/fixtures/pytorch/wdbc_mlp.onnx', i
 const admin: Actor = { keyId: 'a', role: 'admin' };
 let store: MetadataStore;
 let registry: ModelRegistry;
+let runtime: ModelRuntime;
 let dataDir: string;
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'galen-reg-'));
   store = await openSqliteMetadataStore(join(dataDir, 'galen.db'));
-  const runtime = new ModelRuntime({ maxConcurrentPerGroup: 1, intraOpThreads: 1, warmup: false });
+  runtime = new ModelRuntime({
+    maxConcurrentPerGroup: 1,
+    workers: 1,
+    intraOpThreads: 1,
+    warmup: false,
+    serving: {
+      batching: false,
+      maxBatchSize: 1,
+      preferredBatchSizes: [],
+      maxQueueDelayMicros: 0,
+      maxQueueLength: 16,
+      queueTimeoutMicros: 0,
+    },
+  });
   registry = new ModelRegistry(store, new LocalArtifactStore(dataDir), runtime, { now: () => Date.now() });
 });
-afterEach(async () => store.close());
+afterEach(async () => {
+  await runtime.close();
+  await store.close();
+});
 
 describe('ModelRegistry', () => {
   it('numbers versions 1, 2, … even under concurrent registration', async () => {

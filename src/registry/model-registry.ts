@@ -13,7 +13,7 @@ import {
   isSha256Hex,
   isoTime,
 } from '../core/index.js';
-import type { Actor, Clock, Signature } from '../core/index.js';
+import type { Actor, Clock, ServingSettings, Signature } from '../core/index.js';
 import { readOnnxModelInfo } from '../onnx/index.js';
 import type {
   AliasRecord,
@@ -94,6 +94,7 @@ export class ModelRegistry {
       name: record.name,
       description: record.description,
       tags: record.tags,
+      serving: record.serving,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
       archived: record.archivedAt !== null,
@@ -173,6 +174,7 @@ export class ModelRegistry {
             name: input.model,
             description: modelDescription,
             tags,
+            serving: {},
             createdAt: now,
             updatedAt: now,
             archivedAt: null,
@@ -332,6 +334,24 @@ export class ModelRegistry {
       });
     });
     return this.getModel(name);
+  }
+
+  /**
+   * Replaces a model's serving settings (already checked with `parseServingSettings`); `{}`
+   * returns it to the server defaults. They apply to every version of the model.
+   */
+  async setServing(name: string, serving: ServingSettings, actor: Actor): Promise<Model> {
+    assertCan(actor, 'model:write', 'change how models are served');
+    await this.store.transaction(async (tx) => {
+      await this.requireModel(tx, name);
+      await tx.updateModel(name, { serving, updatedAt: isoTime(this.clock.now()) });
+    });
+    return this.getModel(name);
+  }
+
+  /** A model's serving settings (its overrides of the server defaults). */
+  async servingOf(name: string): Promise<ServingSettings> {
+    return (await this.requireModel(this.store, name)).serving;
   }
 
   /** Archives (or with `restore`, un-archives) a whole model. Archiving production needs an approver. */

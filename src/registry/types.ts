@@ -1,5 +1,5 @@
 /** What the registry hands out: models, versions and their lineage, as the API shows them. */
-import type { Signature } from '../core/index.js';
+import type { ServingSettings, Signature } from '../core/index.js';
 
 /** Where a version came from. Every field is optional except what Galen reads itself. */
 export interface Lineage {
@@ -42,6 +42,8 @@ export interface Model {
   name: string;
   description: string;
   tags: Record<string, string>;
+  /** Batching and queueing settings over the server defaults; {} = all defaults. */
+  serving: ServingSettings;
   createdAt: string;
   updatedAt: string;
   archived: boolean;

@@ -15,6 +15,8 @@ import { concatRows, splitRows } from './tensor-rows.js';
 export interface BatchingOptions {
   /** Most rows one merged run may hold. */
   maxBatchSize: number;
+  /** Batch sizes to form when enough rows wait (ascending, each ≤ maxBatchSize); [] = as large as possible. */
+  preferredBatchSizes: readonly number[];
   /**
    * How long the oldest queued call may wait for others to join before its batch runs even
    * though slots are free. 0: never wait on purpose; calls merge only while the model is busy.
@@ -24,6 +26,19 @@ export interface BatchingOptions {
   maxQueueLength: number;
 }
 
+/** Refusal of a call that waited longer than its queue timeout. */
+export function queueTimeoutError(waitedMicros: number, timeoutMicros: number): GalenError {
+  return new GalenError(
+    'unavailable',
+    `the call waited ${(waitedMicros / 1000).toFixed(1)} ms in the model's queue, longer than its timeout of ${timeoutMicros / 1000} ms; retry shortly`,
+  );
+}
+
+/** Refusal of a call when the model's queue is full. */
+export function queueFullError(length: number): GalenError {
+  return new GalenError('unavailable', `the model's queue is full (${length} calls waiting); retry shortly`);
+}
+
 interface Pending {
   readonly inputs: readonly Tensor[];
   readonly outputNames: readonly string[];
@@ -31,6 +46,8 @@ interface Pending {
   /** Calls with equal keys can share a run. */
   readonly key: string;
   readonly enqueuedAt: bigint;
+  /** Fires when the call has waited its queue timeout. */
+  timer: NodeJS.Timeout | undefined;
   resolve(result: RunResult): void;
   reject(err: unknown): void;
 }
@@ -65,35 +82,58 @@ export class DynamicBatcher {
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly options: BatchingOptions,
+    private options: BatchingOptions,
     private readonly slots: Semaphore,
     private readonly execute: Execute,
     /** Called once per model execution with its size in rows and its compute time. */
     private readonly onExecution: (rows: number, computeNs: number) => void,
   ) {}
 
-  submit(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult> {
+  /** Applies new settings; calls already queued stay queued. */
+  reconfigure(options: BatchingOptions): void {
+    this.options = options;
+    this.wake?.();
+  }
+
+  /**
+   * Queues a call. With `timeoutMicros` > 0 a call still waiting after that long is refused
+   * with `unavailable` (it never runs).
+   */
+  submit(inputs: readonly Tensor[], outputNames: readonly string[], timeoutMicros = 0): Promise<RunResult> {
     if (this.queue.length >= this.options.maxQueueLength) {
-      return Promise.reject(
-        new GalenError(
-          'unavailable',
-          `the model's queue is full (${this.options.maxQueueLength} calls waiting); retry shortly`,
-        ),
-      );
+      return Promise.reject(queueFullError(this.options.maxQueueLength));
     }
     return new Promise<RunResult>((resolve, reject) => {
-      this.queue.push({
+      const pending: Pending = {
         inputs,
         outputNames,
         rows: inputs[0]?.shape[0] ?? 1,
         key: mergeKey(inputs, outputNames),
         enqueuedAt: hrtime.bigint(),
+        timer: undefined,
         resolve,
         reject,
-      });
-      if (this.headRows() >= this.options.maxBatchSize) this.wake?.();
+      };
+      if (timeoutMicros > 0) {
+        pending.timer = setTimeout(
+          () => {
+            const at = this.queue.indexOf(pending);
+            if (at < 0) return; // already running
+            this.queue.splice(at, 1);
+            reject(queueTimeoutError(Number(hrtime.bigint() - pending.enqueuedAt) / 1000, timeoutMicros));
+          },
+          Math.ceil(timeoutMicros / 1000),
+        );
+      }
+      this.queue.push(pending);
+      if (this.headRows() >= this.fullBatch()) this.wake?.();
       void this.dispatch();
     });
+  }
+
+  /** Rows at which a batch need not wait for more: the largest preferred size, else the maximum. */
+  private fullBatch(): number {
+    return this.options.preferredBatchSizes.at(-1) ?? this.options.maxBatchSize;
   }
 
   /** Rows queued that could join the oldest call's batch. */
@@ -112,7 +152,7 @@ export class DynamicBatcher {
       while (this.queue.length > 0) {
         const delayNs = BigInt(this.options.maxQueueDelayMicros) * 1000n;
         const waited = hrtime.bigint() - this.queue[0]!.enqueuedAt;
-        if (delayNs > waited && this.headRows() < this.options.maxBatchSize) {
+        if (delayNs > waited && this.headRows() < this.fullBatch()) {
           // Node timers have millisecond resolution; shorter delays round up to 1 ms.
           const ms = Math.max(1, Math.ceil(Number(delayNs - waited) / 1e6));
           await new Promise<void>((resolve) => {
@@ -126,6 +166,10 @@ export class DynamicBatcher {
         }
         // While this waits for a free slot, more calls queue up and join the batch.
         await this.slots.acquire();
+        if (this.queue.length === 0) {
+          this.slots.release(); // every waiting call timed out meanwhile
+          continue;
+        }
         const batch = this.take();
         void this.run(batch).finally(() => this.slots.release());
       }
@@ -134,14 +178,22 @@ export class DynamicBatcher {
     }
   }
 
-  /** Removes the oldest call and every later compatible one that still fits. */
+  /**
+   * Removes the oldest call and later compatible ones: up to the largest preferred batch size
+   * the waiting rows can fill, or else up to the maximum batch size.
+   */
   private take(): Pending[] {
+    const available = Math.min(this.headRows(), this.options.maxBatchSize);
+    const limit =
+      this.options.preferredBatchSizes.findLast((s) => s <= available) ?? this.options.maxBatchSize;
     const head = this.queue.shift()!;
+    clearTimeout(head.timer);
     const batch = [head];
     let rows = head.rows;
-    for (let i = 0; i < this.queue.length && rows < this.options.maxBatchSize;) {
+    for (let i = 0; i < this.queue.length && rows < limit;) {
       const p = this.queue[i]!;
-      if (p.key === head.key && rows + p.rows <= this.options.maxBatchSize) {
+      if (p.key === head.key && rows + p.rows <= limit) {
+        clearTimeout(p.timer);
         batch.push(p);
         rows += p.rows;
         this.queue.splice(i, 1);

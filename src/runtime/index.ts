@@ -3,6 +3,5 @@
  * concurrency limits, graceful unload and per-version statistics.
  */
 export { ModelRuntime } from './model-runtime.js';
-export type { Lease, RunResult, RuntimeOptions } from './model-runtime.js';
-export type { BatchingOptions } from './dynamic-batcher.js';
+export type { Lease, RunResult, RuntimeOptions, ServingDefaults } from './model-runtime.js';
 export type { DurationStat, VersionStats } from './stats.js';

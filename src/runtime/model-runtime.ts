@@ -7,9 +7,8 @@
 import { availableParallelism } from 'node:os';
 import { hrtime } from 'node:process';
 import { GalenError } from '../core/index.js';
-import type { Signature, Tensor, TensorSpec } from '../core/index.js';
+import type { ServingSettings, Signature, Tensor, TensorSpec } from '../core/index.js';
 import { DynamicBatcher, canBatch } from './dynamic-batcher.js';
-import type { BatchingOptions } from './dynamic-batcher.js';
 import { Semaphore } from './semaphore.js';
 import { SessionPool, SessionRunError } from './session-pool.js';
 import type { WireSessionMetadata } from './session-worker.js';
@@ -25,16 +24,23 @@ export interface RuntimeOptions {
   /** ONNX Runtime intra-op threads per session; 0 = the CPU cores divided among the workers. */
   intraOpThreads: number;
   warmup: boolean;
-  /** Dynamic batching for versions whose inputs and outputs all have a dynamic first dimension; undefined = off. */
-  batching?: BatchingOptions | undefined;
+  /** Batching and queueing for every model, unless `configure` sets other values for a group. */
+  serving: ServingDefaults;
   /** Told of every model execution: its key, size in rows and compute time (for metrics). */
   onExecution?: ((key: string, rows: number, computeNs: number) => void) | undefined;
 }
 
+/** Every serving setting with a value: the server defaults, or a group's effective settings. */
+export type ServingDefaults = Required<{ -readonly [K in keyof ServingSettings]: ServingSettings[K] }>;
+
 /** A reservation of one loaded session for one call (see `ModelRuntime.acquire`). */
 export interface Lease {
   readonly signature: Signature;
-  run(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<RunResult>;
+  /**
+   * Runs the call. `timeoutMicros` (> 0) shortens the model's queue timeout for this call: a
+   * call still queued after that long is refused with `unavailable` and never runs.
+   */
+  run(inputs: readonly Tensor[], outputNames: readonly string[], timeoutMicros?: number): Promise<RunResult>;
   release(): void;
 }
 
@@ -51,6 +57,8 @@ interface Entry {
   readonly sid: number;
   readonly signature: Signature;
   batcher: DynamicBatcher | undefined;
+  /** The settings in force for this version (its group's). */
+  serving: ServingDefaults;
   inFlight: number;
   draining: Promise<void> | undefined;
   resolveDrained: (() => void) | undefined;
@@ -116,6 +124,8 @@ export class ModelRuntime {
   private readonly loading = new Map<string, Promise<Entry>>();
   private readonly groups = new Map<string, Semaphore>();
   private readonly stats = new Map<string, VersionStats>();
+  /** Per-group serving settings over `options.serving`. */
+  private readonly overrides = new Map<string, ServingSettings>();
 
   private readonly pool: SessionPool;
 
@@ -131,6 +141,57 @@ export class ModelRuntime {
       logSeverityLevel: 3,
       intraOpNumThreads: threads,
     });
+  }
+
+  /** The server-wide serving settings (what a group gets when it overrides nothing). */
+  servingDefaults(): ServingDefaults {
+    return { ...this.options.serving };
+  }
+
+  /** A group's settings: the defaults with its overrides applied. */
+  servingOf(group: string): ServingDefaults {
+    const overrides = Object.fromEntries(
+      Object.entries(this.overrides.get(group) ?? {}).filter(([, v]) => v !== undefined),
+    );
+    return { ...this.options.serving, ...overrides };
+  }
+
+  /**
+   * Sets a group's serving settings (over the defaults) and applies them to its loaded versions
+   * at once; calls already queued stay queued.
+   */
+  configure(group: string, settings: ServingSettings): void {
+    this.overrides.set(group, settings);
+    for (const entry of this.entries.values()) {
+      if (entry.group !== group) continue;
+      entry.serving = this.servingOf(group);
+      this.applyBatching(entry);
+    }
+  }
+
+  /** Gives an entry a batcher when its settings and signature allow one, else none. */
+  private applyBatching(entry: Entry): void {
+    const s = entry.serving;
+    if (!s.batching || s.maxBatchSize < 2 || !canBatch(entry.signature)) {
+      entry.batcher = undefined; // a replaced batcher still finishes the calls it queued
+      return;
+    }
+    const options = {
+      maxBatchSize: s.maxBatchSize,
+      preferredBatchSizes: s.preferredBatchSizes,
+      maxQueueDelayMicros: s.maxQueueDelayMicros,
+      maxQueueLength: s.maxQueueLength,
+    };
+    if (entry.batcher) {
+      entry.batcher.reconfigure(options);
+      return;
+    }
+    entry.batcher = new DynamicBatcher(
+      options,
+      this.semaphoreFor(entry.group),
+      (inputs, outputNames, owned) => this.runOnce(entry, inputs, outputNames, owned),
+      (rows, computeNs) => this.recordExecution(entry.key, rows, computeNs),
+    );
   }
 
   private async createSession(path: string): Promise<{ sid: number; metadata: WireSessionMetadata }> {
@@ -184,6 +245,7 @@ export class ModelRuntime {
         sid,
         signature,
         batcher: undefined,
+        serving: this.servingOf(group),
         inFlight: 0,
         draining: undefined,
         resolveDrained: undefined,
@@ -191,15 +253,7 @@ export class ModelRuntime {
         warmupError: undefined,
       };
       if (this.options.warmup) entry.warmupError = await this.warmup(entry);
-      const batching = this.options.batching;
-      if (batching && batching.maxBatchSize > 1 && canBatch(signature)) {
-        entry.batcher = new DynamicBatcher(
-          batching,
-          this.semaphoreFor(group),
-          (inputs, outputNames, owned) => this.runOnce(entry, inputs, outputNames, owned),
-          (rows, computeNs) => this.recordExecution(key, rows, computeNs),
-        );
-      }
+      this.applyBatching(entry);
       this.entries.set(key, entry);
       if (!this.stats.has(key)) this.stats.set(key, emptyStats());
       return entry;
@@ -292,7 +346,7 @@ export class ModelRuntime {
     let released = false;
     return {
       signature: entry.signature,
-      run: (inputs, outputNames) => this.runEntry(entry, inputs, outputNames),
+      run: (inputs, outputNames, timeoutMicros) => this.runEntry(entry, inputs, outputNames, timeoutMicros),
       release: () => {
         if (released) return;
         released = true;
@@ -339,16 +393,22 @@ export class ModelRuntime {
     entry: Entry,
     inputs: readonly Tensor[],
     outputNames: readonly string[],
+    requestTimeoutMicros = 0,
   ): Promise<RunResult> {
     const stats = this.stats.get(entry.key) ?? emptyStats();
     const queuedAt = nowNs();
+    const modelTimeout = entry.serving.queueTimeoutMicros;
+    const timeoutMicros =
+      requestTimeoutMicros > 0 && (modelTimeout === 0 || requestTimeoutMicros < modelTimeout)
+        ? requestTimeoutMicros
+        : modelTimeout;
     try {
       let result: RunResult;
       if (entry.batcher) {
-        result = await entry.batcher.submit(inputs, outputNames);
+        result = await entry.batcher.submit(inputs, outputNames, timeoutMicros);
       } else {
         const semaphore = this.semaphoreFor(entry.group);
-        await semaphore.acquire();
+        await semaphore.acquire({ maxWaiting: entry.serving.maxQueueLength, timeoutMicros });
         const startedAt = nowNs();
         try {
           const { outputs, computeNs } = await this.runOnce(entry, inputs, outputNames);

@@ -7,6 +7,7 @@ export type {
   InferenceRequest,
   InferenceResult,
   ModelMetadata,
+  ServingView,
   VersionStatistics,
 } from './inference-service.js';
 export { ModelManager, parseVersionKey, versionKey } from './model-manager.js';

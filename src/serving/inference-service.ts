@@ -3,11 +3,11 @@
  * lease the loaded session, validate the inputs against its signature, run, and report.
  */
 import { hrtime } from 'node:process';
-import { GalenError, PRODUCTION_ALIAS } from '../core/index.js';
-import type { Actor, Signature, Tensor } from '../core/index.js';
+import { GalenError, PRODUCTION_ALIAS, parseServingSettings } from '../core/index.js';
+import type { Actor, ServingSettings, Signature, Tensor } from '../core/index.js';
 import type { GalenMetrics } from '../observability/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
-import type { ModelRuntime, VersionStats } from '../runtime/index.js';
+import type { ModelRuntime, ServingDefaults, VersionStats } from '../runtime/index.js';
 import { versionKey } from './model-manager.js';
 import type { ModelManager } from './model-manager.js';
 import { selectOutputs, validateInputs } from './validate-inputs.js';
@@ -20,6 +20,8 @@ export interface InferenceRequest {
   inputs: Tensor[];
   /** Output names to return; omitted = all. */
   outputs?: string[] | undefined;
+  /** Longest this call may wait in the model's queue (µs); shortens the model's own limit. */
+  timeoutMicros?: number | undefined;
   /** Which edge the call came through, for metrics (`oip-http`, `tfserving`, ...). */
   protocol: string;
 }
@@ -40,6 +42,13 @@ export interface ModelMetadata {
   versions: number[];
   platform: 'onnxruntime_onnx';
   signature: Signature;
+}
+
+/** A model's serving settings: what it sets, and what is in force with the server defaults. */
+export interface ServingView {
+  model: string;
+  settings: ServingSettings;
+  effective: ServingDefaults;
 }
 
 export interface VersionStatistics extends VersionStats {
@@ -67,7 +76,7 @@ export class InferenceService {
     try {
       validateInputs(label(version), lease.signature, request.inputs);
       const outputNames = selectOutputs(label(version), lease.signature, request.outputs);
-      const run = await lease.run(request.inputs, outputNames);
+      const run = await lease.run(request.inputs, outputNames, request.timeoutMicros);
       this.metrics.observeInference({
         model: version.model,
         version: String(version.version),
@@ -161,6 +170,34 @@ export class InferenceService {
     if (fallback === version) return;
     // Not awaited by the caller's response: the old session drains in the background.
     void this.manager.unloadVersion(model, version);
+  }
+
+  /** A model's serving settings and the values in force. */
+  async serving(model: string): Promise<ServingView> {
+    const settings = await this.registry.servingOf(model);
+    return { model, settings, effective: this.effective(settings) };
+  }
+
+  private effective(settings: ServingSettings): ServingDefaults {
+    return { ...this.runtime.servingDefaults(), ...settings };
+  }
+
+  /**
+   * Replaces a model's serving settings (`{}` = server defaults), checked first; they apply at
+   * once to its loaded versions, and to every version loaded later.
+   */
+  async configureServing(model: string, value: unknown, actor: Actor): Promise<ServingView> {
+    const settings = parseServingSettings(value, this.runtime.servingDefaults().maxBatchSize);
+    const effective = this.effective(settings);
+    if (effective.preferredBatchSizes.some((s) => s > effective.maxBatchSize)) {
+      throw new GalenError(
+        'invalid_input',
+        `the preferred batch sizes in force ${JSON.stringify(effective.preferredBatchSizes)} exceed maxBatchSize ${effective.maxBatchSize}; set preferredBatchSizes too`,
+      );
+    }
+    await this.registry.setServing(model, settings, actor);
+    this.runtime.configure(model, settings);
+    return { model, settings, effective };
   }
 
   /** Statistics per version: of one version, of one model, or of everything used so far. */

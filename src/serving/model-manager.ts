@@ -46,6 +46,7 @@ export class ModelManager {
       pending = (async () => {
         const started = Date.now();
         const path = await this.artifacts.openVerified(version.sha256);
+        this.runtime.configure(version.model, await this.registry.servingOf(version.model));
         const { warmupError } = await this.runtime.load(key, version.model, path);
         this.logger.info(
           {

@@ -23,7 +23,7 @@ export interface MetadataStore {
   insertModel(record: ModelRecord): Promise<void>;
   updateModel(
     name: string,
-    patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'archivedAt' | 'updatedAt'>>,
+    patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'serving' | 'archivedAt' | 'updatedAt'>>,
   ): Promise<void>;
 
   getVersion(model: string, version: number): Promise<VersionRecord | undefined>;

@@ -77,6 +77,15 @@ const migrations: Record<string, Migration> = {
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
     },
   },
+  '0002-model-serving-settings': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Per-model batching and queueing settings (core ServingSettings) as JSON; {} = server defaults.
+      await db.schema
+        .alterTable('models')
+        .addColumn('serving', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

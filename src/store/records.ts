@@ -3,12 +3,16 @@
  * times as ISO-8601 strings). Adapters (SQLite now, Postgres later) all speak these.
  */
 
+import type { ServingSettings } from '../core/index.js';
+
 export type JsonObject = { [key: string]: unknown };
 
 export interface ModelRecord {
   name: string;
   description: string;
   tags: Record<string, string>;
+  /** Batching and queueing settings over the server defaults (core `ServingSettings`). */
+  serving: ServingSettings;
   createdAt: string;
   updatedAt: string;
   archivedAt: string | null;

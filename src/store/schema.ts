@@ -5,6 +5,8 @@ export interface ModelsTable {
   name: string;
   description: string;
   tags: string;
+  /** Serving settings JSON; has a default, so inserts may leave it out. */
+  serving: Generated<string>;
   created_at: string;
   updated_at: string;
   archived_at: string | null;

@@ -28,6 +28,7 @@ const toModel = (row: Selectable<ModelsTable>): ModelRecord => ({
   name: row.name,
   description: row.description,
   tags: parseJson(row.tags) as Record<string, string>,
+  serving: parseJson(row.serving),
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   archivedAt: row.archived_at,
@@ -108,6 +109,7 @@ class SqlMetadataStore implements MetadataStore {
         name: r.name,
         description: r.description,
         tags: JSON.stringify(r.tags),
+        serving: JSON.stringify(r.serving),
         created_at: r.createdAt,
         updated_at: r.updatedAt,
         archived_at: r.archivedAt,
@@ -117,13 +119,14 @@ class SqlMetadataStore implements MetadataStore {
 
   async updateModel(
     name: string,
-    patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'archivedAt' | 'updatedAt'>>,
+    patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'serving' | 'archivedAt' | 'updatedAt'>>,
   ): Promise<void> {
     await this.db
       .updateTable('models')
       .set({
         ...(patch.description !== undefined && { description: patch.description }),
         ...(patch.tags !== undefined && { tags: JSON.stringify(patch.tags) }),
+        ...(patch.serving !== undefined && { serving: JSON.stringify(patch.serving) }),
         ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
         ...(patch.updatedAt !== undefined && { updated_at: patch.updatedAt }),
       })

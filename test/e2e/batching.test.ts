@@ -89,6 +89,85 @@ describe('dynamic batching', () => {
   });
 });
 
+describe('per-model serving settings', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await createTestServer({
+      config: { runtime: { ...defaults(), maxConcurrentPerModel: 1, batching: true } },
+    });
+    await uploadModel(server, 'mlp', onnx);
+  });
+  afterAll(async () => server.close());
+
+  const stats = async (): Promise<any> =>
+    (await server.call('GET', '/v2/models/mlp/versions/1/stats')).body.model_stats[0];
+  const burst = async (n: number): Promise<void> => {
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) => infer(server, 'mlp', rowsFor(i * 3))),
+    );
+    for (const r of results) expect(r.status).toBe(200);
+  };
+
+  it('shows the defaults, stores settings, and applies them at once to the loaded version', async () => {
+    const initial = await server.call('GET', '/api/v1/models/mlp/serving');
+    expect(initial.body).toEqual({
+      model: 'mlp',
+      settings: {},
+      effective: {
+        batching: true,
+        maxBatchSize: 32,
+        preferredBatchSizes: [],
+        maxQueueDelayMicros: 0,
+        maxQueueLength: 1024,
+        queueTimeoutMicros: 30_000_000,
+      },
+    });
+    await burst(4); // loads the version
+
+    const put = await server.call('PUT', '/api/v1/models/mlp/serving', {
+      body: { maxBatchSize: 4, preferredBatchSizes: [2, 4] },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body.effective).toMatchObject({ maxBatchSize: 4, preferredBatchSizes: [2, 4] });
+    expect((await server.call('GET', '/api/v1/models/mlp')).body.serving).toEqual({
+      maxBatchSize: 4,
+      preferredBatchSizes: [2, 4],
+    });
+    const before = await stats();
+    await burst(40); // 1-3 rows each
+    const after = await stats();
+    const sizes = after.batch_stats.map((b: any) => b.batch_size);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+    expect(after.execution_count - before.execution_count).toBeLessThan(40);
+
+    // Batching off: every call is its own execution.
+    await server.call('PUT', '/api/v1/models/mlp/serving', { body: { batching: false } });
+    const off = await stats();
+    await burst(12);
+    expect((await stats()).execution_count - off.execution_count).toBe(12);
+  });
+
+  it('refuses settings that are unknown, out of range or inconsistent, naming what is allowed', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ maxBatchSize: 0 }, /"maxBatchSize" is 0; it must be an integer from 1 to 4096/],
+      [{ maxBatchSize: '8' }, /"maxBatchSize" is "8"; it must be an integer/],
+      [{ batchSize: 8 }, /unknown serving setting\(s\) "batchSize"; allowed: batching, maxBatchSize/],
+      [{ preferredBatchSizes: [8, 4] }, /ascending order/],
+      [{ maxBatchSize: 8, preferredBatchSizes: [4, 16] }, /has a size above maxBatchSize 8/],
+      [{ queueTimeoutMicros: -1 }, /"queueTimeoutMicros" is -1/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await server.call('PUT', '/api/v1/models/mlp/serving', { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error).toMatch(message);
+    }
+    const service = await server.key('service');
+    const denied = await server.call('PUT', '/api/v1/models/mlp/serving', { body: {}, key: service });
+    expect(denied.status).toBe(403);
+    expect((await server.call('PUT', '/api/v1/models/nope/serving', { body: {} })).status).toBe(404);
+  });
+});
+
 /**
  * A model slow enough (about ten milliseconds a call of 16 rows) that a flood of calls outruns
  * it, with small inputs and outputs so JSON handling is not what takes the time.
@@ -156,6 +235,31 @@ describe('admission control', () => {
     const unavailable = await server.call('POST', '/v2/models/slow/infer', { body });
     expect(unavailable.status).toBe(503);
     expect(unavailable.headers.get('retry-after')).toBe('1');
+  });
+
+  it('refuses calls that wait longer than the queue timeout, batched or not', async () => {
+    const data = Array.from({ length: 128 }, (_, i) => (i % 5) / 10);
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 8], data }] };
+    const loaded = await server.call('POST', '/v2/repository/models/slow/load');
+    expect(loaded.status, JSON.stringify(loaded.body)).toBe(200);
+    for (const batching of [true, false]) {
+      const put = await server.call('PUT', '/api/v1/models/slow/serving', {
+        body: { batching, maxQueueLength: 100, queueTimeoutMicros: 2000 },
+      });
+      expect(put.status).toBe(200);
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () => server.call('POST', '/v2/models/slow/infer', { body })),
+      );
+      const late = results.filter((r) => r.status === 503);
+      expect(late.length, `batching ${batching}`).toBeGreaterThan(0);
+      expect(results.filter((r) => r.status === 200).length).toBeGreaterThan(0);
+      for (const r of late) {
+        expect(r.headers.get('retry-after')).toBe('1');
+        expect(r.body.error).toMatch(
+          /waited [\d.]+ ms in the model's queue, longer than its timeout of 2 ms/,
+        );
+      }
+    }
   });
 });
 

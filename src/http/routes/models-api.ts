@@ -8,7 +8,14 @@ import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { GalenError } from '../../core/index.js';
 import { parseVersionRef } from '../../registry/index.js';
-import { ErrorSchema, ModelDetailSchema, ModelSchema, VersionSchema } from './schemas.js';
+import {
+  EffectiveServingSchema,
+  ErrorSchema,
+  ModelDetailSchema,
+  ModelSchema,
+  ServingSettingsSchema,
+  VersionSchema,
+} from './schemas.js';
 
 const ModelParam = Type.Object({ model: Type.String() });
 const VersionParams = Type.Object({
@@ -278,6 +285,50 @@ export function modelsApiRoutes(app: FastifyInstance, galen: Galen): void {
       request.auditFacts = { model, detail: { alias } };
       const { previous } = await galen.inference.removeAlias(model, alias, request.actor!);
       return { model, alias, previous };
+    },
+  );
+
+  const ServingView = Type.Object({
+    model: Type.String(),
+    settings: ServingSettingsSchema,
+    effective: EffectiveServingSchema,
+  });
+
+  app.get(
+    '/api/v1/models/:model/serving',
+    {
+      schema: {
+        tags: ['models'],
+        summary: "A model's batching and queueing settings, and the values in force",
+        params: ModelParam,
+        response: { 200: ServingView, ...errors },
+      },
+      config: { permission: 'model:read' },
+    },
+    async (request) => galen.inference.serving((request.params as Static<typeof ModelParam>).model),
+  );
+
+  app.put(
+    '/api/v1/models/:model/serving',
+    {
+      schema: {
+        tags: ['models'],
+        summary:
+          "Replace a model's batching and queueing settings ({} = server defaults); applies at once to its loaded versions",
+        params: ModelParam,
+        // Checked by the domain, whose messages name each setting and its allowed range.
+        body: Type.Record(Type.String(), Type.Unknown(), {
+          description:
+            'batching, maxBatchSize, preferredBatchSizes, maxQueueDelayMicros, maxQueueLength, queueTimeoutMicros',
+        }),
+        response: { 200: ServingView, ...errors },
+      },
+      config: { permission: 'model:write', audit: 'model.serving' },
+    },
+    async (request) => {
+      const { model } = request.params as Static<typeof ModelParam>;
+      request.auditFacts = { model, detail: { settings: request.body } };
+      return galen.inference.configureServing(model, request.body, request.actor!);
     },
   );
 }

@@ -100,8 +100,13 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
     '/v2/repository/models/:model/load',
     {
       bodyLimit: uploadBodyLimit,
-      schema: { params: ModelParam, body: Type.Optional(LoadBody) },
+      schema: { params: ModelParam, body: LoadBody },
       config: { ...config, permission: 'repository:manage', audit: 'model.load' },
+      // Triton's clients send a load with no body at all; that means "load what is registered".
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
     },
     async (request) => {
       const { model } = request.params as Static<typeof ModelParam>;

@@ -30,10 +30,30 @@ export const VersionSchema = Type.Object({
   archivedAt: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** A model's serving settings; every field optional (absent = the server default). */
+export const ServingSettingsSchema = Type.Object({
+  batching: Type.Optional(Type.Boolean()),
+  maxBatchSize: Type.Optional(Type.Integer()),
+  preferredBatchSizes: Type.Optional(Type.Array(Type.Integer())),
+  maxQueueDelayMicros: Type.Optional(Type.Integer()),
+  maxQueueLength: Type.Optional(Type.Integer()),
+  queueTimeoutMicros: Type.Optional(Type.Integer()),
+});
+
+export const EffectiveServingSchema = Type.Object({
+  batching: Type.Boolean(),
+  maxBatchSize: Type.Integer(),
+  preferredBatchSizes: Type.Array(Type.Integer()),
+  maxQueueDelayMicros: Type.Integer(),
+  maxQueueLength: Type.Integer(),
+  queueTimeoutMicros: Type.Integer(),
+});
+
 const modelFields = {
   name: Type.String(),
   description: Type.String(),
   tags: Type.Record(Type.String(), Type.String()),
+  serving: ServingSettingsSchema,
   createdAt: Type.String(),
   updatedAt: Type.String(),
   archived: Type.Boolean(),
