@@ -69,7 +69,11 @@ export async function createGalen(
   });
   const registry = new ModelRegistry(store, artifacts, runtime, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);
-  const audit = new AuditLog(store, clock);
+  const audit = new AuditLog(store, clock, {
+    bufferedActions: new Set(config.audit.bufferInference ? ['infer'] : []),
+    onBufferedError: (err, records) =>
+      logger.error({ err, records }, 'could not write buffered audit records; they will be retried'),
+  });
   const models = new ModelManager(registry, artifacts, runtime, logger);
   const inference = new InferenceService(registry, models, runtime, metrics);
   return {
@@ -87,6 +91,7 @@ export async function createGalen(
     inference,
     async close() {
       await runtime.close();
+      await audit.flush();
       await store.close();
     },
   };

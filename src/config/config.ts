@@ -39,6 +39,16 @@ export const ConfigSchema = Type.Object(
       ],
       { default: 'info', description: 'pino log level.' },
     ),
+    audit: Type.Object(
+      {
+        bufferInference: Type.Boolean({
+          default: true,
+          description:
+            'Write inference audit records behind the response (group commit, within milliseconds) instead of before it.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     grpc: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Serve OIP v2 over gRPC as well as HTTP.' }),
@@ -140,6 +150,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_DATA_DIR: { path: ['dataDir'], kind: 'string' },
   GALEN_ADMIN_KEY: { path: ['adminKey'], kind: 'string' },
   GALEN_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
+  GALEN_AUDIT_BUFFER_INFERENCE: { path: ['audit', 'bufferInference'], kind: 'boolean' },
   GALEN_GRPC_ENABLED: { path: ['grpc', 'enabled'], kind: 'boolean' },
   GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },

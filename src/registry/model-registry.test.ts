@@ -91,4 +91,27 @@ describe('ModelRegistry', () => {
       code: 'forbidden',
     });
   });
+
+  it('answers resolutions from memory, yet sees every change, from this process or another', async () => {
+    await registry.registerVersion({ model: 'm', file: onnx }, admin);
+    await registry.registerVersion({ model: 'm', file: onnx }, admin);
+    expect((await registry.resolve('m')).version).toBe(2);
+    expect(await registry.resolve('m')).toBe(await registry.resolve('m')); // cached object
+    await registry.setAlias('m', 'production', 1, admin);
+    expect((await registry.resolve('m')).version).toBe(1);
+
+    // Another process (here: another connection to the same database file) moves the alias.
+    const other = await openSqliteMetadataStore(join(dataDir, 'galen.db'));
+    try {
+      const otherRegistry = new ModelRegistry(other, new LocalArtifactStore(dataDir), runtime, {
+        now: () => Date.now(),
+      });
+      await otherRegistry.setAlias('m', 'production', 2, admin);
+      expect((await registry.resolve('m')).version).toBe(2);
+      await otherRegistry.archiveVersion('m', 1, admin);
+      await expect(registry.resolve('m', '1')).rejects.toMatchObject({ code: 'not_found' });
+    } finally {
+      await other.close();
+    }
+  });
 });

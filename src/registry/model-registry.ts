@@ -82,6 +82,8 @@ export function parseVersionRef(ref: string): { version: number } | { alias: str
 }
 
 export class ModelRegistry {
+  /** Resolutions by `name\0ref`, valid while the store's registry change token is the same. */
+  private readonly resolved = new Map<string, { token: string; version: ModelVersion }>();
   constructor(
     private readonly store: MetadataStore,
     private readonly artifacts: ArtifactStore,
@@ -255,6 +257,18 @@ export class ModelRegistry {
    * `production` alias when set, else the latest version that is not archived.
    */
   async resolve(name: string, ref?: string): Promise<ModelVersion> {
+    // Every inference resolves its version: answer from memory while the registry is unchanged.
+    const token = await this.store.registryChangeToken();
+    const key = `${name}\u0000${ref ?? ''}`;
+    const hit = this.resolved.get(key);
+    if (hit?.token === token) return hit.version;
+    const version = await this.resolveFromStore(name, ref);
+    if (this.resolved.size >= 10_000) this.resolved.clear();
+    this.resolved.set(key, { token, version });
+    return version;
+  }
+
+  private async resolveFromStore(name: string, ref?: string): Promise<ModelVersion> {
     const model = await this.requireModel(this.store, name);
     if (model.archivedAt) throw new GalenError('not_found', `model "${name}" is archived`);
     let record: VersionRecord | undefined;

@@ -60,13 +60,49 @@ export function auditHash(prevHash: string, seq: number, record: NewAuditRecord)
   return sha256Hex(`${prevHash}\n${body}`);
 }
 
+export interface AuditLogOptions {
+  /**
+   * Actions whose records are written behind the response (high-volume reads such as `infer`):
+   * the call does not wait for the disk, and records reach it within one group commit. Every
+   * other action's record is durable before `record` resolves.
+   */
+  bufferedActions?: ReadonlySet<string>;
+  /** Most buffered records held in memory; beyond it callers wait for the write (back-pressure). */
+  maxBuffered?: number;
+  /** Told when buffered records could not be written (they are retried with the next write). */
+  onBufferedError?: (err: unknown, records: number) => void;
+}
+
+interface Queued {
+  record: NewAuditRecord;
+  /** Present when a caller waits for this record to be durable. */
+  done?: { resolve(r: AuditRecord): void; reject(err: unknown): void };
+}
+
+/** Records per write transaction; the rest wait for the next one. */
+const GROUP_LIMIT = 1000;
+
 export class AuditLog {
+  private queue: Queued[] = [];
+  private writing: Promise<void> | undefined;
+  private readonly buffered: ReadonlySet<string>;
+  private readonly maxBuffered: number;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly clock: Clock,
-  ) {}
+    private readonly options: AuditLogOptions = {},
+  ) {
+    this.buffered = options.bufferedActions ?? new Set();
+    this.maxBuffered = options.maxBuffered ?? 10_000;
+  }
 
-  async record(entry: AuditEntry): Promise<AuditRecord> {
+  /**
+   * Appends a record. Records that arrive together are written in one transaction (group
+   * commit), in arrival order. Resolves once the record is durable, or at once (with undefined)
+   * for a buffered action while the buffer has room.
+   */
+  async record(entry: AuditEntry): Promise<AuditRecord | undefined> {
     const record: NewAuditRecord = {
       time: isoTime(this.clock.now()),
       keyId: entry.keyId,
@@ -79,10 +115,56 @@ export class AuditLog {
       durationMs: Math.round(entry.durationMs * 1000) / 1000,
       detail: entry.detail ?? {},
     };
-    return this.store.appendAudit(record, (prevHash, seq) => auditHash(prevHash, seq, record));
+    if (this.buffered.has(entry.action) && this.queue.length < this.maxBuffered) {
+      this.queue.push({ record });
+      this.startWriting();
+      return undefined;
+    }
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.queue.push({ record, done: { resolve, reject } });
+      this.startWriting();
+    });
   }
 
+  /** Resolves when every record queued so far has been written (or has failed). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private startWriting(): void {
+    if (this.writing) return;
+    this.writing = (async () => {
+      // Let the calls of this tick queue their records too, so they share one transaction.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      let failures = 0;
+      while (this.queue.length > 0) {
+        const group = this.queue.slice(0, GROUP_LIMIT);
+        try {
+          const written = await this.store.appendAudit(
+            group.map((q) => q.record),
+            (prevHash, seq, record) => auditHash(prevHash, seq, record),
+          );
+          this.queue.splice(0, group.length);
+          group.forEach((q, i) => q.done?.resolve(written[i]!));
+          failures = 0;
+        } catch (err) {
+          // Waiting callers learn of the failure; buffered records stay queued and are retried.
+          this.queue = this.queue.filter((q) => !group.includes(q) || q.done === undefined);
+          for (const q of group) q.done?.reject(err);
+          const kept = group.filter((q) => q.done === undefined).length;
+          if (kept > 0) this.options.onBufferedError?.(err, kept);
+          if (++failures >= 3) break; // retried with the next record
+          await new Promise((resolve) => setTimeout(resolve, 10 * failures));
+        }
+      }
+    })().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  /** Records in order; buffered records of this process are written first, so none is missed. */
   async list(options: { afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
+    await this.flush();
     return this.store.listAudit({
       limit: Math.min(options.limit ?? 100, 1000),
       ...(options.afterSeq !== undefined && { afterSeq: options.afterSeq }),
@@ -95,6 +177,7 @@ export class AuditLog {
    * which a chain alone cannot show when records are cut off its end.
    */
   async verify(options: { anchor?: { seq: number; hash: string } } = {}): Promise<AuditVerification> {
+    await this.flush();
     let prevHash = AUDIT_GENESIS_HASH;
     let expectedSeq = 1;
     let head: AuditVerification['head'] = null;

@@ -74,4 +74,28 @@ describe('AuditLog', () => {
     );
     expect(await audit.verify()).toMatchObject({ ok: true, records: 50 });
   });
+
+  it('writes buffered actions behind the caller, in order, and waits once the buffer is full', async () => {
+    const audit = new AuditLog(store, clock, { bufferedActions: new Set(['infer']), maxBuffered: 3 });
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        audit.record({ keyId: 'k', role: 'service', action: 'infer', status: 200, durationMs: i }),
+      ),
+    );
+    // The first three were accepted into the buffer; the rest waited for the disk.
+    expect(results.slice(0, 3)).toEqual([undefined, undefined, undefined]);
+    expect(results.slice(3).map((r) => r?.seq)).toEqual([4, 5, 6]);
+    const durable = await audit.record({
+      keyId: 'k',
+      role: 'admin',
+      action: 'key.create',
+      status: 201,
+      durationMs: 1,
+    });
+    expect(durable?.seq).toBe(7);
+    await audit.flush();
+    const all = await audit.list();
+    expect(all.map((r) => r.durationMs)).toEqual([0, 1, 2, 3, 4, 5, 1]);
+    expect(await audit.verify()).toMatchObject({ ok: true, records: 7 });
+  });
 });

@@ -18,6 +18,12 @@ export interface MetadataStore {
    */
   transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T>;
 
+  /**
+   * A value that changes whenever models, versions or aliases may have changed, in this process
+   * or another: callers may cache what they read from those tables while it stays the same.
+   */
+  registryChangeToken(): Promise<string>;
+
   getModel(name: string): Promise<ModelRecord | undefined>;
   listModels(): Promise<ModelRecord[]>;
   insertModel(record: ModelRecord): Promise<void>;
@@ -50,10 +56,13 @@ export interface MetadataStore {
   revokeKey(id: string, at: string): Promise<boolean>;
 
   /**
-   * Appends one audit record. `seal` receives the previous record's hash (or the chain's
-   * genesis value) and returns the new record's hash; both happen in one serialised write.
+   * Appends audit records in order, in one serialised write. `seal` receives each record's
+   * predecessor hash (or the chain's genesis value) and its sequence number and returns its hash.
    */
-  appendAudit(record: NewAuditRecord, seal: (prevHash: string, seq: number) => string): Promise<AuditRecord>;
+  appendAudit(
+    records: readonly NewAuditRecord[],
+    seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
+  ): Promise<AuditRecord[]>;
   /** Audit records in order, `limit` at a time after `afterSeq`. */
   listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;
   /** Whether the database still refuses updates and deletes of audit records. */

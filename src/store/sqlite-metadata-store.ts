@@ -76,15 +76,25 @@ class SqlMetadataStore implements MetadataStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly inTransaction: boolean,
+    /** Writes to models, versions and aliases through this connection (shared with transactions). */
+    private readonly registryWrites: { count: number },
   ) {}
+
+  async registryChangeToken(): Promise<string> {
+    // data_version moves when another connection (another process) commits anything; our own
+    // writes are counted here, since they do not move it.
+    const { rows } = await sql<{ data_version: number }>`PRAGMA data_version`.execute(this.db);
+    return `${rows[0]?.data_version ?? 0}:${this.registryWrites.count}`;
+  }
 
   async transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
     return this.db.connection().execute(async (conn) => {
       await sql`BEGIN IMMEDIATE`.execute(conn);
       try {
-        const result = await fn(new SqlMetadataStore(conn, true));
+        const result = await fn(new SqlMetadataStore(conn, true, this.registryWrites));
         await sql`COMMIT`.execute(conn);
+        this.registryWrites.count++;
         return result;
       } catch (err) {
         await sql`ROLLBACK`.execute(conn);
@@ -103,6 +113,7 @@ class SqlMetadataStore implements MetadataStore {
   }
 
   async insertModel(r: ModelRecord): Promise<void> {
+    this.registryWrites.count++;
     await this.db
       .insertInto('models')
       .values({
@@ -121,6 +132,7 @@ class SqlMetadataStore implements MetadataStore {
     name: string,
     patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'serving' | 'archivedAt' | 'updatedAt'>>,
   ): Promise<void> {
+    this.registryWrites.count++;
     await this.db
       .updateTable('models')
       .set({
@@ -164,6 +176,7 @@ class SqlMetadataStore implements MetadataStore {
   }
 
   async insertVersion(r: VersionRecord): Promise<void> {
+    this.registryWrites.count++;
     await this.db
       .insertInto('model_versions')
       .values({
@@ -187,6 +200,7 @@ class SqlMetadataStore implements MetadataStore {
     version: number,
     patch: Partial<Pick<VersionRecord, 'description' | 'archivedAt' | 'metrics'>>,
   ): Promise<void> {
+    this.registryWrites.count++;
     await this.db
       .updateTable('model_versions')
       .set({
@@ -222,6 +236,7 @@ class SqlMetadataStore implements MetadataStore {
   }
 
   async upsertAlias(r: AliasRecord): Promise<void> {
+    this.registryWrites.count++;
     await this.db
       .insertInto('aliases')
       .values({
@@ -240,6 +255,7 @@ class SqlMetadataStore implements MetadataStore {
   }
 
   async deleteAlias(model: string, alias: string): Promise<boolean> {
+    this.registryWrites.count++;
     const result = await this.db
       .deleteFrom('aliases')
       .where('model', '=', model)
@@ -283,45 +299,57 @@ class SqlMetadataStore implements MetadataStore {
   }
 
   async appendAudit(
-    record: NewAuditRecord,
-    seal: (prevHash: string, seq: number) => string,
-  ): Promise<AuditRecord> {
-    return this.transaction((tx) => (tx as SqlMetadataStore).appendAuditInTransaction(record, seal));
+    records: readonly NewAuditRecord[],
+    seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
+  ): Promise<AuditRecord[]> {
+    if (records.length === 0) return [];
+    return this.transaction((tx) => (tx as SqlMetadataStore).appendAuditInTransaction(records, seal));
   }
 
   /** The body of `appendAudit`; must run on a store bound to the transaction's connection. */
   private async appendAuditInTransaction(
-    record: NewAuditRecord,
-    seal: (prevHash: string, seq: number) => string,
-  ): Promise<AuditRecord> {
+    records: readonly NewAuditRecord[],
+    seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
+  ): Promise<AuditRecord[]> {
     const last = await this.db
       .selectFrom('audit_log')
       .select(['seq', 'hash'])
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    const seq = (last?.seq ?? 0) + 1;
-    const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
-    const hash = seal(prevHash, seq);
-    await this.db
-      .insertInto('audit_log')
-      .values({
-        seq,
-        time: record.time,
-        key_id: record.keyId,
-        role: record.role,
-        action: record.action,
-        model: record.model,
-        version: record.version,
-        status: record.status,
-        request_id: record.requestId,
-        duration_ms: record.durationMs,
-        detail: JSON.stringify(record.detail),
-        prev_hash: prevHash,
-        hash,
-      })
-      .execute();
-    return { ...record, seq, prevHash, hash };
+    let seq = last?.seq ?? 0;
+    let prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
+    const sealed: AuditRecord[] = records.map((record) => {
+      seq++;
+      const hash = seal(prevHash, seq, record);
+      const result = { ...record, seq, prevHash, hash };
+      prevHash = hash;
+      return result;
+    });
+    // SQLite allows 32766 bound values per statement: 13 per row, so 2000 rows per insert.
+    for (let i = 0; i < sealed.length; i += 2000) {
+      await this.db
+        .insertInto('audit_log')
+        .values(
+          sealed.slice(i, i + 2000).map((r) => ({
+            seq: r.seq,
+            time: r.time,
+            key_id: r.keyId,
+            role: r.role,
+            action: r.action,
+            model: r.model,
+            version: r.version,
+            status: r.status,
+            request_id: r.requestId,
+            duration_ms: r.durationMs,
+            detail: JSON.stringify(r.detail),
+            prev_hash: r.prevHash,
+            hash: r.hash,
+          })),
+        )
+        .execute();
+    }
+    return sealed;
   }
 
   async listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
@@ -396,5 +424,5 @@ export async function openSqliteMetadataStore(path: string): Promise<MetadataSto
       },
     );
   }
-  return new SqlMetadataStore(db, false);
+  return new SqlMetadataStore(db, false, { count: 0 });
 }
