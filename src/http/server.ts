@@ -14,6 +14,7 @@ import { adminApiRoutes } from './routes/admin-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
 import { oipRepositoryRoutes } from './routes/oip-repository.js';
+import { tfServingRoutes } from './routes/tf-serving.js';
 import { registerSecurityHooks } from './security-hooks.js';
 import type { ServerState } from './server-state.js';
 
@@ -86,6 +87,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
 
   oipInferenceRoutes(app, galen, state);
   oipRepositoryRoutes(app, galen);
+  tfServingRoutes(app, galen);
   modelsApiRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>

@@ -1,0 +1,309 @@
+/**
+ * TF Serving's JSON tensors for :predict: the row ("instances") and columnar ("inputs") forms,
+ * decoded in one pass straight into typed arrays of each input's datatype, and outputs encoded
+ * back as "predictions" or "outputs". Shapes come from the JSON nesting (the row form adds the
+ * batch as the first dimension). A value that does not fit is refused with where it is and what
+ * is allowed.
+ */
+import { elementCount, formatShape } from '../../core/index.js';
+import type { GalenError, Signature, Tensor, TensorSpec } from '../../core/index.js';
+import {
+  elementReader,
+  elementSink,
+  invalid,
+  isNamedObject,
+  quoteList,
+  showJson,
+} from './tf-serving-values.js';
+import type { ElementSink } from './tf-serving-values.js';
+
+export type PredictFormat = 'row' | 'columnar';
+
+/** The shape of a nested JSON list, read down its first elements (a value is a scalar: []). */
+export function nestedShape(value: unknown): number[] {
+  const dims: number[] = [];
+  let v = value;
+  while (Array.isArray(v)) {
+    dims.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  return dims;
+}
+
+const pathKey = (key: string): string =>
+  /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+
+/**
+ * Fills one input's tensor from JSON of a known shape: the whole tensor (columnar) or one
+ * instance after another (row). Every list must have the size the shape says at its depth.
+ */
+class TensorFiller {
+  /** Row being filled (row format), for error paths; -1 for columnar. */
+  row = -1;
+  private pos = 0;
+  private readonly sink: ElementSink;
+  private readonly stack: number[] = [];
+
+  constructor(
+    readonly spec: TensorSpec,
+    /** Shape of one instance (row) or of the whole tensor (columnar). */
+    readonly dims: readonly number[],
+    items: number,
+    private readonly root: 'instances' | 'inputs',
+    private readonly key: string | undefined,
+  ) {
+    this.sink = elementSink(spec.datatype, items * elementCount(dims));
+  }
+
+  tensor(shape: readonly number[]): Tensor {
+    return { name: this.spec.name, datatype: this.spec.datatype, shape, data: this.sink.data };
+  }
+
+  private path(depth: number): string {
+    let p = this.root;
+    if (this.row >= 0) p += `[${this.row}]`;
+    if (this.key !== undefined) p += pathKey(this.key);
+    for (let d = 0; d < depth; d++) p += `[${this.stack[d]}]`;
+    return p;
+  }
+
+  private shapeRule(): string {
+    return this.root === 'instances'
+      ? `every instance of input "${this.spec.name}" must have the shape of instances[0]${this.key === undefined ? '' : pathKey(this.key)}, ${formatShape(this.dims)}`
+      : `the lists of input "${this.spec.name}" must be rectangular; read down their first elements, their shape is ${formatShape(this.dims)}`;
+  }
+
+  /** Why the element at `depth` does not fit: a list too deep, or a value of the wrong kind. */
+  private badElement(depth: number, value: unknown, rule: string): GalenError {
+    if (Array.isArray(value))
+      return invalid(`${this.path(depth)} is a list where a single value belongs: ${this.shapeRule()}`);
+    return invalid(`${this.path(depth)} is ${showJson(value)}; input "${this.spec.name}" is ${rule}`);
+  }
+
+  fill(value: unknown, depth: number): void {
+    const dims = this.dims;
+    if (depth === dims.length) {
+      // Sinks refuse lists, so a list nested too deep fails here too.
+      const rule = this.sink.put(this.pos, value);
+      if (rule !== undefined) throw this.badElement(depth, value, rule);
+      this.pos++;
+      return;
+    }
+    const size = dims[depth]!;
+    if (!Array.isArray(value))
+      throw invalid(
+        `${this.path(depth)} is ${showJson(value)} where a list of ${size} belongs: ${this.shapeRule()}`,
+      );
+    if (value.length !== size)
+      throw invalid(
+        `${this.path(depth)} has ${value.length} elements where ${size} belong: ${this.shapeRule()}`,
+      );
+    if (depth === dims.length - 1) {
+      // The innermost lists hold the elements: store them without a call of fill per element.
+      const sink = this.sink;
+      let pos = this.pos;
+      for (let i = 0; i < size; i++) {
+        const rule = sink.put(pos++, value[i]);
+        if (rule !== undefined) {
+          this.stack[depth] = i;
+          throw this.badElement(depth + 1, value[i], rule);
+        }
+      }
+      this.pos = pos;
+      return;
+    }
+    for (let i = 0; i < size; i++) {
+      this.stack[depth] = i;
+      this.fill(value[i], depth + 1);
+    }
+  }
+}
+
+function missingInputs(signature: Signature, given: (name: string) => boolean): string[] {
+  return signature.inputs.filter((s) => !given(s.name)).map((s) => s.name);
+}
+
+function describeInputs(signature: Signature): string {
+  return signature.inputs.map((s) => `"${s.name}" ${s.datatype} ${formatShape(s.shape)}`).join(', ');
+}
+
+function decodeRows(instances: unknown, signature: Signature): Tensor[] {
+  if (!Array.isArray(instances))
+    throw invalid(
+      `"instances" is ${showJson(instances)}; the row format needs a list with one entry per instance`,
+    );
+  const n = instances.length;
+  if (n === 0) throw invalid('"instances" is empty; send at least one instance');
+  const first: unknown = instances[0];
+  if (!isNamedObject(first)) {
+    if (signature.inputs.length !== 1) {
+      throw invalid(
+        `the model has ${signature.inputs.length} inputs (${describeInputs(signature)}), so each instance must be an object keyed by input name`,
+      );
+    }
+    const filler = new TensorFiller(signature.inputs[0]!, nestedShape(first), n, 'instances', undefined);
+    for (let r = 0; r < n; r++) {
+      const instance: unknown = instances[r];
+      if (r > 0 && isNamedObject(instance))
+        throw invalid(
+          `instances[${r}] is an object, but instances[0] is not; instances are all values or all objects`,
+        );
+      filler.row = r;
+      filler.fill(instance, 0);
+    }
+    return [filler.tensor([n, ...filler.dims])];
+  }
+
+  const specs = new Map(signature.inputs.map((s) => [s.name, s]));
+  const fillers = new Map<string, TensorFiller>();
+  for (let r = 0; r < n; r++) {
+    const instance: unknown = instances[r];
+    if (!isNamedObject(instance)) {
+      throw invalid(
+        `instances[${r}] is ${showJson(instance)}, but instances[0] is an object keyed by input name; every instance must be one`,
+      );
+    }
+    let count = 0;
+    for (const key in instance) {
+      let filler = fillers.get(key);
+      if (filler === undefined) {
+        // Only instances[0] creates fillers: it has every input, or the count check below refuses it.
+        const spec = specs.get(key);
+        if (spec === undefined)
+          throw invalid(
+            `instances[${r}] has "${key}", which is not an input; the inputs are ${describeInputs(signature)}`,
+          );
+        filler = new TensorFiller(spec, nestedShape(instance[key]), n, 'instances', key);
+        fillers.set(key, filler);
+      }
+      filler.row = r;
+      filler.fill(instance[key], 0);
+      count++;
+    }
+    if (count !== specs.size) {
+      const missing = missingInputs(signature, (name) => name in instance);
+      throw invalid(
+        `instances[${r}] lacks input(s) ${quoteList(missing)}; every instance needs ${describeInputs(signature)}`,
+      );
+    }
+  }
+  return [...fillers.values()].map((f) => f.tensor([n, ...f.dims]));
+}
+
+function decodeColumns(inputs: unknown, signature: Signature): Tensor[] {
+  if (!isNamedObject(inputs)) {
+    if (signature.inputs.length !== 1) {
+      throw invalid(
+        `"inputs" is a single value, but the model has ${signature.inputs.length} inputs; send an object keyed by input name: ${describeInputs(signature)}`,
+      );
+    }
+    const filler = new TensorFiller(signature.inputs[0]!, nestedShape(inputs), 1, 'inputs', undefined);
+    filler.fill(inputs, 0);
+    return [filler.tensor(filler.dims)];
+  }
+  const specs = new Map(signature.inputs.map((s) => [s.name, s]));
+  const tensors: Tensor[] = [];
+  for (const key in inputs) {
+    const spec = specs.get(key);
+    if (spec === undefined)
+      throw invalid(
+        `"inputs" has "${key}", which is not an input; the inputs are ${describeInputs(signature)}`,
+      );
+    const filler = new TensorFiller(spec, nestedShape(inputs[key]), 1, 'inputs', key);
+    filler.fill(inputs[key], 0);
+    tensors.push(filler.tensor(filler.dims));
+  }
+  if (tensors.length !== specs.size) {
+    const missing = missingInputs(signature, (name) => name in inputs);
+    throw invalid(
+      `"inputs" lacks input(s) ${quoteList(missing)}; the model needs ${describeInputs(signature)}`,
+    );
+  }
+  return tensors;
+}
+
+/**
+ * Decodes a :predict body into tensors of the signature's datatypes.
+ *
+ * @example
+ * decodePredictRequest({ instances: [[1, 2, 3], [4, 5, 6]] }, signature); // one input, shape [2,3]
+ */
+export function decodePredictRequest(
+  body: { instances?: unknown; inputs?: unknown },
+  signature: Signature,
+): { format: PredictFormat; inputs: Tensor[] } {
+  const hasRows = body.instances !== undefined;
+  const hasColumns = body.inputs !== undefined;
+  if (hasRows && hasColumns)
+    throw invalid(
+      'the request has both "instances" and "inputs"; send one: "instances" (row format) or "inputs" (columnar format)',
+    );
+  if (hasRows) return { format: 'row', inputs: decodeRows(body.instances, signature) };
+  if (hasColumns) return { format: 'columnar', inputs: decodeColumns(body.inputs, signature) };
+  throw invalid('the request has neither "instances" (row format) nor "inputs" (columnar format)');
+}
+
+/** Nests elements from `cursor.i` on into lists of `shape[dim…]` (a scalar when none are left). */
+function nest(
+  read: (i: number) => unknown,
+  shape: readonly number[],
+  dim: number,
+  cursor: { i: number },
+): unknown {
+  if (dim === shape.length) return read(cursor.i++);
+  const size = shape[dim]!;
+  const out = new Array<unknown>(size);
+  if (dim === shape.length - 1) {
+    let i = cursor.i;
+    for (let k = 0; k < size; k++) out[k] = read(i++);
+    cursor.i = i;
+  } else {
+    for (let k = 0; k < size; k++) out[k] = nest(read, shape, dim + 1, cursor);
+  }
+  return out;
+}
+
+/**
+ * `"predictions"` for a row-format request: one entry per instance, the value itself when the
+ * model has one output, else an object keyed by output name. Every output must be batched.
+ */
+export function encodeRows(outputs: readonly Tensor[]): unknown[] {
+  let batch = -1;
+  for (const t of outputs) {
+    if (t.shape.length === 0) {
+      throw invalid(
+        `output "${t.name}" is a scalar, so it cannot be split into instances; send "inputs" (columnar format) for this model`,
+      );
+    }
+    if (batch >= 0 && t.shape[0] !== batch) {
+      throw invalid(
+        `outputs have different first dimensions (${outputs.map((o) => `"${o.name}" ${formatShape(o.shape)}`).join(', ')}), so they cannot be split into instances; send "inputs" (columnar format) for this model`,
+      );
+    }
+    batch = t.shape[0]!;
+  }
+  const readers = outputs.map(elementReader);
+  const cursors = outputs.map(() => ({ i: 0 }));
+  const rows = new Array<unknown>(batch);
+  if (outputs.length === 1) {
+    const [t, read, cursor] = [outputs[0]!, readers[0]!, cursors[0]!];
+    for (let r = 0; r < batch; r++) rows[r] = nest(read, t.shape, 1, cursor);
+    return rows;
+  }
+  for (let r = 0; r < batch; r++) {
+    const row: Record<string, unknown> = {};
+    for (let k = 0; k < outputs.length; k++)
+      row[outputs[k]!.name] = nest(readers[k]!, outputs[k]!.shape, 1, cursors[k]!);
+    rows[r] = row;
+  }
+  return rows;
+}
+
+/** `"outputs"` for a columnar request: the tensor itself for one output, else an object by name. */
+export function encodeColumns(outputs: readonly Tensor[]): unknown {
+  if (outputs.length === 1) return nest(elementReader(outputs[0]!), outputs[0]!.shape, 0, { i: 0 });
+  const out: Record<string, unknown> = {};
+  for (const t of outputs) out[t.name] = nest(elementReader(t), t.shape, 0, { i: 0 });
+  return out;
+}
