@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { adminKeyPath, bootstrapAdminKey, createGalen } from '../app/index.js';
 import { loadConfig } from '../config/index.js';
 import { installDemoModels } from '../demo/index.js';
+import { startGrpcServer } from '../grpc/index.js';
+import type { GrpcServer } from '../grpc/index.js';
 import { buildHttpServer } from '../http/index.js';
 import { createLogger } from '../observability/index.js';
 import type { CliOptions } from './local-context.js';
@@ -16,7 +18,7 @@ function port(value: string): number {
 
 export function serveCommand(global: () => CliOptions): Command {
   return new Command('serve')
-    .description('start the server (OIP v2 REST, native API, metrics)')
+    .description('start the server (OIP v2 REST and gRPC, native API, metrics)')
     .option('--demo', 'register and serve the demo models on first start')
     .option('--host <address>', 'listen address (GALEN_HOST)')
     .option('--port <port>', 'listen port (GALEN_PORT)', port)
@@ -53,8 +55,19 @@ export function serveCommand(global: () => CliOptions): Command {
       const { app, state } = await buildHttpServer(galen);
       if (config.runtime.preloadAliased) await galen.models.preloadAliased();
       const address = await app.listen({ host: config.host, port: config.port });
+      let grpc: GrpcServer | undefined;
+      if (config.grpc.enabled) {
+        try {
+          grpc = await startGrpcServer(galen, { host: config.host, port: config.grpc.port });
+        } catch (err) {
+          await app.close();
+          await galen.close();
+          throw err;
+        }
+      }
       state.ready = true;
       logger.info({ address, dataDir: config.dataDir }, `Galen is serving on ${address}`);
+      if (grpc) logger.info({ address: grpc.address }, `OIP v2 over gRPC on ${grpc.address}`);
 
       let stopping = false;
       const stop = async (signal: string): Promise<void> => {
@@ -62,7 +75,7 @@ export function serveCommand(global: () => CliOptions): Command {
         stopping = true;
         state.ready = false;
         logger.info({ signal }, 'shutting down: finishing in-flight requests');
-        await app.close();
+        await Promise.all([grpc?.close(), app.close()]);
         await galen.close();
         process.exit(0);
       };

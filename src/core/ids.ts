@@ -5,6 +5,13 @@ export function newRequestId(): string {
   return randomUUID();
 }
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's request id (`x-request-id`) when it is safe to log and echo, else a new one. */
+export function requestIdFrom(given: unknown): string {
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
+}
+
 /** A URL-safe random token with `bytes` bytes of entropy. */
 export function randomToken(bytes: number): string {
   return randomBytes(bytes).toString('base64url');

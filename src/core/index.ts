@@ -14,7 +14,7 @@ export type { ErrorCode } from './errors.js';
 export { DATATYPES, elementCount, formatShape, isDatatype, shapeMatches } from './tensor-types.js';
 export type { Datatype, Signature, Tensor, TensorData, TensorDataMap, TensorSpec } from './tensor-types.js';
 export { isSha256Hex, sha256File, sha256Hex } from './hashing.js';
-export { NAME_PATTERN, NAME_RULE, newRequestId, randomToken } from './ids.js';
+export { NAME_PATTERN, NAME_RULE, newRequestId, randomToken, requestIdFrom } from './ids.js';
 export { isoTime, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export {
@@ -31,3 +31,4 @@ export type { Actor, Permission, Role } from './access.js';
 export { GALEN_VERSION } from './version.js';
 export { SERVING_LIMITS, SERVING_SETTING_NAMES, parseServingSettings } from './serving-settings.js';
 export type { ServingSettings } from './serving-settings.js';
+export { OIP_EXTENSIONS } from './protocol.js';

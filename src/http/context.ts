@@ -23,6 +23,14 @@ export interface AuditFacts {
   detail?: Record<string, unknown>;
 }
 
+/** Where an inference call's time went inside the server. */
+export interface InferenceTiming {
+  /** Waiting in the model's queue (ns). */
+  queueNs: number;
+  /** ONNX Runtime's run (ns). */
+  computeNs: number;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     public?: GalenRouteConfig['public'];
@@ -33,5 +41,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
     auditFacts: AuditFacts;
+    /** Set by inference routes: reported in the `Server-Timing` response header. */
+    inferenceTiming: InferenceTiming | null;
   }
 }

@@ -7,7 +7,7 @@ import { Ajv } from 'ajv';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Galen } from '../app/index.js';
-import { GALEN_VERSION, GalenError, newRequestId } from '../core/index.js';
+import { GALEN_VERSION, GalenError, requestIdFrom } from '../core/index.js';
 import './context.js';
 import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
@@ -17,8 +17,6 @@ import { oipRepositoryRoutes } from './routes/oip-repository.js';
 import { tfServingRoutes } from './routes/tf-serving.js';
 import { registerSecurityHooks } from './security-hooks.js';
 import type { ServerState } from './server-state.js';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface HttpServer {
   app: FastifyInstance;
@@ -32,10 +30,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: galen.config.http.bodyLimitBytes,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
-    },
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     return503OnClosing: true,
   });
 
@@ -67,6 +62,20 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     void reply.header('x-request-id', request.id);
   });
   registerSecurityHooks(app, galen);
+  // Server-Timing (W3C): total time in the server, and for inference its queue and compute
+  // parts, so clients and benchmarks can tell server overhead from model time.
+  app.decorateRequest('inferenceTiming', null);
+  app.addHook('onSend', async (request, reply, payload) => {
+    const timing = request.inferenceTiming;
+    const total = `total;dur=${reply.elapsedTime.toFixed(3)}`;
+    void reply.header(
+      'server-timing',
+      timing
+        ? `${total}, queue;dur=${(timing.queueNs / 1e6).toFixed(3)}, compute;dur=${(timing.computeNs / 1e6).toFixed(3)}`
+        : total,
+    );
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     galen.metrics.observeHttp(
       request.method,

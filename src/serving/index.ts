@@ -2,7 +2,7 @@
  * Serving: the protocol-neutral inference path (resolve, lease, validate, run), JSON tensor
  * encoding, and which model versions are loaded.
  */
-export { InferenceService, assertVersionNumber } from './inference-service.js';
+export { InferenceService, assertVersionNumber, parseTimeoutMicros } from './inference-service.js';
 export type {
   InferenceRequest,
   InferenceResult,

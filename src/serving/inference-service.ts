@@ -223,6 +223,24 @@ export class InferenceService {
   }
 }
 
+/** Longest per-request timeout a caller may ask for (µs): one hour. */
+const MAX_TIMEOUT_MICROS = 3_600_000_000;
+
+/**
+ * Checks a request's `timeout` parameter (µs, as Triton's schedule-policy extension defines it);
+ * 0 or absent = the model's own queue timeout.
+ */
+export function parseTimeoutMicros(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMEOUT_MICROS) {
+    throw new GalenError(
+      'invalid_input',
+      `parameter "timeout" is ${JSON.stringify(value)}; it is the longest time in microseconds the call may wait in the model's queue, an integer from 0 (model default) to ${MAX_TIMEOUT_MICROS}`,
+    );
+  }
+  return value === 0 ? undefined : value;
+}
+
 export function assertVersionNumber(ref: string): number {
   if (!/^[1-9][0-9]{0,8}$/.test(ref))
     throw new GalenError('invalid_input', `"${ref}" is not a version number`);

@@ -72,7 +72,7 @@ export class ModelManager {
     if (this.unloaded.has(version.model)) {
       throw new GalenError(
         'unavailable',
-        `model "${version.model}" is unloaded; load it with POST /v2/repository/models/${version.model}/load`,
+        `model "${version.model}" is unloaded; load it again through the model repository API (repository load)`,
       );
     }
     const key = versionKey(version.model, version.version);

@@ -3,6 +3,7 @@
  * names, datatypes and shapes (with -1 for dynamic dimensions), and the requested outputs.
  * Every message names the input, what arrived and what the model expects.
  */
+import { isUtf8 } from 'node:buffer';
 import { GalenError, formatShape, shapeMatches } from '../core/index.js';
 import type { Signature, Tensor } from '../core/index.js';
 
@@ -27,6 +28,16 @@ export function validateInputs(label: string, signature: Signature, inputs: read
         'invalid_input',
         `input "${tensor.name}" has datatype ${tensor.datatype}; ${label} expects ${spec.datatype}`,
       );
+    }
+    if (tensor.datatype === 'BYTES') {
+      // ONNX Runtime's string tensors hold text: other bytes would be silently replaced.
+      const bad = (tensor.data as Buffer[]).findIndex((b) => !isUtf8(b));
+      if (bad >= 0) {
+        throw new GalenError(
+          'invalid_input',
+          `input "${tensor.name}" element ${bad} is not valid UTF-8; ${label} takes BYTES as UTF-8 text (ONNX string tensors)`,
+        );
+      }
     }
     if (!shapeMatches(spec.shape, tensor.shape)) {
       throw new GalenError(

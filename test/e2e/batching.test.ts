@@ -237,6 +237,32 @@ describe('admission control', () => {
     expect(unavailable.headers.get('retry-after')).toBe('1');
   });
 
+  it("honours a request's own timeout parameter (µs, as Triton's schedule policy) and checks it", async () => {
+    expect((await server.call('POST', '/v2/repository/models/slow/load')).status).toBe(200);
+    await server.call('PUT', '/api/v1/models/slow/serving', { body: { maxQueueLength: 100 } });
+    const data = Array.from({ length: 128 }, (_, i) => (i % 3) / 10);
+    const body = (timeout: unknown) => ({
+      parameters: { timeout },
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 8], data }],
+    });
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => server.call('POST', '/v2/models/slow/infer', { body: body(1500) })),
+    );
+    const late = results.filter((r) => r.status === 503);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late[0]!.body.error).toMatch(/longer than its timeout of 1.5 ms/);
+    const ok = results.find((r) => r.status === 200)!;
+    // Server-Timing splits the server's time into queue and compute (ms).
+    expect(ok.headers.get('server-timing')).toMatch(
+      /^total;dur=[\d.]+, queue;dur=[\d.]+, compute;dur=[\d.]+$/,
+    );
+    for (const bad of [-1, 1.5, '100', 3_600_000_001]) {
+      const res = await server.call('POST', '/v2/models/slow/infer', { body: body(bad) });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatch(/parameter "timeout" is .*an integer from 0 \(model default\)/);
+    }
+  });
+
   it('refuses calls that wait longer than the queue timeout, batched or not', async () => {
     const data = Array.from({ length: 128 }, (_, i) => (i % 5) / 10);
     const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [16, 8], data }] };

@@ -274,7 +274,7 @@ describe('refusing ONNX files that cannot be served', () => {
         const out = await infer(model, version);
         expect(out.status).toBe(503);
         expect(out.body.error).toContain(`model "${model}" is unloaded`);
-        expect(out.body.error).toContain(`POST /v2/repository/models/${model}/load`);
+        expect(out.body.error).toContain('load it again through the model repository API');
       }
       expect((await server.call('GET', `/v2/models/${model}/ready`)).status).not.toBe(200);
     });

@@ -11,6 +11,8 @@ import { loadConfig } from '../../src/config/index.js';
 import type { GalenConfig } from '../../src/config/index.js';
 import type { Role } from '../../src/core/index.js';
 import { installDemoModels } from '../../src/demo/index.js';
+import { startGrpcServer } from '../../src/grpc/index.js';
+import type { GrpcServer } from '../../src/grpc/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { callJson } from './http-call.js';
@@ -22,6 +24,8 @@ export interface TestServer {
   galen: Galen;
   url: string;
   dataDir: string;
+  /** Port of the gRPC listener on 127.0.0.1, when started with `grpc: true`. */
+  grpcPort?: number;
   /** Creates an API key with `role` through the real key service. */
   key(role: Role): Promise<string>;
   /** fetch against the server, JSON in and out, with `key` as bearer (admin by default). */
@@ -30,7 +34,7 @@ export interface TestServer {
 }
 
 export async function createTestServer(
-  options: { withDemo?: boolean; config?: Partial<GalenConfig> } = {},
+  options: { withDemo?: boolean; config?: Partial<GalenConfig>; grpc?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'galen-test-'));
   const config = loadConfig({
@@ -43,16 +47,21 @@ export async function createTestServer(
   await galen.models.preloadAliased();
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   state.ready = true;
+  const grpc: GrpcServer | undefined = options.grpc
+    ? await startGrpcServer(galen, { host: '127.0.0.1', port: 0 })
+    : undefined;
   return {
     galen,
     url,
     dataDir,
+    ...(grpc && { grpcPort: grpc.port }),
     async key(role) {
       return (await galen.keys.create({ name: `test ${role}`, role, createdBy: 'test' })).key;
     },
     call: (method, path, o) => callJson(url, ADMIN_KEY, method, path, o),
     async close() {
       state.ready = false;
+      await grpc?.close();
       await app.close();
       await galen.close();
       await rm(dataDir, { recursive: true, force: true });

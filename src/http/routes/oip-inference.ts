@@ -1,18 +1,23 @@
 /**
- * Open Inference Protocol v2 over HTTP/JSON: health, server and model metadata, model
- * readiness and inference, each model route with and without `/versions/{v}` (where a version
- * segment may also name an alias).
+ * Open Inference Protocol v2 over HTTP: health, server and model metadata, model readiness and
+ * inference (JSON, or the binary tensor data extension framed by `../oip-binary.ts`), each model
+ * route with and without `/versions/{v}` (where a version segment may also name an alias).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
-import { GALEN_VERSION, GalenError } from '../../core/index.js';
-import type { Signature, Tensor } from '../../core/index.js';
-import { parseDatatype, parseShape, tensorDataToJson, tensorFromJson } from '../../serving/index.js';
+import { GALEN_VERSION, OIP_EXTENSIONS } from '../../core/index.js';
+import type { Signature } from '../../core/index.js';
+import { parseTimeoutMicros } from '../../serving/index.js';
+import {
+  binaryPartOf,
+  decodeInferInputs,
+  encodeInferResponse,
+  planOutputs,
+  registerInferBodyParsers,
+} from '../oip-binary.js';
 import type { ServerState } from '../server-state.js';
-
-export const OIP_EXTENSIONS = ['model_repository', 'statistics'] as const;
 
 const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
 type ModelParams = Static<typeof ModelParams>;
@@ -48,30 +53,6 @@ export function tensorMetadata(signature: Signature): { inputs: unknown[]; outpu
     shape: t.shape,
   });
   return { inputs: signature.inputs.map(spec), outputs: signature.outputs.map(spec) };
-}
-
-const BINARY_NOT_YET =
-  'the binary tensor data extension is not enabled on this server; send tensors as JSON "data" and leave out binary_data parameters';
-
-/** Decodes OIP JSON inputs into tensors; every problem names the input. */
-export function decodeInferInputs(body: InferRequestBody): Tensor[] {
-  if (body.parameters?.['binary_data_output'] === true) throw new GalenError('invalid_input', BINARY_NOT_YET);
-  return body.inputs.map((input) => {
-    if (input.parameters?.['binary_data_size'] !== undefined)
-      throw new GalenError('invalid_input', BINARY_NOT_YET);
-    const datatype = parseDatatype(input.name, input.datatype);
-    const shape = parseShape(input.name, input.shape);
-    if (input.data === undefined)
-      throw new GalenError('invalid_input', `input "${input.name}" has no "data"`);
-    return tensorFromJson(input.name, datatype, shape, input.data);
-  });
-}
-
-export function requestedOutputs(body: InferRequestBody): string[] | undefined {
-  return body.outputs?.map((o) => {
-    if (o.parameters?.['binary_data'] === true) throw new GalenError('invalid_input', BINARY_NOT_YET);
-    return o.name;
-  });
 }
 
 const forVersions = (path: string): string[] => [
@@ -126,37 +107,42 @@ export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, state: Se
     );
   }
 
-  for (const url of forVersions('/infer')) {
-    app.post(
-      url,
-      {
-        schema: { params: ModelParams, body: InferRequestBody },
-        config: { ...config, permission: 'infer', audit: 'infer' },
-      },
-      async (request: FastifyRequest) => {
-        const { model, version } = request.params as ModelParams;
-        const body = request.body as InferRequestBody;
-        const result = await galen.inference.infer({
-          model,
-          version,
-          id: body.id,
-          inputs: decodeInferInputs(body),
-          outputs: requestedOutputs(body),
-          protocol: 'oip-http',
-        });
-        request.auditFacts = { model, version: result.version };
-        return {
-          model_name: result.model,
-          model_version: String(result.version),
-          ...(result.id !== undefined && { id: result.id }),
-          outputs: result.outputs.map((t) => ({
-            name: t.name,
-            datatype: t.datatype,
-            shape: t.shape,
-            data: tensorDataToJson(t),
-          })),
-        };
-      },
-    );
-  }
+  // Inference reads its body itself (JSON, or the binary tensor extension), so its parsers live
+  // in their own scope and leave every other route's body handling alone.
+  void app.register((scope) => {
+    registerInferBodyParsers(scope);
+    for (const url of forVersions('/infer')) {
+      scope.post(
+        url,
+        {
+          schema: { params: ModelParams, body: InferRequestBody },
+          config: { ...config, permission: 'infer', audit: 'infer' },
+        },
+        async (request, reply) => {
+          const { model, version } = request.params as ModelParams;
+          const body = request.body as InferRequestBody;
+          const plan = planOutputs(body);
+          const result = await galen.inference.infer({
+            model,
+            version,
+            id: body.id,
+            inputs: decodeInferInputs(body, binaryPartOf(request)),
+            outputs: plan.names,
+            timeoutMicros: parseTimeoutMicros(body.parameters?.['timeout']),
+            protocol: 'oip-http',
+          });
+          request.auditFacts = { model, version: result.version };
+          request.inferenceTiming = result;
+          const head = {
+            model_name: result.model,
+            model_version: String(result.version),
+            ...(result.id !== undefined && { id: result.id }),
+          };
+          const { headers, payload } = encodeInferResponse(head, result.outputs, plan);
+          return reply.headers(headers).send(payload);
+        },
+      );
+    }
+    return Promise.resolve();
+  });
 }

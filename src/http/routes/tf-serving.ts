@@ -197,6 +197,7 @@ export function tfServingRoutes(app: FastifyInstance, galen: Galen): void {
           inputs,
           protocol: PROTOCOL,
         });
+        request.inferenceTiming = result;
         return format === 'row'
           ? { predictions: encodeRows(result.outputs) }
           : { outputs: encodeColumns(result.outputs) };
@@ -220,6 +221,7 @@ export function tfServingRoutes(app: FastifyInstance, galen: Galen): void {
             outputs: [output.name],
             protocol: PROTOCOL,
           });
+          request.inferenceTiming = result;
           const scores = result.outputs[0]!;
           return { results: verb === 'classify' ? classificationResults(scores) : regressionResults(scores) };
         },

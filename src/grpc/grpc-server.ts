@@ -1,0 +1,219 @@
+/**
+ * The gRPC edge: Open Inference Protocol v2 (`inference.GRPCInferenceService`, KServe's proto) over
+ * the same domain services as the HTTP edge. Each RPC parses its message, calls the domain and
+ * formats the answer; authentication, audit and errors are `unary`'s job.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Galen } from '../app/index.js';
+import { GALEN_VERSION, GalenError, OIP_EXTENSIONS } from '../core/index.js';
+import type { TensorSpec } from '../core/index.js';
+import { parseTimeoutMicros } from '../serving/index.js';
+import { decodeInferInputs, encodeInferResponse, requestedOutputs } from './infer-tensors.js';
+import { inferenceServiceDefinition } from './proto.js';
+import type {
+  ModelInferRequest,
+  ModelInferResponse,
+  ModelMetadataResponse,
+  ModelRequest,
+  RepositoryModelRequest,
+  TensorMetadata,
+} from './proto.js';
+import { unary } from './unary-call.js';
+
+export interface GrpcServerOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** How long `close` waits for calls under way before cutting them off (default 10 s). */
+  shutdownTimeoutMs?: number;
+}
+
+export interface GrpcServer {
+  /** The port actually bound. */
+  readonly port: number;
+  /** `host:port` as bound, for logs. */
+  readonly address: string;
+  /** Stops taking calls, lets those under way finish (up to the timeout), then closes. */
+  close(): Promise<void>;
+}
+
+/** Proto3 has no "absent" for strings: an empty one means "not given". */
+const optional = (value: string): string | undefined => (value === '' ? undefined : value);
+
+function required(field: string, value: string, rpc: string): string {
+  if (value === '') throw new GalenError('invalid_input', `${rpc} needs "${field}": the name of a model`);
+  return value;
+}
+
+/**
+ * How long the call may wait in the model's queue: the `timeout` parameter (µs, Triton's
+ * schedule-policy extension) or the client's deadline, whichever is sooner.
+ */
+function timeoutOf(request: ModelInferRequest, deadlineMicros: number | undefined): number | undefined {
+  const param = request.parameters['timeout'];
+  let asked: number | undefined;
+  if (param !== undefined) {
+    if (param.parameter_choice !== 'int64_param' || param.int64_param === undefined) {
+      throw new GalenError('invalid_input', 'parameter "timeout" must be an int64_param (microseconds)');
+    }
+    asked = parseTimeoutMicros(Number(param.int64_param));
+  }
+  if (asked === undefined) return deadlineMicros;
+  return deadlineMicros === undefined ? asked : Math.min(asked, deadlineMicros);
+}
+
+const tensorMetadata = (t: TensorSpec): TensorMetadata => ({
+  name: t.name,
+  datatype: t.datatype,
+  shape: [...t.shape],
+});
+
+function implementation(galen: Galen, isReady: () => boolean): UntypedServiceImplementation {
+  return {
+    ServerLive: unary(galen, { name: 'ServerLive' }, () => Promise.resolve({ live: true })),
+
+    ServerReady: unary(galen, { name: 'ServerReady' }, () => Promise.resolve({ ready: isReady() })),
+
+    ServerMetadata: unary(galen, { name: 'ServerMetadata', permission: 'model:read' }, () =>
+      Promise.resolve({ name: 'galen', version: GALEN_VERSION, extensions: [...OIP_EXTENSIONS] }),
+    ),
+
+    ModelReady: unary(
+      galen,
+      { name: 'ModelReady', permission: 'model:read' },
+      async (request: ModelRequest) => ({
+        ready: await galen.inference.ready(
+          required('name', request.name, 'ModelReady'),
+          optional(request.version),
+        ),
+      }),
+    ),
+
+    ModelMetadata: unary(
+      galen,
+      { name: 'ModelMetadata', permission: 'model:read' },
+      async (request: ModelRequest): Promise<ModelMetadataResponse> => {
+        const meta = await galen.inference.metadata(
+          required('name', request.name, 'ModelMetadata'),
+          optional(request.version),
+        );
+        return {
+          name: meta.name,
+          versions: meta.versions.map(String),
+          platform: meta.platform,
+          inputs: meta.signature.inputs.map(tensorMetadata),
+          outputs: meta.signature.outputs.map(tensorMetadata),
+        };
+      },
+    ),
+
+    ModelInfer: unary(
+      galen,
+      {
+        name: 'ModelInfer',
+        permission: 'infer',
+        audit: 'infer',
+        modelOf: (request: ModelInferRequest) => request.model_name,
+      },
+      async (request: ModelInferRequest, context): Promise<ModelInferResponse> => {
+        const result = await galen.inference.infer({
+          model: required('model_name', request.model_name, 'ModelInfer'),
+          version: optional(request.model_version),
+          id: optional(request.id),
+          inputs: decodeInferInputs(request),
+          outputs: requestedOutputs(request),
+          timeoutMicros: timeoutOf(request, context.deadlineMicros),
+          protocol: 'oip-grpc',
+        });
+        context.audit.version = result.version;
+        return encodeInferResponse(result);
+      },
+    ),
+
+    RepositoryModelLoad: unary(
+      galen,
+      {
+        name: 'RepositoryModelLoad',
+        permission: 'repository:manage',
+        audit: 'model.load',
+        modelOf: (request: RepositoryModelRequest) => request.model_name,
+      },
+      async (request: RepositoryModelRequest) => {
+        const model = required('model_name', request.model_name, 'RepositoryModelLoad');
+        await galen.models.load(model);
+        return { model_name: model, isLoaded: true };
+      },
+    ),
+
+    RepositoryModelUnload: unary(
+      galen,
+      {
+        name: 'RepositoryModelUnload',
+        permission: 'repository:manage',
+        audit: 'model.unload',
+        modelOf: (request: RepositoryModelRequest) => request.model_name,
+      },
+      async (request: RepositoryModelRequest) => {
+        const model = required('model_name', request.model_name, 'RepositoryModelUnload');
+        await galen.models.unload(model);
+        return { model_name: model, isUnloaded: true };
+      },
+    ),
+  };
+}
+
+/** `host:port` as gRPC wants it, with brackets around an IPv6 address. */
+const address = (host: string, port: number): string =>
+  host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+
+/**
+ * Starts serving OIP v2 over gRPC (plaintext HTTP/2) on `host:port`. Messages larger than
+ * `http.bodyLimitBytes` are refused with RESOURCE_EXHAUSTED.
+ *
+ * @example
+ * const grpc = await startGrpcServer(galen, { host: '127.0.0.1', port: 8081 });
+ * // ... on shutdown:
+ * await grpc.close();
+ */
+export async function startGrpcServer(galen: Galen, options: GrpcServerOptions): Promise<GrpcServer> {
+  const server = new Server({
+    'grpc.max_receive_message_length': galen.config.http.bodyLimitBytes,
+  });
+  let ready = true;
+  server.addService(
+    inferenceServiceDefinition(),
+    implementation(galen, () => ready),
+  );
+  const where = address(options.host, options.port);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(where, ServerCredentials.createInsecure(), (err, bound) => {
+      if (!err) return resolve(bound);
+      server.forceShutdown();
+      reject(
+        new GalenError('unavailable', `cannot listen for gRPC on ${where}: ${err.message}`, { cause: err }),
+      );
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  return {
+    port,
+    address: address(options.host, port),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        ready = false;
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
