@@ -95,13 +95,14 @@ export class ApiKeys {
 
   /** Resolves a bearer token to its actor, or throws `unauthorized` without saying which part failed. */
   async authenticate(token: string): Promise<Actor> {
-    const denied = new GalenError('unauthorized', 'the API key is not valid (unknown, malformed or revoked)');
+    const denied = (): GalenError =>
+      new GalenError('unauthorized', 'the API key is not valid (unknown, malformed or revoked)');
     const match = KEY_PATTERN.exec(token);
     if (!match) {
       if (this.envAdminHash !== undefined && sameHash(sha256Hex(token), this.envAdminHash)) {
         return { keyId: ENV_ADMIN_KEY_ID, role: 'admin' };
       }
-      throw denied;
+      throw denied();
     }
     const id = match[1]!;
     const secretHash = sha256Hex(match[2]!);
@@ -109,7 +110,7 @@ export class ApiKeys {
     const cached = this.cache.get(id);
     if (cached && cached.until > now) {
       if (sameHash(secretHash, cached.secretHash)) return cached.actor;
-      throw denied;
+      throw denied();
     }
     const record = await this.store.getKey(id);
     if (
@@ -118,7 +119,7 @@ export class ApiKeys {
       !isRole(record.role) ||
       !sameHash(secretHash, record.secretHash)
     ) {
-      throw denied;
+      throw denied();
     }
     const actor: Actor = { keyId: id, role: record.role };
     this.cache.set(id, { actor, secretHash: record.secretHash, until: now + CACHE_TTL_MS });

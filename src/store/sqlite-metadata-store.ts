@@ -72,19 +72,91 @@ const toAudit = (row: Selectable<AuditLogTable>): AuditRecord => ({
   hash: row.hash,
 });
 
+/**
+ * Prepared statements for the two per-inference paths (version resolution and audit appends),
+ * run on the connection directly: Kysely prepares every statement anew, which costs more than
+ * these statements do.
+ */
+class HotPaths {
+  private readonly dataVersion: SqliteDatabase.Statement<[], number>;
+  private readonly lastAudit: SqliteDatabase.Statement<[], { seq: number; hash: string }>;
+  private readonly insertAudit: SqliteDatabase.Statement<unknown[]>;
+
+  constructor(readonly database: SqliteDatabase.Database) {
+    this.dataVersion = database.prepare<[], number>('PRAGMA data_version').pluck();
+    this.lastAudit = database.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.insertAudit = database.prepare(
+      `INSERT INTO audit_log (seq, time, key_id, role, action, model, version, status, request_id,
+         duration_ms, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  /** Appends audit records in one immediate transaction: read the chain's end, seal, insert. */
+  appendAudit(
+    records: readonly NewAuditRecord[],
+    seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
+  ): AuditRecord[] {
+    return this.database
+      .transaction(() => {
+        const sealed = sealAudit(records, this.lastAudit.get(), seal);
+        for (const r of sealed) {
+          this.insertAudit.run(
+            r.seq,
+            r.time,
+            r.keyId,
+            r.role,
+            r.action,
+            r.model,
+            r.version,
+            r.status,
+            r.requestId,
+            r.durationMs,
+            JSON.stringify(r.detail),
+            r.prevHash,
+            r.hash,
+          );
+        }
+        return sealed;
+      })
+      .immediate();
+  }
+
+  /** SQLite's data_version: moves when another connection commits. */
+  currentDataVersion(): number {
+    return this.dataVersion.get() ?? 0;
+  }
+}
+
+/** Numbers and hash-chains `records` after `last` (the newest record, if any). */
+function sealAudit(
+  records: readonly NewAuditRecord[],
+  last: { seq: number; hash: string } | undefined,
+  seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
+): AuditRecord[] {
+  let seq = last?.seq ?? 0;
+  let prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
+  return records.map((record) => {
+    seq++;
+    const hash = seal(prevHash, seq, record);
+    const result = { ...record, seq, prevHash, hash };
+    prevHash = hash;
+    return result;
+  });
+}
+
 class SqlMetadataStore implements MetadataStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly inTransaction: boolean,
     /** Writes to models, versions and aliases through this connection (shared with transactions). */
     private readonly registryWrites: { count: number },
+    private readonly hot: HotPaths,
   ) {}
 
-  async registryChangeToken(): Promise<string> {
+  registryChangeToken(): Promise<string> {
     // data_version moves when another connection (another process) commits anything; our own
     // writes are counted here, since they do not move it.
-    const { rows } = await sql<{ data_version: number }>`PRAGMA data_version`.execute(this.db);
-    return `${rows[0]?.data_version ?? 0}:${this.registryWrites.count}`;
+    return Promise.resolve(`${this.hot.currentDataVersion()}:${this.registryWrites.count}`);
   }
 
   async transaction<T>(fn: (tx: MetadataStore) => Promise<T>): Promise<T> {
@@ -92,7 +164,7 @@ class SqlMetadataStore implements MetadataStore {
     return this.db.connection().execute(async (conn) => {
       await sql`BEGIN IMMEDIATE`.execute(conn);
       try {
-        const result = await fn(new SqlMetadataStore(conn, true, this.registryWrites));
+        const result = await fn(new SqlMetadataStore(conn, true, this.registryWrites, this.hot));
         await sql`COMMIT`.execute(conn);
         this.registryWrites.count++;
         return result;
@@ -303,6 +375,11 @@ class SqlMetadataStore implements MetadataStore {
     seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
   ): Promise<AuditRecord[]> {
     if (records.length === 0) return [];
+    if (!this.inTransaction && !this.hot.database.inTransaction) {
+      // The connection is free (better-sqlite3 is synchronous, so it stays free until this
+      // returns): read, seal and insert in one immediate transaction without Kysely's overhead.
+      return Promise.resolve(this.hot.appendAudit(records, seal));
+    }
     return this.transaction((tx) => (tx as SqlMetadataStore).appendAuditInTransaction(records, seal));
   }
 
@@ -317,15 +394,7 @@ class SqlMetadataStore implements MetadataStore {
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    let seq = last?.seq ?? 0;
-    let prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
-    const sealed: AuditRecord[] = records.map((record) => {
-      seq++;
-      const hash = seal(prevHash, seq, record);
-      const result = { ...record, seq, prevHash, hash };
-      prevHash = hash;
-      return result;
-    });
+    const sealed = sealAudit(records, last, seal);
     // SQLite allows 32766 bound values per statement: 13 per row, so 2000 rows per insert.
     for (let i = 0; i < sealed.length; i += 2000) {
       await this.db
@@ -424,5 +493,5 @@ export async function openSqliteMetadataStore(path: string): Promise<MetadataSto
       },
     );
   }
-  return new SqlMetadataStore(db, false, { count: 0 });
+  return new SqlMetadataStore(db, false, { count: 0 }, new HotPaths(database));
 }
