@@ -53,6 +53,7 @@ export async function createGalen(
     maxConcurrentPerGroup: config.runtime.maxConcurrentPerModel,
     workers: config.runtime.workers,
     intraOpThreads: config.runtime.intraOpThreads,
+    inlineMaxMicros: config.runtime.inlineMaxMicros,
     warmup: config.runtime.warmup,
     serving: {
       batching: config.runtime.batching,

@@ -94,6 +94,13 @@ export const ConfigSchema = Type.Object(
           default: 0,
           description: 'ONNX Runtime intra-op threads per session (0 = CPU cores divided among the workers).',
         }),
+        inlineMaxMicros: Type.Integer({
+          minimum: 0,
+          maximum: 100_000,
+          default: 200,
+          description:
+            'Runs expected to take at most this long (µs) run on the main thread, skipping the hand-off to a worker (0 = never).',
+        }),
         warmup: Type.Boolean({
           default: true,
           description: 'Run one inference on zeros when a version loads.',
@@ -158,6 +165,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_RUNTIME_MAX_CONCURRENT_PER_MODEL: { path: ['runtime', 'maxConcurrentPerModel'], kind: 'integer' },
   GALEN_RUNTIME_WORKERS: { path: ['runtime', 'workers'], kind: 'integer' },
   GALEN_RUNTIME_INTRA_OP_THREADS: { path: ['runtime', 'intraOpThreads'], kind: 'integer' },
+  GALEN_RUNTIME_INLINE_MAX_MICROS: { path: ['runtime', 'inlineMaxMicros'], kind: 'integer' },
   GALEN_RUNTIME_WARMUP: { path: ['runtime', 'warmup'], kind: 'boolean' },
   GALEN_RUNTIME_PRELOAD_ALIASED: { path: ['runtime', 'preloadAliased'], kind: 'boolean' },
   GALEN_RUNTIME_BATCHING: { path: ['runtime', 'batching'], kind: 'boolean' },

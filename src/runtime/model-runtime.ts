@@ -10,6 +10,7 @@ import { GalenError } from '../core/index.js';
 import type { ServingSettings, Signature, Tensor, TensorSpec } from '../core/index.js';
 import { DynamicBatcher, canBatch } from './dynamic-batcher.js';
 import { Semaphore } from './semaphore.js';
+import { InlineSession } from './inline-session.js';
 import { SessionPool, SessionRunError } from './session-pool.js';
 import type { WireSessionMetadata } from './session-worker.js';
 import { addDuration, emptyStats } from './stats.js';
@@ -23,6 +24,11 @@ export interface RuntimeOptions {
   workers?: number | undefined;
   /** ONNX Runtime intra-op threads per session; 0 = the CPU cores divided among the workers. */
   intraOpThreads: number;
+  /**
+   * Runs expected to take at most this long (µs, from the version's measured time per row) run
+   * on the main thread instead of a worker; 0 = always in workers. Needs `warmup`.
+   */
+  inlineMaxMicros?: number | undefined;
   warmup: boolean;
   /** Batching and queueing for every model, unless `configure` sets other values for a group. */
   serving: ServingDefaults;
@@ -55,6 +61,10 @@ interface Entry {
   readonly group: string;
   /** The session's id in the worker pool. */
   readonly sid: number;
+  /** A main-thread session, for versions cheap enough to run inline (see inline-session.ts). */
+  inline: InlineSession | undefined;
+  /** Moving average of compute time per row (ns), from warm-up and every execution. */
+  nsPerRow: number;
   readonly signature: Signature;
   batcher: DynamicBatcher | undefined;
   /** The settings in force for this version (its group's). */
@@ -128,6 +138,7 @@ export class ModelRuntime {
   private readonly overrides = new Map<string, ServingSettings>();
 
   private readonly pool: SessionPool;
+  private readonly sessionOptions: { graphOptimizationLevel: 'all'; logSeverityLevel: 3 };
 
   constructor(private readonly options: RuntimeOptions) {
     const workers = options.workers && options.workers > 0 ? options.workers : availableParallelism();
@@ -135,6 +146,7 @@ export class ModelRuntime {
       options.intraOpThreads > 0
         ? options.intraOpThreads
         : Math.max(1, Math.floor(availableParallelism() / workers));
+    this.sessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
     this.pool = new SessionPool(workers, {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
@@ -243,6 +255,8 @@ export class ModelRuntime {
         key,
         group,
         sid,
+        inline: undefined,
+        nsPerRow: Number.POSITIVE_INFINITY,
         signature,
         batcher: undefined,
         serving: this.servingOf(group),
@@ -253,6 +267,8 @@ export class ModelRuntime {
         warmupError: undefined,
       };
       if (this.options.warmup) entry.warmupError = await this.warmup(entry);
+      const inlineMaxNs = (this.options.inlineMaxMicros ?? 0) * 1000;
+      if (entry.nsPerRow <= inlineMaxNs) entry.inline = await InlineSession.open(path, this.sessionOptions);
       this.applyBatching(entry);
       this.entries.set(key, entry);
       if (!this.stats.has(key)) this.stats.set(key, emptyStats());
@@ -286,12 +302,17 @@ export class ModelRuntime {
     );
     const outputs = entry.signature.outputs.map((o) => o.name);
     try {
-      // Runs sent together go to different workers (each picks the least busy one).
+      // Runs sent together go to different workers (each picks the least busy one). Then a few
+      // more, to measure what one row costs (the first runs of a session are slower).
       await Promise.all(
         Array.from({ length: this.pool.workerCount }, () =>
           this.pool.run(entry.sid, inputs.map(toWire), outputs),
         ),
       );
+      for (let i = 0; i < 3; i++) {
+        const { computeNs } = await this.pool.run(entry.sid, inputs.map(toWire), outputs);
+        entry.nsPerRow = Math.min(entry.nsPerRow, computeNs);
+      }
       return undefined;
     } catch (err) {
       // Some graphs reject all-zero inputs (e.g. shapes that must agree); that is not a load failure.
@@ -332,7 +353,7 @@ export class ModelRuntime {
   private async releaseEntry(entry: Entry): Promise<void> {
     if (this.entries.get(entry.key) !== entry) return; // already released
     this.entries.delete(entry.key);
-    await this.pool.closeSession(entry.sid);
+    await Promise.all([this.pool.closeSession(entry.sid), entry.inline?.release()]);
   }
 
   /**
@@ -367,6 +388,13 @@ export class ModelRuntime {
     owned = false,
   ): Promise<{ outputs: Tensor[]; computeNs: number }> {
     const feeds = inputs.map(toWire);
+    const rows = inputs[0]?.shape[0] ?? 1;
+    const inlineMaxNs = (this.options.inlineMaxMicros ?? 0) * 1000;
+    if (entry.inline && entry.nsPerRow * Math.max(1, rows) <= inlineMaxNs) {
+      const result = await entry.inline.run(feeds, outputNames);
+      this.learnCost(entry, rows, result.computeNs);
+      return { outputs: result.outputs.map(fromWire), computeNs: result.computeNs };
+    }
     const transfer: ArrayBuffer[] = [];
     if (owned) {
       for (const f of feeds) {
@@ -374,7 +402,14 @@ export class ModelRuntime {
       }
     }
     const result = await this.pool.run(entry.sid, feeds, outputNames, transfer);
+    this.learnCost(entry, rows, result.computeNs);
     return { outputs: result.outputs.map(fromWire), computeNs: result.computeNs };
+  }
+
+  /** Updates the version's cost per row, which decides where its next runs go. */
+  private learnCost(entry: Entry, rows: number, computeNs: number): void {
+    const perRow = computeNs / Math.max(1, rows);
+    entry.nsPerRow = Number.isFinite(entry.nsPerRow) ? 0.9 * entry.nsPerRow + 0.1 * perRow : perRow;
   }
 
   private recordExecution(key: string, rows: number, computeNs: number): void {

@@ -1,0 +1,47 @@
+/**
+ * An ONNX Runtime session on the main thread, for models so cheap that handing a call to a
+ * worker thread costs more than running it (a tabular model runs in ~20 µs; a round trip to a
+ * worker takes ~25 µs of CPU and ~80 µs of latency). The runtime uses it only while the
+ * expected run time stays under `runtime.inlineMaxMicros`, so the event loop is never held long.
+ */
+import { hrtime } from 'node:process';
+import ort from 'onnxruntime-node';
+import type { WireTensor } from './session-worker.js';
+
+export class InlineSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  /** Opens `path` with one intra-op thread: it runs on the calling thread, spawning none. */
+  static async open(path: string, options: ort.InferenceSession.SessionOptions): Promise<InlineSession> {
+    return new InlineSession(
+      await ort.InferenceSession.create(path, { ...options, intraOpNumThreads: 1, interOpNumThreads: 1 }),
+    );
+  }
+
+  async run(
+    feeds: readonly WireTensor[],
+    outputNames: readonly string[],
+  ): Promise<{ outputs: WireTensor[]; computeNs: number }> {
+    const inputs: Record<string, ort.Tensor> = {};
+    for (const f of feeds) {
+      inputs[f.name] = new ort.Tensor(
+        f.type as ort.Tensor.Type,
+        f.data as ort.Tensor.DataType,
+        f.dims,
+      );
+    }
+    const started = hrtime.bigint();
+    const results = await this.session.run(inputs, [...outputNames]);
+    const computeNs = Number(hrtime.bigint() - started);
+    const outputs = outputNames.map((name): WireTensor => {
+      const value = results[name];
+      if (!value) throw new Error(`ONNX Runtime returned no value for output "${name}"`);
+      return { name, type: value.type, dims: value.dims.map(Number), data: value.data };
+    });
+    return { outputs, computeNs };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
