@@ -18,6 +18,13 @@ export interface InferenceObservation {
   computeSeconds?: number;
 }
 
+interface InferenceChildren {
+  count: Counter.Internal;
+  request: Histogram.Internal<string>;
+  queue: Histogram.Internal<string>;
+  compute: Histogram.Internal<string>;
+}
+
 export class GalenMetrics {
   readonly registry = new Registry();
   private readonly inferences: Counter<'model' | 'version' | 'protocol' | 'outcome'>;
@@ -80,17 +87,26 @@ export class GalenMetrics {
     });
   }
 
+  /** Labelled children per label set: prom-client hashes the labels on every call otherwise. */
+  private readonly children = new Map<string, InferenceChildren>();
+
   observeInference(o: InferenceObservation): void {
-    this.inferences.inc({ model: o.model, version: o.version, protocol: o.protocol, outcome: o.outcome });
-    this.requestDuration.observe(
-      { model: o.model, version: o.version, protocol: o.protocol },
-      o.requestSeconds,
-    );
-    if (o.queueSeconds !== undefined)
-      this.queueDuration.observe({ model: o.model, version: o.version }, o.queueSeconds);
-    if (o.computeSeconds !== undefined) {
-      this.computeDuration.observe({ model: o.model, version: o.version }, o.computeSeconds);
+    const key = `${o.model}\u0000${o.version}\u0000${o.protocol}\u0000${o.outcome}`;
+    let c = this.children.get(key);
+    if (!c) {
+      if (this.children.size > 10_000) this.children.clear();
+      c = {
+        count: this.inferences.labels(o.model, o.version, o.protocol, o.outcome),
+        request: this.requestDuration.labels(o.model, o.version, o.protocol),
+        queue: this.queueDuration.labels(o.model, o.version),
+        compute: this.computeDuration.labels(o.model, o.version),
+      };
+      this.children.set(key, c);
     }
+    c.count.inc();
+    c.request.observe(o.requestSeconds);
+    if (o.queueSeconds !== undefined) c.queue.observe(o.queueSeconds);
+    if (o.computeSeconds !== undefined) c.compute.observe(o.computeSeconds);
   }
 
   observeExecution(model: string, version: string, rows: number): void {

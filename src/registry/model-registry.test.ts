@@ -107,8 +107,11 @@ describe('ModelRegistry', () => {
         now: () => Date.now(),
       });
       await otherRegistry.setAlias('m', 'production', 2, admin);
+      // Another process's commit is noticed within a millisecond (data_version is read at most once per ms).
+      await new Promise((resolve) => setTimeout(resolve, 2));
       expect((await registry.resolve('m')).version).toBe(2);
       await otherRegistry.archiveVersion('m', 1, admin);
+      await new Promise((resolve) => setTimeout(resolve, 2));
       await expect(registry.resolve('m', '1')).rejects.toMatchObject({ code: 'not_found' });
     } finally {
       await other.close();

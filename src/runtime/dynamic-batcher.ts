@@ -99,10 +99,22 @@ export class DynamicBatcher {
    * Queues a call. With `timeoutMicros` > 0 a call still waiting after that long is refused
    * with `unavailable` (it never runs).
    */
-  submit(inputs: readonly Tensor[], outputNames: readonly string[], timeoutMicros = 0): Promise<RunResult> {
-    if (this.queue.length >= this.options.maxQueueLength) {
-      return Promise.reject(queueFullError(this.options.maxQueueLength));
+  async submit(
+    inputs: readonly Tensor[],
+    outputNames: readonly string[],
+    timeoutMicros = 0,
+  ): Promise<RunResult> {
+    // Nothing waiting, a slot free, no reason to wait for company: run now, without the queue.
+    if (this.queue.length === 0 && this.options.maxQueueDelayMicros === 0 && this.slots.tryAcquire()) {
+      try {
+        const { outputs, computeNs } = await this.execute(inputs, outputNames, false);
+        this.onExecution(inputs[0]?.shape[0] ?? 1, computeNs);
+        return { outputs, queueNs: 0, computeNs };
+      } finally {
+        this.slots.release();
+      }
     }
+    if (this.queue.length >= this.options.maxQueueLength) throw queueFullError(this.options.maxQueueLength);
     return new Promise<RunResult>((resolve, reject) => {
       const pending: Pending = {
         inputs,

@@ -24,11 +24,7 @@ export class InlineSession {
   ): Promise<{ outputs: WireTensor[]; computeNs: number }> {
     const inputs: Record<string, ort.Tensor> = {};
     for (const f of feeds) {
-      inputs[f.name] = new ort.Tensor(
-        f.type as ort.Tensor.Type,
-        f.data as ort.Tensor.DataType,
-        f.dims,
-      );
+      inputs[f.name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data as ort.Tensor.DataType, f.dims);
     }
     const started = hrtime.bigint();
     const results = await this.session.run(inputs, [...outputNames]);

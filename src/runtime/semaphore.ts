@@ -18,6 +18,13 @@ export class Semaphore {
 
   constructor(private readonly limit: number) {}
 
+  /** Takes a slot if one is free at once; never waits. */
+  tryAcquire(): boolean {
+    if (this.active >= this.limit) return false;
+    this.active++;
+    return true;
+  }
+
   async acquire(limits?: WaitLimits): Promise<void> {
     if (this.active < this.limit) {
       this.active++;
