@@ -69,6 +69,11 @@ export interface AuditLogOptions {
   bufferedActions?: ReadonlySet<string>;
   /** Most buffered records held in memory; beyond it callers wait for the write (back-pressure). */
   maxBuffered?: number;
+  /**
+   * How long buffered records may wait for others before they are written (ms, default 2): one
+   * commit per burst instead of one per call. Durable records never wait.
+   */
+  bufferDelayMs?: number;
   /** Told when buffered records could not be written (they are retried with the next write). */
   onBufferedError?: (err: unknown, records: number) => void;
 }
@@ -85,6 +90,11 @@ const GROUP_LIMIT = 1000;
 export class AuditLog {
   private queue: Queued[] = [];
   private writing: Promise<void> | undefined;
+  /** A pending write of buffered records only (see `bufferDelayMs`). */
+  private delayed: NodeJS.Timeout | undefined;
+  private readonly bufferDelayMs: number;
+  /** Set after repeated write failures: buffered records are retried every second, not at once. */
+  private backoff = false;
   private readonly buffered: ReadonlySet<string>;
   private readonly maxBuffered: number;
 
@@ -95,6 +105,7 @@ export class AuditLog {
   ) {
     this.buffered = options.bufferedActions ?? new Set();
     this.maxBuffered = options.maxBuffered ?? 10_000;
+    this.bufferDelayMs = options.bufferDelayMs ?? 2;
   }
 
   /**
@@ -117,7 +128,10 @@ export class AuditLog {
     };
     if (this.buffered.has(entry.action) && this.queue.length < this.maxBuffered) {
       this.queue.push({ record });
-      this.startWriting();
+      // Buffered records wait up to `bufferDelayMs` for company: one commit then carries many.
+      if (!this.writing && !this.delayed) {
+        this.delayed = setTimeout(() => this.startWriting(), this.bufferDelayMs);
+      }
       return undefined;
     }
     return new Promise<AuditRecord>((resolve, reject) => {
@@ -128,10 +142,13 @@ export class AuditLog {
 
   /** Resolves when every record queued so far has been written (or has failed). */
   async flush(): Promise<void> {
+    if (this.delayed) this.startWriting();
     while (this.writing) await this.writing;
   }
 
   private startWriting(): void {
+    clearTimeout(this.delayed);
+    this.delayed = undefined;
     if (this.writing) return;
     this.writing = (async () => {
       // Let the calls of this tick queue their records too, so they share one transaction.
@@ -147,18 +164,26 @@ export class AuditLog {
           this.queue.splice(0, group.length);
           group.forEach((q, i) => q.done?.resolve(written[i]!));
           failures = 0;
+          this.backoff = false;
         } catch (err) {
           // Waiting callers learn of the failure; buffered records stay queued and are retried.
           this.queue = this.queue.filter((q) => !group.includes(q) || q.done === undefined);
           for (const q of group) q.done?.reject(err);
           const kept = group.filter((q) => q.done === undefined).length;
           if (kept > 0) this.options.onBufferedError?.(err, kept);
-          if (++failures >= 3) break; // retried with the next record
+          if (++failures >= 3) {
+            this.backoff = true; // retried in a second (or with the next durable record)
+            break;
+          }
           await new Promise((resolve) => setTimeout(resolve, 10 * failures));
         }
       }
     })().finally(() => {
       this.writing = undefined;
+      // Records queued after the loop's last look (or kept after failures) get a write of their own.
+      if (this.queue.length > 0 && !this.delayed) {
+        this.delayed = setTimeout(() => this.startWriting(), this.backoff ? 1000 : this.bufferDelayMs);
+      }
     });
   }
 

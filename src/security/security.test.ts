@@ -98,4 +98,15 @@ describe('AuditLog', () => {
     expect(all.map((r) => r.durationMs)).toEqual([0, 1, 2, 3, 4, 5, 1]);
     expect(await audit.verify()).toMatchObject({ ok: true, records: 7 });
   });
+
+  it('writes a burst of buffered records in one commit shortly after, without anyone flushing', async () => {
+    const audit = new AuditLog(store, clock, { bufferedActions: new Set(['infer']), bufferDelayMs: 5 });
+    for (let i = 0; i < 20; i++) {
+      await audit.record({ keyId: 'k', role: 'service', action: 'infer', status: 200, durationMs: i });
+    }
+    expect(await store.listAudit({ limit: 100 })).toHaveLength(0); // still waiting for company
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await store.listAudit({ limit: 100 })).toHaveLength(20);
+    expect(await audit.verify()).toMatchObject({ ok: true, records: 20 });
+  });
 });
