@@ -281,7 +281,7 @@ function overheadSection(r: BenchResults): string {
 }
 
 /** The whole of docs/benchmarks.md for one run (before Prettier). */
-export function renderMarkdown(r: BenchResults): string {
+export function renderMarkdown(r: BenchResults, analysis?: string): string {
   const o = r.options;
   const problems = [
     ...r.scenarios.filter((s) => s.status !== 'ok').map((s) => `\`${s.id}\`: ${s.status}: ${s.error ?? ''}`),
@@ -370,7 +370,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     '## Analysis',
     '',
-    '_To be written after the final run on a quiet machine._',
+    analysis ?? '_To be written after the final run on a quiet machine._',
     '',
   ].join('\n');
 }

@@ -123,6 +123,23 @@ async function probeAll(
   return { errors, replies };
 }
 
+/**
+ * The "Analysis" a person wrote under the previous report, kept across runs (it names the run it
+ * was written for, so a newer run shows when it needs rewriting).
+ */
+function previousAnalysis(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const at = text.indexOf('\n## Analysis\n');
+  if (at < 0) return undefined;
+  const analysis = text.slice(at + '\n## Analysis\n'.length).trim();
+  return analysis.startsWith('_To be written') ? undefined : analysis;
+}
+
 async function writeOutputs(results: BenchResults, outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const write = async (name: string, text: string): Promise<void> => {
@@ -132,7 +149,7 @@ async function writeOutputs(results: BenchResults, outDir: string): Promise<void
     log(`wrote ${file}`);
   };
   await write('benchmarks.json', JSON.stringify(results));
-  await write('benchmarks.md', renderMarkdown(results));
+  await write('benchmarks.md', renderMarkdown(results, previousAnalysis(resolve(outDir, 'benchmarks.md'))));
 }
 
 async function main(): Promise<void> {
