@@ -11,7 +11,15 @@ export {
   unavailable,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { DATATYPES, elementCount, formatShape, isDatatype, shapeMatches } from './tensor-types.js';
+export {
+  DATATYPES,
+  INTEGER_RANGES,
+  allocateTensorData,
+  elementCount,
+  formatShape,
+  isDatatype,
+  shapeMatches,
+} from './tensor-types.js';
 export type { Datatype, Signature, Tensor, TensorData, TensorDataMap, TensorSpec } from './tensor-types.js';
 export { isSha256Hex, sha256File, sha256Hex } from './hashing.js';
 export { NAME_PATTERN, NAME_RULE, newRequestId, randomToken, requestIdFrom } from './ids.js';

@@ -87,3 +87,49 @@ export function shapeMatches(spec: readonly number[], shape: readonly number[]):
   if (spec.length !== shape.length) return false;
   return spec.every((d, i) => d === -1 || d === shape[i]);
 }
+
+/** A zero-filled array for `count` elements of a fixed-size datatype. */
+export function allocateTensorData<D extends Exclude<Datatype, 'BYTES'>>(
+  datatype: D,
+  count: number,
+): TensorDataMap[D] {
+  const make = (): Exclude<TensorData, Buffer[]> => {
+    switch (datatype) {
+      case 'BOOL':
+      case 'UINT8':
+        return new Uint8Array(count);
+      case 'INT8':
+        return new Int8Array(count);
+      case 'UINT16':
+      case 'FP16':
+        return new Uint16Array(count);
+      case 'INT16':
+        return new Int16Array(count);
+      case 'UINT32':
+        return new Uint32Array(count);
+      case 'INT32':
+        return new Int32Array(count);
+      case 'FP32':
+        return new Float32Array(count);
+      case 'UINT64':
+        return new BigUint64Array(count);
+      case 'INT64':
+        return new BigInt64Array(count);
+      case 'FP64':
+        return new Float64Array(count);
+    }
+  };
+  return make() as TensorDataMap[D];
+}
+
+/** The values each integer datatype holds that JSON numbers carry exactly (64-bit: the safe range). */
+export const INTEGER_RANGES = {
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+} as const satisfies Partial<Record<Datatype, readonly [number, number]>>;

@@ -1,5 +1,5 @@
 /** Conversions between Galen's tensors (OIP datatypes) and ONNX Runtime's. */
-import { GalenError } from '../core/index.js';
+import { GalenError, allocateTensorData } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
 import type { WireTensor } from './session-worker.js';
 
@@ -67,33 +67,9 @@ export function fromWire(value: WireTensor): Tensor {
 /** A zero-filled tensor of `datatype` and `shape`, for warm-up runs. */
 export function zeroTensor(name: string, datatype: Datatype, shape: readonly number[]): Tensor {
   const count = shape.reduce((a, b) => a * b, 1);
-  const data: TensorData = (() => {
-    switch (datatype) {
-      case 'BOOL':
-      case 'UINT8':
-        return new Uint8Array(count);
-      case 'UINT16':
-      case 'FP16':
-        return new Uint16Array(count);
-      case 'UINT32':
-        return new Uint32Array(count);
-      case 'UINT64':
-        return new BigUint64Array(count);
-      case 'INT8':
-        return new Int8Array(count);
-      case 'INT16':
-        return new Int16Array(count);
-      case 'INT32':
-        return new Int32Array(count);
-      case 'INT64':
-        return new BigInt64Array(count);
-      case 'FP32':
-        return new Float32Array(count);
-      case 'FP64':
-        return new Float64Array(count);
-      case 'BYTES':
-        return Array.from({ length: count }, () => Buffer.alloc(0));
-    }
-  })();
+  const data: TensorData =
+    datatype === 'BYTES'
+      ? Array.from({ length: count }, () => Buffer.alloc(0))
+      : allocateTensorData(datatype, count);
   return { name, datatype, shape, data };
 }

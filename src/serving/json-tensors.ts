@@ -3,20 +3,18 @@
  * nested in row-major order, one JSON value per element. Every element is checked against the
  * datatype; nothing is coerced (a string is never read as a number).
  */
-import { DATATYPES, GalenError, elementCount, formatShape, isDatatype } from '../core/index.js';
+import {
+  DATATYPES,
+  GalenError,
+  INTEGER_RANGES,
+  elementCount,
+  formatShape,
+  isDatatype,
+} from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
 import { floatToHalfBits, halfBitsToFloat } from './float16.js';
 
-const INT_RANGES: Partial<Record<Datatype, [number, number]>> = {
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-};
+const INT_RANGES: Partial<Record<Datatype, readonly [number, number]>> = INTEGER_RANGES;
 
 function flatten(data: unknown[]): unknown[] {
   if (!data.some(Array.isArray)) return data;

@@ -5,7 +5,7 @@
  * followed by that many bytes, per element.
  */
 import { endianness } from 'node:os';
-import { GalenError, elementCount, formatShape } from '../core/index.js';
+import { GalenError, allocateTensorData, elementCount, formatShape } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
 
 /** Bytes per element of each fixed-size datatype. */
@@ -25,33 +25,6 @@ export const ELEMENT_BYTES: Readonly<Record<Exclude<Datatype, 'BYTES'>, number>>
 };
 
 const LITTLE_ENDIAN = endianness() === 'LE';
-
-function allocate(datatype: Exclude<Datatype, 'BYTES'>, count: number): Exclude<TensorData, Buffer[]> {
-  switch (datatype) {
-    case 'BOOL':
-    case 'UINT8':
-      return new Uint8Array(count);
-    case 'INT8':
-      return new Int8Array(count);
-    case 'UINT16':
-    case 'FP16':
-      return new Uint16Array(count);
-    case 'INT16':
-      return new Int16Array(count);
-    case 'UINT32':
-      return new Uint32Array(count);
-    case 'INT32':
-      return new Int32Array(count);
-    case 'FP32':
-      return new Float32Array(count);
-    case 'UINT64':
-      return new BigUint64Array(count);
-    case 'INT64':
-      return new BigInt64Array(count);
-    case 'FP64':
-      return new Float64Array(count);
-  }
-}
 
 /** Reverses each `size`-byte group in place (only on big-endian hosts). */
 function swapBytes(bytes: Uint8Array, size: number): void {
@@ -80,7 +53,7 @@ export function tensorFromRaw(
       `input "${name}" has ${bytes.byteLength} bytes of raw data; shape ${formatShape(shape)} of ${datatype} needs ${count} × ${size} = ${count * size} bytes`,
     );
   }
-  const data = allocate(datatype, count);
+  const data = allocateTensorData(datatype, count);
   const target = new Uint8Array(data.buffer, 0, data.byteLength);
   target.set(bytes);
   if (!LITTLE_ENDIAN) swapBytes(target, size);

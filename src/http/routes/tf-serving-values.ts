@@ -4,7 +4,7 @@
  * small JSON helpers the TF Serving codecs share.
  */
 import { isUtf8 } from 'node:buffer';
-import { GalenError } from '../../core/index.js';
+import { GalenError, INTEGER_RANGES } from '../../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../../core/index.js';
 import { floatToHalfBits, halfBitsToFloat } from '../../serving/index.js';
 
@@ -36,14 +36,7 @@ export function isNamedObject(value: unknown): value is Record<string, unknown> 
 // Standard base64 (RFC 4648 §4), padding optional, nothing else: Buffer.from would skip junk silently.
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
-const INT_RANGES = {
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-} as const;
+const INT_RANGES = INTEGER_RANGES;
 
 /** What each datatype takes, as error messages say it. */
 function allowedValues(datatype: Datatype): string {
