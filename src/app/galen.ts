@@ -10,7 +10,7 @@ import { systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
-import { ModelRegistry } from '../registry/index.js';
+import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { ApiKeys, AuditLog } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
@@ -25,6 +25,7 @@ export interface Galen {
   readonly artifacts: ArtifactStore;
   readonly runtime: ModelRuntime;
   readonly registry: ModelRegistry;
+  readonly datasets: DatasetRegistry;
   readonly keys: ApiKeys;
   readonly audit: AuditLog;
   readonly metrics: GalenMetrics;
@@ -69,6 +70,7 @@ export async function createGalen(
     },
   });
   const registry = new ModelRegistry(store, artifacts, runtime, clock);
+  const datasets = new DatasetRegistry(store, artifacts, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);
   const audit = new AuditLog(store, clock, {
     bufferedActions: new Set(config.audit.bufferInference ? ['infer'] : []),
@@ -85,6 +87,7 @@ export async function createGalen(
     artifacts,
     runtime,
     registry,
+    datasets,
     keys,
     audit,
     metrics,

@@ -24,12 +24,24 @@ export const PERMISSIONS = [
   'keys:manage',
   /** Read and verify the audit log. */
   'audit:read',
+  /** See datasets: names, versions, schemas and column summaries (never rows). */
+  'data:read',
+  /** Upload datasets (patient-level training data). */
+  'data:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
-  developer: ['model:read', 'model:write', 'alias:move', 'infer', 'repository:manage'],
+  developer: [
+    'model:read',
+    'model:write',
+    'alias:move',
+    'infer',
+    'repository:manage',
+    'data:read',
+    'data:write',
+  ],
   approver: ['model:read', 'alias:production'],
   service: ['model:read', 'infer'],
   auditor: ['model:read', 'audit:read'],

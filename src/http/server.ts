@@ -11,6 +11,7 @@ import { GALEN_VERSION, GalenError, requestIdFrom } from '../core/index.js';
 import './context.js';
 import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
+import { datasetsApiRoutes } from './routes/datasets-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
 import { oipRepositoryRoutes } from './routes/oip-repository.js';
@@ -98,6 +99,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   oipRepositoryRoutes(app, galen);
   tfServingRoutes(app, galen);
   modelsApiRoutes(app, galen);
+  datasetsApiRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
     Promise.resolve(app.swagger()),

@@ -8,3 +8,5 @@ export type {
   NewVersionInput,
   SignatureInspector,
 } from './types.js';
+export { DatasetRegistry, parseDataset, parseDatasetRef } from './dataset-registry.js';
+export type { DatasetFormat, DatasetSummary, DatasetUpload, DatasetVersion } from './dataset-registry.js';

@@ -35,7 +35,7 @@ import type {
 const MAX_DESCRIPTION = 10_000;
 const VERSION_PATTERN = /^[1-9][0-9]{0,8}$/;
 
-function checkName(kind: 'model' | 'alias', name: string): void {
+export function checkName(kind: 'model' | 'alias' | 'dataset', name: string): void {
   if (!NAME_PATTERN.test(name))
     throw new GalenError('invalid_input', `${kind} name "${name}" is not allowed: ${NAME_RULE}`);
   if (kind === 'alias' && /^[0-9]+$/.test(name)) {
@@ -46,7 +46,7 @@ function checkName(kind: 'model' | 'alias', name: string): void {
   }
 }
 
-function checkDescription(text: string | undefined): string {
+export function checkDescription(text: string | undefined): string {
   if (text === undefined) return '';
   if (text.length > MAX_DESCRIPTION) {
     throw new GalenError(

@@ -11,6 +11,7 @@ export type {
   AliasRecord,
   ApiKeyRecord,
   AuditRecord,
+  DatasetVersionRecord,
   JsonObject,
   ModelRecord,
   NewAuditRecord,

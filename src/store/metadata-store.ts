@@ -6,6 +6,7 @@ import type {
   AliasRecord,
   ApiKeyRecord,
   AuditRecord,
+  DatasetVersionRecord,
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
@@ -42,8 +43,13 @@ export interface MetadataStore {
     version: number,
     patch: Partial<Pick<VersionRecord, 'description' | 'archivedAt' | 'metrics'>>,
   ): Promise<void>;
-  /** Every artifact digest a version refers to. */
+  /** Every artifact digest a model version or a dataset version refers to. */
   referencedArtifacts(): Promise<Set<string>>;
+
+  /** Dataset versions of `name` (every name when omitted), oldest first. */
+  listDatasetVersions(name?: string): Promise<DatasetVersionRecord[]>;
+  getDatasetVersion(name: string, version: number): Promise<DatasetVersionRecord | undefined>;
+  insertDatasetVersion(record: DatasetVersionRecord): Promise<void>;
 
   getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
   listAliases(model?: string): Promise<AliasRecord[]>;

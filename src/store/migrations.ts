@@ -86,6 +86,25 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003-datasets': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Uploaded training data, versioned per name; the bytes live in the artifact store by sha256.
+      await db.schema
+        .createTable('dataset_versions')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('schema', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataset_versions_pk', ['name', 'version'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -34,6 +34,21 @@ export interface VersionRecord {
   archivedAt: string | null;
 }
 
+/** One uploaded version of a dataset; its bytes are in the artifact store under `sha256`. */
+export interface DatasetVersionRecord {
+  name: string;
+  version: number;
+  sha256: string;
+  sizeBytes: number;
+  format: 'csv' | 'jsonl';
+  rows: number;
+  /** The inferred schema (datasets `DatasetSchema`), as JSON. */
+  schema: JsonObject;
+  description: string;
+  createdAt: string;
+  createdBy: string;
+}
+
 export interface AliasRecord {
   model: string;
   alias: string;

@@ -60,10 +60,24 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface DatasetVersionsTable {
+  name: string;
+  version: number;
+  sha256: string;
+  size_bytes: number;
+  format: string;
+  rows: number;
+  schema: string;
+  description: string;
+  created_at: string;
+  created_by: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   aliases: AliasesTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  dataset_versions: DatasetVersionsTable;
 }

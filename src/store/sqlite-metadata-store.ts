@@ -16,12 +16,19 @@ import type {
   AliasRecord,
   ApiKeyRecord,
   AuditRecord,
+  DatasetVersionRecord,
   JsonObject,
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
 } from './records.js';
-import type { AuditLogTable, Database, ModelVersionsTable, ModelsTable } from './schema.js';
+import type {
+  AuditLogTable,
+  Database,
+  DatasetVersionsTable,
+  ModelVersionsTable,
+  ModelsTable,
+} from './schema.js';
 
 const parseJson = (text: string): JsonObject => JSON.parse(text) as JsonObject;
 
@@ -78,6 +85,19 @@ const toAudit = (row: Selectable<AuditLogTable>): AuditRecord => ({
  * run on the connection directly: Kysely prepares every statement anew, which costs more than
  * these statements do.
  */
+const toDatasetVersion = (row: Selectable<DatasetVersionsTable>): DatasetVersionRecord => ({
+  name: row.name,
+  version: row.version,
+  sha256: row.sha256,
+  sizeBytes: row.size_bytes,
+  format: row.format === 'jsonl' ? 'jsonl' : 'csv',
+  rows: row.rows,
+  schema: parseJson(row.schema),
+  description: row.description,
+  createdAt: row.created_at,
+  createdBy: row.created_by,
+});
+
 class HotPaths {
   private readonly dataVersion: SqliteDatabase.Statement<[], number>;
   private readonly lastAudit: SqliteDatabase.Statement<[], { seq: number; hash: string }>;
@@ -298,8 +318,43 @@ class SqlMetadataStore implements MetadataStore {
   }
 
   async referencedArtifacts(): Promise<Set<string>> {
-    const rows = await this.db.selectFrom('model_versions').select('sha256').distinct().execute();
-    return new Set(rows.map((r) => r.sha256));
+    const models = await this.db.selectFrom('model_versions').select('sha256').distinct().execute();
+    const datasets = await this.db.selectFrom('dataset_versions').select('sha256').distinct().execute();
+    return new Set([...models, ...datasets].map((r) => r.sha256));
+  }
+
+  async listDatasetVersions(name?: string): Promise<DatasetVersionRecord[]> {
+    let query = this.db.selectFrom('dataset_versions').selectAll();
+    if (name !== undefined) query = query.where('name', '=', name);
+    return (await query.orderBy('name').orderBy('version').execute()).map(toDatasetVersion);
+  }
+
+  async getDatasetVersion(name: string, version: number): Promise<DatasetVersionRecord | undefined> {
+    const row = await this.db
+      .selectFrom('dataset_versions')
+      .selectAll()
+      .where('name', '=', name)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row && toDatasetVersion(row);
+  }
+
+  async insertDatasetVersion(r: DatasetVersionRecord): Promise<void> {
+    await this.db
+      .insertInto('dataset_versions')
+      .values({
+        name: r.name,
+        version: r.version,
+        sha256: r.sha256,
+        size_bytes: r.sizeBytes,
+        format: r.format,
+        rows: r.rows,
+        schema: JSON.stringify(r.schema),
+        description: r.description,
+        created_at: r.createdAt,
+        created_by: r.createdBy,
+      })
+      .execute();
   }
 
   async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {

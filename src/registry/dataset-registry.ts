@@ -1,0 +1,194 @@
+/**
+ * Datasets: uploaded CSV or JSON-lines files, versioned per name like models and kept in the
+ * artifact store by sha256 (the digest training lineage records). Each upload is parsed and its
+ * schema inferred before anything is kept, so a file Galen cannot read leaves nothing behind.
+ */
+import { readFile } from 'node:fs/promises';
+import { GalenError, assertCan, isoTime } from '../core/index.js';
+import type { Actor, Clock } from '../core/index.js';
+import { inferSchema, parseCsv, parseJsonLines } from '../datasets/index.js';
+import type { ColumnOverride, DatasetSchema, ParsedTable } from '../datasets/index.js';
+import type { ArtifactStore, DatasetVersionRecord, JsonObject, MetadataStore } from '../store/index.js';
+import { checkDescription, checkName } from './model-registry.js';
+
+export type DatasetFormat = 'csv' | 'jsonl';
+
+export interface DatasetUpload {
+  name: string;
+  file: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Omitted: JSON lines when the first non-blank byte is `{`, else CSV. */
+  format?: DatasetFormat | undefined;
+  /** Marks this column as the target in the stored schema (checked: it must exist and vary). */
+  target?: string | undefined;
+  description?: string | undefined;
+  maxBytes?: number | undefined;
+}
+
+export interface DatasetVersion {
+  name: string;
+  version: number;
+  sha256: string;
+  sizeBytes: number;
+  format: DatasetFormat;
+  rows: number;
+  schema: DatasetSchema;
+  description: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface DatasetSummary {
+  name: string;
+  latestVersion: number;
+  versions: number;
+  latest: DatasetVersion;
+}
+
+const toDataset = (r: DatasetVersionRecord): DatasetVersion => ({
+  ...r,
+  schema: r.schema as unknown as DatasetSchema,
+});
+
+function detectFormat(bytes: Buffer): DatasetFormat {
+  for (const b of bytes.subarray(0, 4096)) {
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0xef || b === 0xbb || b === 0xbf)
+      continue;
+    return b === 0x7b /* { */ ? 'jsonl' : 'csv';
+  }
+  return 'csv';
+}
+
+/** Parses a dataset file of `format` into a table. */
+export function parseDataset(bytes: Buffer, format: DatasetFormat): ParsedTable {
+  return format === 'jsonl' ? parseJsonLines(bytes) : parseCsv(bytes);
+}
+
+/** Parses `ref` as `name` or `name:version`. */
+export function parseDatasetRef(ref: string): { name: string; version?: number } {
+  const at = ref.lastIndexOf(':');
+  if (at < 0) return { name: ref };
+  const version = ref.slice(at + 1);
+  if (!/^[1-9][0-9]{0,8}$/.test(version)) {
+    throw new GalenError(
+      'invalid_input',
+      `"${ref}" is not a dataset reference: use <name> or <name>:<version>`,
+    );
+  }
+  return { name: ref.slice(0, at), version: Number(version) };
+}
+
+export class DatasetRegistry {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly artifacts: ArtifactStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Stores a new version of dataset `name`, unless its bytes equal the latest version's (then that
+   * version is returned with `created: false`). The file is parsed and its schema inferred first;
+   * any problem refuses the upload and keeps nothing.
+   */
+  async upload(input: DatasetUpload, actor: Actor): Promise<{ dataset: DatasetVersion; created: boolean }> {
+    assertCan(actor, 'data:write', 'upload datasets');
+    checkName('dataset', input.name);
+    const description = checkDescription(input.description);
+    const staged = await this.artifacts.stage(
+      input.file,
+      input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes },
+    );
+    try {
+      if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the dataset file is empty');
+      const bytes = await readFile(staged.localPath);
+      const format = input.format ?? detectFormat(bytes);
+      const table = parseDataset(bytes, format);
+      const schema = inferSchema(table, input.target === undefined ? {} : { target: input.target });
+      const existing = await this.store.listDatasetVersions(input.name);
+      const latest = existing.at(-1);
+      if (
+        latest &&
+        latest.sha256 === staged.sha256 &&
+        (latest.schema as { target?: string }).target === schema.target
+      ) {
+        return { dataset: toDataset(latest), created: false };
+      }
+      await staged.commit();
+      return await this.store.transaction(async (tx) => {
+        const version = ((await tx.listDatasetVersions(input.name)).at(-1)?.version ?? 0) + 1;
+        const record: DatasetVersionRecord = {
+          name: input.name,
+          version,
+          sha256: staged.sha256,
+          sizeBytes: staged.sizeBytes,
+          format,
+          rows: schema.rows,
+          schema: schema as unknown as JsonObject,
+          description,
+          createdAt: isoTime(this.clock.now()),
+          createdBy: actor.keyId,
+        };
+        await tx.insertDatasetVersion(record);
+        return { dataset: toDataset(record), created: true };
+      });
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  async list(actor: Actor): Promise<DatasetSummary[]> {
+    assertCan(actor, 'data:read', 'list datasets');
+    const byName = new Map<string, DatasetVersionRecord[]>();
+    for (const r of await this.store.listDatasetVersions()) {
+      const list = byName.get(r.name) ?? [];
+      list.push(r);
+      byName.set(r.name, list);
+    }
+    return [...byName].map(([name, versions]) => ({
+      name,
+      latestVersion: versions.at(-1)!.version,
+      versions: versions.length,
+      latest: toDataset(versions.at(-1)!),
+    }));
+  }
+
+  async versions(name: string, actor: Actor): Promise<DatasetVersion[]> {
+    assertCan(actor, 'data:read', 'read datasets');
+    const versions = await this.store.listDatasetVersions(name);
+    if (versions.length === 0) throw new GalenError('not_found', `no dataset is named "${name}"`);
+    return versions.map(toDataset);
+  }
+
+  /** A version of `name` (the latest when `version` is omitted). */
+  async get(name: string, version: number | undefined, actor: Actor): Promise<DatasetVersion> {
+    const versions = await this.versions(name, actor);
+    if (version === undefined) return versions.at(-1)!;
+    const found = versions.find((v) => v.version === version);
+    if (!found) {
+      throw new GalenError(
+        'not_found',
+        `dataset "${name}" has no version ${version} (versions: ${versions.map((v) => v.version).join(', ')})`,
+      );
+    }
+    return found;
+  }
+
+  /**
+   * The schema of a stored version inferred again with another target or column overrides (a
+   * preview for training settings; nothing is stored).
+   */
+  async previewSchema(
+    name: string,
+    version: number | undefined,
+    options: { target?: string; overrides?: Record<string, ColumnOverride> },
+    actor: Actor,
+  ): Promise<DatasetSchema> {
+    const dataset = await this.get(name, version, actor);
+    return inferSchema(await this.load(dataset), options);
+  }
+
+  /** The parsed rows of a stored version, its bytes checked against its sha256 first. */
+  async load(dataset: Pick<DatasetVersion, 'sha256' | 'format'>): Promise<ParsedTable> {
+    const path = await this.artifacts.openVerified(dataset.sha256);
+    return parseDataset(await readFile(path), dataset.format);
+  }
+}
