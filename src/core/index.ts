@@ -40,3 +40,14 @@ export { GALEN_VERSION } from './version.js';
 export { SERVING_LIMITS, SERVING_SETTING_NAMES, parseServingSettings } from './serving-settings.js';
 export type { ServingSettings } from './serving-settings.js';
 export { OIP_EXTENSIONS } from './protocol.js';
+export { featureWidth } from './pipeline-spec.js';
+export type {
+  CategoricalFeatureSpec,
+  FeatureSpec,
+  LinearModelSpec,
+  NumericFeatureSpec,
+  PipelineModelSpec,
+  PipelineSpec,
+  TreeEnsembleSpec,
+  TreeNodeSpec,
+} from './pipeline-spec.js';
