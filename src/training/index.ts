@@ -9,3 +9,5 @@ export { mulberry32, stratifiedSplit } from './split.js';
 export type { TrainTestSplit } from './split.js';
 export { accuracy, auroc, evaluateBinary } from './metrics.js';
 export type { BinaryEvaluation } from './metrics.js';
+export { columnValues, featureColumns, fitFeatures, isNumericFeature } from './preprocess.js';
+export type { ColumnValues, ImputeStrategy, PreprocessOptions, ScaleStrategy } from './preprocess.js';
