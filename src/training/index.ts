@@ -11,3 +11,19 @@ export { accuracy, auroc, evaluateBinary } from './metrics.js';
 export type { BinaryEvaluation } from './metrics.js';
 export { columnValues, featureColumns, fitFeatures, isNumericFeature } from './preprocess.js';
 export type { ColumnValues, ImputeStrategy, PreprocessOptions, ScaleStrategy } from './preprocess.js';
+export {
+  auprc,
+  bySubgroup,
+  calibrationCurve,
+  evaluateBinaryReport,
+  evaluateRegressionReport,
+} from './evaluation.js';
+export type {
+  BinaryReport,
+  CalibrationBin,
+  ConfusionMatrix,
+  Estimate,
+  EvaluationOptions,
+  Interval,
+  RegressionReport,
+} from './evaluation.js';
