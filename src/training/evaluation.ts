@@ -207,9 +207,9 @@ export function calibrationCurve(p: ArrayLike<number>, y: ArrayLike<number>, bin
   const counts = new Float64Array(bins);
   for (let i = 0; i < p.length; i++) {
     const b = Math.min(bins - 1, Math.max(0, Math.floor(p[i]! * bins)));
-    sums[b] += p[i]!;
-    positives[b] += y[i]!;
-    counts[b]++;
+    sums[b] = sums[b]! + p[i]!;
+    positives[b] = positives[b]! + y[i]!;
+    counts[b] = counts[b]! + 1;
   }
   const out: CalibrationBin[] = [];
   for (let b = 0; b < bins; b++) {
