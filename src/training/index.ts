@@ -27,3 +27,7 @@ export type {
   Interval,
   RegressionReport,
 } from './evaluation.js';
+export { featureMatrix, predictPipeline } from './pipeline-predict.js';
+export type { PipelineCell, PipelineColumns, PipelinePrediction } from './pipeline-predict.js';
+export { fitGbdt, predictGbdtProba, predictGbdtRaw, toTreeEnsembleSpec } from './gbdt.js';
+export type { GbdtEarlyStopping, GbdtModel, GbdtOptions, GbdtTask, GbdtTree } from './gbdt.js';

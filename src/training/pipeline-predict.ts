@@ -1,0 +1,173 @@
+/**
+ * The reference evaluation of a `PipelineSpec` in plain TypeScript (float64): the feature transform
+ * trainers fit on (`featureMatrix`) and the model on top (`predictPipeline`). The compiled ONNX graph
+ * (`onnx/tabular-pipeline.ts`) must agree with it; that graph computes in float32, so results match
+ * to ~1e-6 except for rows whose features sit on a tree threshold at float32 precision.
+ */
+import { featureWidth, invalidInput } from '../core/index.js';
+import type {
+  FeatureSpec,
+  LinearModelSpec,
+  NumericFeatureSpec,
+  PipelineSpec,
+  TreeEnsembleSpec,
+} from '../core/index.js';
+
+/** A cell: a number for numeric columns (NaN or null = missing), text for categorical ones ('' or null = missing). */
+export type PipelineCell = number | string | null;
+
+/** Raw input columns by name, all of one length. */
+export type PipelineColumns = Readonly<Record<string, readonly PipelineCell[]>>;
+
+/** Classification fills `probabilities` (K per row, in `classes` order) and `labels`; regression fills `predictions`. */
+export interface PipelinePrediction {
+  readonly probabilities?: Float64Array[];
+  readonly labels?: string[];
+  readonly predictions?: Float64Array;
+}
+
+/**
+ * The design matrix: one Float64Array of `featureWidth(features)` values per row, in spec order
+ * (a numeric value then its missing indicator; one 0/1 per category).
+ * @throws GalenError `invalid_input` for a missing column, columns of different lengths, or a cell of the wrong kind.
+ * @example featureMatrix(spec.features, { age: [61, null], sex: ['F', ''] }) // → [Float64Array, Float64Array]
+ */
+export function featureMatrix(features: readonly FeatureSpec[], columns: PipelineColumns): Float64Array[] {
+  const rows = rowCount(features, columns);
+  const width = featureWidth(features);
+  const matrix = Array.from({ length: rows }, () => new Float64Array(width));
+  let at = 0;
+  for (const f of features) {
+    const cells = columns[f.column] ?? [];
+    if (f.kind === 'categorical') {
+      const index = new Map(f.categories.map((c, j) => [c, j]));
+      cells.forEach((cell, i) => {
+        if (cell !== null && typeof cell !== 'string') {
+          throw invalidInput(
+            `column "${f.column}" row ${i} is ${cell}; a categorical column holds text or null`,
+          );
+        }
+        const j = cell === null || cell === '' ? undefined : index.get(cell);
+        if (j !== undefined) (matrix[i] as Float64Array)[at + j] = 1;
+      });
+      at += f.categories.length;
+      continue;
+    }
+    cells.forEach((cell, i) => {
+      if (cell !== null && typeof cell !== 'number') {
+        throw invalidInput(
+          `column "${f.column}" row ${i} is "${cell}"; a numeric column holds numbers or null`,
+        );
+      }
+      const row = matrix[i] as Float64Array;
+      const missing = cell === null || Number.isNaN(cell);
+      row[at] = transformNumeric(f, missing ? Number.NaN : cell);
+      if (f.missingIndicator) row[at + 1] = missing ? 1 : 0;
+    });
+    at += f.missingIndicator ? 2 : 1;
+  }
+  return matrix;
+}
+
+/**
+ * Evaluates the whole pipeline on raw columns. `labels[i]` is the class with the highest
+ * probability (the first such class on ties).
+ * @example predictPipeline(spec, { age: [61, null], sex: ['F', 'M'] }).probabilities?.[0] // Float64Array [1 - p, p]
+ */
+export function predictPipeline(spec: PipelineSpec, columns: PipelineColumns): PipelinePrediction {
+  const x = featureMatrix(spec.features, columns);
+  const model = spec.model;
+  const scores = x.map((row) =>
+    model.type === 'linear' ? linearScores(model, row) : treeScores(model, row),
+  );
+  if (model.task === 'regression')
+    return { predictions: Float64Array.from(scores, (s) => s[0] ?? Number.NaN) };
+  const classes = model.classes ?? [];
+  const probabilities = scores.map((s) => {
+    if (classes.length === 2 && s.length === 1) {
+      const p = sigmoid(s[0] ?? Number.NaN);
+      return Float64Array.of(1 - p, p);
+    }
+    if (s.length !== classes.length) {
+      throw invalidInput(`the model gives ${s.length} scores per row for ${classes.length} classes`);
+    }
+    return softmax(s);
+  });
+  const labels = probabilities.map((p) => classes[argmax(p)] ?? '');
+  return { probabilities, labels };
+}
+
+function rowCount(features: readonly FeatureSpec[], columns: PipelineColumns): number {
+  let rows: number | undefined;
+  for (const f of features) {
+    const cells = columns[f.column];
+    if (cells === undefined) {
+      throw invalidInput(
+        `column "${f.column}" is missing; the pipeline reads ${features.map((g) => `"${g.column}"`).join(', ')}`,
+      );
+    }
+    if (rows !== undefined && cells.length !== rows) {
+      throw invalidInput(
+        `column "${f.column}" has ${cells.length} rows; "${features[0]?.column}" has ${rows}`,
+      );
+    }
+    rows = cells.length;
+  }
+  return rows ?? 0;
+}
+
+function transformNumeric(f: NumericFeatureSpec, value: number): number {
+  let v = Number.isNaN(value) ? f.impute : value;
+  if (f.clip !== undefined && !Number.isNaN(v)) v = Math.min(Math.max(v, f.clip.low), f.clip.high);
+  return (v - f.offset) * f.scale;
+}
+
+function linearScores(model: LinearModelSpec, row: Float64Array): Float64Array {
+  return Float64Array.from(model.coefficients, (coefficients, r) => {
+    if (coefficients.length !== row.length) {
+      throw invalidInput(
+        `coefficient row ${r} has ${coefficients.length} values; the features give ${row.length}`,
+      );
+    }
+    let z = model.intercepts[r] ?? 0;
+    for (let j = 0; j < row.length; j++) z += (coefficients[j] ?? 0) * (row[j] ?? 0);
+    return z;
+  });
+}
+
+function treeScores(model: TreeEnsembleSpec, row: Float64Array): Float64Array {
+  const score = Float64Array.from(model.base);
+  model.trees.forEach((tree, t) => {
+    let n = 0;
+    for (let steps = 0; steps <= tree.length; steps++) {
+      const node = tree[n];
+      if (node === undefined) throw invalidInput(`tree ${t} links to node ${n}, which does not exist`);
+      if (node.leaf !== undefined) {
+        node.leaf.forEach((w, k) => (score[k] = (score[k] ?? 0) + w));
+        return;
+      }
+      const v = row[node.feature] ?? Number.NaN;
+      const left = Number.isNaN(v) ? node.missingGoesLeft : v <= node.threshold;
+      n = left ? node.left : node.right;
+    }
+    throw invalidInput(`tree ${t} has a cycle; no leaf is reached from node 0`);
+  });
+  return score;
+}
+
+function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+function softmax(scores: Float64Array): Float64Array {
+  const max = Math.max(...scores);
+  const e = scores.map((s) => Math.exp(s - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+function argmax(values: Float64Array): number {
+  let best = 0;
+  for (let k = 1; k < values.length; k++) if ((values[k] ?? 0) > (values[best] ?? 0)) best = k;
+  return best;
+}
