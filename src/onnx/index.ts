@@ -10,3 +10,5 @@ export type {
 export { onnxElemType } from './proto.js';
 export { readOnnxModelInfo } from './read-model-info.js';
 export type { OnnxModelInfo } from './read-model-info.js';
+export { compileTabularPipeline } from './tabular-pipeline.js';
+export type { CompileTabularPipelineOptions } from './tabular-pipeline.js';
