@@ -87,13 +87,13 @@ function featureThresholds(sorted: Float64Array, maxBins: number): Float64Array 
 }
 
 /**
- * An edge with `a <= edge < b`: the midpoint, rounded to float32 when that still separates the
- * two, so a graph that reads its inputs as float32 splits the training values the same way.
+ * An edge with `a <= edge < b`: the midpoint rounded to float32 when that still separates the two,
+ * else `a` itself. With float32 inputs (as a served graph reads them) every edge is then exactly
+ * representable in the graph's float32 thresholds, so the graph splits values as training did.
  */
 function separate(a: number, b: number): number {
-  const mid = a + (b - a) / 2;
-  const mid32 = Math.fround(mid);
-  return a <= mid32 && mid32 < b ? mid32 : mid < b ? mid : a;
+  const mid32 = Math.fround(a + (b - a) / 2);
+  return a <= mid32 && mid32 < b ? mid32 : a;
 }
 
 /** The bin of one value: the first edge `>= value`, or the missing bin for NaN. */

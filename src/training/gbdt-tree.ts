@@ -299,7 +299,8 @@ export class TreeGrower {
         tree.right[node.id] = pair[1];
         tree.missingGoesLeft[node.id] = split.missingGoesLeft ? 1 : 0;
       } else {
-        const value = (-node.g / (node.h + l2)) * learningRate;
+        // float32-exact, as ONNX tree ensembles store leaf weights: the served graph adds the same numbers.
+        const value = Math.fround((-node.g / (node.h + l2)) * learningRate);
         tree.value[node.id] = value;
         for (let i = node.start; i < node.end; i++) {
           const p = this.order[i]! * stride + output;

@@ -120,7 +120,7 @@ export function fitGbdt(x: readonly Float64Array[], y: Float64Array, options: Gb
   const train = part(trainRows);
   const valid = part(validRows);
   const K = o.outputs;
-  const base = baseline(o.task, y, weights, trainRows, K);
+  const base = baseline(o.task, y, weights, trainRows, K).map(Math.fround); // float32-exact, as ONNX stores it
   const startAt = (rows: number) => Float64Array.from({ length: rows * K }, (_, i) => base[i % K]!);
   const raw = startAt(trainRows.length);
   const rawValid = startAt(validRows.length);

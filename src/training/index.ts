@@ -31,3 +31,10 @@ export { featureMatrix, predictPipeline } from './pipeline-predict.js';
 export type { PipelineCell, PipelineColumns, PipelinePrediction } from './pipeline-predict.js';
 export { fitGbdt, predictGbdtProba, predictGbdtRaw, toTreeEnsembleSpec } from './gbdt.js';
 export type { GbdtEarlyStopping, GbdtModel, GbdtOptions, GbdtTask, GbdtTree } from './gbdt.js';
+export { trainTabular } from './train-tabular.js';
+export type {
+  TabularModelKind,
+  TabularTask,
+  TabularTrainingOptions,
+  TabularTrainingResult,
+} from './train-tabular.js';

@@ -1,0 +1,213 @@
+/**
+ * Trains a whole tabular pipeline from a parsed table and its schema: drops rows without a target,
+ * splits (stratified for classification, seeded), fits the preprocessing on the training rows
+ * only, fits the model on the transformed features, and returns the `PipelineSpec` (what the ONNX
+ * compiler turns into the served graph) with the held-out rows for evaluation.
+ */
+import { GalenError } from '../core/index.js';
+import type { FeatureSpec, PipelineModelSpec, PipelineSpec } from '../core/index.js';
+import { parseNumber } from '../datasets/index.js';
+import type { ColumnSchema, DatasetSchema, ParsedTable } from '../datasets/index.js';
+import { fitGbdt, toTreeEnsembleSpec } from './gbdt.js';
+import type { GbdtOptions } from './gbdt.js';
+import { fitLogisticRegression } from './logistic-regression.js';
+import { featureMatrix } from './pipeline-predict.js';
+import type { PipelineColumns } from './pipeline-predict.js';
+import { columnValues, fitFeatures } from './preprocess.js';
+import type { PreprocessOptions } from './preprocess.js';
+import { mulberry32, stratifiedSplit } from './split.js';
+
+export type TabularModelKind = 'logistic' | 'gbdt';
+
+export interface TabularTrainingOptions {
+  model: TabularModelKind;
+  /** Seeds the split and the model (default 42). */
+  seed?: number;
+  /** Share of rows held out for evaluation (default 0.2); ignored when `testRows` is given. */
+  testFraction?: number;
+  /** Row indices to hold out instead of a random split (e.g. a separate test file appended). */
+  testRows?: readonly number[];
+  /** For a binary target: which value is the positive class (default: the schema's second category). */
+  positive?: string;
+  /** Overrides the model's default preprocessing. */
+  preprocessing?: PreprocessOptions;
+  /** Logistic regression's L2 penalty (default 1). */
+  l2?: number;
+  gbdt?: Omit<GbdtOptions, 'task' | 'classes' | 'seed'>;
+}
+
+export type TabularTask = 'binary' | 'multiclass' | 'regression';
+
+export interface TabularTrainingResult {
+  spec: PipelineSpec;
+  task: TabularTask;
+  /** Class labels in probability order (classification). */
+  classes?: string[];
+  /** Row indices (into the table) used for training and held out; rows without a target are in neither. */
+  train: number[];
+  test: number[];
+  /** Rows left out because their target is missing. */
+  droppedRows: number;
+  /** The held-out rows' raw feature columns and targets (class index, or value for regression). */
+  testColumns: PipelineColumns;
+  testTargets: Float64Array;
+}
+
+/** What the target column asks for, and each row's target as a class index or value (NaN = missing). */
+function targetOf(
+  table: ParsedTable,
+  column: ColumnSchema,
+  positive: string | undefined,
+): { task: TabularTask; classes?: string[]; y: Float64Array } {
+  const index = table.columns.indexOf(column.name);
+  const cells = table.rows.map((row) => row[index] ?? null);
+  if (column.kind === 'numeric' && (column.categories === undefined || column.distinct > 20)) {
+    const y = Float64Array.from(cells, (c) => (c === null ? Number.NaN : (parseNumber(c) ?? Number.NaN)));
+    return { task: 'regression', y };
+  }
+  let classes = [...(column.categories ?? [])];
+  if (classes.length < 2) {
+    throw new GalenError(
+      'invalid_input',
+      `target "${column.name}" has ${classes.length} class(es); it needs two or more`,
+    );
+  }
+  if (positive !== undefined) {
+    if (classes.length !== 2) {
+      throw new GalenError(
+        'invalid_input',
+        `--positive applies to a two-class target; "${column.name}" has ${classes.length}`,
+      );
+    }
+    if (!classes.includes(positive)) {
+      throw new GalenError(
+        'invalid_input',
+        `"${positive}" is not a value of target "${column.name}"; its values are ${classes.map((c) => `"${c}"`).join(', ')}`,
+      );
+    }
+    classes = [classes.find((c) => c !== positive)!, positive];
+  }
+  // Numbers may be spelled differently in cells ("1" vs "1.0"): match them by value.
+  const numeric = classes.every((c) => parseNumber(c) !== undefined);
+  const lookup = new Map(classes.map((c, i) => [numeric ? String(parseNumber(c)) : c, i]));
+  const y = Float64Array.from(cells, (c) => {
+    if (c === null) return Number.NaN;
+    return lookup.get(numeric ? String(parseNumber(c)) : c) ?? Number.NaN;
+  });
+  return { task: classes.length === 2 ? 'binary' : 'multiclass', classes, y };
+}
+
+function pick(columns: ReturnType<typeof columnValues>, rows: readonly number[]): PipelineColumns {
+  const out: Record<string, (number | string | null)[]> = {};
+  for (const [name, values] of Object.entries(columns)) out[name] = rows.map((r) => values[r] ?? null);
+  return out;
+}
+
+/**
+ * Trains `options.model` on `table`, whose `schema` names the target.
+ * @example trainTabular(parseCsv(bytes), inferSchema(table, { target: 'readmitted' }), { model: 'gbdt' })
+ */
+export function trainTabular(
+  table: ParsedTable,
+  schema: DatasetSchema,
+  options: TabularTrainingOptions,
+): TabularTrainingResult {
+  const targetName = schema.target;
+  const targetColumn = schema.columns.find((c) => c.name === targetName);
+  if (targetName === undefined || !targetColumn) {
+    throw new GalenError('invalid_input', 'the schema names no target column: say which column to predict');
+  }
+  const seed = options.seed ?? 42;
+  const { task, classes, y } = targetOf(table, targetColumn, options.positive);
+  const labelled = Array.from({ length: y.length }, (_, i) => i).filter((i) => !Number.isNaN(y[i]!));
+  if (labelled.length < 10) {
+    throw new GalenError(
+      'invalid_input',
+      `only ${labelled.length} rows have a target value; training needs at least 10`,
+    );
+  }
+
+  let train: number[];
+  let test: number[];
+  if (options.testRows) {
+    const held = new Set(options.testRows);
+    test = labelled.filter((i) => held.has(i));
+    train = labelled.filter((i) => !held.has(i));
+  } else if (task === 'regression') {
+    const random = mulberry32(seed);
+    const shuffled = [...labelled].sort(() => random() - 0.5);
+    const nTest = Math.round(shuffled.length * (options.testFraction ?? 0.2));
+    test = shuffled.slice(0, nTest).sort((a, b) => a - b);
+    train = shuffled.slice(nTest).sort((a, b) => a - b);
+  } else {
+    const split = stratifiedSplit(
+      labelled.map((i) => y[i]!),
+      options.testFraction ?? 0.2,
+      seed,
+    );
+    train = split.train.map((k) => labelled[k]!).sort((a, b) => a - b);
+    test = split.test.map((k) => labelled[k]!).sort((a, b) => a - b);
+  }
+  if (task !== 'regression') {
+    const trainClasses = new Set(train.map((i) => y[i]!));
+    if (trainClasses.size < classes!.length) {
+      const absent = classes!.filter((_, k) => !trainClasses.has(k));
+      throw new GalenError(
+        'invalid_input',
+        `the training rows hold no example of class(es) ${absent.join(', ')}`,
+      );
+    }
+  }
+
+  const values = columnValues(table, schema);
+  const trees = options.model === 'gbdt';
+  let features: FeatureSpec[] = fitFeatures(schema, values, train, {
+    ...(trees ? { scale: 'none', missingIndicators: false } : { scale: 'standard' }),
+    ...options.preprocessing,
+  });
+  // Trees route missing values themselves (each split learns a side): leave them missing.
+  if (trees && options.preprocessing?.impute === undefined) {
+    features = features.map((f) => (f.kind === 'numeric' ? { ...f, impute: Number.NaN } : f));
+  }
+  const trainColumns = pick(values, train);
+  // The served graph reads numbers as float32: trees are grown on the same values, so every split
+  // threshold is one the graph can hold exactly.
+  const x = featureMatrix(features, trainColumns).map((row) => (trees ? row.map(Math.fround) : row));
+  const yTrain = Float64Array.from(train, (i) => y[i]!);
+
+  let model: PipelineModelSpec;
+  if (options.model === 'logistic') {
+    if (task !== 'binary') {
+      throw new GalenError(
+        'invalid_input',
+        `logistic regression here predicts two classes; target "${targetName}" is ${task === 'regression' ? 'a number' : `${classes!.length} classes`} — use gbdt`,
+      );
+    }
+    const fit = fitLogisticRegression(x, yTrain, { l2: options.l2 ?? 1 });
+    model = {
+      type: 'linear',
+      task: 'classification',
+      classes: classes!,
+      coefficients: [Array.from(fit.weights)],
+      intercepts: [fit.intercept],
+    };
+  } else {
+    const fit = fitGbdt(x, yTrain, {
+      ...options.gbdt,
+      task,
+      ...(task === 'multiclass' && { classes: classes!.length }),
+      seed,
+    });
+    model = toTreeEnsembleSpec(fit, classes ? { classes } : {});
+  }
+  return {
+    spec: { features, model },
+    task,
+    ...(classes && { classes }),
+    train,
+    test,
+    droppedRows: y.length - labelled.length,
+    testColumns: pick(values, test),
+    testTargets: Float64Array.from(test, (i) => y[i]!),
+  };
+}
