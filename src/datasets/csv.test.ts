@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { GalenError } from '../core/index.js';
 import { DEFAULT_MISSING_MARKERS, detectDelimiter, parseCsv } from './index.js';
+import { invalidInputMessage } from '../../test/helpers/errors.js';
 
 const csv = (text: string): Buffer => Buffer.from(text, 'utf8');
 
-/** The message of the `invalid_input` GalenError `fn` throws. */
-function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GalenError);
-    expect((err as GalenError).code).toBe('invalid_input');
-    return (err as GalenError).message;
-  }
-  throw new Error('expected an invalid_input error');
-}
+const invalid = invalidInputMessage;
 
 describe('parseCsv', () => {
   it('reads a header and rows, trimming unquoted values and keeping quoted whitespace', () => {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { GalenError } from '../core/index.js';
 import { inferSchema, parseCsv } from './index.js';
 import type { ColumnSchema, DatasetSchema, ParsedTable } from './index.js';
+import { invalidInputMessage } from '../../test/helpers/errors.js';
 
-function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GalenError);
-    expect((err as GalenError).code).toBe('invalid_input');
-    return (err as GalenError).message;
-  }
-  throw new Error('expected an invalid_input error');
-}
+const invalid = invalidInputMessage;
 
 /** A one-table-per-column helper: `columns` maps names to their cells (null = missing). */
 function table(columns: Record<string, (string | null)[]>): ParsedTable {

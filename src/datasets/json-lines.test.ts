@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { GalenError } from '../core/index.js';
 import { inferSchema, parseJsonLines } from './index.js';
+import { invalidInputMessage } from '../../test/helpers/errors.js';
 
 const jsonl = (text: string): Buffer => Buffer.from(text, 'utf8');
 
-function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GalenError);
-    expect((err as GalenError).code).toBe('invalid_input');
-    return (err as GalenError).message;
-  }
-  throw new Error('expected an invalid_input error');
-}
+const invalid = invalidInputMessage;
 
 describe('parseJsonLines', () => {
   it('takes the union of keys in first-seen order and writes every value as text', () => {

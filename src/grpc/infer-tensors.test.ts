@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GalenError } from '../core/index.js';
 import { decodeInferInputs, encodeInferResponse, requestedOutputs } from './infer-tensors.js';
 import type { InferInputTensor, InferTensorContents, ModelInferRequest } from './proto.js';
+import { invalidInputMessage } from '../../test/helpers/errors.js';
 
 const EMPTY: InferTensorContents = {
   bool_contents: [],
@@ -36,16 +36,7 @@ function request(inputs: Partial<InferInputTensor>[], raw: Buffer[] = []): Model
 
 const contents = (c: Partial<InferTensorContents>): InferTensorContents => ({ ...EMPTY, ...c });
 
-function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GalenError);
-    expect((err as GalenError).code).toBe('invalid_input');
-    return (err as GalenError).message;
-  }
-  throw new Error('expected an invalid_input error');
-}
+const invalid = invalidInputMessage;
 
 describe('decodeInferInputs', () => {
   it('reads each datatype from the contents list the protocol assigns it', () => {
