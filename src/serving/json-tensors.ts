@@ -102,8 +102,11 @@ export function tensorFromJson(name: string, datatype: Datatype, shape: number[]
             : new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const v = flat[i];
-        if (typeof v !== 'number') throw badElement(name, datatype, i, v, 'JSON numbers');
-        a[i] = datatype === 'FP16' ? floatToHalfBits(v) : v;
+        // JSON has no NaN: null carries a missing value (NaN), which tabular pipelines impute.
+        const x = v === null ? Number.NaN : v;
+        if (typeof x !== 'number')
+          throw badElement(name, datatype, i, v, 'JSON numbers, or null for a missing value');
+        a[i] = datatype === 'FP16' ? floatToHalfBits(x) : x;
       }
       out = a;
       break;

@@ -151,6 +151,16 @@ describe('OIP datatypes over JSON', () => {
       expect(without.body).not.toHaveProperty('id');
     });
 
+    it('carries a missing float as null (NaN inside), both ways', async () => {
+      for (const datatype of ['FP16', 'FP32', 'FP64'] as const) {
+        const res = await infer(modelName(datatype), { inputs: [input(datatype, [1, 3], [1.5, null, -2])] });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.body.outputs[0].data).toEqual([1.5, null, -2]);
+      }
+      const ints = await infer(modelName('INT32'), { inputs: [input('INT32', [1, 3], [1, null, 2])] });
+      expect(ints.status).toBe(400); // integers have no missing value
+    });
+
     it('serves a batch of any size on the dynamic dimension', async () => {
       const data = Array.from({ length: 5 * 3 }, (_, i) => i - 7);
       const res = await infer(modelName('INT16'), { inputs: [input('INT16', [5, 3], data)] });
@@ -204,7 +214,7 @@ describe('OIP datatypes over JSON', () => {
       ['INT64', [0, 0, 0, 0, 2 ** 53, 0], 4, String(2 ** 53)],
       ['UINT64', [0, 0, 0, -1, 0, 0], 3, '-1'],
       ['FP32', [1, 2, '3', 4, 5, 6], 2, '"3"'],
-      ['FP64', [1, 2, 3, null, 5, 6], 3, 'null'],
+      ['FP64', [1, 2, 3, true, 5, 6], 3, 'true'],
       ['BOOL', [true, false, 1, true, false, true], 2, '1'],
       ['BYTES', ['a', 'b', 'c', 'd', 'e', 7], 5, '7'],
     ] as const)(
