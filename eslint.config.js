@@ -87,6 +87,7 @@ export default tseslint.config(
     'demo',
     'training',
     'datasets',
+    'jobs',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },
