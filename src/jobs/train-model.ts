@@ -29,7 +29,8 @@ export interface TrainModelRequest {
   datasetVersion?: number | undefined;
   target: string;
   positive?: string | undefined;
-  modelKind: TabularModelKind;
+  /** `auto`: k-fold cross-validation on the training rows picks the kind. */
+  modelKind: TabularModelKind | 'auto';
   overrides?: Record<string, ColumnOverride> | undefined;
   options?: Omit<TabularTrainingOptions, 'model' | 'positive'> | undefined;
   description?: string | undefined;
@@ -110,7 +111,7 @@ export async function trainModel(
   });
   const onnx = compileTabularPipeline(trained.spec, {
     producerName: 'galen',
-    docString: `Galen ${GALEN_VERSION}: ${request.modelKind} on ${dataset.name}:${dataset.version} predicting ${request.target}`,
+    docString: `Galen ${GALEN_VERSION}: ${trained.model} on ${dataset.name}:${dataset.version} predicting ${request.target}`,
   });
 
   // What is evaluated is what is served: the compiled graph, run by Galen's runtime.
@@ -166,14 +167,15 @@ export async function trainModel(
       description:
         request.description ??
         `${request.modelKind} predicting ${request.target} from ${dataset.name}:${dataset.version}`,
-      framework: `galen ${GALEN_VERSION} (${request.modelKind === 'gbdt' ? 'histogram gradient-boosted trees' : 'logistic regression'})`,
+      framework: `galen ${GALEN_VERSION} (${trained.model === 'gbdt' ? 'histogram gradient-boosted trees' : 'logistic regression'})`,
       source: 'galen training',
       datasetSha256: dataset.sha256,
       parameters: {
         dataset: `${dataset.name}:${dataset.version}`,
         target: request.target,
         ...(request.positive !== undefined && { positive: request.positive }),
-        model: request.modelKind,
+        model: trained.model,
+        ...(trained.selection && { selection: trained.selection }),
         seed,
         options: request.options ?? {},
         overrides: request.overrides ?? {},

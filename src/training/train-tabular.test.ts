@@ -87,6 +87,28 @@ describe('trainTabular on real data, compiled to ONNX', () => {
     }, 60_000);
   }
 
+  it('auto picks the kind with the better cross-validated score on the training rows only', () => {
+    const table = parseCsv(read('breast_cancer_wdbc.csv'));
+    const schema = inferSchema(table, { target: 'diagnosis' });
+    const result = trainTabular(table, schema, { model: 'auto', positive: 'malignant', folds: 4, seed: 3 });
+    const selection = result.selection!;
+    expect(selection.metric).toBe('auroc');
+    expect(selection.candidates.map((c) => c.model)).toEqual(['logistic', 'gbdt']);
+    for (const c of selection.candidates) {
+      expect(c.scores).toHaveLength(4);
+      expect(c.mean).toBeGreaterThan(0.9);
+    }
+    const best = selection.candidates.reduce((a, b) => (b.mean > a.mean ? b : a));
+    expect(result.model).toBe(best.model);
+    expect(selection.chosen).toBe(best.model);
+    expect(result.spec.model.type).toBe(best.model === 'logistic' ? 'linear' : 'trees');
+    // Regression has one candidate, scored by RMSE.
+    const los = parseCsv(read('heart_cleveland.csv'));
+    const chol = trainTabular(los, inferSchema(los, { target: 'chol' }), { model: 'auto', folds: 3 });
+    expect(chol.selection).toMatchObject({ metric: 'rmse', chosen: 'gbdt' });
+    expect(() => trainTabular(table, schema, { model: 'auto', folds: 1 })).toThrow(/folds is 1/);
+  }, 60_000);
+
   it('refuses what it cannot train, saying why', () => {
     const table = parseCsv(read('heart_cleveland.csv'));
     const numericTarget = inferSchema(table, { target: 'num' });

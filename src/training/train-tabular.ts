@@ -5,13 +5,14 @@
  * compiler turns into the served graph) with the held-out rows for evaluation.
  */
 import { GalenError } from '../core/index.js';
-import type { FeatureSpec, PipelineModelSpec, PipelineSpec } from '../core/index.js';
+import type { FeatureSpec, PipelineSpec } from '../core/index.js';
 import { parseNumber } from '../datasets/index.js';
 import type { ColumnSchema, DatasetSchema, ParsedTable } from '../datasets/index.js';
 import { fitGbdt, toTreeEnsembleSpec } from './gbdt.js';
 import type { GbdtOptions } from './gbdt.js';
 import { fitLogisticRegression } from './logistic-regression.js';
-import { featureMatrix } from './pipeline-predict.js';
+import { auroc } from './metrics.js';
+import { featureMatrix, predictPipeline } from './pipeline-predict.js';
 import type { PipelineColumns } from './pipeline-predict.js';
 import { columnValues, fitFeatures } from './preprocess.js';
 import type { PreprocessOptions } from './preprocess.js';
@@ -20,7 +21,10 @@ import { mulberry32, stratifiedSplit } from './split.js';
 export type TabularModelKind = 'logistic' | 'gbdt';
 
 export interface TabularTrainingOptions {
-  model: TabularModelKind;
+  /** `auto` picks the kind with the best k-fold cross-validation score on the training rows. */
+  model: TabularModelKind | 'auto';
+  /** Folds for `auto` (default 5). */
+  folds?: number;
   /** Seeds the split and the model (default 42). */
   seed?: number;
   /** Share of rows held out for evaluation (default 0.2); ignored when `testRows` is given. */
@@ -40,6 +44,10 @@ export type TabularTask = 'binary' | 'multiclass' | 'regression';
 
 export interface TabularTrainingResult {
   spec: PipelineSpec;
+  /** The model kind trained (the chosen one for `auto`). */
+  model: TabularModelKind;
+  /** How `auto` chose. */
+  selection?: ModelSelection;
   task: TabularTask;
   /** Class labels in probability order (classification). */
   classes?: string[];
@@ -103,6 +111,139 @@ function pick(columns: ReturnType<typeof columnValues>, rows: readonly number[])
   return out;
 }
 
+/** Fits preprocessing and one model kind on `rows` (indices into the columns). */
+function fitPipeline(
+  kind: TabularModelKind,
+  task: TabularTask,
+  classes: string[] | undefined,
+  schema: DatasetSchema,
+  values: ReturnType<typeof columnValues>,
+  rows: readonly number[],
+  y: Float64Array,
+  options: TabularTrainingOptions,
+  seed: number,
+): PipelineSpec {
+  const trees = kind === 'gbdt';
+  let features: FeatureSpec[] = fitFeatures(schema, values, rows, {
+    ...(trees ? { scale: 'none', missingIndicators: false } : { scale: 'standard' }),
+    ...options.preprocessing,
+  });
+  // Trees route missing values themselves (each split learns a side): leave them missing.
+  if (trees && options.preprocessing?.impute === undefined) {
+    features = features.map((f) => (f.kind === 'numeric' ? { ...f, impute: Number.NaN } : f));
+  }
+  // The served graph reads numbers as float32: trees are grown on the same values, so every split
+  // threshold is one the graph can hold exactly.
+  const x = featureMatrix(features, pick(values, rows)).map((row) => (trees ? row.map(Math.fround) : row));
+  const yRows = Float64Array.from(rows, (i) => y[i]!);
+  if (kind === 'logistic') {
+    if (task !== 'binary') {
+      throw new GalenError(
+        'invalid_input',
+        `logistic regression here predicts two classes; target "${schema.target}" is ${task === 'regression' ? 'a number' : `${classes!.length} classes`} — use gbdt`,
+      );
+    }
+    const fit = fitLogisticRegression(x, yRows, { l2: options.l2 ?? 1 });
+    return {
+      features,
+      model: {
+        type: 'linear',
+        task: 'classification',
+        classes: classes!,
+        coefficients: [Array.from(fit.weights)],
+        intercepts: [fit.intercept],
+      },
+    };
+  }
+  const fit = fitGbdt(x, yRows, {
+    ...options.gbdt,
+    task,
+    ...(task === 'multiclass' && { classes: classes!.length }),
+    seed,
+  });
+  return { features, model: toTreeEnsembleSpec(fit, classes ? { classes } : {}) };
+}
+
+/** How `model: 'auto'` chose: each candidate's score per fold, on the training rows only. */
+export interface ModelSelection {
+  /** `auroc` (binary, higher is better), `logLoss` (multiclass) or `rmse` (regression), lower is better. */
+  metric: 'auroc' | 'logLoss' | 'rmse';
+  folds: number;
+  candidates: { model: TabularModelKind; scores: number[]; mean: number }[];
+  chosen: TabularModelKind;
+}
+
+/** k-fold cross-validation over the training rows for each model kind that fits the task. */
+function selectModel(
+  task: TabularTask,
+  classes: string[] | undefined,
+  schema: DatasetSchema,
+  values: ReturnType<typeof columnValues>,
+  train: readonly number[],
+  y: Float64Array,
+  options: TabularTrainingOptions,
+  seed: number,
+): ModelSelection {
+  const k = options.folds ?? 5;
+  const folds = kFolds(train, task === 'regression' ? undefined : y, k, seed);
+  const metric = task === 'binary' ? 'auroc' : task === 'multiclass' ? 'logLoss' : 'rmse';
+  const kinds: TabularModelKind[] = task === 'binary' ? ['logistic', 'gbdt'] : ['gbdt'];
+  const candidates = kinds.map((model) => {
+    const scores = folds.map((validation) => {
+      const held = new Set(validation);
+      const fitRows = train.filter((i) => !held.has(i));
+      const spec = fitPipeline(model, task, classes, schema, values, fitRows, y, options, seed);
+      const predicted = predictPipeline(spec, pick(values, validation));
+      const truth = validation.map((i) => y[i]!);
+      if (metric === 'auroc')
+        return auroc(
+          predicted.probabilities!.map((p) => p[1]!),
+          truth,
+        );
+      if (metric === 'logLoss') {
+        const probs = predicted.probabilities!;
+        return -truth.reduce((sum, c, r) => sum + Math.log(Math.max(1e-15, probs[r]![c]!)), 0) / truth.length;
+      }
+      const p = predicted.predictions!;
+      return Math.sqrt(truth.reduce((sum, t, r) => sum + (p[r]! - t) ** 2, 0) / truth.length);
+    });
+    return { model, scores, mean: scores.reduce((a, b) => a + b, 0) / scores.length };
+  });
+  const better = (a: number, b: number): boolean => (metric === 'auroc' ? a > b : a < b);
+  const best = candidates.reduce((a, b) => (better(b.mean, a.mean) ? b : a));
+  return { metric, folds: k, candidates, chosen: best.model };
+}
+
+/** `k` folds of `rows`: stratified by class when labels are given, seeded. */
+function kFolds(rows: readonly number[], y: Float64Array | undefined, k: number, seed: number): number[][] {
+  if (!Number.isInteger(k) || k < 2 || k > rows.length) {
+    throw new GalenError(
+      'invalid_input',
+      `folds is ${k}; cross-validation needs an integer from 2 to the number of training rows`,
+    );
+  }
+  const random = mulberry32(seed);
+  const groups = new Map<number, number[]>();
+  for (const i of rows) {
+    const key = y ? y[i]! : 0;
+    const list = groups.get(key) ?? [];
+    list.push(i);
+    groups.set(key, list);
+  }
+  const folds: number[][] = Array.from({ length: k }, () => []);
+  let next = 0;
+  for (const key of [...groups.keys()].sort((a, b) => a - b)) {
+    const members = groups.get(key)!;
+    for (let i = members.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [members[i], members[j]] = [members[j]!, members[i]!];
+    }
+    // Dealt round-robin, continuing across classes, so fold sizes differ by at most one.
+    for (const m of members) folds[next++ % k]!.push(m);
+  }
+  return folds.map((f) => f.sort((a, b) => a - b));
+}
+
 /**
  * Trains `options.model` on `table`, whose `schema` names the target.
  * @example trainTabular(parseCsv(bytes), inferSchema(table, { target: 'readmitted' }), { model: 'gbdt' })
@@ -160,48 +301,19 @@ export function trainTabular(
   }
 
   const values = columnValues(table, schema);
-  const trees = options.model === 'gbdt';
-  let features: FeatureSpec[] = fitFeatures(schema, values, train, {
-    ...(trees ? { scale: 'none', missingIndicators: false } : { scale: 'standard' }),
-    ...options.preprocessing,
-  });
-  // Trees route missing values themselves (each split learns a side): leave them missing.
-  if (trees && options.preprocessing?.impute === undefined) {
-    features = features.map((f) => (f.kind === 'numeric' ? { ...f, impute: Number.NaN } : f));
-  }
-  const trainColumns = pick(values, train);
-  // The served graph reads numbers as float32: trees are grown on the same values, so every split
-  // threshold is one the graph can hold exactly.
-  const x = featureMatrix(features, trainColumns).map((row) => (trees ? row.map(Math.fround) : row));
-  const yTrain = Float64Array.from(train, (i) => y[i]!);
-
-  let model: PipelineModelSpec;
-  if (options.model === 'logistic') {
-    if (task !== 'binary') {
-      throw new GalenError(
-        'invalid_input',
-        `logistic regression here predicts two classes; target "${targetName}" is ${task === 'regression' ? 'a number' : `${classes!.length} classes`} — use gbdt`,
-      );
-    }
-    const fit = fitLogisticRegression(x, yTrain, { l2: options.l2 ?? 1 });
-    model = {
-      type: 'linear',
-      task: 'classification',
-      classes: classes!,
-      coefficients: [Array.from(fit.weights)],
-      intercepts: [fit.intercept],
-    };
+  let kind: TabularModelKind;
+  let selection: ModelSelection | undefined;
+  if (options.model === 'auto') {
+    selection = selectModel(task, classes, schema, values, train, y, options, seed);
+    kind = selection.chosen;
   } else {
-    const fit = fitGbdt(x, yTrain, {
-      ...options.gbdt,
-      task,
-      ...(task === 'multiclass' && { classes: classes!.length }),
-      seed,
-    });
-    model = toTreeEnsembleSpec(fit, classes ? { classes } : {});
+    kind = options.model;
   }
+  const { features, model } = fitPipeline(kind, task, classes, schema, values, train, y, options, seed);
   return {
     spec: { features, model },
+    model: kind,
+    ...(selection && { selection }),
     task,
     ...(classes && { classes }),
     train,
