@@ -15,6 +15,7 @@ import type { ModelRuntime } from '../runtime/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import {
   evaluateBinaryReport,
+  evaluateMulticlassReport,
   evaluateRegressionReport,
   predictPipeline,
   trainTabular,
@@ -136,7 +137,16 @@ export async function trainModel(
       row.forEach((p, c) => (parity = Math.max(parity, Math.abs(p - served[i * k + c]!)))),
     );
     if (k !== 2) {
-      metrics = { test: { n } }; // multiclass reports come with the evaluation work still to do
+      const report = evaluateMulticlassReport(served, trained.testTargets, k, { seed });
+      metrics = {
+        test: {
+          n,
+          accuracy: report.accuracy.value,
+          macroF1: report.macroF1.value,
+          logLoss: report.logLoss.value,
+        },
+        report,
+      };
     } else {
       const positive = Float64Array.from({ length: n }, (_, i) => served[i * 2 + 1]!);
       const report = evaluateBinaryReport(positive, trained.testTargets, { seed });

@@ -4,6 +4,7 @@ import {
   bySubgroup,
   calibrationCurve,
   evaluateBinaryReport,
+  evaluateMulticlassReport,
   evaluateRegressionReport,
 } from './evaluation.js';
 import { mulberry32 } from './split.js';
@@ -83,5 +84,27 @@ describe('bySubgroup', () => {
     const groups = ['F', 'M', 'F', null, 'M', 'F'];
     const out = bySubgroup(groups, (rows) => rows.length, 2);
     expect(out).toEqual({ '(missing)': { n: 1 }, F: { n: 3, report: 3 }, M: { n: 2, report: 2 } });
+  });
+});
+
+describe('evaluateMulticlassReport', () => {
+  it('computes accuracy, macro averages, log loss and the confusion matrix exactly', () => {
+    // rows: true class, probabilities over 3 classes
+    const p = [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.2, 0.5, 0.3, 0.1, 0.1, 0.8];
+    const y = [0, 1, 2, 2];
+    const r = evaluateMulticlassReport(p, y, 3, { bootstrap: 0 });
+    expect(r.confusion).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 1, 1],
+    ]);
+    expect(r.accuracy.value).toBe(0.75);
+    expect(r.macroPrecision.value).toBeCloseTo((1 + 0.5 + 1) / 3, 12);
+    expect(r.macroRecall.value).toBeCloseTo((1 + 1 + 0.5) / 3, 12);
+    expect(r.logLoss.value).toBeCloseTo(
+      -(Math.log(0.7) + Math.log(0.8) + Math.log(0.3) + Math.log(0.8)) / 4,
+      12,
+    );
+    expect(() => evaluateMulticlassReport(p, [0, 1, 2, 3], 3)).toThrow(/class indices run from 0 to 2/);
   });
 });

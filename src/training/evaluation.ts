@@ -332,3 +332,80 @@ export function bySubgroup<R>(
   }
   return out;
 }
+
+export interface MulticlassReport {
+  readonly n: number;
+  readonly classes: number;
+  /** confusion[true][predicted] */
+  readonly confusion: readonly (readonly number[])[];
+  readonly accuracy: Estimate;
+  /** Unweighted means over classes (a class never predicted counts precision 0). */
+  readonly macroPrecision: Estimate;
+  readonly macroRecall: Estimate;
+  readonly macroF1: Estimate;
+  readonly logLoss: Estimate;
+}
+
+function multiclassPoint(p: ArrayLike<number>, y: ArrayLike<number>, k: number, rows: ArrayLike<number>) {
+  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  let loss = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const i = rows[r]!;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (p[i * k + c]! > p[i * k + best]!) best = c;
+    confusion[y[i]!]![best]!++;
+    loss -= Math.log(Math.max(1e-15, p[i * k + y[i]!]!));
+  }
+  let correct = 0;
+  let precision = 0;
+  let recall = 0;
+  let f1 = 0;
+  for (let c = 0; c < k; c++) {
+    correct += confusion[c]![c]!;
+    const predicted = confusion.reduce((s, row) => s + row[c]!, 0);
+    const actual = confusion[c]!.reduce((s, v) => s + v, 0);
+    const pc = predicted === 0 ? 0 : confusion[c]![c]! / predicted;
+    const rc = actual === 0 ? 0 : confusion[c]![c]! / actual;
+    precision += pc;
+    recall += rc;
+    f1 += pc + rc === 0 ? 0 : (2 * pc * rc) / (pc + rc);
+  }
+  return {
+    confusion,
+    point: {
+      accuracy: correct / rows.length,
+      macroPrecision: precision / k,
+      macroRecall: recall / k,
+      macroF1: f1 / k,
+      logLoss: loss / rows.length,
+    },
+  };
+}
+
+/**
+ * Evaluates class probabilities (row-major, `k` per row) against class indices `y`; the predicted
+ * class is the most probable one.
+ */
+export function evaluateMulticlassReport(
+  p: ArrayLike<number>,
+  y: ArrayLike<number>,
+  k: number,
+  options: Pick<EvaluationOptions, 'bootstrap' | 'seed'> = {},
+): MulticlassReport {
+  if (p.length !== y.length * k)
+    throw invalidInput(`there are ${p.length} probabilities for ${y.length} rows of ${k} classes`);
+  if (y.length === 0) throw invalidInput('evaluation needs at least one row');
+  for (let i = 0; i < y.length; i++) {
+    if (!Number.isInteger(y[i]) || y[i]! < 0 || y[i]! >= k)
+      throw invalidInput(`label ${i} is ${y[i]}; class indices run from 0 to ${k - 1}`);
+  }
+  const all = Uint32Array.from({ length: y.length }, (_, i) => i);
+  const { confusion, point } = multiclassPoint(p, y, k, all);
+  const intervals = bootstrap(
+    y.length,
+    options.bootstrap ?? 1000,
+    options.seed ?? 1,
+    (rows) => multiclassPoint(p, y, k, rows).point,
+  );
+  return { n: y.length, classes: k, confusion, ...estimates(point, intervals) };
+}

@@ -16,6 +16,7 @@ export {
   bySubgroup,
   calibrationCurve,
   evaluateBinaryReport,
+  evaluateMulticlassReport,
   evaluateRegressionReport,
 } from './evaluation.js';
 export type {
@@ -25,6 +26,7 @@ export type {
   Estimate,
   EvaluationOptions,
   Interval,
+  MulticlassReport,
   RegressionReport,
 } from './evaluation.js';
 export { featureMatrix, predictPipeline } from './pipeline-predict.js';

@@ -96,6 +96,29 @@ describe('trainModel', () => {
     }, 60_000);
   }
 
+  it('trains a multiclass target and reports its held-out accuracy, macro F1 and log loss', async () => {
+    const { version, metrics } = await trainModel(
+      deps(),
+      {
+        model: 'specialty',
+        dataset: 'readmissions',
+        target: 'medical_specialty',
+        modelKind: 'gbdt',
+        options: { gbdt: { maxIterations: 15 } },
+      },
+      ADMIN,
+    );
+    expect(version.signature.outputs).toContainEqual({
+      name: 'probabilities',
+      datatype: 'FP32',
+      shape: [-1, 7],
+    });
+    const test = metrics['test'] as Record<string, number>;
+    expect(test['accuracy']).toBeGreaterThan(0.45); // "Missing" alone is ~49%; above chance (1/7) in any case
+    expect(test['logLoss']).toBeGreaterThan(0);
+    expect(metrics['parityMaxAbsDiff']).toBeLessThan(1e-5);
+  }, 60_000);
+
   it('registers nothing when the run cannot be done, and says why', async () => {
     await expect(
       trainModel(
