@@ -280,8 +280,12 @@ function overheadSection(r: BenchResults): string {
   return example ? `${t}\n\nExample header: \`server-timing: ${example}\`` : t;
 }
 
-/** The whole of docs/benchmarks.md for one run (before Prettier). */
-export function renderMarkdown(r: BenchResults, analysis?: string): string {
+/**
+ * The whole of docs/benchmarks.md for one run (before Prettier). `training` is the section
+ * `npm run bench:train` wrote into the previous report, kept as it was before the Analysis;
+ * `analysis` is the Analysis a person wrote.
+ */
+export function renderMarkdown(r: BenchResults, analysis?: string, training?: string): string {
   const o = r.options;
   const problems = [
     ...r.scenarios.filter((s) => s.status !== 'ok').map((s) => `\`${s.id}\`: ${s.status}: ${s.error ?? ''}`),
@@ -368,6 +372,7 @@ export function renderMarkdown(r: BenchResults, analysis?: string): string {
     '',
     list(problems, 'Everything ran.'),
     '',
+    ...(training === undefined ? [] : [training, '']),
     '## Analysis',
     '',
     analysis ?? '_To be written after the final run on a quiet machine._',

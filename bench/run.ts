@@ -28,6 +28,7 @@ import { judgeTargets, observe } from './results.js';
 import type { BenchResults, Protocol } from './results.js';
 import { CNN_PROTOCOL, probe, runCnn, runOverhead, runTabular, TABULAR_PROTOCOLS } from './scenarios.js';
 import type { BenchContext, ModelUnderTest } from './scenarios.js';
+import { trainingSection } from './train/doc-section.js';
 
 const log = (line: string): void => console.log(line);
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -140,6 +141,15 @@ function previousAnalysis(file: string): string | undefined {
   return analysis.startsWith('_To be written') ? undefined : analysis;
 }
 
+/** The section `npm run bench:train` wrote into the previous report, kept across serving runs. */
+function previousTraining(file: string): string | undefined {
+  try {
+    return trainingSection(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 async function writeOutputs(results: BenchResults, outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const write = async (name: string, text: string): Promise<void> => {
@@ -149,7 +159,11 @@ async function writeOutputs(results: BenchResults, outDir: string): Promise<void
     log(`wrote ${file}`);
   };
   await write('benchmarks.json', JSON.stringify(results));
-  await write('benchmarks.md', renderMarkdown(results, previousAnalysis(resolve(outDir, 'benchmarks.md'))));
+  const previous = resolve(outDir, 'benchmarks.md');
+  await write(
+    'benchmarks.md',
+    renderMarkdown(results, previousAnalysis(previous), previousTraining(previous)),
+  );
 }
 
 async function main(): Promise<void> {
