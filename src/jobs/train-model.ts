@@ -76,7 +76,8 @@ async function runInRuntime(
   const staged = await deps.artifacts.stage(onnx);
   const key = `evaluation:${randomUUID()}`;
   try {
-    await deps.runtime.load(key, key, staged.localPath);
+    // One group for every evaluation, so throw-away keys leave no per-group state behind.
+    await deps.runtime.load(key, 'training-evaluation', staged.localPath);
     const lease = deps.runtime.acquire(key);
     if (!lease) throw new GalenError('internal', 'the evaluation model was unloaded before it ran');
     try {
@@ -86,6 +87,7 @@ async function runInRuntime(
     }
   } finally {
     await deps.runtime.unload(key);
+    deps.runtime.forgetStats(key);
     await staged.discard();
   }
 }

@@ -6,9 +6,9 @@
  * when it is full a call is refused at once with `unavailable` instead of growing memory.
  */
 import { hrtime } from 'node:process';
-import { GalenError } from '../core/index.js';
 import type { Signature, Tensor } from '../core/index.js';
 import type { RunResult } from './model-runtime.js';
+import { queueFullError, queueTimeoutError } from './queue-errors.js';
 import type { Semaphore } from './semaphore.js';
 import { concatRows, splitRows } from './tensor-rows.js';
 
@@ -24,19 +24,6 @@ export interface BatchingOptions {
   maxQueueDelayMicros: number;
   /** Most calls waiting at once; beyond it calls are refused with `unavailable`. */
   maxQueueLength: number;
-}
-
-/** Refusal of a call that waited longer than its queue timeout. */
-export function queueTimeoutError(waitedMicros: number, timeoutMicros: number): GalenError {
-  return new GalenError(
-    'unavailable',
-    `the call waited ${(waitedMicros / 1000).toFixed(1)} ms in the model's queue, longer than its timeout of ${timeoutMicros / 1000} ms; retry shortly`,
-  );
-}
-
-/** Refusal of a call when the model's queue is full. */
-export function queueFullError(length: number): GalenError {
-  return new GalenError('unavailable', `the model's queue is full (${length} calls waiting); retry shortly`);
 }
 
 interface Pending {

@@ -477,6 +477,11 @@ export class ModelRuntime {
     addDuration(stats.fail, ns);
   }
 
+  /** Forgets a key's statistics (for throw-away keys, such as a training run's evaluation). */
+  forgetStats(key: string): void {
+    this.stats.delete(key);
+  }
+
   statsOf(key: string): VersionStats {
     return structuredClone(this.stats.get(key) ?? emptyStats());
   }

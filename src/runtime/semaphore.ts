@@ -1,5 +1,5 @@
 /** A counting semaphore with a FIFO wait queue: the per-model concurrency limit. */
-import { queueFullError, queueTimeoutError } from './dynamic-batcher.js';
+import { queueFullError, queueTimeoutError } from './queue-errors.js';
 
 export interface WaitLimits {
   /** Most callers that may wait; one more is refused at once with `unavailable`. */

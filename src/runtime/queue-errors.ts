@@ -1,0 +1,15 @@
+/** The refusals of a model's queue (both `unavailable`: the caller may retry shortly). */
+import { GalenError } from '../core/index.js';
+
+/** Refusal of a call that waited longer than its queue timeout. */
+export function queueTimeoutError(waitedMicros: number, timeoutMicros: number): GalenError {
+  return new GalenError(
+    'unavailable',
+    `the call waited ${(waitedMicros / 1000).toFixed(1)} ms in the model's queue, longer than its timeout of ${timeoutMicros / 1000} ms; retry shortly`,
+  );
+}
+
+/** Refusal of a call when the model's queue is full. */
+export function queueFullError(length: number): GalenError {
+  return new GalenError('unavailable', `the model's queue is full (${length} calls waiting); retry shortly`);
+}
