@@ -28,6 +28,11 @@ export interface TrainModelRequest {
   dataset: string;
   /** Dataset version; the latest when omitted. */
   datasetVersion?: number | undefined;
+  /**
+   * A dataset with the same columns to hold out instead of a random split (its latest version).
+   * Preprocessing and model are fitted on `dataset` alone.
+   */
+  testDataset?: string | undefined;
   target: string;
   positive?: string | undefined;
   /** `auto`: k-fold cross-validation on the training rows picks the kind. */
@@ -100,7 +105,21 @@ export async function trainModel(
   assertCan(actor, 'data:read', 'train on datasets');
   assertCan(actor, 'model:write', 'register trained models');
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
-  const table = await deps.datasets.load(dataset);
+  let table = await deps.datasets.load(dataset);
+  let testRows: number[] | undefined;
+  let testDataset: Awaited<ReturnType<DatasetRegistry['get']>> | undefined;
+  if (request.testDataset !== undefined) {
+    testDataset = await deps.datasets.get(request.testDataset, undefined, actor);
+    const held = await deps.datasets.load(testDataset);
+    if (held.columns.join('\u0000') !== table.columns.join('\u0000')) {
+      throw new GalenError(
+        'invalid_input',
+        `the test data's columns (${held.columns.join(', ')}) differ from the training data's (${table.columns.join(', ')})`,
+      );
+    }
+    testRows = held.rows.map((_, i) => table.rows.length + i);
+    table = { columns: table.columns, rows: [...table.rows, ...held.rows] };
+  }
   const schema = inferSchema(table, {
     target: request.target,
     ...(request.overrides !== undefined && { overrides: request.overrides }),
@@ -108,6 +127,7 @@ export async function trainModel(
   const seed = request.options?.seed ?? 42;
   const trained = trainTabular(table, schema, {
     ...request.options,
+    ...(testRows && { testRows }),
     model: request.modelKind,
     seed,
     ...(request.positive !== undefined && { positive: request.positive }),
@@ -168,8 +188,9 @@ export async function trainModel(
       };
     }
   }
-  metrics['evaluatedOn'] =
-    `held-out ${regression ? 'random' : 'stratified'} split of ${n} rows (seed ${seed}), scored by the compiled ONNX in Galen's runtime`;
+  metrics['evaluatedOn'] = testDataset
+    ? `the separate test data ${testDataset.name}:${testDataset.version} (${n} rows), scored by the compiled ONNX in Galen's runtime`
+    : `held-out ${regression ? 'random' : 'stratified'} split of ${n} rows (seed ${seed}), scored by the compiled ONNX in Galen's runtime`;
   metrics['parityMaxAbsDiff'] = parity; // compiled graph vs the TypeScript model on those rows
 
   const version = await deps.registry.registerVersion(
@@ -184,6 +205,10 @@ export async function trainModel(
       datasetSha256: dataset.sha256,
       parameters: {
         dataset: `${dataset.name}:${dataset.version}`,
+        ...(testDataset && {
+          testDataset: `${testDataset.name}:${testDataset.version}`,
+          testDatasetSha256: testDataset.sha256,
+        }),
         target: request.target,
         ...(request.positive !== undefined && { positive: request.positive }),
         model: trained.model,
