@@ -29,6 +29,7 @@ interface TrainFlags {
   name: string;
   seed?: number;
   description?: string;
+  sensitive?: string;
 }
 
 export function trainCommand(global: () => CliOptions): Command {
@@ -42,6 +43,10 @@ export function trainCommand(global: () => CliOptions): Command {
     .requiredOption('--name <model>', 'the model to register a version of')
     .option('--seed <n>', 'seed of the split and the model', seed)
     .option('--description <text>', 'what this version is')
+    .option(
+      '--sensitive <column>',
+      'report held-out metrics per group of this column too (e.g. sex, age band)',
+    )
     .action(async (o: TrainFlags) => {
       const opts = global();
       await withGalen(opts, async (galen) => {
@@ -64,6 +69,7 @@ export function trainCommand(global: () => CliOptions): Command {
               modelKind: o.model,
               options: o.seed === undefined ? undefined : { seed: o.seed },
               description: o.description,
+              sensitive: o.sensitive,
             },
             CLI_ACTOR,
           ),

@@ -14,6 +14,7 @@ import type { DatasetRegistry, ModelRegistry, ModelVersion } from '../registry/i
 import type { ModelRuntime } from '../runtime/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import {
+  bySubgroup,
   evaluateBinaryReport,
   evaluateMulticlassReport,
   evaluateRegressionReport,
@@ -40,6 +41,8 @@ export interface TrainModelRequest {
   overrides?: Record<string, ColumnOverride> | undefined;
   options?: Omit<TabularTrainingOptions, 'model' | 'positive'> | undefined;
   description?: string | undefined;
+  /** A column (e.g. sex, age band) whose groups get their own held-out metrics. */
+  sensitive?: string | undefined;
 }
 
 export interface TrainModelResult {
@@ -52,6 +55,29 @@ export interface TrainModelDeps {
   registry: ModelRegistry;
   runtime: ModelRuntime;
   artifacts: ArtifactStore;
+}
+
+/**
+ * Held-out metrics per group of the `sensitive` column (its raw values in the held-out rows);
+ * `evaluate` receives positions within the held-out rows.
+ */
+function subgroupMetrics(
+  table: { columns: string[]; rows: (string | null)[][] },
+  sensitive: string,
+  testRows: readonly number[],
+  evaluate: (rows: number[]) => unknown,
+): Record<string, { n: number; report?: unknown }> {
+  const index = table.columns.indexOf(sensitive);
+  if (index < 0) {
+    throw new GalenError(
+      'invalid_input',
+      `the sensitive column "${sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
+    );
+  }
+  return bySubgroup(
+    testRows.map((r) => table.rows[r]?.[index] ?? null),
+    evaluate,
+  );
 }
 
 /** The held-out rows as the served model takes them: one [n, 1] tensor per column. */
@@ -124,6 +150,12 @@ export async function trainModel(
     target: request.target,
     ...(request.overrides !== undefined && { overrides: request.overrides }),
   });
+  if (request.sensitive !== undefined && !table.columns.includes(request.sensitive)) {
+    throw new GalenError(
+      'invalid_input',
+      `the sensitive column "${request.sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
+    );
+  }
   const seed = request.options?.seed ?? 42;
   const trained = trainTabular(table, schema, {
     ...request.options,
@@ -187,6 +219,30 @@ export async function trainModel(
         report,
       };
     }
+  }
+  if (request.sensitive !== undefined) {
+    metrics['subgroups'] = subgroupMetrics(table, request.sensitive, trained.test, (rows) =>
+      regression
+        ? evaluateRegressionReport(
+            rows.map((i) => served[i]!),
+            rows.map((i) => trained.testTargets[i]!),
+            { seed },
+          )
+        : trained.classes!.length === 2
+          ? evaluateBinaryReport(
+              rows.map((i) => served[i * 2 + 1]!),
+              rows.map((i) => trained.testTargets[i]!),
+              { seed },
+            )
+          : evaluateMulticlassReport(
+              rows.flatMap((i) =>
+                Array.from(served.subarray(i * trained.classes!.length, (i + 1) * trained.classes!.length)),
+              ),
+              rows.map((i) => trained.testTargets[i]!),
+              trained.classes!.length,
+              { seed },
+            ),
+    );
   }
   metrics['evaluatedOn'] = testDataset
     ? `the separate test data ${testDataset.name}:${testDataset.version} (${n} rows), scored by the compiled ONNX in Galen's runtime`

@@ -40,6 +40,7 @@ describe('trainModel', () => {
           target: 'readmitted',
           positive: 'yes',
           modelKind,
+          sensitive: 'age',
         },
         ADMIN,
       );
@@ -57,6 +58,18 @@ describe('trainModel', () => {
       expect(test['auroc']).toBeGreaterThan(0.6);
       expect(metrics['parityMaxAbsDiff']).toBeLessThan(1e-5);
       expect((metrics['report'] as any).auroc.ci95.low).toBeLessThan(test['auroc']!);
+      // Per age band, on the same held-out rows: the group sizes add up to the whole.
+      const groups = metrics['subgroups'] as Record<string, { n: number; report?: any }>;
+      expect(Object.keys(groups)).toEqual([
+        '[40-50)',
+        '[50-60)',
+        '[60-70)',
+        '[70-80)',
+        '[80-90)',
+        '[90-100)',
+      ]);
+      expect(Object.values(groups).reduce((sum, g) => sum + g.n, 0)).toBe(5000);
+      expect(groups['[70-80)']!.report.auroc.value).toBeGreaterThan(0.5);
 
       // One input per column, [-1, 1]: FP32 for numbers, BYTES for categories.
       const meta = await server.call('GET', `/v2/models/readmit-${modelKind}`);
@@ -127,6 +140,13 @@ describe('trainModel', () => {
         ADMIN,
       ),
     ).rejects.toThrow(/"no_such"/);
+    await expect(
+      trainModel(
+        deps(),
+        { model: 'nope', dataset: 'readmissions', target: 'readmitted', modelKind: 'gbdt', sensitive: 'sex' },
+        ADMIN,
+      ),
+    ).rejects.toThrow(/the sensitive column "sex" is not in the data/);
     await expect(
       trainModel(
         deps(),
