@@ -8,7 +8,7 @@ import { ownCpuSeconds } from './cpu-usage.js';
 import { createInferClient } from './grpc-client.js';
 import type { InferClient } from './grpc-client.js';
 import { Samples } from './latency.js';
-import type { LoadResult } from './load-result.js';
+import type { LoadResult, LoadRun as Run } from './load-result.js';
 import type { GrpcInferRequest } from './payloads.js';
 
 export interface GrpcLoadSpec {
@@ -19,14 +19,6 @@ export interface GrpcLoadSpec {
   concurrency: number;
   durationS: number;
   warmupS: number;
-}
-
-interface Run {
-  ok: number;
-  errors: number;
-  firstError: string | null;
-  durationS: number;
-  samples: Samples;
 }
 
 async function load(client: InferClient, spec: GrpcLoadSpec, seconds: number): Promise<Run> {

@@ -7,7 +7,7 @@ import autocannon from 'autocannon';
 import { childMain } from './child-process.js';
 import { ownCpuSeconds } from './cpu-usage.js';
 import { Samples } from './latency.js';
-import type { LoadResult } from './load-result.js';
+import type { LoadResult, LoadRun as Run } from './load-result.js';
 import type { HttpRequestSpec } from './payloads.js';
 
 export interface HttpLoadSpec {
@@ -18,14 +18,6 @@ export interface HttpLoadSpec {
   connections: number;
   durationS: number;
   warmupS: number;
-}
-
-interface Run {
-  ok: number;
-  errors: number;
-  firstError: string | null;
-  durationS: number;
-  samples: Samples;
 }
 
 function load(spec: HttpLoadSpec, seconds: number): Promise<Run> {

@@ -1,5 +1,5 @@
 /** What every load generator reports for one measured window. */
-import type { LatencySummary } from './latency.js';
+import type { LatencySummary, Samples } from './latency.js';
 
 export interface LoadResult {
   /** Successful (2xx / OK) responses in the window. */
@@ -14,4 +14,13 @@ export interface LoadResult {
   latency: LatencySummary;
   /** Cores the load generator itself kept busy (it shares the machine with the server). */
   clientCores: number;
+}
+
+/** What a load generator counts while a window runs, before it is summarised as a `LoadResult`. */
+export interface LoadRun {
+  ok: number;
+  errors: number;
+  firstError: string | null;
+  durationS: number;
+  samples: Samples;
 }

@@ -1,40 +1,14 @@
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { InferenceSession } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { FeatureSpec, PipelineSpec, TreeNodeSpec } from '../core/index.js';
 import { featureMatrix, predictPipeline } from '../training/index.js';
 import type { PipelineColumns } from '../training/index.js';
 import { compileTabularPipeline, readOnnxModelInfo } from './index.js';
+import { runCompiledPipeline } from '../../test/helpers/run-pipeline.js';
 
 const TOLERANCE = 1e-5;
 
-/** Runs compiled bytes on raw columns the way a client would send them (NaN and '' for missing). */
-async function runCompiled(
-  spec: PipelineSpec,
-  columns: PipelineColumns,
-): Promise<{ session: InferenceSession; out: InferenceSession.OnnxValueMapType }> {
-  const session = await InferenceSession.create(Buffer.from(compileTabularPipeline(spec)));
-  const feeds: Record<string, Tensor> = {};
-  for (const f of spec.features) {
-    const cells = columns[f.column] ?? [];
-    feeds[f.column] =
-      f.kind === 'numeric'
-        ? new Tensor(
-            'float32',
-            Float32Array.from(cells, (c) => (c === null ? Number.NaN : Number(c))),
-            [cells.length, 1],
-          )
-        : new Tensor(
-            'string',
-            cells.map((c) => (c === null ? '' : String(c))),
-            [cells.length, 1],
-          );
-  }
-  try {
-    return { session, out: await session.run(feeds) };
-  } finally {
-    await session.release();
-  }
-}
+const runCompiled = runCompiledPipeline;
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);

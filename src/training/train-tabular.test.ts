@@ -3,16 +3,15 @@
  * served graph and the TypeScript model agree to 1e-5 on every held-out row.
  */
 import { readFileSync } from 'node:fs';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { PipelineSpec } from '../core/index.js';
 import { inferSchema, parseCsv } from '../datasets/index.js';
-import { compileTabularPipeline } from '../onnx/index.js';
 import { auroc } from './metrics.js';
 import { predictPipeline } from './pipeline-predict.js';
 import type { PipelineColumns } from './pipeline-predict.js';
 import { trainTabular } from './train-tabular.js';
 import type { TabularModelKind } from './train-tabular.js';
+import { runCompiledPipeline } from '../../test/helpers/run-pipeline.js';
 
 const read = (name: string) =>
   readFileSync(new URL(`../../../shared/data/clinical/${name}`, import.meta.url));
@@ -31,29 +30,7 @@ function asServed(spec: PipelineSpec, columns: PipelineColumns): PipelineColumns
 }
 
 async function runOnnx(spec: PipelineSpec, columns: PipelineColumns): Promise<Float32Array> {
-  const session = await InferenceSession.create(Buffer.from(compileTabularPipeline(spec)));
-  try {
-    const feeds: Record<string, Tensor> = {};
-    for (const f of spec.features) {
-      const cells = columns[f.column] ?? [];
-      feeds[f.column] =
-        f.kind === 'numeric'
-          ? new Tensor(
-              'float32',
-              Float32Array.from(cells, (c) => (c === null ? Number.NaN : Number(c))),
-              [cells.length, 1],
-            )
-          : new Tensor(
-              'string',
-              cells.map((c) => (c === null ? '' : String(c))),
-              [cells.length, 1],
-            );
-    }
-    const out = await session.run(feeds);
-    return out['probabilities']!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
+  return (await runCompiledPipeline(spec, columns)).out['probabilities']!.data as Float32Array;
 }
 
 const cases: [string, string, string, TabularModelKind, number][] = [
