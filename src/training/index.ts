@@ -5,6 +5,10 @@ export { fitStandardizer, standardize } from './standardizer.js';
 export type { Standardizer } from './standardizer.js';
 export { fitLogisticRegression, sigmoid } from './logistic-regression.js';
 export type { LogisticRegressionFit, LogisticRegressionOptions } from './logistic-regression.js';
+export { fitSoftmaxRegression } from './softmax-regression.js';
+export type { SoftmaxRegressionFit, SoftmaxRegressionOptions } from './softmax-regression.js';
+export { fitLinearRegression } from './linear-regression.js';
+export type { LinearRegressionFit, LinearRegressionOptions } from './linear-regression.js';
 export { mulberry32, stratifiedSplit } from './split.js';
 export type { TrainTestSplit } from './split.js';
 export { accuracy, auroc, evaluateBinary } from './metrics.js';
@@ -35,6 +39,7 @@ export { fitGbdt, predictGbdtProba, predictGbdtRaw, toTreeEnsembleSpec } from '.
 export type { GbdtEarlyStopping, GbdtModel, GbdtOptions, GbdtTask, GbdtTree } from './gbdt.js';
 export { trainTabular } from './train-tabular.js';
 export type {
+  ModelSelection,
   TabularModelKind,
   TabularTask,
   TabularTrainingOptions,
