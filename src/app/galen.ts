@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { GalenConfig } from '../config/index.js';
 import { systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
+import { JobService } from '../jobs/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
@@ -16,6 +17,7 @@ import { ApiKeys, AuditLog } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
 import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
+import { childProcessLauncher } from './job-process.js';
 
 export interface Galen {
   readonly config: GalenConfig;
@@ -31,6 +33,8 @@ export interface Galen {
   readonly metrics: GalenMetrics;
   readonly models: ModelManager;
   readonly inference: InferenceService;
+  /** Training jobs; a server calls `jobs.start()` to run them (the CLI only submits and reads). */
+  readonly jobs: JobService;
   close(): Promise<void>;
 }
 
@@ -79,6 +83,11 @@ export async function createGalen(
   });
   const models = new ModelManager(registry, artifacts, runtime, logger);
   const inference = new InferenceService(registry, models, runtime, metrics);
+  const jobs = new JobService(store, registry, datasets, clock, logger, {
+    launcher: childProcessLauncher(config),
+    concurrency: config.jobs.concurrency,
+    maxAttempts: config.jobs.maxAttempts,
+  });
   return {
     config,
     logger,
@@ -93,7 +102,9 @@ export async function createGalen(
     metrics,
     models,
     inference,
+    jobs,
     async close() {
+      await jobs.close();
       await runtime.close();
       await audit.flush();
       await store.close();

@@ -65,6 +65,7 @@ export function serveCommand(global: () => CliOptions): Command {
           throw err;
         }
       }
+      await galen.jobs.start();
       state.ready = true;
       logger.info({ address, dataDir: config.dataDir }, `Galen is serving on ${address}`);
       if (grpc) logger.info({ address: grpc.address }, `OIP v2 over gRPC on ${grpc.address}`);

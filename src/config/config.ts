@@ -49,6 +49,25 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    jobs: Type.Object(
+      {
+        concurrency: Type.Integer({
+          minimum: 0,
+          maximum: 64,
+          default: 1,
+          description:
+            'Training jobs this server runs at once, each in its own process (0 = run none; another process sharing the data folder may).',
+        }),
+        maxAttempts: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 3,
+          description:
+            'Starts a job may have: a job interrupted by a crash or restart is rerun until this many.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     grpc: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Serve OIP v2 over gRPC as well as HTTP.' }),
@@ -158,6 +177,8 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_ADMIN_KEY: { path: ['adminKey'], kind: 'string' },
   GALEN_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
   GALEN_AUDIT_BUFFER_INFERENCE: { path: ['audit', 'bufferInference'], kind: 'boolean' },
+  GALEN_JOBS_CONCURRENCY: { path: ['jobs', 'concurrency'], kind: 'integer' },
+  GALEN_JOBS_MAX_ATTEMPTS: { path: ['jobs', 'maxAttempts'], kind: 'integer' },
   GALEN_GRPC_ENABLED: { path: ['grpc', 'enabled'], kind: 'boolean' },
   GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },

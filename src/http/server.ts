@@ -12,6 +12,7 @@ import './context.js';
 import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { datasetsApiRoutes } from './routes/datasets-api.js';
+import { jobsApiRoutes } from './routes/jobs-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
 import { oipRepositoryRoutes } from './routes/oip-repository.js';
@@ -100,6 +101,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   tfServingRoutes(app, galen);
   modelsApiRoutes(app, galen);
   datasetsApiRoutes(app, galen);
+  jobsApiRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
     Promise.resolve(app.swagger()),

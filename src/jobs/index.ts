@@ -1,3 +1,21 @@
-/** Training runs: from a stored dataset to an evaluated, registered model version. */
+/** Training runs and the jobs that run them: from a stored dataset to an evaluated, registered model version. */
 export { trainModel } from './train-model.js';
-export type { TrainModelDeps, TrainModelRequest, TrainModelResult } from './train-model.js';
+export type {
+  TrainModelDeps,
+  TrainModelHooks,
+  TrainModelRequest,
+  TrainModelResult,
+  TrainProgress,
+} from './train-model.js';
+export { JobService, jobActor } from './job-service.js';
+export type {
+  Job,
+  JobEvents,
+  JobLauncher,
+  JobOutcome,
+  JobServiceOptions,
+  RunningJob,
+  TrainJobRequest,
+} from './job-service.js';
+export { MODEL_CARD_SCHEMA, buildModelCard, renderModelCardMarkdown } from './model-card.js';
+export type { ModelCard } from './model-card.js';

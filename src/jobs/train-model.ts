@@ -21,7 +21,16 @@ import {
   predictPipeline,
   trainTabular,
 } from '../training/index.js';
-import type { PipelineColumns, TabularModelKind, TabularTrainingOptions } from '../training/index.js';
+import type {
+  BinaryReport,
+  ModelSelection,
+  MulticlassReport,
+  PipelineColumns,
+  RegressionReport,
+  TabularModelKind,
+  TabularTrainingOptions,
+} from '../training/index.js';
+import { buildModelCard } from './model-card.js';
 
 export interface TrainModelRequest {
   /** The model to register a version of (created when new). */
@@ -43,6 +52,19 @@ export interface TrainModelRequest {
   description?: string | undefined;
   /** A column (e.g. sex, age band) whose groups get their own held-out metrics. */
   sensitive?: string | undefined;
+  /** What the model is for, in the trainer's words; goes on the model card as given. */
+  intendedUse?: string | undefined;
+  /** Known limitations to put on the model card before the ones Galen finds. */
+  limitations?: string[] | undefined;
+}
+
+/** Where a run stands: share done (0–1) and what it is doing, in words without patient data. */
+export type TrainProgress = (fraction: number, stage: string) => void;
+
+export interface TrainModelHooks {
+  onProgress?: TrainProgress;
+  /** The job this run belongs to: recorded in the version's lineage and card. */
+  job?: string;
 }
 
 export interface TrainModelResult {
@@ -123,13 +145,31 @@ async function runInRuntime(
   }
 }
 
+/** Share of a run's time each phase starts at (fitting takes the span up to `compile`). */
+const PHASE = { load: 0, fit: 0.05, compile: 0.8, evaluate: 0.85, register: 0.95 } as const;
+
+const ALGORITHMS: Record<TabularModelKind, string> = {
+  logistic: 'logistic regression',
+  gbdt: 'histogram gradient-boosted trees',
+};
+
+function describeSelection(selection: ModelSelection): string {
+  const scores = selection.candidates
+    .map((c) => `${ALGORITHMS[c.model]} ${selection.metric} ${c.mean.toFixed(4)}`)
+    .join(', ');
+  return `${selection.folds}-fold cross-validation on the training rows (mean ${selection.metric}: ${scores}); kept ${ALGORITHMS[selection.chosen]}`;
+}
+
 export async function trainModel(
   deps: TrainModelDeps,
   request: TrainModelRequest,
   actor: Actor,
+  hooks: TrainModelHooks = {},
 ): Promise<TrainModelResult> {
   assertCan(actor, 'data:read', 'train on datasets');
   assertCan(actor, 'model:write', 'register trained models');
+  const progress = hooks.onProgress ?? (() => undefined);
+  progress(PHASE.load, 'loading data');
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
   let table = await deps.datasets.load(dataset);
   let testRows: number[] | undefined;
@@ -163,13 +203,16 @@ export async function trainModel(
     model: request.modelKind,
     seed,
     ...(request.positive !== undefined && { positive: request.positive }),
+    onProgress: (fraction, stage) => progress(PHASE.fit + fraction * (PHASE.compile - PHASE.fit), stage),
   });
+  progress(PHASE.compile, 'compiling the pipeline into one ONNX graph');
   const onnx = compileTabularPipeline(trained.spec, {
     producerName: 'galen',
     docString: `Galen ${GALEN_VERSION}: ${trained.model} on ${dataset.name}:${dataset.version} predicting ${request.target}`,
   });
 
   // What is evaluated is what is served: the compiled graph, run by Galen's runtime.
+  progress(PHASE.evaluate, `evaluating the compiled graph on ${trained.test.length} held-out rows`);
   const n = trained.test.length;
   const regression = trained.task === 'regression';
   const outputName = regression ? 'prediction' : 'probabilities';
@@ -180,10 +223,11 @@ export async function trainModel(
   const reference = predictPipeline(trained.spec, trained.testColumns);
 
   let metrics: Record<string, unknown>;
+  let report: BinaryReport | MulticlassReport | RegressionReport;
   let parity = 0;
   if (regression) {
     reference.predictions!.forEach((v, i) => (parity = Math.max(parity, Math.abs(v - served[i]!))));
-    const report = evaluateRegressionReport(served, trained.testTargets, { seed });
+    report = evaluateRegressionReport(served, trained.testTargets, { seed });
     metrics = { test: { n, rmse: report.rmse.value, mae: report.mae.value, r2: report.r2.value }, report };
   } else {
     const k = trained.classes!.length;
@@ -191,7 +235,7 @@ export async function trainModel(
       row.forEach((p, c) => (parity = Math.max(parity, Math.abs(p - served[i * k + c]!)))),
     );
     if (k !== 2) {
-      const report = evaluateMulticlassReport(served, trained.testTargets, k, { seed });
+      report = evaluateMulticlassReport(served, trained.testTargets, k, { seed });
       metrics = {
         test: {
           n,
@@ -203,7 +247,7 @@ export async function trainModel(
       };
     } else {
       const positive = Float64Array.from({ length: n }, (_, i) => served[i * 2 + 1]!);
-      const report = evaluateBinaryReport(positive, trained.testTargets, { seed });
+      report = evaluateBinaryReport(positive, trained.testTargets, { seed });
       metrics = {
         test: {
           n,
@@ -249,6 +293,47 @@ export async function trainModel(
     : `held-out ${regression ? 'random' : 'stratified'} split of ${n} rows (seed ${seed}), scored by the compiled ONNX in Galen's runtime`;
   metrics['parityMaxAbsDiff'] = parity; // compiled graph vs the TypeScript model on those rows
 
+  progress(PHASE.register, 'writing the model card and registering the version');
+  const algorithm = ALGORITHMS[trained.model];
+  const framework = `galen ${GALEN_VERSION}`;
+  const card = buildModelCard({
+    algorithm,
+    framework,
+    trainedAt: new Date().toISOString(),
+    seed,
+    target: request.target,
+    task: trained.task,
+    classes: trained.classes,
+    selection: trained.selection && describeSelection(trained.selection),
+    job: hooks.job,
+    intendedUse: request.intendedUse,
+    limitations: request.limitations,
+    dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
+    schema,
+    inputs: new Map(
+      trained.spec.features.map((f) => [
+        f.column,
+        f.kind === 'numeric'
+          ? { datatype: 'FP32' as const }
+          : { datatype: 'BYTES' as const, categories: f.categories.length },
+      ]),
+    ),
+    trainRows: trained.train.length,
+    testRows: n,
+    droppedRows: trained.droppedRows,
+    evaluatedOn: String(metrics['evaluatedOn']),
+    trainTargets: trained.trainTargets,
+    testTargets: trained.testTargets,
+    report,
+    subgroups:
+      request.sensitive === undefined
+        ? undefined
+        : {
+            column: request.sensitive,
+            groups: metrics['subgroups'] as Record<string, { n: number; report?: unknown }>,
+          },
+  });
+
   const version = await deps.registry.registerVersion(
     {
       model: request.model,
@@ -256,7 +341,7 @@ export async function trainModel(
       description:
         request.description ??
         `${request.modelKind} predicting ${request.target} from ${dataset.name}:${dataset.version}`,
-      framework: `galen ${GALEN_VERSION} (${trained.model === 'gbdt' ? 'histogram gradient-boosted trees' : 'logistic regression'})`,
+      framework: `${framework} (${algorithm})`,
       source: 'galen training',
       datasetSha256: dataset.sha256,
       parameters: {
@@ -265,6 +350,7 @@ export async function trainModel(
           testDataset: `${testDataset.name}:${testDataset.version}`,
           testDatasetSha256: testDataset.sha256,
         }),
+        ...(hooks.job !== undefined && { job: hooks.job }),
         target: request.target,
         ...(request.positive !== undefined && { positive: request.positive }),
         model: trained.model,
@@ -278,6 +364,7 @@ export async function trainModel(
         droppedRows: trained.droppedRows,
       },
       metrics,
+      card: card as unknown as Record<string, unknown>,
     },
     actor,
   );

@@ -1,5 +1,5 @@
 /** The model registry: models, versions, aliases, signatures, lineage and archive. */
-export { ModelRegistry, parseVersionRef } from './model-registry.js';
+export { ModelRegistry, checkName, parseVersionRef } from './model-registry.js';
 export type {
   Lineage,
   Model,

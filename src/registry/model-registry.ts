@@ -196,6 +196,7 @@ export class ModelRegistry {
           archivedAt: null,
         };
         await tx.insertVersion(record);
+        if (input.card !== undefined) await tx.insertModelCard(input.model, record.version, input.card);
         await tx.updateModel(input.model, { updatedAt: now });
         return this.toVersion(record, []);
       });
@@ -230,6 +231,19 @@ export class ModelRegistry {
       ...this.toModel(model, versions.at(-1)?.version ?? 0, aliases),
       versions: versions.map((v) => this.toVersion(v, aliases)),
     };
+  }
+
+  /** The version's model card; `not_found` when the version has none (it was not trained here). */
+  async getModelCard(name: string, version: number): Promise<Record<string, unknown>> {
+    await this.getVersion(name, version);
+    const card = await this.store.getModelCard(name, version);
+    if (!card) {
+      throw new GalenError(
+        'not_found',
+        `model "${name}" version ${version} has no model card: cards are written for versions trained by Galen`,
+      );
+    }
+    return card;
   }
 
   async getVersion(name: string, version: number): Promise<ModelVersion> {

@@ -72,6 +72,8 @@ export interface NewVersionInput {
   datasetSha256?: string | undefined;
   parameters?: Record<string, unknown> | undefined;
   metrics?: Record<string, unknown> | undefined;
+  /** The model card (training writes one), stored with the version. */
+  card?: Record<string, unknown> | undefined;
   maxBytes?: number | undefined;
 }
 

@@ -4,6 +4,7 @@
  */
 export { AUDIT_GENESIS_HASH } from './metadata-store.js';
 export type { MetadataStore } from './metadata-store.js';
+export { JOB_STATES } from './records.js';
 export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
 export type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 export { LocalArtifactStore } from './local-artifact-store.js';
@@ -12,6 +13,9 @@ export type {
   ApiKeyRecord,
   AuditRecord,
   DatasetVersionRecord,
+  JobLogRecord,
+  JobRecord,
+  JobState,
   JsonObject,
   ModelRecord,
   NewAuditRecord,

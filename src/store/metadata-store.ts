@@ -7,6 +7,10 @@ import type {
   ApiKeyRecord,
   AuditRecord,
   DatasetVersionRecord,
+  JobLogRecord,
+  JobRecord,
+  JobState,
+  JsonObject,
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
@@ -50,6 +54,26 @@ export interface MetadataStore {
   listDatasetVersions(name?: string): Promise<DatasetVersionRecord[]>;
   getDatasetVersion(name: string, version: number): Promise<DatasetVersionRecord | undefined>;
   insertDatasetVersion(record: DatasetVersionRecord): Promise<void>;
+
+  insertJob(record: JobRecord): Promise<void>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /** Newest first; `state` filters. */
+  listJobs(options: { state?: JobState; limit: number }): Promise<JobRecord[]>;
+  /**
+   * Changes a job, only while it is in one of `whenState` (when given); says whether it changed.
+   * Lets a cancel and a finishing run race without one overwriting the other.
+   */
+  updateJob(
+    id: string,
+    patch: Partial<Omit<JobRecord, 'id' | 'kind' | 'request' | 'createdAt' | 'createdBy' | 'createdRole'>>,
+    whenState?: readonly JobState[],
+  ): Promise<boolean>;
+  appendJobLog(jobId: string, lines: readonly Omit<JobLogRecord, 'seq' | 'jobId'>[]): Promise<void>;
+  listJobLogs(jobId: string, options: { afterSeq?: number; limit: number }): Promise<JobLogRecord[]>;
+
+  /** A version's model card (written in the transaction that registers it). */
+  insertModelCard(model: string, version: number, card: JsonObject): Promise<void>;
+  getModelCard(model: string, version: number): Promise<JsonObject | undefined>;
 
   getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
   listAliases(model?: string): Promise<AliasRecord[]>;

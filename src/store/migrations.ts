@@ -105,6 +105,53 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004-jobs-model-cards': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Long-running work (training) with its persisted state; request and result are JSON.
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('request', 'text', (c) => c.notNull())
+        .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0))
+        .addColumn('stage', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('result', 'text')
+        .addColumn('error', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('owner', 'text')
+        .addColumn('heartbeat_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_role', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('jobs_state').on('jobs').columns(['state', 'created_at']).execute();
+      await db.schema
+        .createTable('job_logs')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('job_logs_job').on('job_logs').columns(['job_id', 'seq']).execute();
+      // A model version's card (intended use, data, metrics, limitations), written with the version.
+      await db.schema
+        .createTable('model_cards')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('card', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('model_cards_pk', ['model', 'version'])
+        .addForeignKeyConstraint('model_cards_version_fk', ['model', 'version'], 'model_versions', [
+          'model',
+          'version',
+        ])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -87,3 +87,45 @@ export interface AuditRecord {
 }
 
 export type NewAuditRecord = Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>;
+
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** A long-running piece of work (a training run) and where it stands. */
+export interface JobRecord {
+  id: string;
+  /** What the job does (`train`). */
+  kind: string;
+  state: JobState;
+  /** What was asked for, as JSON (never patient data: names, options, column names). */
+  request: JsonObject;
+  /** 0 to 1. */
+  progress: number;
+  /** What it is doing now, in words. */
+  stage: string;
+  /** On success: what it produced (e.g. the registered model version). */
+  result: JsonObject | null;
+  /** On failure: `{ code, message }` in the error table's terms. */
+  error: JsonObject | null;
+  /** How many times it has been started (a restart may start it again). */
+  attempts: number;
+  cancelRequested: boolean;
+  /** Which process runs it (`host:pid`), while running. */
+  owner: string | null;
+  /** When its owner last said it was alive. */
+  heartbeatAt: string | null;
+  createdAt: string;
+  /** The key that submitted it, and that key's role (the job acts with it). */
+  createdBy: string;
+  createdRole: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobLogRecord {
+  seq: number;
+  jobId: string;
+  time: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}

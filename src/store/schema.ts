@@ -73,6 +73,40 @@ export interface DatasetVersionsTable {
   created_by: string;
 }
 
+export interface JobsTable {
+  id: string;
+  kind: string;
+  state: string;
+  request: string;
+  progress: number;
+  stage: string;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  cancel_requested: number;
+  owner: string | null;
+  heartbeat_at: string | null;
+  created_at: string;
+  created_by: string;
+  created_role: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface JobLogsTable {
+  seq: Generated<number>;
+  job_id: string;
+  time: string;
+  level: string;
+  message: string;
+}
+
+export interface ModelCardsTable {
+  model: string;
+  version: number;
+  card: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -80,4 +114,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   dataset_versions: DatasetVersionsTable;
+  jobs: JobsTable;
+  job_logs: JobLogsTable;
+  model_cards: ModelCardsTable;
 }

@@ -17,6 +17,9 @@ import type {
   ApiKeyRecord,
   AuditRecord,
   DatasetVersionRecord,
+  JobLogRecord,
+  JobRecord,
+  JobState,
   JsonObject,
   ModelRecord,
   NewAuditRecord,
@@ -26,6 +29,7 @@ import type {
   AuditLogTable,
   Database,
   DatasetVersionsTable,
+  JobsTable,
   ModelVersionsTable,
   ModelsTable,
 } from './schema.js';
@@ -96,6 +100,28 @@ const toDatasetVersion = (row: Selectable<DatasetVersionsTable>): DatasetVersion
   description: row.description,
   createdAt: row.created_at,
   createdBy: row.created_by,
+});
+
+const parseJsonOrNull = (text: string | null): JsonObject | null => (text === null ? null : parseJson(text));
+
+const toJob = (row: Selectable<JobsTable>): JobRecord => ({
+  id: row.id,
+  kind: row.kind,
+  state: row.state as JobState,
+  request: parseJson(row.request),
+  progress: row.progress,
+  stage: row.stage,
+  result: parseJsonOrNull(row.result),
+  error: parseJsonOrNull(row.error),
+  attempts: row.attempts,
+  cancelRequested: row.cancel_requested !== 0,
+  owner: row.owner,
+  heartbeatAt: row.heartbeat_at,
+  createdAt: row.created_at,
+  createdBy: row.created_by,
+  createdRole: row.created_role,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
 });
 
 class HotPaths {
@@ -355,6 +381,116 @@ class SqlMetadataStore implements MetadataStore {
         created_by: r.createdBy,
       })
       .execute();
+  }
+
+  async insertJob(r: JobRecord): Promise<void> {
+    await this.db
+      .insertInto('jobs')
+      .values({
+        id: r.id,
+        kind: r.kind,
+        state: r.state,
+        request: JSON.stringify(r.request),
+        progress: r.progress,
+        stage: r.stage,
+        result: r.result && JSON.stringify(r.result),
+        error: r.error && JSON.stringify(r.error),
+        attempts: r.attempts,
+        cancel_requested: r.cancelRequested ? 1 : 0,
+        owner: r.owner,
+        heartbeat_at: r.heartbeatAt,
+        created_at: r.createdAt,
+        created_by: r.createdBy,
+        created_role: r.createdRole,
+        started_at: r.startedAt,
+        finished_at: r.finishedAt,
+      })
+      .execute();
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toJob(row);
+  }
+
+  async listJobs(options: { state?: JobState; limit: number }): Promise<JobRecord[]> {
+    let query = this.db.selectFrom('jobs').selectAll();
+    if (options.state !== undefined) query = query.where('state', '=', options.state);
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit)
+      .execute();
+    return rows.map(toJob);
+  }
+
+  async updateJob(
+    id: string,
+    patch: Partial<Omit<JobRecord, 'id' | 'kind' | 'request' | 'createdAt' | 'createdBy' | 'createdRole'>>,
+    whenState?: readonly JobState[],
+  ): Promise<boolean> {
+    let query = this.db
+      .updateTable('jobs')
+      .set({
+        ...(patch.state !== undefined && { state: patch.state }),
+        ...(patch.progress !== undefined && { progress: patch.progress }),
+        ...(patch.stage !== undefined && { stage: patch.stage }),
+        ...(patch.result !== undefined && { result: patch.result && JSON.stringify(patch.result) }),
+        ...(patch.error !== undefined && { error: patch.error && JSON.stringify(patch.error) }),
+        ...(patch.attempts !== undefined && { attempts: patch.attempts }),
+        ...(patch.cancelRequested !== undefined && { cancel_requested: patch.cancelRequested ? 1 : 0 }),
+        ...(patch.owner !== undefined && { owner: patch.owner }),
+        ...(patch.heartbeatAt !== undefined && { heartbeat_at: patch.heartbeatAt }),
+        ...(patch.startedAt !== undefined && { started_at: patch.startedAt }),
+        ...(patch.finishedAt !== undefined && { finished_at: patch.finishedAt }),
+      })
+      .where('id', '=', id);
+    if (whenState !== undefined) query = query.where('state', 'in', whenState);
+    const result = await query.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async appendJobLog(jobId: string, lines: readonly Omit<JobLogRecord, 'seq' | 'jobId'>[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.db
+      .insertInto('job_logs')
+      .values(lines.map((l) => ({ job_id: jobId, time: l.time, level: l.level, message: l.message })))
+      .execute();
+  }
+
+  async listJobLogs(jobId: string, options: { afterSeq?: number; limit: number }): Promise<JobLogRecord[]> {
+    const rows = await this.db
+      .selectFrom('job_logs')
+      .selectAll()
+      .where('job_id', '=', jobId)
+      .where('seq', '>', options.afterSeq ?? 0)
+      .orderBy('seq')
+      .limit(options.limit)
+      .execute();
+    return rows.map((r) => ({
+      seq: r.seq,
+      jobId: r.job_id,
+      time: r.time,
+      level: r.level as JobLogRecord['level'],
+      message: r.message,
+    }));
+  }
+
+  async insertModelCard(model: string, version: number, card: JsonObject): Promise<void> {
+    await this.db
+      .insertInto('model_cards')
+      .values({ model, version, card: JSON.stringify(card) })
+      .execute();
+  }
+
+  async getModelCard(model: string, version: number): Promise<JsonObject | undefined> {
+    const row = await this.db
+      .selectFrom('model_cards')
+      .select('card')
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row && parseJson(row.card);
   }
 
   async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {

@@ -38,6 +38,11 @@ export interface TabularTrainingOptions {
   /** Logistic regression's L2 penalty (default 1). */
   l2?: number;
   gbdt?: Omit<GbdtOptions, 'task' | 'classes' | 'seed'>;
+  /**
+   * Called (synchronously) before each fit with the share of fitting done so far (0–1) and what
+   * comes next, e.g. "cross-validation: gbdt, fold 2 of 5".
+   */
+  onProgress?: (fraction: number, stage: string) => void;
 }
 
 export type TabularTask = 'binary' | 'multiclass' | 'regression';
@@ -59,6 +64,8 @@ export interface TabularTrainingResult {
   /** The held-out rows' raw feature columns and targets (class index, or value for regression). */
   testColumns: PipelineColumns;
   testTargets: Float64Array;
+  /** The training rows' targets (class index, or value for regression). */
+  trainTargets: Float64Array;
 }
 
 /** What the target column asks for, and each row's target as a class index or value (NaN = missing). */
@@ -188,8 +195,10 @@ function selectModel(
   const folds = kFolds(train, task === 'regression' ? undefined : y, k, seed);
   const metric = task === 'binary' ? 'auroc' : task === 'multiclass' ? 'logLoss' : 'rmse';
   const kinds: TabularModelKind[] = task === 'binary' ? ['logistic', 'gbdt'] : ['gbdt'];
-  const candidates = kinds.map((model) => {
-    const scores = folds.map((validation) => {
+  const fits = kinds.length * k + 1;
+  const candidates = kinds.map((model, m) => {
+    const scores = folds.map((validation, f) => {
+      options.onProgress?.((m * k + f) / fits, `cross-validation: ${model}, fold ${f + 1} of ${k}`);
       const held = new Set(validation);
       const fitRows = train.filter((i) => !held.has(i));
       const spec = fitPipeline(model, task, classes, schema, values, fitRows, y, options, seed);
@@ -309,6 +318,8 @@ export function trainTabular(
   } else {
     kind = options.model;
   }
+  const cvFits = selection ? selection.candidates.length * selection.folds : 0;
+  options.onProgress?.(cvFits / (cvFits + 1), `fitting ${kind} on ${train.length} training rows`);
   const { features, model } = fitPipeline(kind, task, classes, schema, values, train, y, options, seed);
   return {
     spec: { features, model },
@@ -321,5 +332,6 @@ export function trainTabular(
     droppedRows: y.length - labelled.length,
     testColumns: pick(values, test),
     testTargets: Float64Array.from(test, (i) => y[i]!),
+    trainTargets: Float64Array.from(train, (i) => y[i]!),
   };
 }

@@ -34,9 +34,15 @@ export interface TestServer {
 }
 
 export async function createTestServer(
-  options: { withDemo?: boolean; config?: Partial<GalenConfig>; grpc?: boolean } = {},
+  options: {
+    withDemo?: boolean;
+    config?: Partial<GalenConfig>;
+    grpc?: boolean;
+    /** An existing data folder to serve (e.g. to restart on it); left in place on close. */
+    dataDir?: string;
+  } = {},
 ): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'galen-test-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'galen-test-')));
   const config = loadConfig({
     env: {},
     overrides: { dataDir, port: 0, adminKey: ADMIN_KEY, logLevel: 'silent', ...options.config },
@@ -46,6 +52,7 @@ export async function createTestServer(
   const { app, state } = await buildHttpServer(galen);
   await galen.models.preloadAliased();
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  await galen.jobs.start();
   state.ready = true;
   const grpc: GrpcServer | undefined = options.grpc
     ? await startGrpcServer(galen, { host: '127.0.0.1', port: 0 })
@@ -64,7 +71,7 @@ export async function createTestServer(
       await grpc?.close();
       await app.close();
       await galen.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { GalenError } from '../../core/index.js';
 import type { DatasetFormat } from '../../registry/index.js';
-import { ErrorSchema } from './schemas.js';
+import { ColumnOverrideSchema, ErrorSchema } from './schemas.js';
 
 const NameParam = Type.Object({ name: Type.String() });
 const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) });
@@ -19,17 +19,6 @@ const UploadQuery = Type.Object(
     format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('jsonl')])),
     target: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
-  },
-  { additionalProperties: false },
-);
-
-const ColumnOverrideSchema = Type.Object(
-  {
-    kind: Type.Optional(
-      Type.Union(['numeric', 'binary', 'categorical', 'ordinal', 'text'].map((k) => Type.Literal(k))),
-    ),
-    role: Type.Optional(Type.Union([Type.Literal('feature'), Type.Literal('ignored')])),
-    categories: Type.Optional(Type.Array(Type.String())),
   },
   { additionalProperties: false },
 );

@@ -7,6 +7,8 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { GalenError } from '../../core/index.js';
+import { renderModelCardMarkdown } from '../../jobs/index.js';
+import type { ModelCard } from '../../jobs/index.js';
 import { parseVersionRef } from '../../registry/index.js';
 import {
   EffectiveServingSchema,
@@ -51,6 +53,20 @@ function jsonObjectParam(name: string, text: string | undefined): Record<string,
     throw new GalenError('invalid_input', `query parameter "${name}" must be a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+const CardQuery = Type.Object(
+  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('markdown')])) },
+  { additionalProperties: false },
+);
+
+/** A version segment (a number or an alias) as the version number it names. */
+async function versionNumberOf(galen: Galen, model: string, segment: string): Promise<number> {
+  const ref = parseVersionRef(segment);
+  if ('version' in ref) return ref.version;
+  const target = (await galen.registry.getModel(model)).aliases[ref.alias];
+  if (target === undefined) throw new GalenError('not_found', `model "${model}" has no alias "${ref.alias}"`);
+  return target;
 }
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
@@ -176,13 +192,36 @@ export function modelsApiRoutes(app: FastifyInstance, galen: Galen): void {
     },
     async (request) => {
       const { model, version } = request.params as Static<typeof VersionParams>;
-      const ref = parseVersionRef(version);
-      if ('version' in ref) return galen.registry.getVersion(model, ref.version);
-      const detail = await galen.registry.getModel(model);
-      const target = detail.aliases[ref.alias];
-      if (target === undefined)
-        throw new GalenError('not_found', `model "${model}" has no alias "${ref.alias}"`);
-      return galen.registry.getVersion(model, target);
+      return galen.registry.getVersion(model, await versionNumberOf(galen, model, version));
+    },
+  );
+
+  app.get(
+    '/api/v1/models/:model/versions/:version/card',
+    {
+      schema: {
+        tags: ['models'],
+        summary:
+          'The model card of a trained version (JSON; Markdown with Accept: text/markdown or ?format=markdown)',
+        params: VersionParams,
+        querystring: CardQuery,
+        response: errors,
+      },
+      config: { permission: 'model:read' },
+    },
+    async (request, reply) => {
+      const { model, version } = request.params as Static<typeof VersionParams>;
+      const number = await versionNumberOf(galen, model, version);
+      const card = await galen.registry.getModelCard(model, number);
+      const { format } = request.query as Static<typeof CardQuery>;
+      const accept = request.headers.accept ?? '';
+      const markdown =
+        format === 'markdown' ||
+        (format === undefined && accept.includes('text/markdown') && !accept.includes('application/json'));
+      if (!markdown) return card;
+      return reply
+        .type('text/markdown; charset=utf-8')
+        .send(renderModelCardMarkdown(card as unknown as ModelCard, model, number));
     },
   );
 

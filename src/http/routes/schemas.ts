@@ -91,3 +91,15 @@ export const AuditRecordSchema = Type.Object({
 });
 
 export const ErrorSchema = Type.Object({ error: Type.String(), code: Type.String() });
+
+/** A person's correction of schema inference for one column. */
+export const ColumnOverrideSchema = Type.Object(
+  {
+    kind: Type.Optional(
+      Type.Union(['numeric', 'binary', 'categorical', 'ordinal', 'text'].map((k) => Type.Literal(k))),
+    ),
+    role: Type.Optional(Type.Union([Type.Literal('feature'), Type.Literal('ignored')])),
+    categories: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,86 @@
+/**
+ * The child process a training job runs in (started by `job-process.ts`). It opens the same data
+ * folder as its parent (SQLite is shared safely across processes), trains, evaluates and registers
+ * through the ordinary domain services, and reports over the IPC channel. If the parent goes away
+ * it stops too, so a job never runs unsupervised.
+ */
+import type { GalenConfig } from '../config/index.js';
+import { GalenError } from '../core/index.js';
+import { jobActor, trainModel } from '../jobs/index.js';
+import type { JobOutcome, TrainModelRequest } from '../jobs/index.js';
+import type { JobLogRecord, JobRecord, JsonObject } from '../store/index.js';
+import { createLogger, stderrDestination } from '../observability/index.js';
+import { createGalen } from './galen.js';
+
+export interface WorkerStart {
+  type: 'start';
+  job: Pick<JobRecord, 'id' | 'request' | 'createdBy' | 'createdRole'>;
+  config: GalenConfig;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; fraction: number; stage: string }
+  | { type: 'log'; level: JobLogRecord['level']; message: string }
+  | { type: 'outcome'; outcome: JobOutcome };
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+async function run(start: WorkerStart): Promise<JobOutcome> {
+  const config: GalenConfig = { ...start.config, runtime: { ...start.config.runtime, workers: 1 } };
+  const galen = await createGalen(
+    config,
+    createLogger(config.logLevel === 'silent' ? 'silent' : 'warn', stderrDestination()),
+  );
+  try {
+    const actor = jobActor(start.job as JobRecord);
+    const request = start.job.request as unknown as TrainModelRequest;
+    const { version, metrics } = await trainModel(galen, request, actor, {
+      job: start.job.id,
+      onProgress: (fraction, stage) => void send({ type: 'progress', fraction, stage }),
+    });
+    const test = metrics['test'] as JsonObject;
+    await send({
+      type: 'log',
+      level: 'info',
+      message: `registered model "${version.model}" version ${version.version}; held-out ${Object.entries(
+        test,
+      )
+        .map(([k, v]) => `${k} ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : String(v)}`)
+        .join(', ')}`,
+    });
+    return {
+      state: 'succeeded',
+      result: {
+        model: version.model,
+        version: version.version,
+        trained: version.lineage.parameters?.['model'],
+        metrics: { test },
+      },
+    };
+  } catch (err) {
+    if (err instanceof GalenError)
+      return { state: 'failed', error: { code: err.code, message: err.message } };
+    return {
+      state: 'failed',
+      error: { code: 'internal', message: `training failed: ${(err as Error).message}` },
+    };
+  } finally {
+    await galen.close();
+  }
+}
+
+let reported = false;
+// Without its parent nobody would record the outcome: stop.
+process.on('disconnect', () => process.exit(reported ? 0 : 1));
+process.once('message', (start: WorkerStart) => {
+  void run(start).then(async (outcome) => {
+    await send({ type: 'outcome', outcome });
+    reported = true;
+    process.disconnect();
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * Training jobs over HTTP: submit one (202 with the job; it runs in a child process), list and
+ * read them, follow their log, cancel. A job's failure is part of the job (`state: failed`,
+ * `error: { code, message }`); only a request that cannot become a job is refused with 4xx.
+ */
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import type { Galen } from '../../app/index.js';
+import type { TrainJobRequest } from '../../jobs/index.js';
+import { ColumnOverrideSchema, ErrorSchema } from './schemas.js';
+
+const IdParam = Type.Object({ id: Type.String() });
+
+const PreprocessingSchema = Type.Object(
+  {
+    impute: Type.Optional(
+      Type.Union(['mean', 'median', 'most_frequent', 'constant'].map((v) => Type.Literal(v))),
+    ),
+    imputeConstant: Type.Optional(Type.Number()),
+    missingIndicators: Type.Optional(Type.Boolean()),
+    scale: Type.Optional(Type.Union(['standard', 'minmax', 'robust', 'none'].map((v) => Type.Literal(v)))),
+    clip: Type.Optional(
+      Type.Object(
+        {
+          method: Type.Union([Type.Literal('zscore'), Type.Literal('iqr')]),
+          k: Type.Number({ exclusiveMinimum: 0 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    minCategoryCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const GbdtSchema = Type.Object(
+  {
+    learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    maxIterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    maxLeafNodes: Type.Optional(Type.Integer({ minimum: 2, maximum: 4096 })),
+    maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    minSamplesLeaf: Type.Optional(Type.Integer({ minimum: 1 })),
+    l2Regularization: Type.Optional(Type.Number({ minimum: 0 })),
+    maxBins: Type.Optional(Type.Integer({ minimum: 2, maximum: 255 })),
+    earlyStopping: Type.Optional(
+      Type.Union([
+        Type.Literal(false),
+        Type.Literal('auto'),
+        Type.Object(
+          {
+            validationFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
+            patience: Type.Optional(Type.Integer({ minimum: 1 })),
+            tolerance: Type.Optional(Type.Number({ minimum: 0 })),
+          },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const TrainJobBody = Type.Object(
+  {
+    kind: Type.Optional(Type.Literal('train')),
+    model: Type.String({ description: 'the model to register a version of (created when new)' }),
+    dataset: Type.String({ description: 'an uploaded dataset' }),
+    datasetVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'default: its latest version' })),
+    testDataset: Type.Optional(
+      Type.String({ description: 'held-out data with the same columns (default: a stratified 20% split)' }),
+    ),
+    target: Type.String({ minLength: 1, description: 'the column to predict' }),
+    positive: Type.Optional(Type.String({ description: 'for a two-class target: the positive class' })),
+    modelKind: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('logistic'), Type.Literal('gbdt')], {
+        description: 'auto (default) picks by cross-validation on the training rows',
+      }),
+    ),
+    overrides: Type.Optional(Type.Record(Type.String(), ColumnOverrideSchema)),
+    options: Type.Optional(
+      Type.Object(
+        {
+          seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+          folds: Type.Optional(Type.Integer({ minimum: 2, maximum: 20 })),
+          testFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
+          l2: Type.Optional(Type.Number({ minimum: 0 })),
+          preprocessing: Type.Optional(PreprocessingSchema),
+          gbdt: Type.Optional(GbdtSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    description: Type.Optional(Type.String({ maxLength: 10_000 })),
+    sensitive: Type.Optional(
+      Type.String({
+        description: 'a column (e.g. sex, age band) whose groups get their own held-out metrics',
+      }),
+    ),
+    intendedUse: Type.Optional(
+      Type.String({ maxLength: 10_000, description: 'goes on the model card as given' }),
+    ),
+    limitations: Type.Optional(Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+const JobSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  state: Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
+  request: Type.Record(Type.String(), Type.Unknown()),
+  progress: Type.Number({ description: '0 to 1' }),
+  stage: Type.String(),
+  result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+  attempts: Type.Integer(),
+  cancelRequested: Type.Boolean(),
+  createdAt: Type.String(),
+  createdBy: Type.String(),
+  createdRole: Type.String(),
+  startedAt: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const ListQuery = Type.Object(
+  {
+    state: Type.Optional(Type.String()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+const LogsQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'only lines after this seq' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  },
+  { additionalProperties: false },
+);
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
+
+export function jobsApiRoutes(app: FastifyInstance, galen: Galen): void {
+  app.post(
+    '/api/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Submit a training job: train, evaluate on held-out rows and register a model version',
+        body: TrainJobBody,
+        response: { 202: JobSchema, ...errors },
+      },
+      config: { permission: 'model:write', audit: 'job.submit' },
+    },
+    async (request, reply) => {
+      const { kind: _kind, ...body } = request.body as Static<typeof TrainJobBody>;
+      const train: TrainJobRequest = { ...body, modelKind: body.modelKind ?? 'auto' };
+      const job = await galen.jobs.submitTraining(train, request.actor!);
+      request.auditFacts = { model: body.model, detail: { job: job.id, dataset: body.dataset } };
+      return reply.code(202).header('location', `/api/v1/jobs/${job.id}`).send(job);
+    },
+  );
+
+  app.get(
+    '/api/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Jobs, newest first',
+        querystring: ListQuery,
+        response: { 200: Type.Array(JobSchema), ...errors },
+      },
+      config: { permission: 'data:read' },
+    },
+    async (request) => {
+      const query = request.query as Static<typeof ListQuery>;
+      return galen.jobs.list(query, request.actor!);
+    },
+  );
+
+  app.get(
+    '/api/v1/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'One job',
+        params: IdParam,
+        response: { 200: JobSchema, ...errors },
+      },
+      config: { permission: 'data:read' },
+    },
+    async (request) => galen.jobs.get((request.params as Static<typeof IdParam>).id, request.actor!),
+  );
+
+  app.get(
+    '/api/v1/jobs/:id/logs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: "A job's log lines (stages, choices, outcome; never patient data)",
+        params: IdParam,
+        querystring: LogsQuery,
+        response: errors,
+      },
+      config: { permission: 'data:read' },
+    },
+    async (request) => {
+      const query = request.query as Static<typeof LogsQuery>;
+      return galen.jobs.logs(
+        (request.params as Static<typeof IdParam>).id,
+        { afterSeq: query.after, limit: query.limit },
+        request.actor!,
+      );
+    },
+  );
+
+  app.post(
+    '/api/v1/jobs/:id/cancel',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued or running job (a finished job is returned unchanged)',
+        params: IdParam,
+        response: { 200: JobSchema, ...errors },
+      },
+      config: { permission: 'model:write', audit: 'job.cancel' },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParam>;
+      request.auditFacts = { detail: { job: id } };
+      return galen.jobs.cancel(id, request.actor!);
+    },
+  );
+}

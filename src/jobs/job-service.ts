@@ -1,0 +1,595 @@
+/**
+ * Training jobs: submitted, queued and run one (or `concurrency`) at a time away from the serving
+ * thread, with their state, progress and log kept in the metadata store so any process sharing
+ * it can read them, a cancel, and a defined outcome after a crash or restart.
+ *
+ * States: queued → running → succeeded | failed | cancelled (queued → cancelled too). The process
+ * that runs a job owns it (`host:pid`) and refreshes a heartbeat. A running job whose owner is gone
+ * (its pid is dead on this host, or its heartbeat is stale) is recovered: if its model version was
+ * already registered (the version's lineage names the job) it succeeded; otherwise it is queued
+ * again and rerun from the start — training is seeded, so the rerun gives the same model — up to
+ * `maxAttempts` starts, after which it fails. A server that stops gracefully queues its running
+ * jobs again at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { GalenError, assertCan, isRole } from '../core/index.js';
+import type { Actor, Clock, ErrorCode } from '../core/index.js';
+import type { Logger } from '../observability/index.js';
+import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
+import { checkName } from '../registry/index.js';
+import { JOB_STATES } from '../store/index.js';
+import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
+import type { TrainModelRequest } from './train-model.js';
+
+/** What a finished run reports. */
+export type JobOutcome =
+  | { state: 'succeeded'; result: JsonObject }
+  | { state: 'failed'; error: { code: ErrorCode; message: string } };
+
+/** Where a run reports to while it works (called from the launcher). */
+export interface JobEvents {
+  progress(fraction: number, stage: string): void;
+  log(level: JobLogRecord['level'], message: string): void;
+}
+
+/** A run under way; `done` settles when the run ends, however it ends. */
+export interface RunningJob {
+  /** Undefined when the run ended without saying how (it crashed or was killed). */
+  readonly done: Promise<{ outcome?: JobOutcome; exit: string }>;
+  kill(): void;
+}
+
+/** Starts a job's work somewhere other than the serving thread (a child process). */
+export interface JobLauncher {
+  launch(job: JobRecord, events: JobEvents): RunningJob;
+}
+
+export interface JobServiceOptions {
+  launcher: JobLauncher;
+  /** Jobs run at once by this process (default 1). */
+  concurrency?: number;
+  /** Starts allowed per job before an interrupted job is failed instead of rerun (default 3). */
+  maxAttempts?: number;
+  /** How often this process says its running jobs are alive, and checks for cancels (default 5 s). */
+  heartbeatMs?: number;
+  /** A running job whose heartbeat is older than this is taken to be orphaned (default 60 s). */
+  staleMs?: number;
+}
+
+/** A job as callers see it. */
+export type Job = Omit<JobRecord, 'owner' | 'heartbeatAt'>;
+
+/** Training requests as submitted (TrainModelRequest without in-process hooks). */
+export type TrainJobRequest = TrainModelRequest;
+
+const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+const PROGRESS_WRITE_MS = 500;
+
+const toJob = ({ owner: _owner, heartbeatAt: _heartbeat, ...job }: JobRecord): Job => job;
+
+function isOwnerDead(owner: string | null): boolean {
+  if (owner === null) return true;
+  const [host, pid] = owner.split(':');
+  if (host !== hostname() || pid === undefined) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+interface Active {
+  run: RunningJob;
+  cancelling: boolean;
+  lastProgressWrite: number;
+  pendingProgress?: { fraction: number; stage: string } | undefined;
+  writes: Promise<unknown>;
+}
+
+export class JobService {
+  private readonly owner = `${hostname()}:${process.pid}`;
+  private readonly active = new Map<string, Active>();
+  private readonly concurrency: number;
+  private readonly maxAttempts: number;
+  private readonly heartbeatMs: number;
+  private readonly staleMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private pumping: Promise<void> | undefined;
+  private repump = false;
+  private closed = false;
+  private readonly settledWaiters = new Map<string, (() => void)[]>();
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly registry: ModelRegistry,
+    private readonly datasets: DatasetRegistry,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: JobServiceOptions,
+  ) {
+    this.concurrency = options.concurrency ?? 1;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.heartbeatMs = options.heartbeatMs ?? 5000;
+    this.staleMs = options.staleMs ?? 60_000;
+  }
+
+  private now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  /** Recovers orphaned jobs, then starts running queued ones and the heartbeat. */
+  async start(): Promise<void> {
+    await this.recoverOrphans();
+    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
+    this.timer.unref();
+    this.pump();
+  }
+
+  /**
+   * Queues a training run after checking what can be checked at once (permissions, names, that
+   * the datasets and the target column exist), so a bad request fails now rather than as a job.
+   */
+  async submitTraining(request: TrainJobRequest, actor: Actor): Promise<Job> {
+    assertCan(actor, 'data:read', 'train on datasets');
+    assertCan(actor, 'model:write', 'register trained models');
+    checkName('model', request.model);
+    const dataset = await this.datasets.get(request.dataset, request.datasetVersion, actor);
+    const columns = (dataset.schema as { columns?: { name: string; categories?: string[] }[] }).columns ?? [];
+    const column = columns.find((c) => c.name === request.target);
+    if (!column) {
+      throw new GalenError(
+        'invalid_input',
+        `dataset ${dataset.name}:${dataset.version} has no column "${request.target}"; its columns are ${columns.map((c) => c.name).join(', ')}`,
+      );
+    }
+    if (
+      request.positive !== undefined &&
+      column.categories &&
+      !column.categories.includes(request.positive)
+    ) {
+      throw new GalenError(
+        'invalid_input',
+        `"${request.positive}" is not a value of target "${request.target}" in ${dataset.name}:${dataset.version}; its values are ${column.categories.map((c) => `"${c}"`).join(', ')}`,
+      );
+    }
+    if (request.testDataset !== undefined) await this.datasets.get(request.testDataset, undefined, actor);
+    const now = this.now();
+    const record: JobRecord = {
+      id: `job-${randomUUID()}`,
+      kind: 'train',
+      state: 'queued',
+      // Pin the dataset version, so a later upload cannot change what a queued or rerun job trains on.
+      request: { ...request, datasetVersion: dataset.version },
+      progress: 0,
+      stage: 'queued',
+      result: null,
+      error: null,
+      attempts: 0,
+      cancelRequested: false,
+      owner: null,
+      heartbeatAt: null,
+      createdAt: now,
+      createdBy: actor.keyId,
+      createdRole: actor.role,
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.store.insertJob(record);
+    await this.store.appendJobLog(record.id, [
+      {
+        time: now,
+        level: 'info',
+        message: `queued: train ${request.modelKind} on ${dataset.name}:${dataset.version} to predict "${request.target}" as model "${request.model}"`,
+      },
+    ]);
+    this.pump();
+    return toJob(record);
+  }
+
+  async get(id: string, actor: Actor): Promise<Job> {
+    assertCan(actor, 'data:read', 'see training jobs');
+    return toJob(await this.require(id));
+  }
+
+  async list(
+    options: { state?: string | undefined; limit?: number | undefined },
+    actor: Actor,
+  ): Promise<Job[]> {
+    assertCan(actor, 'data:read', 'see training jobs');
+    const state = options.state;
+    if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
+      throw new GalenError(
+        'invalid_input',
+        `state "${state}" is not a job state; use one of ${JOB_STATES.join(', ')}`,
+      );
+    }
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new GalenError('invalid_input', `limit is ${limit}; use an integer from 1 to 1000`);
+    }
+    return (
+      await this.store.listJobs({ ...(state !== undefined && { state: state as JobState }), limit })
+    ).map(toJob);
+  }
+
+  async logs(
+    id: string,
+    options: { afterSeq?: number | undefined; limit?: number | undefined },
+    actor: Actor,
+  ) {
+    assertCan(actor, 'data:read', 'see training jobs');
+    await this.require(id);
+    return this.store.listJobLogs(id, { afterSeq: options.afterSeq ?? 0, limit: options.limit ?? 1000 });
+  }
+
+  /**
+   * Cancels a queued job at once; asks a running one to stop (its process is killed). A job that
+   * already finished is returned as it is.
+   */
+  async cancel(id: string, actor: Actor): Promise<Job> {
+    assertCan(actor, 'model:write', 'cancel training jobs');
+    const job = await this.require(id);
+    if (TERMINAL.includes(job.state)) return toJob(job);
+    const now = this.now();
+    if (job.state === 'queued') {
+      if (
+        await this.store.updateJob(id, { state: 'cancelled', stage: 'cancelled', finishedAt: now }, [
+          'queued',
+        ])
+      ) {
+        await this.store.appendJobLog(id, [
+          { time: now, level: 'info', message: `cancelled by ${actor.keyId} before it started` },
+        ]);
+        this.notifySettled(id);
+        return toJob(await this.require(id));
+      }
+    }
+    await this.store.updateJob(id, { cancelRequested: true }, ['running']);
+    await this.store.appendJobLog(id, [
+      { time: now, level: 'info', message: `cancel requested by ${actor.keyId}` },
+    ]);
+    this.stopActive(id);
+    return toJob(await this.require(id));
+  }
+
+  /** Resolves when the job reaches succeeded, failed or cancelled (for tests and the CLI). */
+  async waitUntilSettled(id: string, timeoutMs = 600_000): Promise<Job> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await this.require(id);
+      if (TERMINAL.includes(job.state)) return toJob(job);
+      if (Date.now() > deadline) throw new GalenError('unavailable', `job ${id} is still ${job.state}`);
+      await new Promise<void>((resolve) => {
+        const list = this.settledWaiters.get(id) ?? [];
+        list.push(resolve);
+        this.settledWaiters.set(id, list);
+        setTimeout(resolve, 250).unref();
+      });
+    }
+  }
+
+  /** Stops the heartbeat and this process's runs; their jobs are queued again for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    const running = [...this.active.entries()];
+    for (const [id, active] of running) {
+      active.cancelling = true;
+      const now = this.now();
+      const job = await this.store.getJob(id);
+      await this.store.updateJob(
+        id,
+        {
+          state: 'queued',
+          stage: 'queued again: the server stopped',
+          progress: 0,
+          owner: null,
+          attempts: Math.max(0, (job?.attempts ?? 1) - 1),
+        },
+        ['running'],
+      );
+      await this.store.appendJobLog(id, [
+        { time: now, level: 'warn', message: 'the server stopped; queued to run again at its next start' },
+      ]);
+      active.run.kill();
+    }
+    await Promise.allSettled(running.map(([, a]) => a.run.done.then(() => a.writes)));
+    await this.pumping;
+  }
+
+  private async require(id: string): Promise<JobRecord> {
+    const job = await this.store.getJob(id);
+    if (!job) throw new GalenError('not_found', `there is no job "${id}"`);
+    return job;
+  }
+
+  private notifySettled(id: string): void {
+    for (const resolve of this.settledWaiters.get(id) ?? []) resolve();
+    this.settledWaiters.delete(id);
+  }
+
+  private stopActive(id: string): void {
+    const active = this.active.get(id);
+    if (!active || active.cancelling) return;
+    active.cancelling = true;
+    active.run.kill();
+  }
+
+  /** Starts queued jobs while there is room (one pass at a time). */
+  private pump(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = (async () => {
+      do {
+        this.repump = false;
+        while (!this.closed && this.active.size < this.concurrency) {
+          const job = await this.claimNext();
+          if (!job) break;
+          this.run(job);
+        }
+      } while (this.repump && !this.closed);
+    })()
+      .catch((err: unknown) => this.logger.error({ err }, 'could not start queued jobs'))
+      .finally(() => (this.pumping = undefined));
+  }
+
+  private async claimNext(): Promise<JobRecord | undefined> {
+    const queued = (await this.store.listJobs({ state: 'queued', limit: 1000 })).reverse();
+    for (const job of queued) {
+      const now = this.now();
+      const claimed = await this.store.updateJob(
+        job.id,
+        {
+          state: 'running',
+          stage: 'starting',
+          progress: 0,
+          owner: this.owner,
+          heartbeatAt: now,
+          attempts: job.attempts + 1,
+          startedAt: now,
+        },
+        ['queued'],
+      );
+      if (claimed) return (await this.store.getJob(job.id))!;
+    }
+    return undefined;
+  }
+
+  private run(job: JobRecord): void {
+    const active: Active = {
+      run: undefined as unknown as RunningJob,
+      cancelling: false,
+      lastProgressWrite: 0,
+      writes: Promise.resolve(),
+    };
+    const write = (fn: () => Promise<unknown>): void => {
+      active.writes = active.writes
+        .then(fn)
+        .catch((err: unknown) => this.logger.error({ err, job: job.id }, 'could not record job progress'));
+    };
+    const flushProgress = (): void => {
+      const pending = active.pendingProgress;
+      if (!pending) return;
+      active.pendingProgress = undefined;
+      active.lastProgressWrite = Date.now();
+      write(() =>
+        this.store.updateJob(
+          job.id,
+          { progress: pending.fraction, stage: pending.stage, heartbeatAt: this.now() },
+          ['running'],
+        ),
+      );
+    };
+    const events: JobEvents = {
+      progress: (fraction, stage) => {
+        const changedStage = active.pendingProgress?.stage !== stage;
+        active.pendingProgress = { fraction: Math.min(1, Math.max(0, fraction)), stage };
+        if (changedStage) events.log('info', stage);
+        if (changedStage || Date.now() - active.lastProgressWrite >= PROGRESS_WRITE_MS) flushProgress();
+      },
+      log: (level, message) => {
+        const time = this.now();
+        write(() => this.store.appendJobLog(job.id, [{ time, level, message }]));
+      },
+    };
+    write(() =>
+      this.store.appendJobLog(job.id, [
+        {
+          time: this.now(),
+          level: 'info',
+          message: `started (attempt ${job.attempts} of ${this.maxAttempts}) by ${this.owner}`,
+        },
+      ]),
+    );
+    try {
+      active.run = this.options.launcher.launch(job, events);
+    } catch (err) {
+      active.run = {
+        done: Promise.resolve({ exit: `could not start: ${(err as Error).message}` }),
+        kill: () => undefined,
+      };
+    }
+    this.active.set(job.id, active);
+    void active.run.done
+      .then(async ({ outcome, exit }) => {
+        flushProgress();
+        await active.writes;
+        await this.finish(job, outcome, exit, active.cancelling);
+      })
+      .catch((err: unknown) => this.logger.error({ err, job: job.id }, 'could not record how a job ended'))
+      .finally(() => {
+        this.active.delete(job.id);
+        this.notifySettled(job.id);
+        this.pump();
+      });
+  }
+
+  /** Records how a run ended, unless the job has moved on (e.g. requeued by a graceful stop). */
+  private async finish(
+    job: JobRecord,
+    outcome: JobOutcome | undefined,
+    exit: string,
+    cancelling: boolean,
+  ): Promise<void> {
+    const current = await this.store.getJob(job.id);
+    if (!current || current.state !== 'running' || current.owner !== this.owner) return;
+    if (outcome?.state === 'succeeded') {
+      await this.settle(
+        job.id,
+        { state: 'succeeded', progress: 1, stage: 'succeeded', result: outcome.result },
+        `succeeded: ${describeResult(outcome.result)}`,
+      );
+      return;
+    }
+    // A run killed while registering may still have registered its version.
+    const registered = await this.registeredVersion(current);
+    if (registered) {
+      await this.settle(
+        job.id,
+        { state: 'succeeded', progress: 1, stage: 'succeeded', result: registered },
+        `succeeded: ${describeResult(registered)}`,
+      );
+      return;
+    }
+    if (cancelling || current.cancelRequested) {
+      await this.settle(job.id, { state: 'cancelled', stage: 'cancelled' }, 'cancelled');
+      return;
+    }
+    const error =
+      outcome?.state === 'failed'
+        ? outcome.error
+        : { code: 'internal' as const, message: `the training process ended unexpectedly (${exit})` };
+    await this.settle(
+      job.id,
+      { state: 'failed', stage: 'failed', error },
+      `failed: ${error.message}`,
+      'error',
+    );
+  }
+
+  private async settle(
+    id: string,
+    patch: Partial<JobRecord>,
+    message: string,
+    level: JobLogRecord['level'] = 'info',
+  ): Promise<void> {
+    const now = this.now();
+    await this.store.updateJob(id, { ...patch, owner: null, finishedAt: now }, ['running']);
+    await this.store.appendJobLog(id, [{ time: now, level, message }]);
+  }
+
+  /** The version a job registered, found by the job id in its lineage. */
+  private async registeredVersion(job: JobRecord): Promise<JsonObject | undefined> {
+    const model = (job.request as { model?: string }).model;
+    if (typeof model !== 'string') return undefined;
+    try {
+      const detail = await this.registry.getModel(model);
+      const version = detail.versions.find((v) => v.lineage.parameters?.['job'] === job.id);
+      return version && { model: version.model, version: version.version, metrics: version.metrics };
+    } catch (err) {
+      if (err instanceof GalenError && err.code === 'not_found') return undefined;
+      throw err;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const now = this.now();
+      for (const id of this.active.keys()) {
+        await this.store.updateJob(id, { heartbeatAt: now }, ['running']);
+        if ((await this.store.getJob(id))?.cancelRequested) this.stopActive(id);
+      }
+      await this.recoverOrphans();
+      this.pump();
+    } catch (err) {
+      this.logger.error({ err }, 'job heartbeat failed');
+    }
+  }
+
+  /** Settles or requeues running jobs whose owner is gone (done at start and on every heartbeat). */
+  async recoverOrphans(): Promise<void> {
+    const running = await this.store.listJobs({ state: 'running', limit: 1000 });
+    for (const job of running) {
+      if (job.owner === this.owner && this.active.has(job.id)) continue;
+      const stale = job.heartbeatAt === null || this.clock.now() - Date.parse(job.heartbeatAt) > this.staleMs;
+      if (job.owner !== this.owner && !isOwnerDead(job.owner) && !stale) continue;
+      const now = this.now();
+      const registered = await this.registeredVersion(job);
+      const owner = job.owner ?? 'unknown';
+      if (registered) {
+        await this.store.updateJob(
+          job.id,
+          {
+            state: 'succeeded',
+            progress: 1,
+            stage: 'succeeded',
+            result: registered,
+            owner: null,
+            finishedAt: now,
+          },
+          ['running'],
+        );
+        await this.store.appendJobLog(job.id, [
+          {
+            time: now,
+            level: 'warn',
+            message: `its process (${owner}) stopped after registering ${describeResult(registered)}; marked succeeded`,
+          },
+        ]);
+      } else if (job.cancelRequested) {
+        await this.store.updateJob(
+          job.id,
+          { state: 'cancelled', stage: 'cancelled', owner: null, finishedAt: now },
+          ['running'],
+        );
+        await this.store.appendJobLog(job.id, [
+          { time: now, level: 'info', message: `cancelled (its process ${owner} stopped)` },
+        ]);
+      } else if (job.attempts < this.maxAttempts) {
+        await this.store.updateJob(
+          job.id,
+          { state: 'queued', stage: 'queued again after an interruption', progress: 0, owner: null },
+          ['running'],
+        );
+        await this.store.appendJobLog(job.id, [
+          {
+            time: now,
+            level: 'warn',
+            message: `its process (${owner}) stopped while it ran; queued to run again from the start (${job.attempts} of ${this.maxAttempts} starts used)`,
+          },
+        ]);
+      } else {
+        const message = `interrupted ${job.attempts} times (its process stopped while it ran); not retried again`;
+        await this.store.updateJob(
+          job.id,
+          {
+            state: 'failed',
+            stage: 'failed',
+            error: { code: 'internal', message },
+            owner: null,
+            finishedAt: now,
+          },
+          ['running'],
+        );
+        await this.store.appendJobLog(job.id, [{ time: now, level: 'error', message }]);
+      }
+      this.notifySettled(job.id);
+    }
+  }
+}
+
+function describeResult(result: JsonObject): string {
+  return `model "${String(result['model'])}" version ${String(result['version'])}`;
+}
+
+/** The actor a job acts as: the key that submitted it, with that key's role then. */
+export function jobActor(job: JobRecord): Actor {
+  if (!isRole(job.createdRole))
+    throw new GalenError('internal', `job ${job.id} has an unknown role "${job.createdRole}"`);
+  return { keyId: job.createdBy, role: job.createdRole };
+}

@@ -1,0 +1,256 @@
+/**
+ * Training jobs through the real HTTP server: submitted over the API, run in a child process
+ * (the built dist/app/job-worker.js), their state, progress and log persisted, cancelled, and
+ * carried across a server restart and a crash. What a job registers serves over OIP and has a
+ * model card.
+ */
+import { hostname, tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+
+const DATA = new URL('../../../shared/data/clinical/', import.meta.url);
+
+async function upload(server: TestServer, name: string, file: string | Uint8Array): Promise<void> {
+  const body = typeof file === 'string' ? await readFile(new URL(file, DATA)) : file;
+  const res = await server.call('POST', `/api/v1/datasets/${name}`, { body, contentType: 'text/csv' });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+async function waitFor(server: TestServer, id: string, states: string[], timeoutMs = 120_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await server.call('GET', `/api/v1/jobs/${id}`)).body;
+    if (states.includes(job.state)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} is ${job.state}, not ${states.join('/')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('training jobs over HTTP', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await createTestServer();
+    await upload(server, 'wdbc', 'breast_cancer_wdbc.csv');
+    await upload(server, 'readmissions', 'hospital_readmissions.csv');
+  });
+  afterAll(async () => server.close());
+
+  it('runs a job to a registered, served version with progress, log and a model card', async () => {
+    const submitted = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'wdbc-risk',
+        dataset: 'wdbc',
+        target: 'diagnosis',
+        positive: 'malignant',
+        modelKind: 'auto',
+        intendedUse: 'Decision support for reading fine-needle aspirates; not for use without a pathologist.',
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    expect(submitted.headers.get('location')).toBe(`/api/v1/jobs/${submitted.body.id}`);
+    expect(submitted.body).toMatchObject({ state: 'queued', kind: 'train', createdRole: 'admin' });
+    expect(submitted.body.request.datasetVersion).toBe(1);
+
+    const job = await waitFor(server, submitted.body.id, ['succeeded', 'failed', 'cancelled']);
+    expect(job.error).toBeNull();
+    expect(job).toMatchObject({ state: 'succeeded', progress: 1, attempts: 1 });
+    expect(job.result).toMatchObject({ model: 'wdbc-risk', version: 1 });
+    expect(job.result.metrics.test.auroc).toBeGreaterThan(0.98);
+    expect(Date.parse(job.finishedAt)).toBeGreaterThanOrEqual(Date.parse(job.startedAt));
+
+    const logs = (await server.call('GET', `/api/v1/jobs/${job.id}/logs`)).body.map((l: any) => l.message);
+    expect(logs[0]).toMatch(/^queued: train auto on wdbc:1/);
+    expect(logs).toContain('cross-validation: logistic, fold 1 of 5');
+    expect(logs.some((m: string) => m === 'evaluating the compiled graph on 113 held-out rows')).toBe(true);
+    expect(logs.at(-1)).toBe('succeeded: model "wdbc-risk" version 1');
+    const later = (await server.call('GET', `/api/v1/jobs/${job.id}/logs?after=2`)).body;
+    expect(later[0].seq).toBe(3);
+
+    const version = (await server.call('GET', '/api/v1/models/wdbc-risk/versions/1')).body;
+    expect(version.lineage.parameters.job).toBe(job.id);
+
+    const card = await server.call('GET', '/api/v1/models/wdbc-risk/versions/1/card');
+    expect(card.status).toBe(200);
+    expect(card.body.intendedUse.statement).toMatch(/^Decision support/);
+    expect(card.body.details).toMatchObject({
+      task: 'binary',
+      target: 'diagnosis',
+      positiveClass: 'malignant',
+      job: job.id,
+    });
+    expect(card.body.data).toMatchObject({ dataset: 'wdbc:1', trainRows: 456, testRows: 113 });
+    expect(card.body.metrics.test.auroc.ci95.low).toBeLessThan(card.body.metrics.test.auroc.value);
+    expect(card.body.limitations.join('\n')).toMatch(/subgroup/);
+    const markdown = await server.call('GET', '/api/v1/models/wdbc-risk/versions/1/card', {
+      headers: { accept: 'text/markdown' },
+    });
+    expect(markdown.headers.get('content-type')).toMatch(/^text\/markdown/);
+    expect(markdown.body).toMatch(/^# Model card: wdbc-risk version 1/);
+    expect(markdown.body).toMatch(/## Held-out performance/);
+
+    // What the job registered serves over OIP with one input per column.
+    const meta = (await server.call('GET', '/v2/models/wdbc-risk/versions/1')).body;
+    const row = { mean_radius: 17.99, mean_texture: 10.38 };
+    const inputs = meta.inputs.map((i: any) => ({
+      name: i.name,
+      datatype: 'FP32',
+      shape: [1, 1],
+      data: [(row as Record<string, number>)[i.name] ?? null],
+    }));
+    const infer = await server.call('POST', '/v2/models/wdbc-risk/versions/1/infer', { body: { inputs } });
+    expect(infer.status, JSON.stringify(infer.body)).toBe(200);
+    expect(infer.body.outputs.find((o: any) => o.name === 'probabilities').shape).toEqual([1, 2]);
+  });
+
+  it('refuses a request that cannot become a job, and records nothing', async () => {
+    const before = (await server.call('GET', '/api/v1/jobs')).body.length;
+    const noColumn = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'x', dataset: 'wdbc', target: 'outcome' },
+    });
+    expect(noColumn.status).toBe(400);
+    expect(noColumn.body.error).toMatch(
+      /dataset wdbc:1 has no column "outcome"; its columns are mean_radius, mean_texture/,
+    );
+    const noDataset = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'x', dataset: 'nope', target: 'y' },
+    });
+    expect(noDataset.status).toBe(404);
+    const badKind = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'x', dataset: 'wdbc', target: 'diagnosis', modelKind: 'forest' },
+    });
+    expect(badKind.status).toBe(400);
+    expect(badKind.body.error).toMatch(/modelKind/);
+    const badPositive = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'x', dataset: 'wdbc', target: 'diagnosis', positive: 'M' },
+    });
+    expect(badPositive.status).toBe(400);
+    expect(badPositive.body.error).toBe(
+      '"M" is not a value of target "diagnosis" in wdbc:1; its values are "benign", "malignant"',
+    );
+    const service = await server.key('service');
+    const forbidden = await server.call('POST', '/api/v1/jobs', {
+      key: service,
+      body: { model: 'x', dataset: 'wdbc', target: 'diagnosis' },
+    });
+    expect(forbidden.status).toBe(403);
+    expect((await server.call('GET', '/api/v1/jobs', { key: service })).status).toBe(403);
+    expect((await server.call('GET', '/api/v1/jobs')).body.length).toBe(before);
+    expect((await server.call('GET', '/api/v1/jobs/job-unknown')).status).toBe(404);
+    expect((await server.call('GET', '/api/v1/jobs?state=done')).body.error).toMatch(/queued, running/);
+  });
+
+  it('fails a job whose data cannot train, with the reason, and registers nothing', async () => {
+    const rows = ['age,outcome', ...Array.from({ length: 30 }, (_, i) => `${40 + i},yes`)];
+    await upload(server, 'one-class', new TextEncoder().encode(rows.join('\n') + '\n'));
+    const { body } = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'never', dataset: 'one-class', target: 'outcome' },
+    });
+    const job = await waitFor(server, body.id, ['succeeded', 'failed']);
+    expect(job.state).toBe('failed');
+    expect(job.error.code).toBe('invalid_input');
+    expect(job.error.message.length).toBeGreaterThan(10);
+    expect((await server.call('GET', '/api/v1/models/never')).status).toBe(404);
+  });
+
+  it('cancels a running job (its process is stopped) and a queued one', async () => {
+    const running = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'readmit-cancel', dataset: 'readmissions', target: 'readmitted', positive: 'yes' },
+    });
+    const queued = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'readmit-cancel-2', dataset: 'readmissions', target: 'readmitted', positive: 'yes' },
+    });
+    await waitFor(server, running.body.id, ['running']);
+    const stillQueued = await server.call('POST', `/api/v1/jobs/${queued.body.id}/cancel`);
+    expect(stillQueued.body).toMatchObject({ state: 'cancelled' });
+    const cancel = await server.call('POST', `/api/v1/jobs/${running.body.id}/cancel`);
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.cancelRequested).toBe(true);
+    const done = await waitFor(server, running.body.id, ['cancelled', 'succeeded', 'failed'], 20_000);
+    expect(done.state).toBe('cancelled');
+    expect((await server.call('GET', '/api/v1/models/readmit-cancel')).status).toBe(404);
+    const again = await server.call('POST', `/api/v1/jobs/${running.body.id}/cancel`);
+    expect(again.body.state).toBe('cancelled');
+    const audit = (await server.call('GET', '/api/v1/audit?limit=1000')).body;
+    const actions = (audit.records ?? audit).map((r: any) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['job.submit', 'job.cancel']));
+  });
+});
+
+describe('jobs across restarts', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'galen-jobs-restart-'));
+  });
+  afterAll(async () => rm(dataDir, { recursive: true, force: true }));
+
+  it('queues a running job again when the server stops, and the next server finishes it', async () => {
+    const first = await createTestServer({ dataDir });
+    await upload(first, 'readmissions', 'hospital_readmissions.csv');
+    const { body } = await first.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'readmit',
+        dataset: 'readmissions',
+        target: 'readmitted',
+        positive: 'yes',
+        modelKind: 'gbdt',
+      },
+    });
+    await waitFor(first, body.id, ['running']);
+    await first.close();
+
+    const second = await createTestServer({ dataDir });
+    try {
+      const job = await waitFor(second, body.id, ['succeeded', 'failed']);
+      expect(job.state).toBe('succeeded');
+      expect(job.result).toMatchObject({ model: 'readmit', version: 1 });
+      const logs = (await second.call('GET', `/api/v1/jobs/${body.id}/logs`)).body.map((l: any) => l.message);
+      expect(logs).toContain('the server stopped; queued to run again at its next start');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('recovers a job whose process died: rerun while starts remain, then failed', async () => {
+    const server = await createTestServer({ dataDir, config: { jobs: { concurrency: 0, maxAttempts: 2 } } });
+    try {
+      const { body } = await server.call('POST', '/api/v1/jobs', {
+        body: {
+          model: 'wdbc-crash',
+          dataset: 'readmissions',
+          target: 'readmitted',
+          positive: 'yes',
+          modelKind: 'logistic',
+        },
+      });
+      // As a crashed server would leave it: running, owned by a process that no longer exists.
+      const dead = `${hostname()}:2147483646`;
+      const heartbeat = new Date().toISOString();
+      await server.galen.store.updateJob(body.id, {
+        state: 'running',
+        owner: dead,
+        heartbeatAt: heartbeat,
+        attempts: 1,
+      });
+      await server.galen.jobs.recoverOrphans();
+      expect((await server.call('GET', `/api/v1/jobs/${body.id}`)).body).toMatchObject({
+        state: 'queued',
+        attempts: 1,
+      });
+      await server.galen.store.updateJob(body.id, {
+        state: 'running',
+        owner: dead,
+        heartbeatAt: heartbeat,
+        attempts: 2,
+      });
+      await server.galen.jobs.recoverOrphans();
+      const failed = (await server.call('GET', `/api/v1/jobs/${body.id}`)).body;
+      expect(failed.state).toBe('failed');
+      expect(failed.error.message).toMatch(/interrupted 2 times/);
+    } finally {
+      await server.close();
+    }
+  });
+});
