@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, environmentVariables } from '../config/index.js';
 import { GALEN_VERSION, isGalenError } from '../core/index.js';
 import { datasetsCommand } from './datasets-command.js';
+import { jobsCommand } from './jobs-command.js';
 import { trainCommand } from './train-command.js';
 import { modelsCommand } from './models-command.js';
 import { auditCommand, keysCommand } from './keys-command.js';
@@ -26,6 +27,7 @@ program.addCommand(serveCommand(global));
 program.addCommand(modelsCommand(global));
 program.addCommand(datasetsCommand(global));
 program.addCommand(trainCommand(global));
+program.addCommand(jobsCommand(global));
 program.addCommand(keysCommand(global));
 program.addCommand(auditCommand(global));
 

@@ -2,6 +2,8 @@
 import { createReadStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { GalenError } from '../core/index.js';
+import { renderModelCardMarkdown } from '../jobs/index.js';
+import type { ModelCard } from '../jobs/index.js';
 import { parseVersionRef } from '../registry/index.js';
 import { CLI_ACTOR, audited, parseModelRef, print, table, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
@@ -142,6 +144,27 @@ export function modelsCommand(global: () => CliOptions): Command {
           });
           print(resolved, true, () => '');
         }
+      });
+    });
+
+  models
+    .command('card')
+    .description("print a trained version's model card (Markdown; JSON with --json)")
+    .argument('<ref>', 'name:version (a version may be an alias)')
+    .action(async (ref: string) => {
+      const opts = global();
+      const { model, version } = parseModelRef(ref);
+      if (version === undefined) throw new InvalidArgumentError('give the version too, e.g. readmission:2');
+      await withGalen(opts, async (galen) => {
+        const { version: number } = await galen.registry
+          .resolve(model, version)
+          .catch(async (err: unknown) => {
+            const parsed = parseVersionRef(version);
+            if ('version' in parsed) return galen.registry.getVersion(model, parsed.version);
+            throw err;
+          });
+        const card = await galen.registry.getModelCard(model, number);
+        print(card, opts.json, () => renderModelCardMarkdown(card as unknown as ModelCard, model, number));
       });
     });
 

@@ -1,14 +1,18 @@
 /**
  * `galen train`: a CSV (or JSON lines) in, an evaluated, registered model version out, against
- * the local data folder. It runs in this CLI process, so it never slows a server sharing the folder.
+ * the local data folder (in this CLI process, so it never slows a server sharing the folder) or as a
+ * job on a running server (`--url`, key from `GALEN_KEY`), with a progress bar on stderr.
  * With `--json` it prints one JSON object other tools can script: `model`, `version`, `metrics.test`.
  */
 import { createReadStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { GalenError } from '../core/index.js';
 import { trainModel } from '../jobs/index.js';
 import type { TabularModelKind } from '../training/index.js';
 import { CLI_ACTOR, audited, print, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
+import { ProgressBar } from './progress-bar.js';
+import { RemoteGalen } from './remote-client.js';
 
 function modelKind(value: string): TabularModelKind | 'auto' {
   if (value === 'auto' || value === 'logistic' || value === 'gbdt') return value;
@@ -30,11 +34,132 @@ interface TrainFlags {
   seed?: number;
   description?: string;
   sensitive?: string;
+  intendedUse?: string;
+  url?: string;
+  progress: boolean;
+}
+
+/** What `galen train` prints, the same locally and against a server. */
+interface TrainOutput {
+  model: string;
+  version: number;
+  trained: unknown;
+  job?: string;
+  dataset: { train: string; test?: string; sha256: string };
+  metrics: Record<string, unknown>;
+}
+
+function printResult(result: TrainOutput, json: boolean | undefined): void {
+  const test = (result.metrics['test'] ?? {}) as Record<string, number>;
+  print(result, json, () =>
+    [
+      `registered ${result.model} version ${result.version} (${String(result.trained)})`,
+      `held-out: ${Object.entries(test)
+        .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
+        .join(', ')}`,
+      String(result.metrics['evaluatedOn']),
+    ].join('\n'),
+  );
+}
+
+interface DatasetVersionView {
+  name: string;
+  version: number;
+  sha256: string;
+}
+
+interface JobView {
+  id: string;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: number;
+  stage: string;
+  result: { model: string; version: number; trained?: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+/** Trains on a running server: uploads the data, submits a job and follows it to the end. */
+async function trainRemote(o: TrainFlags, json: boolean | undefined): Promise<void> {
+  const remote = RemoteGalen.connect(o.url!);
+  const upload = (file: string, name: string) =>
+    remote.upload<DatasetVersionView>(
+      `/api/v1/datasets/${encodeURIComponent(name)}?target=${encodeURIComponent(o.target)}`,
+      file,
+    );
+  const train = await upload(o.data, `${o.name}-train`);
+  const test = o.test === undefined ? undefined : await upload(o.test, `${o.name}-test`);
+  let job = await remote.call<JobView>('POST', '/api/v1/jobs', {
+    model: o.name,
+    dataset: train.name,
+    datasetVersion: train.version,
+    ...(test && { testDataset: test.name }),
+    target: o.target,
+    ...(o.positive !== undefined && { positive: o.positive }),
+    modelKind: o.model,
+    ...(o.seed !== undefined && { options: { seed: o.seed } }),
+    ...(o.description !== undefined && { description: o.description }),
+    ...(o.sensitive !== undefined && { sensitive: o.sensitive }),
+    ...(o.intendedUse !== undefined && { intendedUse: o.intendedUse }),
+  });
+  // Ctrl-C cancels the job on the server rather than leaving it running unseen.
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onInterrupt);
+  const bar = o.progress ? new ProgressBar() : undefined;
+  try {
+    while (job.state === 'queued' || job.state === 'running') {
+      if (interrupted) {
+        await remote.call('POST', `/api/v1/jobs/${job.id}/cancel`);
+        bar?.done();
+        throw new GalenError('unavailable', `interrupted: job ${job.id} was cancelled`);
+      }
+      bar?.update(job.progress, job.state === 'queued' ? 'queued' : job.stage);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      job = await remote.call<JobView>('GET', `/api/v1/jobs/${job.id}`);
+    }
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+  }
+  if (job.state !== 'succeeded' || !job.result) {
+    bar?.done();
+    const reason = job.error ? job.error.message : job.state;
+    throw new GalenError(
+      job.error?.code === 'invalid_input' ? 'invalid_input' : 'internal',
+      `job ${job.id} ${job.state}: ${reason}`,
+    );
+  }
+  bar?.update(1, 'done');
+  bar?.done();
+  const version = await remote.call<{
+    model: string;
+    version: number;
+    metrics: Record<string, unknown>;
+    lineage: { parameters?: Record<string, unknown> };
+  }>('GET', `/api/v1/models/${encodeURIComponent(job.result.model)}/versions/${job.result.version}`);
+  printResult(
+    {
+      model: version.model,
+      version: version.version,
+      trained: version.lineage.parameters?.['model'],
+      job: job.id,
+      dataset: {
+        train: `${train.name}:${train.version}`,
+        ...(test && { test: `${test.name}:${test.version}` }),
+        sha256: train.sha256,
+      },
+      metrics: version.metrics,
+    },
+    json,
+  );
 }
 
 export function trainCommand(global: () => CliOptions): Command {
   return new Command('train')
-    .description('train a model from a CSV or JSON-lines file, evaluate it on held-out rows, and register it')
+    .description(
+      'train a model from a CSV or JSON-lines file, evaluate it on held-out rows, and register it ' +
+        '(in this process on the local data folder, or as a job on a server with --url)',
+    )
     .requiredOption('--data <file>', 'training data (CSV or JSON lines)')
     .requiredOption('--target <column>', 'the column to predict')
     .option('--positive <value>', 'for a two-class target: the positive class')
@@ -47,8 +172,15 @@ export function trainCommand(global: () => CliOptions): Command {
       '--sensitive <column>',
       'report held-out metrics per group of this column too (e.g. sex, age band)',
     )
+    .option('--intended-use <text>', 'what the model is for, in your words (goes on the model card)')
+    .option('--url <url>', 'train on this Galen server as a job (API key from GALEN_KEY)')
+    .option('--no-progress', 'do not show progress on stderr')
     .action(async (o: TrainFlags) => {
       const opts = global();
+      if (o.url !== undefined) {
+        await trainRemote(o, opts.json);
+        return;
+      }
       await withGalen(opts, async (galen) => {
         const upload = (file: string, name: string) =>
           audited(galen, 'dataset.upload', { detail: { dataset: name } }, () =>
@@ -56,6 +188,7 @@ export function trainCommand(global: () => CliOptions): Command {
           );
         const train = await upload(o.data, `${o.name}-train`);
         const test = o.test === undefined ? undefined : await upload(o.test, `${o.name}-test`);
+        const bar = o.progress ? new ProgressBar() : undefined;
         const { version, metrics } = await audited(galen, 'model.train', { model: o.name }, () =>
           trainModel(
             galen,
@@ -70,31 +203,25 @@ export function trainCommand(global: () => CliOptions): Command {
               options: o.seed === undefined ? undefined : { seed: o.seed },
               description: o.description,
               sensitive: o.sensitive,
+              intendedUse: o.intendedUse,
             },
             CLI_ACTOR,
+            bar ? { onProgress: (fraction, stage) => bar.update(fraction, stage) } : {},
           ),
-        );
-        const test_ = metrics['test'] as Record<string, number>;
-        print(
+        ).finally(() => bar?.done());
+        printResult(
           {
             model: version.model,
             version: version.version,
             trained: version.lineage.parameters?.['model'],
             dataset: {
               train: `${train.dataset.name}:${train.dataset.version}`,
+              ...(test && { test: `${test.dataset.name}:${test.dataset.version}` }),
               sha256: train.dataset.sha256,
             },
             metrics,
           },
           opts.json,
-          () =>
-            [
-              `registered ${version.model} version ${version.version} (${String(version.lineage.parameters?.['model'])})`,
-              `held-out: ${Object.entries(test_)
-                .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
-                .join(', ')}`,
-              String(metrics['evaluatedOn']),
-            ].join('\n'),
         );
       });
     });

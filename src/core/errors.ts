@@ -53,6 +53,12 @@ export function grpcStatusOf(code: ErrorCode): number {
   return STATUS_TABLE[code].grpc;
 }
 
+/** The code an HTTP status stands for (a client reading a Galen server's answer); `internal` when none. */
+export function errorCodeOfHttpStatus(status: number): ErrorCode {
+  const entry = Object.entries(STATUS_TABLE).find(([, s]) => s.http === status);
+  return entry ? (entry[0] as ErrorCode) : 'internal';
+}
+
 export function isGalenError(value: unknown): value is GalenError {
   return value instanceof GalenError;
 }

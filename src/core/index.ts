@@ -3,6 +3,7 @@ export {
   ERROR_CODES,
   GalenError,
   conflict,
+  errorCodeOfHttpStatus,
   grpcStatusOf,
   httpStatusOf,
   invalidInput,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
+import { createTestServer } from '../helpers/test-server.js';
 
 describe('galen train', () => {
   let dir: string;
@@ -76,4 +77,53 @@ describe('galen train', () => {
     const list = await runCli(['models', 'list', '--json'], join(dir, 'data'));
     expect(JSON.parse(list.stdout).map((m: any) => m.name)).not.toContain('bad');
   }, 90_000);
+
+  it('trains as a job on a running server with --url, showing progress, and prints the same JSON', async () => {
+    const server = await createTestServer();
+    try {
+      const key = await server.key('developer');
+      const args = [
+        'train',
+        '--data',
+        train,
+        '--test',
+        test,
+        '--target',
+        'diagnosis',
+        '--positive',
+        'malignant',
+      ];
+      const out = await runCli(
+        [...args, '--model', 'logistic', '--name', 'wdbc-remote', '--url', server.url, '--json'],
+        join(dir, 'unused'),
+        90_000,
+        { GALEN_KEY: key },
+      );
+      expect(out.code, out.stderr).toBe(0);
+      const result = JSON.parse(out.stdout);
+      expect(result).toMatchObject({ model: 'wdbc-remote', version: 1, trained: 'logistic' });
+      expect(result.job).toMatch(/^job-/);
+      expect(result.metrics.test.n).toBe(119);
+      expect(result.metrics.test.auroc).toBeGreaterThan(0.97);
+      // Not a terminal: one progress line per stage on stderr, stdout only the JSON.
+      expect(out.stderr).toMatch(/^\s*0% queued\n/);
+      expect(out.stderr).toMatch(/^100% done$/m);
+      const job = (await server.call('GET', `/api/v1/jobs/${result.job}`)).body;
+      expect(job).toMatchObject({ state: 'succeeded', createdRole: 'developer' });
+
+      const noKey = await runCli([...args, '--name', 'x', '--url', server.url], join(dir, 'unused'));
+      expect(noKey.code).not.toBe(0);
+      expect(noKey.stderr).toMatch(/set GALEN_KEY/);
+      const badTarget = await runCli(
+        ['train', '--data', train, '--target', 'nope', '--name', 'x', '--url', server.url],
+        join(dir, 'unused'),
+        30_000,
+        { GALEN_KEY: key },
+      );
+      expect(badTarget.code).not.toBe(0);
+      expect(badTarget.stderr).toMatch(/target "nope" is not a column/);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });

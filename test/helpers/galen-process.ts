@@ -39,11 +39,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `galen <args>` against `dataDir` and waits for it to exit. */
-export function runCli(args: readonly string[], dataDir: string, timeoutMs = 20_000): Promise<CliResult> {
+/** Runs `galen <args>` against `dataDir` (with `env` settings too) and waits for it to exit. */
+export function runCli(
+  args: readonly string[],
+  dataDir: string,
+  timeoutMs = 20_000,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      env: childEnv(dataDir, { GALEN_LOG_LEVEL: 'warn' }),
+      env: childEnv(dataDir, { GALEN_LOG_LEVEL: 'warn', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,0 +1,84 @@
+/**
+ * The CLI talking to a running Galen server (`--url`, key from `GALEN_KEY`): JSON calls and file
+ * uploads over the native API. A refusal becomes a `GalenError` with the server's own message.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { GalenError, errorCodeOfHttpStatus } from '../core/index.js';
+
+export class RemoteGalen {
+  private constructor(
+    readonly url: string,
+    private readonly key: string,
+  ) {}
+
+  /** From `--url` and the `GALEN_KEY` environment variable. */
+  static connect(url: string, env: NodeJS.ProcessEnv = process.env): RemoteGalen {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new GalenError('invalid_input', `--url "${url}" is not a URL; e.g. http://localhost:8080`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new GalenError('invalid_input', `--url must be http:// or https://, not ${parsed.protocol}`);
+    }
+    const key = env['GALEN_KEY'];
+    if (!key) throw new GalenError('unauthorized', 'set GALEN_KEY to an API key of that server to use --url');
+    return new RemoteGalen(parsed.origin + parsed.pathname.replace(/\/$/, ''), key);
+  }
+
+  async call<T>(method: string, path: string, json?: unknown): Promise<T> {
+    return this.send<T>(
+      method,
+      path,
+      json === undefined ? undefined : JSON.stringify(json),
+      'application/json',
+    );
+  }
+
+  /** Streams a file as the body (CSV or JSON lines by its extension). */
+  async upload<T>(path: string, file: string): Promise<T> {
+    const type = /\.(jsonl|ndjson)$/i.test(file) ? 'application/x-ndjson' : 'text/csv';
+    return this.send<T>('POST', path, Readable.toWeb(createReadStream(file)) as ReadableStream, type);
+  }
+
+  private async send<T>(
+    method: string,
+    path: string,
+    body: string | ReadableStream | undefined,
+    contentType: string,
+  ): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(this.url + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.key}`,
+          ...(body !== undefined && { 'content-type': contentType }),
+        },
+        ...(body !== undefined && { body, duplex: 'half' }),
+      } as RequestInit);
+    } catch (err) {
+      throw new GalenError(
+        'unavailable',
+        `cannot reach ${this.url}: ${(err as Error).cause ?? (err as Error).message}`,
+      );
+    }
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    if (!response.ok) {
+      const message =
+        typeof parsed === 'object' && parsed !== null && 'error' in parsed
+          ? String((parsed as { error: unknown }).error)
+          : `${response.status} ${response.statusText}`;
+      throw new GalenError(errorCodeOfHttpStatus(response.status), message);
+    }
+    return parsed as T;
+  }
+}
