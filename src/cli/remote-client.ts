@@ -58,12 +58,11 @@ export class RemoteGalen {
           ...(body !== undefined && { 'content-type': contentType }),
         },
         ...(body !== undefined && { body, duplex: 'half' }),
-      } as RequestInit);
+      });
     } catch (err) {
-      throw new GalenError(
-        'unavailable',
-        `cannot reach ${this.url}: ${(err as Error).cause ?? (err as Error).message}`,
-      );
+      const cause = (err as Error).cause;
+      const reason = cause instanceof Error ? cause.message : (err as Error).message;
+      throw new GalenError('unavailable', `cannot reach ${this.url}: ${reason}`);
     }
     const text = await response.text();
     let parsed: unknown = text;
@@ -75,7 +74,7 @@ export class RemoteGalen {
     if (!response.ok) {
       const message =
         typeof parsed === 'object' && parsed !== null && 'error' in parsed
-          ? String((parsed as { error: unknown }).error)
+          ? String(parsed.error)
           : `${response.status} ${response.statusText}`;
       throw new GalenError(errorCodeOfHttpStatus(response.status), message);
     }
