@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { GalenError } from '../core/index.js';
+import { looksLikeTargetExpression } from '../datasets/index.js';
 import { trainModel } from '../jobs/index.js';
 import type { TabularModelKind } from '../training/index.js';
 import { CLI_ACTOR, audited, print, withGalen } from './local-context.js';
@@ -15,8 +16,8 @@ import { ProgressBar } from './progress-bar.js';
 import { RemoteGalen } from './remote-client.js';
 
 function modelKind(value: string): TabularModelKind | 'auto' {
-  if (value === 'auto' || value === 'logistic' || value === 'gbdt') return value;
-  throw new InvalidArgumentError('expected auto, logistic or gbdt');
+  if (value === 'auto' || value === 'logistic' || value === 'linear' || value === 'gbdt') return value;
+  throw new InvalidArgumentError('expected auto, logistic, linear or gbdt');
 }
 
 function seed(value: string): number {
@@ -82,7 +83,7 @@ async function trainRemote(o: TrainFlags, json: boolean | undefined): Promise<vo
   const remote = RemoteGalen.connect(o.url!);
   const upload = (file: string, name: string) =>
     remote.upload<DatasetVersionView>(
-      `/api/v1/datasets/${encodeURIComponent(name)}?target=${encodeURIComponent(o.target)}`,
+      `/api/v1/datasets/${encodeURIComponent(name)}${looksLikeTargetExpression(o.target) ? '' : `?target=${encodeURIComponent(o.target)}`}`,
       file,
     );
   const train = await upload(o.data, `${o.name}-train`);
@@ -161,10 +162,15 @@ export function trainCommand(global: () => CliOptions): Command {
         '(in this process on the local data folder, or as a job on a server with --url)',
     )
     .requiredOption('--data <file>', 'training data (CSV or JSON lines)')
-    .requiredOption('--target <column>', 'the column to predict')
+    .requiredOption('--target <column>', 'the column to predict, or a comparison on one such as "num > 0"')
     .option('--positive <value>', 'for a two-class target: the positive class')
     .option('--test <file>', 'held-out data with the same columns (default: a stratified 20% of --data)')
-    .option('--model <kind>', 'auto (cross-validated choice), logistic or gbdt', modelKind, 'auto')
+    .option(
+      '--model <kind>',
+      'auto (cross-validated choice), logistic (classes), linear (a number) or gbdt',
+      modelKind,
+      'auto',
+    )
     .requiredOption('--name <model>', 'the model to register a version of')
     .option('--seed <n>', 'seed of the split and the model', seed)
     .option('--description <text>', 'what this version is')
@@ -184,7 +190,14 @@ export function trainCommand(global: () => CliOptions): Command {
       await withGalen(opts, async (galen) => {
         const upload = (file: string, name: string) =>
           audited(galen, 'dataset.upload', { detail: { dataset: name } }, () =>
-            galen.datasets.upload({ name, file: createReadStream(file), target: o.target }, CLI_ACTOR),
+            galen.datasets.upload(
+              {
+                name,
+                file: createReadStream(file),
+                ...(!looksLikeTargetExpression(o.target) && { target: o.target }),
+              },
+              CLI_ACTOR,
+            ),
           );
         const train = await upload(o.data, `${o.name}-train`);
         const test = o.test === undefined ? undefined : await upload(o.test, `${o.name}-test`);

@@ -20,3 +20,5 @@ export type {
 } from './schema-types.js';
 export { parseNumber } from './values.js';
 export { orderBands } from './bands.js';
+export { deriveTarget, looksLikeTargetExpression, parseTargetExpression } from './target-expression.js';
+export type { TargetExpression } from './target-expression.js';

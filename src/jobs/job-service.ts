@@ -18,6 +18,7 @@ import type { Actor, Clock, ErrorCode } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { checkName } from '../registry/index.js';
+import { parseTargetExpression } from '../datasets/index.js';
 import { JOB_STATES } from '../store/index.js';
 import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
 import type { TrainModelRequest } from './train-model.js';
@@ -138,7 +139,14 @@ export class JobService {
     const dataset = await this.datasets.get(request.dataset, request.datasetVersion, actor);
     const columns = (dataset.schema as { columns?: { name: string; categories?: string[] }[] }).columns ?? [];
     const column = columns.find((c) => c.name === request.target);
-    if (!column) {
+    // A comparison such as `num > 0` is checked too: its column must exist.
+    const expression = column
+      ? undefined
+      : parseTargetExpression(
+          request.target,
+          columns.map((c) => c.name),
+        );
+    if (!column && !expression) {
       throw new GalenError(
         'invalid_input',
         `dataset ${dataset.name}:${dataset.version} has no column "${request.target}"; its columns are ${columns.map((c) => c.name).join(', ')}`,
@@ -146,7 +154,7 @@ export class JobService {
     }
     if (
       request.positive !== undefined &&
-      column.categories &&
+      column?.categories &&
       !column.categories.includes(request.positive)
     ) {
       throw new GalenError(

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { GALEN_VERSION, GalenError, assertCan } from '../core/index.js';
 import type { Actor, PipelineSpec, Tensor } from '../core/index.js';
-import { inferSchema } from '../datasets/index.js';
+import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
 import type { ColumnOverride } from '../datasets/index.js';
 import { compileTabularPipeline } from '../onnx/index.js';
 import type { DatasetRegistry, ModelRegistry, ModelVersion } from '../registry/index.js';
@@ -150,6 +150,7 @@ const PHASE = { load: 0, fit: 0.05, compile: 0.8, evaluate: 0.85, register: 0.95
 
 const ALGORITHMS: Record<TabularModelKind, string> = {
   logistic: 'logistic regression',
+  linear: 'linear regression',
   gbdt: 'histogram gradient-boosted trees',
 };
 
@@ -186,10 +187,16 @@ export async function trainModel(
     testRows = held.rows.map((_, i) => table.rows.length + i);
     table = { columns: table.columns, rows: [...table.rows, ...held.rows] };
   }
-  const schema = inferSchema(table, {
-    target: request.target,
-    ...(request.overrides !== undefined && { overrides: request.overrides }),
-  });
+  // A target such as `num > 0` is derived from its column, which then stops being a feature.
+  let target = request.target;
+  let overrides = request.overrides;
+  const expression = parseTargetExpression(request.target, table.columns);
+  if (expression) {
+    table = deriveTarget(table, expression);
+    target = expression.name;
+    overrides = { ...overrides, [expression.column]: { ...overrides?.[expression.column], role: 'ignored' } };
+  }
+  const schema = inferSchema(table, { target, ...(overrides !== undefined && { overrides }) });
   if (request.sensitive !== undefined && !table.columns.includes(request.sensitive)) {
     throw new GalenError(
       'invalid_input',

@@ -10,7 +10,9 @@ import { parseNumber } from '../datasets/index.js';
 import type { ColumnSchema, DatasetSchema, ParsedTable } from '../datasets/index.js';
 import { fitGbdt, toTreeEnsembleSpec } from './gbdt.js';
 import type { GbdtOptions } from './gbdt.js';
+import { fitLinearRegression } from './linear-regression.js';
 import { fitLogisticRegression } from './logistic-regression.js';
+import { fitSoftmaxRegression } from './softmax-regression.js';
 import { auroc } from './metrics.js';
 import { featureMatrix, predictPipeline } from './pipeline-predict.js';
 import type { PipelineColumns } from './pipeline-predict.js';
@@ -18,7 +20,13 @@ import { columnValues, fitFeatures } from './preprocess.js';
 import type { PreprocessOptions } from './preprocess.js';
 import { mulberry32, stratifiedSplit } from './split.js';
 
-export type TabularModelKind = 'logistic' | 'gbdt';
+/** logistic: two or more classes (softmax beyond two); linear: a number; gbdt: either. */
+export type TabularModelKind = 'logistic' | 'linear' | 'gbdt';
+
+/** The model kinds that fit a task, in the order `auto` tries them. */
+export function kindsFor(task: TabularTask): TabularModelKind[] {
+  return task === 'regression' ? ['linear', 'gbdt'] : ['logistic', 'gbdt'];
+}
 
 export interface TabularTrainingOptions {
   /** `auto` picks the kind with the best k-fold cross-validation score on the training rows. */
@@ -35,8 +43,17 @@ export interface TabularTrainingOptions {
   positive?: string;
   /** Overrides the model's default preprocessing. */
   preprocessing?: PreprocessOptions;
-  /** Logistic regression's L2 penalty (default 1). */
+  /** L2 penalty of logistic and linear regression (default 1), on the sum of the row losses. */
   l2?: number;
+  /** L1 penalty (elastic net with `l2`) of two-class logistic and linear regression (default 0). */
+  l1?: number;
+  /**
+   * Weights on each class's rows in the loss: `balanced` gives class c the weight n / (K · n_c) as
+   * scikit-learn does; or a weight per class label. Classification only.
+   */
+  classWeight?: 'balanced' | Record<string, number>;
+  /** Repeat rows of the smaller classes (at random, seeded) until every class has as many as the largest. Training rows only. */
+  oversample?: boolean;
   gbdt?: Omit<GbdtOptions, 'task' | 'classes' | 'seed'>;
   /**
    * Called (synchronously) before each fit with the share of fitting done so far (0–1) and what
@@ -142,33 +159,126 @@ function fitPipeline(
   // The served graph reads numbers as float32: trees are grown on the same values, so every split
   // threshold is one the graph can hold exactly.
   const x = featureMatrix(features, pick(values, rows)).map((row) => (trees ? row.map(Math.fround) : row));
-  const yRows = Float64Array.from(rows, (i) => y[i]!);
-  if (kind === 'logistic') {
-    if (task !== 'binary') {
+  let modelRows = Array.from(rows.keys());
+  if (options.oversample && task !== 'regression')
+    modelRows = oversample(modelRows, (k) => y[rows[k]!]!, seed);
+  const xFit = modelRows.map((k) => x[k]!);
+  const yRows = Float64Array.from(modelRows, (k) => y[rows[k]!]!);
+  const sampleWeights =
+    options.classWeight === undefined ? undefined : classWeights(options.classWeight, classes, yRows, task);
+  if (options.l1 !== undefined && options.l1 > 0 && (kind === 'gbdt' || task === 'multiclass')) {
+    throw new GalenError(
+      'invalid_input',
+      `l1 applies to two-class logistic regression and linear regression, not ${kind === 'gbdt' ? 'gbdt' : `${classes!.length}-class logistic regression`}`,
+    );
+  }
+  if (kind === 'logistic' || kind === 'linear') {
+    if ((kind === 'logistic') !== (task !== 'regression')) {
       throw new GalenError(
         'invalid_input',
-        `logistic regression here predicts two classes; target "${schema.target}" is ${task === 'regression' ? 'a number' : `${classes!.length} classes`} — use gbdt`,
+        kind === 'logistic'
+          ? `logistic regression predicts classes, and target "${schema.target}" is a number: use linear or gbdt`
+          : `linear regression predicts a number, and target "${schema.target}" has classes: use logistic or gbdt`,
       );
     }
-    const fit = fitLogisticRegression(x, yRows, { l2: options.l2 ?? 1 });
+    const penalties = { l2: options.l2 ?? 1, l1: options.l1 ?? 0, ...(sampleWeights && { sampleWeights }) };
+    if (task === 'regression') {
+      const fit = fitLinearRegression(xFit, yRows, penalties);
+      return {
+        features,
+        model: {
+          type: 'linear',
+          task: 'regression',
+          coefficients: [Array.from(fit.weights)],
+          intercepts: [fit.intercept],
+        },
+      };
+    }
+    if (task === 'binary') {
+      const fit = fitLogisticRegression(xFit, yRows, penalties);
+      return {
+        features,
+        model: {
+          type: 'linear',
+          task: 'classification',
+          classes: classes!,
+          coefficients: [Array.from(fit.weights)],
+          intercepts: [fit.intercept],
+        },
+      };
+    }
+    const fit = fitSoftmaxRegression(xFit, yRows, {
+      l2: penalties.l2,
+      classes: classes!.length,
+      ...(sampleWeights && { sampleWeights }),
+    });
     return {
       features,
       model: {
         type: 'linear',
         task: 'classification',
         classes: classes!,
-        coefficients: [Array.from(fit.weights)],
-        intercepts: [fit.intercept],
+        coefficients: fit.coefficients.map((row) => Array.from(row)),
+        intercepts: Array.from(fit.intercepts),
       },
     };
   }
-  const fit = fitGbdt(x, yRows, {
+  const fit = fitGbdt(xFit, yRows, {
     ...options.gbdt,
+    ...(sampleWeights && { sampleWeights }),
     task,
     ...(task === 'multiclass' && { classes: classes!.length }),
     seed,
   });
   return { features, model: toTreeEnsembleSpec(fit, classes ? { classes } : {}) };
+}
+
+/** Row positions with the smaller classes' rows repeated at random until every class matches the largest. */
+function oversample(positions: number[], classOf: (position: number) => number, seed: number): number[] {
+  const byClass = new Map<number, number[]>();
+  for (const p of positions) {
+    const c = classOf(p);
+    byClass.set(c, [...(byClass.get(c) ?? []), p]);
+  }
+  const largest = Math.max(...[...byClass.values()].map((m) => m.length));
+  const random = mulberry32(seed ^ 0x5eed);
+  const out = [...positions];
+  for (const members of [...byClass.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m)) {
+    for (let i = members.length; i < largest; i++) out.push(members[Math.floor(random() * members.length)]!);
+  }
+  return out;
+}
+
+/** One weight per row from a class-weight setting. */
+function classWeights(
+  setting: 'balanced' | Record<string, number>,
+  classes: string[] | undefined,
+  y: Float64Array,
+  task: TabularTask,
+): Float64Array {
+  if (task === 'regression' || !classes) {
+    throw new GalenError('invalid_input', 'classWeight applies to a target with classes, not to a number');
+  }
+  const counts = new Array<number>(classes.length).fill(0);
+  for (const c of y) counts[c]!++;
+  let perClass: number[];
+  if (setting === 'balanced') {
+    perClass = counts.map((n) => (n === 0 ? 0 : y.length / (classes.length * n)));
+  } else {
+    for (const [label, w] of Object.entries(setting)) {
+      if (!classes.includes(label)) {
+        throw new GalenError(
+          'invalid_input',
+          `classWeight names "${label}", which is not a class; the classes are ${classes.map((c) => `"${c}"`).join(', ')}`,
+        );
+      }
+      if (!Number.isFinite(w) || w <= 0) {
+        throw new GalenError('invalid_input', `classWeight of "${label}" is ${w}; use a number > 0`);
+      }
+    }
+    perClass = classes.map((c) => setting[c] ?? 1);
+  }
+  return Float64Array.from(y, (c) => perClass[c]!);
 }
 
 /** How `model: 'auto'` chose: each candidate's score per fold, on the training rows only. */
@@ -194,7 +304,7 @@ function selectModel(
   const k = options.folds ?? 5;
   const folds = kFolds(train, task === 'regression' ? undefined : y, k, seed);
   const metric = task === 'binary' ? 'auroc' : task === 'multiclass' ? 'logLoss' : 'rmse';
-  const kinds: TabularModelKind[] = task === 'binary' ? ['logistic', 'gbdt'] : ['gbdt'];
+  const kinds = kindsFor(task);
   const fits = kinds.length * k + 1;
   const candidates = kinds.map((model, m) => {
     const scores = folds.map((validation, f) => {

@@ -132,6 +132,24 @@ describe('trainModel', () => {
     expect(metrics['parityMaxAbsDiff']).toBeLessThan(1e-5);
   }, 60_000);
 
+  it('trains on a derived target (Cleveland "num > 0"), leaving the source column out of the inputs', async () => {
+    const body = await readFile(new URL('heart_cleveland.csv', DATA));
+    expect(
+      (await server.call('POST', '/api/v1/datasets/cleveland', { body, contentType: 'text/csv' })).status,
+    ).toBe(201);
+    const { version, metrics } = await trainModel(
+      deps(),
+      { model: 'heart-any', dataset: 'cleveland', target: 'num > 0', modelKind: 'logistic' },
+      ADMIN,
+    );
+    expect(version.lineage.parameters).toMatchObject({ target: 'num > 0', classes: ['false', 'true'] });
+    expect(version.signature.inputs.map((i) => i.name)).not.toContain('num');
+    expect(version.signature.inputs).toHaveLength(13);
+    expect((metrics['test'] as Record<string, number>)['auroc']).toBeGreaterThan(0.85);
+    const card = await server.galen.registry.getModelCard('heart-any', version.version);
+    expect(card['details']).toMatchObject({ target: 'num > 0', positiveClass: 'true' });
+  }, 60_000);
+
   it('registers nothing when the run cannot be done, and says why', async () => {
     await expect(
       trainModel(

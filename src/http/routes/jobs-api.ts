@@ -73,9 +73,13 @@ const TrainJobBody = Type.Object(
     target: Type.String({ minLength: 1, description: 'the column to predict' }),
     positive: Type.Optional(Type.String({ description: 'for a two-class target: the positive class' })),
     modelKind: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('logistic'), Type.Literal('gbdt')], {
-        description: 'auto (default) picks by cross-validation on the training rows',
-      }),
+      Type.Union(
+        [Type.Literal('auto'), Type.Literal('logistic'), Type.Literal('linear'), Type.Literal('gbdt')],
+        {
+          description:
+            'auto (default) picks by cross-validation on the training rows; logistic for classes, linear for a number, gbdt for either',
+        },
+      ),
     ),
     overrides: Type.Optional(Type.Record(Type.String(), ColumnOverrideSchema)),
     options: Type.Optional(
@@ -84,7 +88,24 @@ const TrainJobBody = Type.Object(
           seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
           folds: Type.Optional(Type.Integer({ minimum: 2, maximum: 20 })),
           testFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
-          l2: Type.Optional(Type.Number({ minimum: 0 })),
+          l2: Type.Optional(
+            Type.Number({ minimum: 0, description: 'L2 penalty of logistic/linear regression' }),
+          ),
+          l1: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              description: 'L1 penalty (elastic net), two-class logistic and linear',
+            }),
+          ),
+          classWeight: Type.Optional(
+            Type.Union([
+              Type.Literal('balanced'),
+              Type.Record(Type.String(), Type.Number({ exclusiveMinimum: 0 })),
+            ]),
+          ),
+          oversample: Type.Optional(
+            Type.Boolean({ description: 'repeat minority-class rows (training rows only)' }),
+          ),
           preprocessing: Type.Optional(PreprocessingSchema),
           gbdt: Type.Optional(GbdtSchema),
         },
