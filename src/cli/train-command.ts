@@ -36,8 +36,40 @@ interface TrainFlags {
   description?: string;
   sensitive?: string;
   intendedUse?: string;
+  classWeight?: 'balanced' | Record<string, number>;
+  oversample?: boolean;
   url?: string;
   progress: boolean;
+}
+
+/** `balanced`, or `label=weight` pairs separated by commas. */
+function classWeight(value: string): 'balanced' | Record<string, number> {
+  if (value === 'balanced') return value;
+  const out: Record<string, number> = {};
+  for (const pair of value.split(',')) {
+    const at = pair.lastIndexOf('=');
+    const weight = Number(pair.slice(at + 1));
+    if (at <= 0 || !Number.isFinite(weight) || weight <= 0) {
+      throw new InvalidArgumentError(
+        'expected balanced, or label=weight pairs such as yes=3,no=1 (weights > 0)',
+      );
+    }
+    out[pair.slice(0, at)] = weight;
+  }
+  return out;
+}
+
+/** The training options the flags set. */
+function trainingOptions(o: TrainFlags): {
+  seed?: number;
+  classWeight?: 'balanced' | Record<string, number>;
+  oversample?: boolean;
+} {
+  return {
+    ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
+    ...(o.oversample === true && { oversample: true }),
+  };
 }
 
 /** What `galen train` prints, the same locally and against a server. */
@@ -96,7 +128,7 @@ async function trainRemote(o: TrainFlags, json: boolean | undefined): Promise<vo
     target: o.target,
     ...(o.positive !== undefined && { positive: o.positive }),
     modelKind: o.model,
-    ...(o.seed !== undefined && { options: { seed: o.seed } }),
+    ...(Object.keys(trainingOptions(o)).length > 0 && { options: trainingOptions(o) }),
     ...(o.description !== undefined && { description: o.description }),
     ...(o.sensitive !== undefined && { sensitive: o.sensitive }),
     ...(o.intendedUse !== undefined && { intendedUse: o.intendedUse }),
@@ -178,6 +210,12 @@ export function trainCommand(global: () => CliOptions): Command {
       '--sensitive <column>',
       'report held-out metrics per group of this column too (e.g. sex, age band)',
     )
+    .option(
+      '--class-weight <weights>',
+      'weigh classes in the loss: balanced, or label=weight pairs (yes=3,no=1)',
+      classWeight,
+    )
+    .option('--oversample', 'repeat rows of the smaller classes in the training rows until classes are even')
     .option('--intended-use <text>', 'what the model is for, in your words (goes on the model card)')
     .option('--url <url>', 'train on this Galen server as a job (API key from GALEN_KEY)')
     .option('--no-progress', 'do not show progress on stderr')
@@ -213,7 +251,7 @@ export function trainCommand(global: () => CliOptions): Command {
               target: o.target,
               positive: o.positive,
               modelKind: o.model,
-              options: o.seed === undefined ? undefined : { seed: o.seed },
+              options: trainingOptions(o),
               description: o.description,
               sensitive: o.sensitive,
               intendedUse: o.intendedUse,

@@ -105,6 +105,29 @@ describe('training jobs over HTTP', () => {
     expect(infer.body.outputs.find((o: any) => o.name === 'probabilities').shape).toEqual([1, 2]);
   });
 
+  it('trains Cleveland on the derived target "num > 0" with per-sex metrics, as a job', async () => {
+    await upload(server, 'cleveland', 'heart_cleveland.csv');
+    const { body } = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'heart-disease',
+        dataset: 'cleveland',
+        target: 'num > 0',
+        modelKind: 'auto',
+        sensitive: 'sex',
+        options: { classWeight: 'balanced' },
+      },
+    });
+    expect(body.state).toBe('queued');
+    const job = await waitFor(server, body.id, ['succeeded', 'failed']);
+    expect(job.error).toBeNull();
+    expect(job.result.metrics.test.auroc).toBeGreaterThan(0.85);
+    const card = (await server.call('GET', '/api/v1/models/heart-disease/versions/1/card')).body;
+    expect(card.details.target).toBe('num > 0');
+    expect(card.subgroups.column).toBe('sex');
+    expect(card.subgroups.groups.map((g: any) => g.group).sort()).toEqual(['0.0', '1.0']);
+    expect(card.data.columns.find((c: any) => c.name === 'num').input).toBe('not used');
+  });
+
   it('refuses a request that cannot become a job, and records nothing', async () => {
     const before = (await server.call('GET', '/api/v1/jobs')).body.length;
     const noColumn = await server.call('POST', '/api/v1/jobs', {
