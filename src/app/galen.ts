@@ -87,6 +87,7 @@ export async function createGalen(
     launcher: childProcessLauncher(config),
     concurrency: config.jobs.concurrency,
     maxAttempts: config.jobs.maxAttempts,
+    audit: (entry) => audit.record(entry),
   });
   return {
     config,

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { GalenError, assertCan, isRole } from '../core/index.js';
+import { GalenError, assertCan, httpStatusOf, isRole } from '../core/index.js';
 import type { Actor, Clock, ErrorCode } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
@@ -56,6 +56,22 @@ export interface JobServiceOptions {
   heartbeatMs?: number;
   /** A running job whose heartbeat is older than this is taken to be orphaned (default 60 s). */
   staleMs?: number;
+  /**
+   * Records how each job ended in the audit log, as its submitter (`job.finish`): a version
+   * registered by a job is a change like any other.
+   */
+  audit?: (entry: JobAuditEntry) => Promise<unknown>;
+}
+
+export interface JobAuditEntry {
+  keyId: string;
+  role: string;
+  action: 'job.finish';
+  model: string | null;
+  version: number | null;
+  status: number;
+  durationMs: number;
+  detail: JsonObject;
 }
 
 /** A job as callers see it. */
@@ -487,8 +503,27 @@ export class JobService {
     level: JobLogRecord['level'] = 'info',
   ): Promise<void> {
     const now = this.now();
-    await this.store.updateJob(id, { ...patch, owner: null, finishedAt: now }, ['running']);
+    if (!(await this.store.updateJob(id, { ...patch, owner: null, finishedAt: now }, ['running']))) return;
     await this.store.appendJobLog(id, [{ time: now, level, message }]);
+    const job = await this.store.getJob(id);
+    if (job) await this.auditFinish(job);
+  }
+
+  private async auditFinish(job: JobRecord): Promise<void> {
+    if (!this.options.audit) return;
+    const error = job.error as { code?: ErrorCode } | null;
+    const version = job.result?.['version'];
+    await this.options.audit({
+      keyId: job.createdBy,
+      role: job.createdRole,
+      action: 'job.finish',
+      model: typeof job.request['model'] === 'string' ? job.request['model'] : null,
+      version: typeof version === 'number' ? version : null,
+      status: job.state === 'failed' ? httpStatusOf(error?.code ?? 'internal') : 200,
+      durationMs:
+        job.startedAt && job.finishedAt ? Date.parse(job.finishedAt) - Date.parse(job.startedAt) : 0,
+      detail: { job: job.id, state: job.state, attempts: job.attempts },
+    });
   }
 
   /** The version a job registered, found by the job id in its lineage. */
@@ -530,34 +565,18 @@ export class JobService {
       const registered = await this.registeredVersion(job);
       const owner = job.owner ?? 'unknown';
       if (registered) {
-        await this.store.updateJob(
+        await this.settle(
           job.id,
-          {
-            state: 'succeeded',
-            progress: 1,
-            stage: 'succeeded',
-            result: registered,
-            owner: null,
-            finishedAt: now,
-          },
-          ['running'],
+          { state: 'succeeded', progress: 1, stage: 'succeeded', result: registered },
+          `its process (${owner}) stopped after registering ${describeResult(registered)}; marked succeeded`,
+          'warn',
         );
-        await this.store.appendJobLog(job.id, [
-          {
-            time: now,
-            level: 'warn',
-            message: `its process (${owner}) stopped after registering ${describeResult(registered)}; marked succeeded`,
-          },
-        ]);
       } else if (job.cancelRequested) {
-        await this.store.updateJob(
+        await this.settle(
           job.id,
-          { state: 'cancelled', stage: 'cancelled', owner: null, finishedAt: now },
-          ['running'],
+          { state: 'cancelled', stage: 'cancelled' },
+          `cancelled (its process ${owner} stopped)`,
         );
-        await this.store.appendJobLog(job.id, [
-          { time: now, level: 'info', message: `cancelled (its process ${owner} stopped)` },
-        ]);
       } else if (job.attempts < this.maxAttempts) {
         await this.store.updateJob(
           job.id,
@@ -573,18 +592,12 @@ export class JobService {
         ]);
       } else {
         const message = `interrupted ${job.attempts} times (its process stopped while it ran); not retried again`;
-        await this.store.updateJob(
+        await this.settle(
           job.id,
-          {
-            state: 'failed',
-            stage: 'failed',
-            error: { code: 'internal', message },
-            owner: null,
-            finishedAt: now,
-          },
-          ['running'],
+          { state: 'failed', stage: 'failed', error: { code: 'internal', message } },
+          message,
+          'error',
         );
-        await this.store.appendJobLog(job.id, [{ time: now, level: 'error', message }]);
       }
       this.notifySettled(job.id);
     }

@@ -198,7 +198,11 @@ describe('training jobs over HTTP', () => {
     expect(again.body.state).toBe('cancelled');
     const audit = (await server.call('GET', '/api/v1/audit?limit=1000')).body;
     const actions = (audit.records ?? audit).map((r: any) => r.action);
-    expect(actions).toEqual(expect.arrayContaining(['job.submit', 'job.cancel']));
+    expect(actions).toEqual(expect.arrayContaining(['job.submit', 'job.cancel', 'job.finish']));
+    const finished = (audit.records ?? audit).filter((r: any) => r.action === 'job.finish');
+    expect(finished.find((r: any) => r.detail.job === running.body.id).detail.state).toBe('cancelled');
+    const registered = finished.find((r: any) => r.model === 'wdbc-risk');
+    expect(registered).toMatchObject({ keyId: 'env-admin', version: 1, status: 200 });
   });
 });
 
