@@ -182,26 +182,17 @@ function fitPipeline(
       );
     }
     const penalties = { l2: options.l2 ?? 1, l1: options.l1 ?? 0, ...(sampleWeights && { sampleWeights }) };
-    if (task === 'regression') {
-      const fit = fitLinearRegression(xFit, yRows, penalties);
+    if (task !== 'multiclass') {
+      // One row of weights: the number itself, or the positive class's logit.
+      const fit =
+        task === 'regression'
+          ? fitLinearRegression(xFit, yRows, penalties)
+          : fitLogisticRegression(xFit, yRows, penalties);
       return {
         features,
         model: {
           type: 'linear',
-          task: 'regression',
-          coefficients: [Array.from(fit.weights)],
-          intercepts: [fit.intercept],
-        },
-      };
-    }
-    if (task === 'binary') {
-      const fit = fitLogisticRegression(xFit, yRows, penalties);
-      return {
-        features,
-        model: {
-          type: 'linear',
-          task: 'classification',
-          classes: classes!,
+          ...(task === 'regression' ? { task: 'regression' } : { task: 'classification', classes: classes! }),
           coefficients: [Array.from(fit.weights)],
           intercepts: [fit.intercept],
         },

@@ -28,21 +28,22 @@ describe('galen train', () => {
     await writeFile(test, [lines[0], ...lines.slice(451)].join('\n'));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
+  /** Train on the first 450 WDBC rows, hold out the rest. */
+  const args = () => [
+    'train',
+    '--data',
+    train,
+    '--test',
+    test,
+    '--target',
+    'diagnosis',
+    '--positive',
+    'malignant',
+  ];
 
   it('trains, evaluates on the --test file and registers, printing one JSON object', async () => {
-    const args = [
-      'train',
-      '--data',
-      train,
-      '--test',
-      test,
-      '--target',
-      'diagnosis',
-      '--positive',
-      'malignant',
-    ];
     const out = await runCli(
-      [...args, '--model', 'auto', '--name', 'wdbc', '--seed', '7', '--json'],
+      [...args(), '--model', 'auto', '--name', 'wdbc', '--seed', '7', '--json'],
       join(dir, 'data'),
       60_000,
     );
@@ -82,19 +83,8 @@ describe('galen train', () => {
     const server = await createTestServer();
     try {
       const key = await server.key('developer');
-      const args = [
-        'train',
-        '--data',
-        train,
-        '--test',
-        test,
-        '--target',
-        'diagnosis',
-        '--positive',
-        'malignant',
-      ];
       const out = await runCli(
-        [...args, '--model', 'logistic', '--name', 'wdbc-remote', '--url', server.url, '--json'],
+        [...args(), '--model', 'logistic', '--name', 'wdbc-remote', '--url', server.url, '--json'],
         join(dir, 'unused'),
         90_000,
         { GALEN_KEY: key },
@@ -111,7 +101,7 @@ describe('galen train', () => {
       const job = (await server.call('GET', `/api/v1/jobs/${result.job}`)).body;
       expect(job).toMatchObject({ state: 'succeeded', createdRole: 'developer' });
 
-      const noKey = await runCli([...args, '--name', 'x', '--url', server.url], join(dir, 'unused'));
+      const noKey = await runCli([...args(), '--name', 'x', '--url', server.url], join(dir, 'unused'));
       expect(noKey.code).not.toBe(0);
       expect(noKey.stderr).toMatch(/set GALEN_KEY/);
       const badTarget = await runCli(
