@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../datasets/index.js';
 import { fitLinearRegression, fitStandardizer, mulberry32, standardize } from './index.js';
 import type { DenseMatrix } from './index.js';
+import { duplicateRows } from '../../test/helpers/duplicate-rows.js';
 
 /** heart_cleveland.csv without its incomplete rows: 12 standardised features predicting `thalach` (max heart rate). */
 function heartRate(): { z: DenseMatrix; y: number[] } {
@@ -93,14 +94,7 @@ describe('fitLinearRegression', () => {
     const { z, y } = heartRate();
     const random = mulberry32(5);
     const s = y.map(() => Math.floor(random() * 4));
-    const copies: number[][] = [];
-    const copiedY: number[] = [];
-    s.forEach((n, i) => {
-      for (let c = 0; c < n; c++) {
-        copies.push(Array.from(z.data.subarray(i * z.cols, (i + 1) * z.cols)));
-        copiedY.push(y[i]!);
-      }
-    });
+    const { x: copies, y: copiedY } = duplicateRows(z, y, s);
     for (const options of [{ l2: 3 }, { l1: 200, l2: 1 }]) {
       const weighted = fitLinearRegression(z, y, { ...options, sampleWeights: s });
       const duplicated = fitLinearRegression(copies, copiedY, options);

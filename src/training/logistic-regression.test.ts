@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../datasets/index.js';
 import { fitLogisticRegression, fitStandardizer, mulberry32, sigmoid, standardize } from './index.js';
 import type { DenseMatrix } from './index.js';
+import { duplicateRows } from '../../test/helpers/duplicate-rows.js';
 
 /** Gradient of the penalised loss at the fitted parameters: zero at the optimum. */
 function gradientAt(
@@ -149,14 +150,7 @@ describe('fitLogisticRegression with an L1 penalty and sample weights', () => {
   it('treats an integer sample weight as that many copies of the row', () => {
     const random = mulberry32(11);
     const s = y.map(() => Math.floor(random() * 3));
-    const copies: number[][] = [];
-    const copiedY: number[] = [];
-    s.forEach((n, i) => {
-      for (let c = 0; c < n; c++) {
-        copies.push(Array.from(z.data.subarray(i * 30, (i + 1) * 30)));
-        copiedY.push(y[i]!);
-      }
-    });
+    const { x: copies, y: copiedY } = duplicateRows(z, y, s);
     for (const options of [{ l2: 1 }, { l1: 3, l2: 0.5 }]) {
       const weighted = fitLogisticRegression(z, y, { ...options, sampleWeights: s });
       const duplicated = fitLogisticRegression(copies, copiedY, options);

@@ -9,6 +9,7 @@ import {
   standardize,
 } from './index.js';
 import type { DenseMatrix, SoftmaxRegressionFit } from './index.js';
+import { duplicateRows } from '../../test/helpers/duplicate-rows.js';
 
 const read = (name: string) =>
   parseCsv(readFileSync(new URL(`../../../shared/data/clinical/${name}`, import.meta.url)));
@@ -101,14 +102,7 @@ describe('fitSoftmaxRegression', () => {
     const { z, y } = heartDisease();
     const random = mulberry32(21);
     const s = y.map(() => 1 + Math.floor(random() * 3));
-    const copies: number[][] = [];
-    const copiedY: number[] = [];
-    s.forEach((n, i) => {
-      for (let c = 0; c < n; c++) {
-        copies.push(Array.from(z.data.subarray(i * z.cols, (i + 1) * z.cols)));
-        copiedY.push(y[i]!);
-      }
-    });
+    const { x: copies, y: copiedY } = duplicateRows(z, y, s);
     const weighted = fitSoftmaxRegression(z, y, { l2: 2, sampleWeights: s });
     const duplicated = fitSoftmaxRegression(copies, copiedY, { l2: 2 });
     weighted.coefficients.forEach((w, k) =>
