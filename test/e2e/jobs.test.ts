@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServer } from '../helpers/test-server.js';
+import { identityModel } from '../helpers/tiny-models.js';
 import type { TestServer } from '../helpers/test-server.js';
 
 const DATA = new URL('../../../shared/data/clinical/', import.meta.url);
@@ -240,7 +241,7 @@ describe('jobs across restarts', () => {
     }
   });
 
-  it('recovers a job whose process died: rerun while starts remain, then failed', async () => {
+  it('recovers a job whose process died: rerun while starts remain, then failed; settled if it registered', async () => {
     const server = await createTestServer({ dataDir, config: { jobs: { concurrency: 0, maxAttempts: 2 } } });
     try {
       const { body } = await server.call('POST', '/api/v1/jobs', {
@@ -276,6 +277,24 @@ describe('jobs across restarts', () => {
       const failed = (await server.call('GET', `/api/v1/jobs/${body.id}`)).body;
       expect(failed.state).toBe('failed');
       expect(failed.error.message).toMatch(/interrupted 2 times/);
+
+      // A process that registered its version and died before reporting: the registry settles it.
+      const second = await server.call('POST', '/api/v1/jobs', {
+        body: { model: 'wdbc-crash', dataset: 'readmissions', target: 'readmitted' },
+      });
+      await server.galen.store.updateJob(second.body.id, {
+        state: 'running',
+        owner: dead,
+        heartbeatAt: heartbeat,
+        attempts: 1,
+      });
+      await server.galen.registry.registerVersion(
+        { model: 'wdbc-crash', file: identityModel('FP32'), parameters: { job: second.body.id } },
+        { keyId: 'test', role: 'admin' },
+      );
+      await server.galen.jobs.recoverOrphans();
+      const settled = (await server.call('GET', `/api/v1/jobs/${second.body.id}`)).body;
+      expect(settled).toMatchObject({ state: 'succeeded', result: { model: 'wdbc-crash', version: 1 } });
     } finally {
       await server.close();
     }
