@@ -22,44 +22,121 @@ export interface BinMapper {
   readonly missingBin: Uint8Array;
 }
 
+/** Features transposed at a time: every row is read once per block, and a block's columns stay few. */
+const BLOCK = 8;
+
 /**
- * Finds each feature's thresholds from (a seeded sample of up to 200,000 of) `rows`. With at most
- * `maxBins` distinct values, the edges are the midpoints between consecutive values; otherwise the
- * `maxBins - 1` inner quantiles (midpoint interpolation), deduplicated.
+ * Bins `x` (every row): each feature's thresholds come from (a seeded sample of up to 200,000 of)
+ * `rows`. With at most `maxBins` distinct values, the edges are the midpoints between consecutive
+ * values; otherwise the `maxBins - 1` inner quantiles (midpoint interpolation), deduplicated. Returns
+ * the bins and one `Uint8Array` column per feature.
  */
-export function fitBinMapper(
+export function binMatrix(
   x: readonly Float64Array[],
   rows: ArrayLike<number>,
   nFeatures: number,
   maxBins: number,
   seed: number,
-): BinMapper {
-  let sample: ArrayLike<number> = rows;
-  if (rows.length > BINNING_SUBSAMPLE) {
-    const picked = Uint32Array.from(rows);
-    const random = mulberry32(seed);
-    for (let i = 0; i < BINNING_SUBSAMPLE; i++) {
-      const j = i + Math.floor(random() * (picked.length - i));
-      const tmp = picked[i]!;
-      picked[i] = picked[j]!;
-      picked[j] = tmp;
-    }
-    sample = picked.subarray(0, BINNING_SUBSAMPLE);
-  }
+): { mapper: BinMapper; binned: Uint8Array[] } {
+  const sample = sampleRows(rows, seed);
+  const n = x.length;
   const thresholds: Float64Array[] = [];
   const missingBin = new Uint8Array(nFeatures);
+  const binned: Uint8Array[] = [];
+  const block = Array.from({ length: Math.min(BLOCK, nFeatures) }, () => new Float64Array(n));
   const values = new Float64Array(sample.length);
-  for (let f = 0; f < nFeatures; f++) {
-    let n = 0;
-    for (let i = 0; i < sample.length; i++) {
-      const v = x[sample[i]!]![f]!;
-      if (!Number.isNaN(v)) values[n++] = v;
+  const few = new Float64Array(Math.min(FEW_VALUES, maxBins));
+  for (let first = 0; first < nFeatures; first += BLOCK) {
+    const width = Math.min(BLOCK, nFeatures - first);
+    for (let i = 0; i < n; i++) {
+      const row = x[i]!;
+      for (let j = 0; j < width; j++) block[j]![i] = row[first + j]!;
     }
-    const edges = featureThresholds(values.subarray(0, n).sort(), maxBins);
-    thresholds.push(edges);
-    missingBin[f] = edges.length + 1;
+    for (let j = 0; j < width; j++) {
+      const column = block[j]!;
+      let edges: Float64Array;
+      const distinct = fewDistinct(column, sample, few);
+      if (distinct) edges = midpoints(distinct.sort());
+      else {
+        let count = 0;
+        for (let i = 0; i < sample.length; i++) {
+          const v = column[sample[i]!]!;
+          if (!Number.isNaN(v)) values[count++] = v;
+        }
+        edges = featureThresholds(values.subarray(0, count).sort(), maxBins);
+      }
+      thresholds.push(edges);
+      missingBin[first + j] = edges.length + 1;
+      binned.push(binColumn(column, edges, edges.length + 1));
+    }
   }
-  return { thresholds, missingBin };
+  return { mapper: { thresholds, missingBin }, binned };
+}
+
+/** The rows thresholds are found from, ascending (so columns are read front to back). */
+function sampleRows(rows: ArrayLike<number>, seed: number): Uint32Array {
+  const picked = Uint32Array.from(rows);
+  if (rows.length <= BINNING_SUBSAMPLE) return picked.sort();
+  const random = mulberry32(seed);
+  for (let i = 0; i < BINNING_SUBSAMPLE; i++) {
+    const j = i + Math.floor(random() * (picked.length - i));
+    const tmp = picked[i]!;
+    picked[i] = picked[j]!;
+    picked[j] = tmp;
+  }
+  return picked.subarray(0, BINNING_SUBSAMPLE).sort();
+}
+
+/** Columns with at most this many distinct values skip sorting every value. */
+const FEW_VALUES = 32;
+/** Features with at most this many edges are binned by counting edges rather than searching. */
+const FEW_EDGES = 8;
+
+/**
+ * The distinct non-missing values of `column` at `rows` (unsorted, in `scratch`), when there are
+ * no more than `scratch.length` of them; else undefined.
+ */
+function fewDistinct(
+  column: Float64Array,
+  rows: ArrayLike<number>,
+  scratch: Float64Array,
+): Float64Array | undefined {
+  // Most columns of a one-hot matrix hold two values: check for that without searching.
+  let a = NaN;
+  let b = NaN;
+  let i = 0;
+  for (; i < rows.length && Number.isNaN(a); i++) a = column[rows[i]!]!;
+  for (; i < rows.length && (Number.isNaN(b) || b === a); i++) b = column[rows[i]!]!;
+  let others = 0;
+  for (; i < rows.length; i++) {
+    const v = column[rows[i]!]!;
+    others |= +(v !== a) & +(v !== b) & +(v === v);
+  }
+  if (others === 0) {
+    let count = 0;
+    if (!Number.isNaN(a)) scratch[count++] = a;
+    if (!Number.isNaN(b) && b !== a) scratch[count++] = b;
+    return scratch.subarray(0, count);
+  }
+  let count = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const v = column[rows[r]!]!;
+    if (Number.isNaN(v)) continue;
+    let j = 0;
+    while (j < count && scratch[j] !== v) j++;
+    if (j === count) {
+      if (count === scratch.length) return undefined;
+      scratch[count++] = v;
+    }
+  }
+  return scratch.subarray(0, count);
+}
+
+/** Edges between consecutive distinct sorted values. */
+function midpoints(distinct: Float64Array): Float64Array {
+  const edges = new Float64Array(Math.max(distinct.length - 1, 0));
+  for (let i = 1; i < distinct.length; i++) edges[i - 1] = separate(distinct[i - 1]!, distinct[i]!);
+  return edges.map((e) => Math.min(e, FLOAT32_MAX));
 }
 
 /** Thresholds of one feature from its sorted non-missing values. */
@@ -109,17 +186,29 @@ export function binOf(edges: Float64Array, missingBin: number, value: number): n
   return lo;
 }
 
-/** The binned matrix, one `Uint8Array` column per feature, for the listed rows in that order. */
-export function binRows(
-  mapper: BinMapper,
-  x: readonly Float64Array[],
-  rows: ArrayLike<number>,
-): Uint8Array[] {
-  return mapper.thresholds.map((edges, f) => {
-    const column = new Uint8Array(rows.length);
-    const missing = mapper.missingBin[f]!;
-    for (let i = 0; i < rows.length; i++) column[i] = binOf(edges, missing, x[rows[i]!]![f]!);
-    return column;
+/** The bins of one column's values. */
+function binColumn(values: Float64Array, edges: Float64Array, missing: number): Uint8Array {
+  const binned = new Uint8Array(values.length);
+  if (edges.length > FEW_EDGES) {
+    for (let i = 0; i < values.length; i++) binned[i] = binOf(edges, missing, values[i]!);
+    return binned;
+  }
+  // Few edges: count those below the value, without the unpredictable branches of a search.
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    let bin = 0;
+    for (let e = 0; e < edges.length; e++) bin += +(value > edges[e]!);
+    binned[i] = Number.isNaN(value) ? missing : bin;
+  }
+  return binned;
+}
+
+/** The listed rows of a binned matrix, in that order. */
+export function pickRows(binned: readonly Uint8Array[], rows: Uint32Array): Uint8Array[] {
+  return binned.map((column) => {
+    const picked = new Uint8Array(rows.length);
+    for (let i = 0; i < rows.length; i++) picked[i] = column[rows[i]!]!;
+    return picked;
   });
 }
 

@@ -8,8 +8,6 @@ export type GbdtTask = 'binary' | 'multiclass' | 'regression';
 /** Keeps priors and probabilities off 0 and 1, where log-odds and log-loss are infinite. */
 const EPS = 1e-15;
 
-const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
-
 /** The constant raw score that minimises the loss: log-odds, log priors or the mean. */
 export function baseline(
   task: GbdtTask,
@@ -39,42 +37,72 @@ export function baseline(
 }
 
 /**
- * Gradients and hessians of output `k` for every row. For multiclass, `probabilities` must hold the
- * softmax of the raw scores (see `softmaxInto`) so every class's tree of one iteration sees the same.
+ * Starts an iteration from the raw scores and returns their weighted mean loss (as `meanLoss` would,
+ * sharing its exponentials). Binary and regression: fills `gh` with each row's gradient and hessian
+ * (row `i` at `2i` and `2i + 1`) too. Multiclass: fills `probabilities` with the softmax, from which
+ * `gradients` then gives each class's.
  */
-export function gradients(
+export function startIteration(
   task: GbdtTask,
   y: Float64Array,
   w: Float64Array,
   raw: Float64Array,
   probabilities: Float64Array,
   outputs: number,
-  k: number,
-  g: Float64Array,
-  h: Float64Array,
-): void {
+  gh: Float64Array,
+): number {
   const n = y.length;
+  let sum = 0;
+  let total = 0;
   switch (task) {
     case 'binary':
       for (let i = 0; i < n; i++) {
-        const p = sigmoid(raw[i]!);
-        g[i] = w[i]! * (p - y[i]!);
-        h[i] = w[i]! * p * (1 - p);
+        const z = raw[i]!;
+        const weight = w[i]!;
+        // e^-|z|: sigmoid and log(1 + e^z) from it without overflow.
+        const e = Math.exp(z > 0 ? -z : z);
+        const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+        gh[2 * i] = weight * (p - y[i]!);
+        gh[2 * i + 1] = weight * p * (1 - p);
+        const softplus = z > 0 ? z + Math.log1p(e) : Math.log1p(e);
+        sum += weight * (softplus - y[i]! * z);
+        total += weight;
       }
-      return;
+      break;
     case 'multiclass':
-      for (let i = 0; i < n; i++) {
-        const p = probabilities[i * outputs + k]!;
-        g[i] = w[i]! * (p - (y[i] === k ? 1 : 0));
-        h[i] = w[i]! * p * (1 - p);
-      }
-      return;
+      softmaxInto(raw, outputs, probabilities);
+      return meanLoss(task, y, w, raw, outputs);
     case 'regression':
       for (let i = 0; i < n; i++) {
-        g[i] = w[i]! * (raw[i]! - y[i]!);
-        h[i] = w[i]!;
+        const weight = w[i]!;
+        const d = raw[i]! - y[i]!;
+        gh[2 * i] = weight * d;
+        gh[2 * i + 1] = weight;
+        sum += weight * 0.5 * d * d;
+        total += weight;
       }
-      return;
+      break;
+  }
+  return total > 0 ? sum / total : 0;
+}
+
+/**
+ * Gradients and hessians of class `k` for every row (interleaved, as `startIteration` fills them),
+ * from the softmax `probabilities` of the raw scores, so every class's tree of one iteration sees
+ * the same.
+ */
+export function gradients(
+  y: Float64Array,
+  w: Float64Array,
+  probabilities: Float64Array,
+  outputs: number,
+  k: number,
+  gh: Float64Array,
+): void {
+  for (let i = 0; i < y.length; i++) {
+    const p = probabilities[i * outputs + k]!;
+    gh[2 * i] = w[i]! * (p - (y[i] === k ? 1 : 0));
+    gh[2 * i + 1] = w[i]! * p * (1 - p);
   }
 }
 

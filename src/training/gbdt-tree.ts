@@ -1,12 +1,16 @@
 /**
- * Grows one regression tree of the gradient-boosted ensemble over the binned matrix: gradient and
- * hessian histograms per node (the smaller child built, its sibling = parent − child), the best
+ * Grows one regression tree of the gradient-boosted ensemble over the binned matrix: histograms per
+ * node (see gbdt-histogram.ts; the smaller child built, its sibling = parent − child), the best
  * split per feature with missing values tried on both sides, and best-first (leaf-wise) growth up
- * to a number of leaves. Works on typed arrays only; nothing is allocated per sample.
+ * to a number of leaves. A feature with no split leaving `minSamplesLeaf` rows on both sides of a
+ * node has none in the node's descendants either, so they skip it. Works on typed arrays only;
+ * nothing is allocated per sample.
  */
+import { HistogramLayout } from './gbdt-histogram.js';
 
 /** Splits need at least this much hessian on each side (scikit-learn's `min_hessian_to_split`). */
 const MIN_HESSIAN = 1e-3;
+const NO_FEATURES = new Uint16Array(0);
 
 export interface TreeGrowthOptions {
   readonly maxLeafNodes: number;
@@ -59,6 +63,8 @@ interface Node {
   h: number;
   hist: Float64Array | undefined;
   split: Split | undefined;
+  /** The features with a split that leaves enough rows on both sides (found with `split`). */
+  features: Uint16Array;
 }
 
 /**
@@ -66,51 +72,44 @@ interface Node {
  * allocated once and reused by every tree.
  */
 export class TreeGrower {
-  private readonly offsets: Int32Array;
-  private readonly histSize: number;
+  private readonly layout: HistogramLayout;
   private readonly order: Uint32Array;
   private readonly scratch: Uint32Array;
-  private readonly orderedG: Float64Array;
-  private readonly orderedH: Float64Array;
+  /** The node's gradients and hessians, interleaved, in node order. */
+  private readonly ordered: Float64Array;
   private readonly freeHists: Float64Array[] = [];
+  /** Per bin of the feature being split on, 1 when its rows go left. */
+  private readonly goesLeft = new Uint8Array(256);
 
   constructor(private readonly ctx: GrowerContext) {
-    const nFeatures = ctx.binned.length;
-    this.offsets = new Int32Array(nFeatures + 1);
-    for (let f = 0; f < nFeatures; f++) this.offsets[f + 1] = this.offsets[f]! + (ctx.missingBin[f]! + 1) * 3;
-    this.histSize = this.offsets[nFeatures]!;
+    this.layout = new HistogramLayout(ctx.binned, ctx.missingBin);
     const n = ctx.binned[0]?.length ?? 0;
     this.order = new Uint32Array(n);
     this.scratch = new Uint32Array(n);
-    this.orderedG = new Float64Array(n);
-    this.orderedH = new Float64Array(n);
+    this.ordered = new Float64Array(2 * n);
   }
 
   /**
-   * Grows one tree on `gradients`/`hessians` (one per training row) and adds its leaf values to
-   * `raw[i * stride + output]` for every training row `i`.
+   * Grows one tree on `gradients` (per training row `i`, the gradient at `2i` and the hessian at
+   * `2i + 1`) and adds its leaf values to `raw[i * stride + output]` for every training row `i`.
    */
-  grow(
-    gradients: Float64Array,
-    hessians: Float64Array,
-    raw: Float64Array,
-    stride: number,
-    output: number,
-  ): GrownTree {
+  grow(gradients: Float64Array, raw: Float64Array, stride: number, output: number): GrownTree {
     const { maxLeafNodes, maxDepth, minSamplesLeaf } = this.ctx.options;
     const n = this.order.length;
     for (let i = 0; i < n; i++) this.order[i] = i;
     let g = 0;
     let h = 0;
     for (let i = 0; i < n; i++) {
-      g += gradients[i]!;
-      h += hessians[i]!;
+      g += gradients[2 * i]!;
+      h += gradients[2 * i + 1]!;
     }
     const nodes: Node[] = [];
     const root = this.newNode(nodes, 0, n, 0, g, h);
-    root.hist = this.buildHistogram(root, gradients, hessians);
+    // The root's rows are in training order: the gradients are already in node order.
+    root.hist = this.newHistogram();
+    this.layout.build(root.hist, this.layout.varying, this.order, 0, n, gradients);
     const open: Node[] = [];
-    this.consider(root, open);
+    this.consider(root, this.layout.varying, open);
     let leaves = 1;
     const children: [number, number][] = [];
     while (leaves < maxLeafNodes && open.length > 0) {
@@ -134,16 +133,21 @@ export class TreeGrower {
       const large = small === left ? right : left;
       const splittable = (c: Node): boolean => c.depth < maxDepth && c.end - c.start >= 2 * minSamplesLeaf;
       if (splittable(left) || splittable(right)) {
-        small.hist = this.buildHistogram(small, gradients, hessians);
-        const parent = node.hist!;
-        for (let i = 0; i < this.histSize; i++) parent[i] = parent[i]! - small.hist[i]!;
-        large.hist = parent;
+        small.hist = this.buildHistogram(small, node.features, gradients);
+        // Few rows over many bins (a small data set): summing the rows beats subtracting every bin.
+        if ((large.end - large.start) * node.features.length < this.layout.bins(node.features)) {
+          large.hist = this.buildHistogram(large, node.features, gradients);
+          this.release(node.hist);
+        } else {
+          this.layout.subtract(node.hist!, small.hist, node.features);
+          large.hist = node.hist;
+        }
       } else {
         this.release(node.hist);
       }
       node.hist = undefined;
       for (const child of [left, right]) {
-        if (splittable(child)) this.consider(child, open);
+        if (splittable(child)) this.consider(child, node.features, open);
         else this.release(child.hist);
       }
     }
@@ -152,14 +156,24 @@ export class TreeGrower {
   }
 
   private newNode(nodes: Node[], start: number, end: number, depth: number, g: number, h: number): Node {
-    const node: Node = { id: nodes.length, start, end, depth, g, h, hist: undefined, split: undefined };
+    const node: Node = {
+      id: nodes.length,
+      start,
+      end,
+      depth,
+      g,
+      h,
+      hist: undefined,
+      split: undefined,
+      features: NO_FEATURES,
+    };
     nodes.push(node);
     return node;
   }
 
-  /** Finds the node's best split; queues it when there is one, else frees its histogram. */
-  private consider(node: Node, open: Node[]): void {
-    node.split = this.findSplit(node);
+  /** Finds the node's best split among `features`; queues it when there is one, else frees its histogram. */
+  private consider(node: Node, features: Uint16Array, open: Node[]): void {
+    node.split = this.findSplit(node, features);
     if (node.split) open.push(node);
     else {
       this.release(node.hist);
@@ -171,40 +185,33 @@ export class TreeGrower {
     if (hist) this.freeHists.push(hist);
   }
 
-  private buildHistogram(node: Node, gradients: Float64Array, hessians: Float64Array): Float64Array {
-    const hist = this.freeHists.pop() ?? new Float64Array(this.histSize);
-    hist.fill(0);
+  private newHistogram(): Float64Array {
+    return this.freeHists.pop() ?? new Float64Array(this.layout.size);
+  }
+
+  private buildHistogram(node: Node, features: Uint16Array, gradients: Float64Array): Float64Array {
+    const hist = this.newHistogram();
     const { start, end } = node;
     const order = this.order;
-    const og = this.orderedG;
-    const oh = this.orderedH;
-    const count = end - start;
-    for (let i = 0; i < count; i++) {
-      const row = order[start + i]!;
-      og[i] = gradients[row]!;
-      oh[i] = hessians[row]!;
+    const ordered = this.ordered;
+    for (let i = start; i < end; i++) {
+      const at = 2 * order[i]!;
+      ordered[2 * (i - start)] = gradients[at]!;
+      ordered[2 * (i - start) + 1] = gradients[at + 1]!;
     }
-    const binned = this.ctx.binned;
-    for (let f = 0; f < binned.length; f++) {
-      const column = binned[f]!;
-      const base = this.offsets[f]!;
-      for (let i = 0; i < count; i++) {
-        const p = base + column[order[start + i]!]! * 3;
-        hist[p] = hist[p]! + og[i]!;
-        hist[p + 1] = hist[p + 1]! + oh[i]!;
-        hist[p + 2] = hist[p + 2]! + 1;
-      }
-    }
+    this.layout.build(hist, features, order, start, end, ordered);
     return hist;
   }
 
-  private findSplit(node: Node): Split | undefined {
+  /** The best split of `node` over `features`; sets `node.features` to those that can still split. */
+  private findSplit(node: Node, features: Uint16Array): Split | undefined {
     const { l2Regularization: l2, minSamplesLeaf } = this.ctx.options;
     const hist = node.hist!;
     const total = node.end - node.start;
     const parentScore = (node.g * node.g) / (node.h + l2);
     let best: Split | undefined;
     let bestGain = 0;
+    let feasible = false;
     const consider = (
       f: number,
       bin: number,
@@ -214,8 +221,10 @@ export class TreeGrower {
       nL: number,
     ): void => {
       const nR = total - nL;
+      if (nL < minSamplesLeaf || nR < minSamplesLeaf) return;
+      feasible = true;
       const hR = node.h - hL;
-      if (nL < minSamplesLeaf || nR < minSamplesLeaf || hL < MIN_HESSIAN || hR < MIN_HESSIAN) return;
+      if (hL < MIN_HESSIAN || hR < MIN_HESSIAN) return;
       const gR = node.g - gL;
       const gain = (gL * gL) / (hL + l2) + (gR * gR) / (hR + l2) - parentScore;
       if (gain > bestGain) {
@@ -223,8 +232,11 @@ export class TreeGrower {
         best = { feature: f, bin, missingGoesLeft: missingLeft, gain, gLeft: gL, hLeft: hL, nLeft: nL };
       }
     };
-    for (let f = 0; f < this.ctx.binned.length; f++) {
-      const base = this.offsets[f]!;
+    const kept = new Uint16Array(features.length);
+    let nKept = 0;
+    for (const f of features) {
+      feasible = false;
+      const base = this.layout.offsets[f]!;
       const missing = this.ctx.missingBin[f]!;
       const mp = base + missing * 3;
       const gM = hist[mp]!;
@@ -237,9 +249,14 @@ export class TreeGrower {
       const lastBin = nM > 0 ? missing - 1 : missing - 2;
       for (let b = 0; b <= lastBin; b++) {
         const p = base + b * 3;
+        // An empty bin splits the rows as the bin before does (and the first such threshold is kept).
+        if (b > 0 && hist[p + 2] === 0) continue;
         gL += hist[p]!;
         hL += hist[p + 1]!;
         nL += hist[p + 2]!;
+        // Too few rows on the right, here and after; too few on the left even with the missing ones.
+        if (total - nL < minSamplesLeaf) break;
+        if (nL + nM < minSamplesLeaf) continue;
         if (nM > 0) {
           consider(f, b, false, gL, hL, nL);
           if (b < missing - 1) consider(f, b, true, gL + gM, hL + hM, nL + nM);
@@ -248,7 +265,10 @@ export class TreeGrower {
           consider(f, b, nL >= total - nL, gL, hL, nL);
         }
       }
+      // The rows of a descendant are a subset: no split there leaves enough rows on both sides either.
+      if (feasible) kept[nKept++] = f;
     }
+    node.features = kept.subarray(0, nKept);
     return best;
   }
 
@@ -256,16 +276,22 @@ export class TreeGrower {
   private partition(node: Node, split: Split): number {
     const column = this.ctx.binned[split.feature]!;
     const missing = this.ctx.missingBin[split.feature]!;
-    const { bin, missingGoesLeft } = split;
+    const goesLeft = this.goesLeft;
+    for (let b = 0; b <= missing; b++) {
+      goesLeft[b] = (b === missing ? split.missingGoesLeft : b <= split.bin) ? 1 : 0;
+    }
     const order = this.order;
     const scratch = this.scratch;
     let l = node.start;
     let r = 0;
+    // Branch-free: the side a row goes is unpredictable. Writing order[l] is safe as l <= i.
     for (let i = node.start; i < node.end; i++) {
       const row = order[i]!;
-      const b = column[row]!;
-      if (b === missing ? missingGoesLeft : b <= bin) order[l++] = row;
-      else scratch[r++] = row;
+      const left = goesLeft[column[row]!]!;
+      order[l] = row;
+      scratch[r] = row;
+      l += left;
+      r += 1 - left;
     }
     order.set(scratch.subarray(0, r), l);
     return l;

@@ -265,6 +265,38 @@ describe('fitGbdt behaviour', () => {
     }
   });
 
+  it('treats an integer sample weight as that many copies of the row (same trees, same predictions)', () => {
+    // Weights 1–3 on the Cleveland rows against the rows repeated that often. No early stopping (its
+    // split would differ), one row per leaf (copies of a row never separate), shallow trees (deep
+    // ones end in splits of a row or two whose gains tie, broken by rounding either way).
+    const weights = Float64Array.from(heart.x, (_, i) => 1 + (i % 3));
+    const copies = heart.x.flatMap((_, i) => Array.from({ length: weights[i]! }, () => i));
+    const options: GbdtOptions = {
+      task: 'binary',
+      maxIterations: 20,
+      maxDepth: 3,
+      minSamplesLeaf: 1,
+      earlyStopping: false,
+    };
+    const weighted = fitGbdt(heart.x, heart.y, { ...options, sampleWeights: weights });
+    const repeated = fitGbdt(pick(heart.x, copies), pickY(heart.y, copies), options);
+    expect(weighted.base).toEqual(repeated.base);
+    // Best-first growth may number the nodes differently: compare the trees as nested splits. (Where
+    // a feature had no missing values, NaN goes to the side with more rows, which weights do not change.)
+    const shape = (tree: GbdtModel['trees'][number], node = 0): string =>
+      tree.feature[node]! < 0
+        ? tree.value[node]!.toPrecision(6)
+        : `(x${tree.feature[node]} <= ${tree.threshold[node]} ? ` +
+          `${shape(tree, tree.left[node])} : ${shape(tree, tree.right[node])})`;
+    expect(weighted.trees.map((t) => shape(t))).toEqual(repeated.trees.map((t) => shape(t)));
+    const p = positive(weighted, heart.x);
+    const q = positive(repeated, heart.x);
+    p.forEach((v, i) => expect(Math.abs(v - q[i]!)).toBeLessThan(1e-6));
+    // And the weights matter: unweighted, the same rows give other probabilities.
+    const unweighted = positive(fitGbdt(heart.x, heart.y, options), heart.x);
+    expect(unweighted.some((v, i) => Math.abs(v - p[i]!) > 1e-3)).toBe(true);
+  });
+
   it('gives an identical model for the same seed', () => {
     const options: GbdtOptions = { task: 'binary', earlyStopping: {}, maxIterations: 60, seed: 9 };
     const a = toTreeEnsembleSpec(fitGbdt(heart.x, heart.y, options), { classes: ['no', 'yes'] });

@@ -7,8 +7,8 @@
  */
 import { invalidInput } from '../core/index.js';
 import type { TreeEnsembleSpec, TreeNodeSpec } from '../core/index.js';
-import { FLOAT32_MAX, binRows, checkMatrix, fitBinMapper } from './gbdt-binning.js';
-import { baseline, gradients, meanLoss, softmaxInto } from './gbdt-loss.js';
+import { FLOAT32_MAX, binMatrix, checkMatrix, pickRows } from './gbdt-binning.js';
+import { baseline, gradients, meanLoss, softmaxInto, startIteration } from './gbdt-loss.js';
 import type { GbdtTask } from './gbdt-loss.js';
 import { TreeGrower, addTreeBinned } from './gbdt-tree.js';
 import type { GrownTree } from './gbdt-tree.js';
@@ -109,41 +109,45 @@ export function fitGbdt(x: readonly Float64Array[], y: Float64Array, options: Gb
     trainRows = Uint32Array.from(split.train);
     validRows = Uint32Array.from(split.test);
   } else {
-    trainRows = Uint32Array.from({ length: n }, (_, i) => i);
+    trainRows = new Uint32Array(n);
+    for (let i = 0; i < n; i++) trainRows[i] = i;
   }
-  const mapper = fitBinMapper(x, trainRows, o.nFeatures, o.maxBins, o.seed);
+  const { mapper, binned } = binMatrix(x, trainRows, o.nFeatures, o.maxBins, o.seed);
   const part = (rows: Uint32Array) => ({
-    binned: binRows(mapper, x, rows),
-    y: Float64Array.from(rows, (i) => y[i]!),
-    w: Float64Array.from(rows, (i) => weights[i]!),
+    binned: pickRows(binned, rows),
+    y: gather(y, rows),
+    w: gather(weights, rows),
   });
   const train = part(trainRows);
   const valid = part(validRows);
   const K = o.outputs;
   const base = baseline(o.task, y, weights, trainRows, K).map(Math.fround); // float32-exact, as ONNX stores it
-  const startAt = (rows: number) => Float64Array.from({ length: rows * K }, (_, i) => base[i % K]!);
+  const startAt = (rows: number) => {
+    const scores = new Float64Array(rows * K);
+    for (let i = 0; i < scores.length; i++) scores[i] = base[i % K]!;
+    return scores;
+  };
   const raw = startAt(trainRows.length);
   const rawValid = startAt(validRows.length);
   const probabilities = new Float64Array(o.task === 'multiclass' ? raw.length : 0);
-  const g = new Float64Array(trainRows.length);
-  const h = new Float64Array(trainRows.length);
+  const gh = new Float64Array(2 * trainRows.length);
   const grower = new TreeGrower({ binned: train.binned, missingBin: mapper.missingBin, options: o });
 
   const trees: GbdtTree[] = [];
-  const trainLoss = [meanLoss(o.task, train.y, train.w, raw, K)];
+  const start = () => startIteration(o.task, train.y, train.w, raw, probabilities, K, gh);
+  const trainLoss = [start()];
   const validationLoss = es ? [meanLoss(o.task, valid.y, valid.w, rawValid, K)] : [];
   let iterations = 0;
   let stoppedEarly = false;
   while (iterations < o.maxIterations) {
-    if (o.task === 'multiclass') softmaxInto(raw, K, probabilities);
     for (let k = 0; k < K; k++) {
-      gradients(o.task, train.y, train.w, raw, probabilities, K, k, g, h);
-      const grown = grower.grow(g, h, raw, K, k);
+      if (o.task === 'multiclass') gradients(train.y, train.w, probabilities, K, k, gh);
+      const grown = grower.grow(gh, raw, K, k);
       if (es) addTreeBinned(grown, valid.binned, mapper.missingBin, rawValid, K, k);
       trees.push(withThresholds(grown, mapper.thresholds, k));
     }
     iterations++;
-    trainLoss.push(meanLoss(o.task, train.y, train.w, raw, K));
+    trainLoss.push(start()); // also the next iteration's gradients
     if (es) validationLoss.push(meanLoss(o.task, valid.y, valid.w, rawValid, K));
     options.onProgress?.(iterations, trainLoss[iterations]!, es ? validationLoss[iterations] : undefined);
     if (es && shouldStop(validationLoss, es.patience, es.tolerance)) {
@@ -162,6 +166,12 @@ export function fitGbdt(x: readonly Float64Array[], y: Float64Array, options: Gb
     validationLoss,
     stoppedEarly,
   };
+}
+
+function gather(values: Float64Array, rows: Uint32Array): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]!]!;
+  return out;
 }
 
 /**
@@ -289,10 +299,13 @@ function resolveOptions(options: GbdtOptions, x: readonly Float64Array[], y: Flo
   const maxBins = options.maxBins ?? 255;
   const nFeatures = checkMatrix(x, maxBins);
   const n = x.length;
-  for (const row of x)
-    for (const v of row)
+  for (const row of x) {
+    for (let j = 0; j < row.length; j++) {
+      const v = row[j]!;
       if (v === Infinity || v === -Infinity)
         throw invalidInput('x holds an infinite value; give finite numbers, NaN for missing');
+    }
+  }
   if (y.length !== n) throw invalidInput(`y has ${y.length} values; x has ${n} rows`);
   const { task } = options;
   let outputs = 1;
