@@ -55,7 +55,7 @@ function inferColumn(table: ParsedTable, p: ColumnProfile, maxCategories: number
   // Bands such as `0, 1, 2, 5+` are meant to mix numbers and text.
   if (p.numbers || column.kind === 'ordinal') return column;
   const warning = strayTextWarning(table, p);
-  return warning === undefined ? column : { ...column, warning };
+  return warning === undefined ? column : { ...column, warning, mostlyNumbers: true };
 }
 
 /** The kind and role the values of one column suggest. */

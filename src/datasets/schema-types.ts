@@ -41,6 +41,8 @@ export interface ColumnSchema {
   reason?: string;
   /** Something in the data that looks wrong, e.g. a few non-numbers in a column of numbers. */
   warning?: string;
+  /** Not numeric only because of a few non-numbers (`warning` names the first): probably bad data. */
+  mostlyNumbers?: true;
 }
 
 export interface DatasetSchema {

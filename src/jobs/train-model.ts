@@ -197,6 +197,14 @@ export async function trainModel(
     overrides = { ...overrides, [expression.column]: { ...overrides?.[expression.column], role: 'ignored' } };
   }
   const schema = inferSchema(table, { target, ...(overrides !== undefined && { overrides }) });
+  // A clinical number with a typo in one row must not quietly become text or categories.
+  const suspect = schema.columns.find((c) => c.mostlyNumbers && c.role !== 'target' && !overrides?.[c.name]);
+  if (suspect) {
+    throw new GalenError(
+      'invalid_input',
+      `column "${suspect.name}" is ${suspect.warning ?? 'mostly numbers'}; or say what it is with an override, e.g. {"${suspect.name}": {"role": "ignored"}} to train without it or {"kind": "categorical"}`,
+    );
+  }
   if (request.sensitive !== undefined && !table.columns.includes(request.sensitive)) {
     throw new GalenError(
       'invalid_input',

@@ -174,8 +174,44 @@ describe('training jobs over HTTP', () => {
     });
     const job = await waitFor(server, body.id, ['succeeded', 'failed']);
     expect(job.state).toBe('failed');
-    expect(job.error.code).toBe('invalid_input');
-    expect(job.error.message.length).toBeGreaterThan(10);
+    expect(job.error).toEqual({
+      code: 'invalid_input',
+      message: expect.stringMatching(/^target "outcome" has only one class\/value: "yes"/),
+    });
+    expect((await server.call('GET', '/api/v1/models/never')).status).toBe(404);
+
+    // A typo in a column of numbers: refused, naming the row, rather than the column quietly dropped.
+    const typo = ['age_band,sbp,outcome'];
+    for (let i = 0; i < 60; i++)
+      typo.push(`${['a', 'b', 'c'][i % 3]},${i === 6 ? '1S0' : 100 + i},${i % 3 ? 'no' : 'yes'}`);
+    await upload(server, 'typo', new TextEncoder().encode(typo.join('\n') + '\n'));
+    const typoJob = (
+      await server.call('POST', '/api/v1/jobs', {
+        body: { model: 'never', dataset: 'typo', target: 'outcome' },
+      })
+    ).body;
+    const typoDone = await waitFor(server, typoJob.id, ['succeeded', 'failed']);
+    expect(typoDone.error.message).toMatch(/^column "sbp" is mostly numbers, but row 7 \(line 8\) has "1S0"/);
+    // Told what the column is, it trains.
+    const ignored = (
+      await server.call('POST', '/api/v1/jobs', {
+        body: {
+          model: 'typo-ok',
+          dataset: 'typo',
+          target: 'outcome',
+          modelKind: 'logistic',
+          overrides: { sbp: { role: 'ignored' } },
+        },
+      })
+    ).body;
+    expect((await waitFor(server, ignored.id, ['succeeded', 'failed'])).state).toBe('succeeded');
+
+    const empty = await server.call('POST', '/api/v1/datasets/empty', {
+      body: new Uint8Array(0),
+      contentType: 'text/csv',
+    });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error).toBe('the dataset file is empty');
     expect((await server.call('GET', '/api/v1/models/never')).status).toBe(404);
   });
 
