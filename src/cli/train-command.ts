@@ -36,10 +36,17 @@ interface TrainFlags {
   description?: string;
   sensitive?: string;
   intendedUse?: string;
+  threshold?: number;
   classWeight?: 'balanced' | Record<string, number>;
   oversample?: boolean;
   url?: string;
   progress: boolean;
+}
+
+function probability(value: string): number {
+  const p = Number(value);
+  if (!(p > 0 && p < 1)) throw new InvalidArgumentError('expected a probability between 0 and 1, e.g. 0.3');
+  return p;
 }
 
 /** `balanced`, or `label=weight` pairs separated by commas. */
@@ -131,6 +138,7 @@ async function trainRemote(o: TrainFlags, json: boolean | undefined): Promise<vo
     ...(Object.keys(trainingOptions(o)).length > 0 && { options: trainingOptions(o) }),
     ...(o.description !== undefined && { description: o.description }),
     ...(o.sensitive !== undefined && { sensitive: o.sensitive }),
+    ...(o.threshold !== undefined && { threshold: o.threshold }),
     ...(o.intendedUse !== undefined && { intendedUse: o.intendedUse }),
   });
   // Ctrl-C cancels the job on the server rather than leaving it running unseen.
@@ -218,6 +226,11 @@ export function trainCommand(global: () => CliOptions): Command {
     .option('--oversample', 'repeat rows of the smaller classes in the training rows until classes are even')
     .option('--intended-use <text>', 'what the model is for, in your words (goes on the model card)')
     .option('--url <url>', 'train on this Galen server as a job (API key from GALEN_KEY)')
+    .option(
+      '--threshold <p>',
+      'two-class targets: probability from which a row counts as positive (default 0.5)',
+      probability,
+    )
     .option('--no-progress', 'do not show progress on stderr')
     .action(async (o: TrainFlags) => {
       const opts = global();
@@ -254,6 +267,7 @@ export function trainCommand(global: () => CliOptions): Command {
               options: trainingOptions(o),
               description: o.description,
               sensitive: o.sensitive,
+              threshold: o.threshold,
               intendedUse: o.intendedUse,
             },
             CLI_ACTOR,

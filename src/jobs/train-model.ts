@@ -52,6 +52,11 @@ export interface TrainModelRequest {
   description?: string | undefined;
   /** A column (e.g. sex, age band) whose groups get their own held-out metrics. */
   sensitive?: string | undefined;
+  /**
+   * Two-class targets: the probability from which a row is called positive in the threshold
+   * metrics and confusion matrix (default 0.5). Ranking metrics do not depend on it.
+   */
+  threshold?: number | undefined;
   /** What the model is for, in the trainer's words; goes on the model card as given. */
   intendedUse?: string | undefined;
   /** Known limitations to put on the model card before the ones Galen finds. */
@@ -170,6 +175,12 @@ export async function trainModel(
   assertCan(actor, 'data:read', 'train on datasets');
   assertCan(actor, 'model:write', 'register trained models');
   const progress = hooks.onProgress ?? (() => undefined);
+  if (request.threshold !== undefined && !(request.threshold > 0 && request.threshold < 1)) {
+    throw new GalenError(
+      'invalid_input',
+      `threshold is ${request.threshold}; use a probability between 0 and 1`,
+    );
+  }
   progress(PHASE.load, 'loading data');
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
   let table = await deps.datasets.load(dataset);
@@ -237,6 +248,7 @@ export async function trainModel(
   const served = scored!.data as Float32Array;
   const reference = predictPipeline(trained.spec, trained.testColumns);
 
+  const binaryOptions = { seed, ...(request.threshold !== undefined && { threshold: request.threshold }) };
   let metrics: Record<string, unknown>;
   let report: BinaryReport | MulticlassReport | RegressionReport;
   let parity = 0;
@@ -262,7 +274,7 @@ export async function trainModel(
       };
     } else {
       const positive = Float64Array.from({ length: n }, (_, i) => served[i * 2 + 1]!);
-      report = evaluateBinaryReport(positive, trained.testTargets, { seed });
+      report = evaluateBinaryReport(positive, trained.testTargets, binaryOptions);
       metrics = {
         test: {
           n,
@@ -291,7 +303,7 @@ export async function trainModel(
           ? evaluateBinaryReport(
               rows.map((i) => served[i * 2 + 1]!),
               rows.map((i) => trained.testTargets[i]!),
-              { seed },
+              binaryOptions,
             )
           : evaluateMulticlassReport(
               rows.flatMap((i) =>
@@ -368,6 +380,7 @@ export async function trainModel(
         ...(hooks.job !== undefined && { job: hooks.job }),
         target: request.target,
         ...(request.positive !== undefined && { positive: request.positive }),
+        ...(request.threshold !== undefined && { threshold: request.threshold }),
         model: trained.model,
         ...(trained.selection && { selection: trained.selection }),
         seed,

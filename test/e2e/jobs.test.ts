@@ -115,6 +115,7 @@ describe('training jobs over HTTP', () => {
         target: 'num > 0',
         modelKind: 'auto',
         sensitive: 'sex',
+        threshold: 0.3,
         options: { classWeight: 'balanced' },
       },
     });
@@ -124,6 +125,7 @@ describe('training jobs over HTTP', () => {
     expect(job.result.metrics.test.auroc).toBeGreaterThan(0.85);
     const card = (await server.call('GET', '/api/v1/models/heart-disease/versions/1/card')).body;
     expect(card.details.target).toBe('num > 0');
+    expect(card.metrics.threshold).toBe(0.3);
     expect(card.subgroups.column).toBe('sex');
     expect(card.subgroups.groups.map((g: any) => g.group).sort()).toEqual(['0.0', '1.0']);
     expect(card.data.columns.find((c: any) => c.name === 'num').input).toBe('not used');

@@ -72,6 +72,14 @@ const TrainJobBody = Type.Object(
     ),
     target: Type.String({ minLength: 1, description: 'the column to predict' }),
     positive: Type.Optional(Type.String({ description: 'for a two-class target: the positive class' })),
+    threshold: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        exclusiveMaximum: 1,
+        description:
+          'two-class targets: probability from which a row is positive in the threshold metrics (default 0.5)',
+      }),
+    ),
     modelKind: Type.Optional(
       Type.Union(
         [Type.Literal('auto'), Type.Literal('logistic'), Type.Literal('linear'), Type.Literal('gbdt')],
