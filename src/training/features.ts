@@ -31,7 +31,7 @@ export function toDenseMatrix(x: FeatureInput): DenseMatrix {
     if (x.data.length !== rows * cols) {
       throw invalidInput(`matrix data has ${x.data.length} values; ${rows}×${cols} needs ${rows * cols}`);
     }
-    const data = Float64Array.from(x.data);
+    const data = x.data instanceof Float64Array ? x.data.slice() : Float64Array.from(x.data);
     checkFinite(data, cols);
     return { data, rows, cols };
   }
@@ -40,7 +40,9 @@ export function toDenseMatrix(x: FeatureInput): DenseMatrix {
   const data = new Float64Array(rows * cols);
   x.forEach((row, i) => {
     if (row.length !== cols) throw invalidInput(`row ${i} has ${row.length} features; row 0 has ${cols}`);
-    for (let j = 0; j < cols; j++) data[i * cols + j] = row[j] ?? Number.NaN;
+    // A typed row has no holes to read as NaN: copy it whole.
+    if (row instanceof Float64Array) data.set(row, i * cols);
+    else for (let j = 0; j < cols; j++) data[i * cols + j] = row[j] ?? Number.NaN;
   });
   checkFinite(data, cols);
   return { data, rows, cols };
@@ -59,8 +61,9 @@ export function toBinaryLabels(y: ArrayLike<number>, rows: number): Uint8Array {
 }
 
 function checkFinite(data: Float64Array, cols: number): void {
-  const bad = data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
+  let bad = 0;
+  while (bad < data.length && Number.isFinite(data[bad])) bad++;
+  if (bad < data.length) {
     const row = Math.floor(bad / Math.max(cols, 1));
     throw invalidInput(
       `feature ${bad - row * cols} of row ${row} is ${data[bad]}; features must be finite numbers`,

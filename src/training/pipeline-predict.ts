@@ -12,6 +12,8 @@ import type {
   PipelineSpec,
   TreeEnsembleSpec,
 } from '../core/index.js';
+import type { RowMajorMatrix } from './features.js';
+import type { EncodedColumns } from './preprocess.js';
 
 /** A cell: a number for numeric columns (NaN or null = missing), text for categorical ones ('' or null = missing). */
 export type PipelineCell = number | string | null;
@@ -67,6 +69,57 @@ export function featureMatrix(features: readonly FeatureSpec[], columns: Pipelin
     at += f.missingIndicator ? 2 : 1;
   }
   return matrix;
+}
+
+/**
+ * `featureMatrix` for training: the rows `rows` of coded columns (`encodeTable`), laid out in one
+ * row-major buffer (no per-row arrays, no picked copy of the columns). With `float32`, every value is
+ * rounded to float32 as the served graph reads it. The values equal `featureMatrix(features, picked)`.
+ */
+export function designMatrix(
+  features: readonly FeatureSpec[],
+  columns: EncodedColumns,
+  rows: readonly number[],
+  float32: boolean,
+): RowMajorMatrix & { readonly data: Float64Array } {
+  const n = rows.length;
+  const width = featureWidth(features);
+  const data = new Float64Array(n * width);
+  let at = 0;
+  for (const f of features) {
+    const column = columns[f.column];
+    if (column === undefined) throw invalidInput(`column "${f.column}" is missing`);
+    if (f.kind === 'categorical') {
+      if (column instanceof Float64Array) {
+        throw invalidInput(`column "${f.column}" holds numbers; a categorical column holds text`);
+      }
+      // Output slot of each code; a category listed twice keeps its last slot, as a Map would.
+      const slot = new Int32Array(column.names.length).fill(-1);
+      f.categories.forEach((c, j) => {
+        const code = column.index.get(c);
+        if (code !== undefined) slot[code] = j;
+      });
+      for (let i = 0; i < n; i++) {
+        const code = column.codes[rows[i]!];
+        const j = code === undefined || code < 0 ? -1 : slot[code]!;
+        if (j >= 0) data[i * width + at + j] = 1;
+      }
+      at += f.categories.length;
+      continue;
+    }
+    if (!(column instanceof Float64Array)) {
+      throw invalidInput(`column "${f.column}" holds text; a numeric column holds numbers`);
+    }
+    for (let i = 0; i < n; i++) {
+      const cell = column[rows[i]!];
+      const missing = cell === undefined || Number.isNaN(cell);
+      const v = transformNumeric(f, missing ? Number.NaN : cell);
+      data[i * width + at] = float32 ? Math.fround(v) : v;
+      if (f.missingIndicator) data[i * width + at + 1] = missing ? 1 : 0;
+    }
+    at += f.missingIndicator ? 2 : 1;
+  }
+  return { data, rows: n, cols: width };
 }
 
 /**

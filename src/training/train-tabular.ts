@@ -14,10 +14,10 @@ import { fitLinearRegression } from './linear-regression.js';
 import { fitLogisticRegression } from './logistic-regression.js';
 import { fitSoftmaxRegression } from './softmax-regression.js';
 import { auroc } from './metrics.js';
-import { featureMatrix, predictPipeline } from './pipeline-predict.js';
-import type { PipelineColumns } from './pipeline-predict.js';
-import { columnValues, fitFeatures } from './preprocess.js';
-import type { PreprocessOptions } from './preprocess.js';
+import { designMatrix, predictPipeline } from './pipeline-predict.js';
+import type { PipelineCell, PipelineColumns } from './pipeline-predict.js';
+import { codedCell, encodeTable, fitEncodedFeatures } from './preprocess.js';
+import type { EncodedColumns, PreprocessOptions } from './preprocess.js';
 import { mulberry32, stratifiedSplit } from './split.js';
 
 /** logistic: two or more classes (softmax beyond two); linear: a number; gbdt: either. */
@@ -93,9 +93,16 @@ function targetOf(
 ): { task: TabularTask; classes?: string[]; y: Float64Array } {
   const index = table.columns.indexOf(column.name);
   const cells = table.rows.map((row) => row[index] ?? null);
+  const each = (read: (cell: string) => number): Float64Array => {
+    const y = new Float64Array(cells.length);
+    for (let r = 0; r < cells.length; r++) {
+      const c = cells[r] ?? null;
+      y[r] = c === null ? Number.NaN : read(c);
+    }
+    return y;
+  };
   if (column.kind === 'numeric' && (column.categories === undefined || column.distinct > 20)) {
-    const y = Float64Array.from(cells, (c) => (c === null ? Number.NaN : (parseNumber(c) ?? Number.NaN)));
-    return { task: 'regression', y };
+    return { task: 'regression', y: each((c) => parseNumber(c) ?? Number.NaN) };
   }
   let classes = [...(column.categories ?? [])];
   if (classes.length < 2) {
@@ -122,16 +129,26 @@ function targetOf(
   // Numbers may be spelled differently in cells ("1" vs "1.0"): match them by value.
   const numeric = classes.every((c) => parseNumber(c) !== undefined);
   const lookup = new Map(classes.map((c, i) => [numeric ? String(parseNumber(c)) : c, i]));
-  const y = Float64Array.from(cells, (c) => {
-    if (c === null) return Number.NaN;
-    return lookup.get(numeric ? String(parseNumber(c)) : c) ?? Number.NaN;
-  });
+  const y = each((c) => lookup.get(numeric ? String(parseNumber(c)) : c) ?? Number.NaN);
   return { task: classes.length === 2 ? 'binary' : 'multiclass', classes, y };
 }
 
-function pick(columns: ReturnType<typeof columnValues>, rows: readonly number[]): PipelineColumns {
-  const out: Record<string, (number | string | null)[]> = {};
-  for (const [name, values] of Object.entries(columns)) out[name] = rows.map((r) => values[r] ?? null);
+/** The rows `rows` of the columns, as raw cells (what `columnValues` holds there). */
+function pick(columns: EncodedColumns, rows: readonly number[]): PipelineColumns {
+  const out: Record<string, PipelineCell[]> = {};
+  for (const [name, values] of Object.entries(columns)) {
+    out[name] =
+      values instanceof Float64Array
+        ? rows.map((r) => values[r] ?? null)
+        : rows.map((r) => codedCell(values, r));
+  }
+  return out;
+}
+
+/** `rows.map((i) => y[i])` as a Float64Array. */
+function targetsOf(y: Float64Array, rows: readonly number[]): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = y[rows[k]!]!;
   return out;
 }
 
@@ -141,14 +158,14 @@ function fitPipeline(
   task: TabularTask,
   classes: string[] | undefined,
   schema: DatasetSchema,
-  values: ReturnType<typeof columnValues>,
+  columns: EncodedColumns,
   rows: readonly number[],
   y: Float64Array,
   options: TabularTrainingOptions,
   seed: number,
 ): PipelineSpec {
   const trees = kind === 'gbdt';
-  let features: FeatureSpec[] = fitFeatures(schema, values, rows, {
+  let features: FeatureSpec[] = fitEncodedFeatures(schema, columns, rows, {
     ...(trees ? { scale: 'none', missingIndicators: false } : { scale: 'standard' }),
     ...options.preprocessing,
   });
@@ -158,12 +175,15 @@ function fitPipeline(
   }
   // The served graph reads numbers as float32: trees are grown on the same values, so every split
   // threshold is one the graph can hold exactly.
-  const x = featureMatrix(features, pick(values, rows)).map((row) => (trees ? row.map(Math.fround) : row));
-  let modelRows = Array.from(rows.keys());
-  if (options.oversample && task !== 'regression')
-    modelRows = oversample(modelRows, (k) => y[rows[k]!]!, seed);
-  const xFit = modelRows.map((k) => x[k]!);
-  const yRows = Float64Array.from(modelRows, (k) => y[rows[k]!]!);
+  const x = designMatrix(features, columns, rows, trees);
+  let modelRows: number[] = [];
+  for (let k = 0; k < rows.length; k++) modelRows.push(k);
+  const resampled = options.oversample && task !== 'regression';
+  if (resampled) modelRows = oversample(modelRows, (k) => y[rows[k]!]!, seed);
+  // One row-major buffer, rows as views into it (no per-row arrays to allocate and collect).
+  const rowViews = (): Float64Array[] => modelRows.map((k) => x.data.subarray(k * x.cols, (k + 1) * x.cols));
+  const yRows = new Float64Array(modelRows.length);
+  for (let k = 0; k < modelRows.length; k++) yRows[k] = y[rows[modelRows[k]!]!]!;
   const sampleWeights =
     options.classWeight === undefined ? undefined : classWeights(options.classWeight, classes, yRows, task);
   if (options.l1 !== undefined && options.l1 > 0 && (kind === 'gbdt' || task === 'multiclass')) {
@@ -181,6 +201,8 @@ function fitPipeline(
           : `linear regression predicts a number, and target "${schema.target}" has classes: use logistic or gbdt`,
       );
     }
+    // Linear models take the buffer whole when every row is used once.
+    const xFit = resampled || rows.length === 0 ? rowViews() : x;
     const penalties = { l2: options.l2 ?? 1, l1: options.l1 ?? 0, ...(sampleWeights && { sampleWeights }) };
     if (task !== 'multiclass') {
       // One row of weights: the number itself, or the positive class's logit.
@@ -214,7 +236,7 @@ function fitPipeline(
       },
     };
   }
-  const fit = fitGbdt(xFit, yRows, {
+  const fit = fitGbdt(rowViews(), yRows, {
     ...options.gbdt,
     ...(sampleWeights && { sampleWeights }),
     task,
@@ -286,7 +308,7 @@ function selectModel(
   task: TabularTask,
   classes: string[] | undefined,
   schema: DatasetSchema,
-  values: ReturnType<typeof columnValues>,
+  columns: EncodedColumns,
   train: readonly number[],
   y: Float64Array,
   options: TabularTrainingOptions,
@@ -302,8 +324,8 @@ function selectModel(
       options.onProgress?.((m * k + f) / fits, `cross-validation: ${model}, fold ${f + 1} of ${k}`);
       const held = new Set(validation);
       const fitRows = train.filter((i) => !held.has(i));
-      const spec = fitPipeline(model, task, classes, schema, values, fitRows, y, options, seed);
-      const predicted = predictPipeline(spec, pick(values, validation));
+      const spec = fitPipeline(model, task, classes, schema, columns, fitRows, y, options, seed);
+      const predicted = predictPipeline(spec, pick(columns, validation));
       const truth = validation.map((i) => y[i]!);
       if (metric === 'auroc')
         return auroc(
@@ -370,7 +392,8 @@ export function trainTabular(
   }
   const seed = options.seed ?? 42;
   const { task, classes, y } = targetOf(table, targetColumn, options.positive);
-  const labelled = Array.from({ length: y.length }, (_, i) => i).filter((i) => !Number.isNaN(y[i]!));
+  const labelled: number[] = [];
+  for (let i = 0; i < y.length; i++) if (!Number.isNaN(y[i]!)) labelled.push(i);
   if (labelled.length < 10) {
     throw new GalenError(
       'invalid_input',
@@ -400,7 +423,7 @@ export function trainTabular(
     test = split.test.map((k) => labelled[k]!).sort((a, b) => a - b);
   }
   if (task !== 'regression') {
-    const trainClasses = new Set(train.map((i) => y[i]!));
+    const trainClasses = new Set(targetsOf(y, train));
     if (trainClasses.size < classes!.length) {
       const absent = classes!.filter((_, k) => !trainClasses.has(k));
       throw new GalenError(
@@ -410,18 +433,18 @@ export function trainTabular(
     }
   }
 
-  const values = columnValues(table, schema);
+  const columns = encodeTable(table, schema);
   let kind: TabularModelKind;
   let selection: ModelSelection | undefined;
   if (options.model === 'auto') {
-    selection = selectModel(task, classes, schema, values, train, y, options, seed);
+    selection = selectModel(task, classes, schema, columns, train, y, options, seed);
     kind = selection.chosen;
   } else {
     kind = options.model;
   }
   const cvFits = selection ? selection.candidates.length * selection.folds : 0;
   options.onProgress?.(cvFits / (cvFits + 1), `fitting ${kind} on ${train.length} training rows`);
-  const { features, model } = fitPipeline(kind, task, classes, schema, values, train, y, options, seed);
+  const { features, model } = fitPipeline(kind, task, classes, schema, columns, train, y, options, seed);
   return {
     spec: { features, model },
     model: kind,
@@ -431,8 +454,8 @@ export function trainTabular(
     train,
     test,
     droppedRows: y.length - labelled.length,
-    testColumns: pick(values, test),
-    testTargets: Float64Array.from(test, (i) => y[i]!),
-    trainTargets: Float64Array.from(train, (i) => y[i]!),
+    testColumns: pick(columns, test),
+    testTargets: targetsOf(y, test),
+    trainTargets: targetsOf(y, train),
   };
 }
