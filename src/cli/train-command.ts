@@ -9,7 +9,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { GalenError } from '../core/index.js';
 import { looksLikeTargetExpression } from '../datasets/index.js';
 import { trainModel } from '../jobs/index.js';
-import type { TabularModelKind } from '../training/index.js';
+import { SELECTION_METRICS } from '../training/index.js';
+import type { SelectionMetric, TabularModelKind } from '../training/index.js';
 import { CLI_ACTOR, audited, print, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
 import { ProgressBar } from './progress-bar.js';
@@ -37,10 +38,17 @@ interface TrainFlags {
   sensitive?: string;
   intendedUse?: string;
   threshold?: number;
+  selectBy?: SelectionMetric;
   classWeight?: 'balanced' | Record<string, number>;
   oversample?: boolean;
   url?: string;
   progress: boolean;
+}
+
+function selectBy(value: string): SelectionMetric {
+  const all = new Set<string>(Object.values(SELECTION_METRICS).flat());
+  if (!all.has(value)) throw new InvalidArgumentError(`expected one of ${[...all].join(', ')}`);
+  return value as SelectionMetric;
 }
 
 function probability(value: string): number {
@@ -69,11 +77,13 @@ function classWeight(value: string): 'balanced' | Record<string, number> {
 /** The training options the flags set. */
 function trainingOptions(o: TrainFlags): {
   seed?: number;
+  selectBy?: SelectionMetric;
   classWeight?: 'balanced' | Record<string, number>;
   oversample?: boolean;
 } {
   return {
     ...(o.seed !== undefined && { seed: o.seed }),
+    ...(o.selectBy !== undefined && { selectBy: o.selectBy }),
     ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
     ...(o.oversample === true && { oversample: true }),
   };
@@ -226,6 +236,11 @@ export function trainCommand(global: () => CliOptions): Command {
     .option('--oversample', 'repeat rows of the smaller classes in the training rows until classes are even')
     .option('--intended-use <text>', 'what the model is for, in your words (goes on the model card)')
     .option('--url <url>', 'train on this Galen server as a job (API key from GALEN_KEY)')
+    .option(
+      '--select-by <metric>',
+      'what --model auto keeps the best by: auroc, auprc, logLoss, brier, accuracy, rmse, mae',
+      selectBy,
+    )
     .option(
       '--threshold <p>',
       'two-class targets: probability from which a row counts as positive (default 0.5)',

@@ -37,9 +37,10 @@ export { featureMatrix, predictPipeline } from './pipeline-predict.js';
 export type { PipelineCell, PipelineColumns, PipelinePrediction } from './pipeline-predict.js';
 export { fitGbdt, predictGbdtProba, predictGbdtRaw, toTreeEnsembleSpec } from './gbdt.js';
 export type { GbdtEarlyStopping, GbdtModel, GbdtOptions, GbdtTask, GbdtTree } from './gbdt.js';
-export { trainTabular } from './train-tabular.js';
+export { SELECTION_METRICS, trainTabular } from './train-tabular.js';
 export type {
   ModelSelection,
+  SelectionMetric,
   TabularModelKind,
   TabularTask,
   TabularTrainingOptions,

@@ -87,6 +87,21 @@ describe('trainTabular on real data, compiled to ONNX', () => {
     const lowest = chol.selection!.candidates.reduce((a, b) => (b.mean < a.mean ? b : a));
     expect(chol.model).toBe(lowest.model);
     expect(() => trainTabular(table, schema, { model: 'auto', folds: 1 })).toThrow(/folds is 1/);
+    // A chosen metric: the candidates are scored by it, and the lowest Brier score wins.
+    const byBrier = trainTabular(table, schema, {
+      model: 'auto',
+      positive: 'malignant',
+      folds: 4,
+      seed: 3,
+      selectBy: 'brier',
+    });
+    expect(byBrier.selection!.metric).toBe('brier');
+    const lowestBrier = byBrier.selection!.candidates.reduce((a, b) => (b.mean < a.mean ? b : a));
+    expect(byBrier.model).toBe(lowestBrier.model);
+    for (const c of byBrier.selection!.candidates) expect(c.mean).toBeLessThan(0.1);
+    expect(() => trainTabular(table, schema, { model: 'auto', selectBy: 'rmse' })).toThrow(
+      /selectBy "rmse" does not apply to a binary target; use one of auroc, auprc, logLoss, brier, accuracy/,
+    );
   }, 60_000);
 
   it('refuses what it cannot train, saying why', () => {

@@ -13,6 +13,7 @@ import type { GbdtOptions } from './gbdt.js';
 import { fitLinearRegression } from './linear-regression.js';
 import { fitLogisticRegression } from './logistic-regression.js';
 import { fitSoftmaxRegression } from './softmax-regression.js';
+import { auprc } from './evaluation.js';
 import { auroc } from './metrics.js';
 import { designMatrix, predictPipeline } from './pipeline-predict.js';
 import type { PipelineCell, PipelineColumns } from './pipeline-predict.js';
@@ -33,6 +34,8 @@ export interface TabularTrainingOptions {
   model: TabularModelKind | 'auto';
   /** Folds for `auto` (default 5). */
   folds?: number;
+  /** What `auto` keeps the best by (default auroc for two classes, logLoss for more, rmse for a number). */
+  selectBy?: SelectionMetric;
   /** Seeds the split and the model (default 42). */
   seed?: number;
   /** Share of rows held out for evaluation (default 0.2); ignored when `testRows` is given. */
@@ -295,9 +298,57 @@ function classWeights(
 }
 
 /** How `model: 'auto'` chose: each candidate's score per fold, on the training rows only. */
+/** Metrics `auto` can choose by; auroc, auprc and accuracy are better higher, the rest lower. */
+export const SELECTION_METRICS = {
+  binary: ['auroc', 'auprc', 'logLoss', 'brier', 'accuracy'],
+  multiclass: ['logLoss', 'accuracy'],
+  regression: ['rmse', 'mae'],
+} as const;
+export type SelectionMetric = (typeof SELECTION_METRICS)[TabularTask][number];
+
+const HIGHER_IS_BETTER: ReadonlySet<SelectionMetric> = new Set(['auroc', 'auprc', 'accuracy']);
+
+/** One validation fold's score under `metric`. */
+function foldScore(
+  metric: SelectionMetric,
+  predicted: ReturnType<typeof predictPipeline>,
+  truth: readonly number[],
+): number {
+  const n = truth.length;
+  const mean = (f: (t: number, r: number) => number): number => truth.reduce((s, t, r) => s + f(t, r), 0) / n;
+  if (metric === 'rmse' || metric === 'mae') {
+    const p = predicted.predictions!;
+    return metric === 'rmse'
+      ? Math.sqrt(mean((t, r) => (p[r]! - t) ** 2))
+      : mean((t, r) => Math.abs(p[r]! - t));
+  }
+  const probs = predicted.probabilities!;
+  switch (metric) {
+    case 'auroc':
+      return auroc(
+        probs.map((p) => p[1]!),
+        truth,
+      );
+    case 'auprc':
+      return auprc(
+        probs.map((p) => p[1]!),
+        truth,
+      );
+    case 'brier':
+      return mean((t, r) => (probs[r]![1]! - t) ** 2);
+    case 'logLoss':
+      return -mean((c, r) => Math.log(Math.max(1e-15, probs[r]![c]!)));
+    case 'accuracy':
+      return mean((c, r) => {
+        const row = probs[r]!;
+        return row.indexOf(Math.max(...row)) === c ? 1 : 0;
+      });
+  }
+}
+
 export interface ModelSelection {
-  /** `auroc` (binary, higher is better), `logLoss` (multiclass) or `rmse` (regression), lower is better. */
-  metric: 'auroc' | 'logLoss' | 'rmse';
+  /** What the candidates were scored by (`selectBy`, else auroc / logLoss / rmse by task). */
+  metric: SelectionMetric;
   folds: number;
   candidates: { model: TabularModelKind; scores: number[]; mean: number }[];
   chosen: TabularModelKind;
@@ -316,7 +367,14 @@ function selectModel(
 ): ModelSelection {
   const k = options.folds ?? 5;
   const folds = kFolds(train, task === 'regression' ? undefined : y, k, seed);
-  const metric = task === 'binary' ? 'auroc' : task === 'multiclass' ? 'logLoss' : 'rmse';
+  const allowed: readonly SelectionMetric[] = SELECTION_METRICS[task];
+  const metric = options.selectBy ?? allowed[0]!;
+  if (!allowed.includes(metric)) {
+    throw new GalenError(
+      'invalid_input',
+      `selectBy "${metric}" does not apply to a ${task} target; use one of ${allowed.join(', ')}`,
+    );
+  }
   const kinds = kindsFor(task);
   const fits = kinds.length * k + 1;
   const candidates = kinds.map((model, m) => {
@@ -326,22 +384,15 @@ function selectModel(
       const fitRows = train.filter((i) => !held.has(i));
       const spec = fitPipeline(model, task, classes, schema, columns, fitRows, y, options, seed);
       const predicted = predictPipeline(spec, pick(columns, validation));
-      const truth = validation.map((i) => y[i]!);
-      if (metric === 'auroc')
-        return auroc(
-          predicted.probabilities!.map((p) => p[1]!),
-          truth,
-        );
-      if (metric === 'logLoss') {
-        const probs = predicted.probabilities!;
-        return -truth.reduce((sum, c, r) => sum + Math.log(Math.max(1e-15, probs[r]![c]!)), 0) / truth.length;
-      }
-      const p = predicted.predictions!;
-      return Math.sqrt(truth.reduce((sum, t, r) => sum + (p[r]! - t) ** 2, 0) / truth.length);
+      return foldScore(
+        metric,
+        predicted,
+        validation.map((i) => y[i]!),
+      );
     });
     return { model, scores, mean: scores.reduce((a, b) => a + b, 0) / scores.length };
   });
-  const better = (a: number, b: number): boolean => (metric === 'auroc' ? a > b : a < b);
+  const better = (a: number, b: number): boolean => (HIGHER_IS_BETTER.has(metric) ? a > b : a < b);
   const best = candidates.reduce((a, b) => (better(b.mean, a.mean) ? b : a));
   return { metric, folds: k, candidates, chosen: best.model };
 }

@@ -95,6 +95,12 @@ const TrainJobBody = Type.Object(
         {
           seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
           folds: Type.Optional(Type.Integer({ minimum: 2, maximum: 20 })),
+          selectBy: Type.Optional(
+            Type.Union(
+              ['auroc', 'auprc', 'logLoss', 'brier', 'accuracy', 'rmse', 'mae'].map((m) => Type.Literal(m)),
+              { description: 'what auto keeps the best by (default auroc / logLoss / rmse by task)' },
+            ),
+          ),
           testFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 })),
           l2: Type.Optional(
             Type.Number({ minimum: 0, description: 'L2 penalty of logistic/linear regression' }),
