@@ -55,73 +55,15 @@ export interface WfdbAnnotation {
   aux?: string;
 }
 
-/** Mnemonics of MIT annotation codes (WFDB's ecgcodes.h); index = code. */
-const SYMBOLS = [
-  ' ',
-  'N',
-  'L',
-  'R',
-  'a',
-  'V',
-  'F',
-  'J',
-  'A',
-  'S',
-  'E',
-  'j',
-  '/',
-  'Q',
-  '~',
-  '',
-  '|',
-  '',
-  's',
-  'T',
-  '*',
-  'D',
-  '"',
-  '=',
-  'p',
-  'B',
-  '^',
-  't',
-  '+',
-  'u',
-  '?',
-  '!',
-  '[',
-  ']',
-  'e',
-  'n',
-  '@',
-  'x',
-  'f',
-  '(',
-  ')',
-  'r',
-];
+/**
+ * Mnemonics of MIT annotation codes (WFDB's ecgcodes.h), one character per code from 0; codes 15
+ * and 17 have none (`_` here).
+ */
+const SYMBOLS = Array.from(' NLRaVFJASEj/Q~_|_sT*D"=pB^t+u?![]en@xf()r', (c) => (c === '_' ? '' : c));
 
 /** Codes that mark a heartbeat (as opposed to rhythm changes, noise, comments). */
-export const BEAT_SYMBOLS: ReadonlySet<string> = new Set([
-  'N',
-  'L',
-  'R',
-  'a',
-  'V',
-  'F',
-  'J',
-  'A',
-  'S',
-  'E',
-  'j',
-  '/',
-  'Q',
-  'e',
-  'n',
-  'f',
-  'r',
-  'B',
-]);
+const BEAT_CODES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 25, 34, 35, 38, 41];
+export const BEAT_SYMBOLS: ReadonlySet<string> = new Set(BEAT_CODES.map((code) => SYMBOLS[code]!));
 
 const invalid = (message: string): GalenError => new GalenError('invalid_input', message);
 
