@@ -462,21 +462,13 @@ export class JobService {
   ): Promise<void> {
     const current = await this.store.getJob(job.id);
     if (!current || current.state !== 'running' || current.owner !== this.owner) return;
-    if (outcome?.state === 'succeeded') {
-      await this.settle(
-        job.id,
-        { state: 'succeeded', progress: 1, stage: 'succeeded', result: outcome.result },
-        `succeeded: ${describeResult(outcome.result)}`,
-      );
-      return;
-    }
     // A run killed while registering may still have registered its version.
-    const registered = await this.registeredVersion(current);
-    if (registered) {
+    const result = outcome?.state === 'succeeded' ? outcome.result : await this.registeredVersion(current);
+    if (result) {
       await this.settle(
         job.id,
-        { state: 'succeeded', progress: 1, stage: 'succeeded', result: registered },
-        `succeeded: ${describeResult(registered)}`,
+        { state: 'succeeded', progress: 1, stage: 'succeeded', result },
+        `succeeded: ${describeResult(result)}`,
       );
       return;
     }
