@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { GalenConfig } from '../config/index.js';
 import { systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
-import { JobService } from '../jobs/index.js';
+import { JobService, pytorchBackend } from '../jobs/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
@@ -88,6 +88,7 @@ export async function createGalen(
     concurrency: config.jobs.concurrency,
     maxAttempts: config.jobs.maxAttempts,
     audit: (entry) => audit.record(entry),
+    deepBackend: () => pytorchBackend(config.jobs.python),
   });
   return {
     config,

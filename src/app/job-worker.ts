@@ -39,9 +39,11 @@ async function run(start: WorkerStart): Promise<JobOutcome> {
   try {
     const actor = jobActor(start.job as JobRecord);
     const request = start.job.request as unknown as TrainModelRequest;
-    const { version, metrics } = await trainModel(galen, request, actor, {
+    const deps = { ...galen, python: config.jobs.python };
+    const { version, metrics } = await trainModel(deps, request, actor, {
       job: start.job.id,
       onProgress: (fraction, stage) => void send({ type: 'progress', fraction, stage }),
+      onLog: (level, message) => void send({ type: 'log', level, message }),
     });
     const test = metrics['test'] as JsonObject;
     await send({

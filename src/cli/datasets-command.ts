@@ -1,22 +1,67 @@
 /** `galen datasets …`: upload, list and show datasets in the local data folder (the same domain calls as the API). */
 import { createReadStream } from 'node:fs';
-import { extname } from 'node:path';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { extname, join, relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseDatasetRef } from '../registry/index.js';
+import { zipSync } from 'fflate';
+import { isImageSchema, parseDatasetRef } from '../registry/index.js';
 import type { DatasetFormat, DatasetVersion } from '../registry/index.js';
 import { CLI_ACTOR, audited, print, table, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
 
+const FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'npz', 'images'];
+
 function format(value: string): DatasetFormat {
-  if (value === 'csv' || value === 'jsonl') return value;
-  throw new InvalidArgumentError('expected csv or jsonl');
+  const found = FORMATS.find((f) => f === value);
+  if (found) return found;
+  throw new InvalidArgumentError(`expected ${FORMATS.join(', ')}`);
 }
 
-/** The schema as a terminal table: one line per column. */
-export function schemaTable(dataset: Pick<DatasetVersion, 'schema'>): string {
+/**
+ * A folder of images as one zip (`images` format): its PNG/JPEG files and labels.csv, stored
+ * without compression (the images already are compressed).
+ */
+async function zipFolder(folder: string): Promise<Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (/\.(png|jpe?g|csv)$/i.test(entry.name))
+        files[relative(folder, path).split('\\').join('/')] = await readFile(path);
+    }
+  };
+  await walk(folder);
+  return zipSync(files, { level: 0 });
+}
+
+/** What `galen datasets` prints about a dataset's contents. */
+export function describeContents({ schema }: Pick<DatasetVersion, 'schema'>): string {
+  if (isImageSchema(schema)) return `${schema.rows} images`;
+  return `${schema.rows} rows, ${schema.columns.length} columns`;
+}
+
+/** The schema as a terminal table: one line per column, or per label of an image dataset. */
+export function schemaTable({ schema }: Pick<DatasetVersion, 'schema'>): string {
+  if (isImageSchema(schema)) {
+    const shape = schema.shape ? schema.shape.join('×') : `varied sizes, ${schema.channels} channel(s)`;
+    return [
+      `images: ${shape}${
+        schema.splits
+          ? `; splits ${Object.entries(schema.splits)
+              .map(([s, n]) => `${s} ${n}`)
+              .join(', ')}`
+          : ''
+      }`,
+      table(
+        ['LABEL', 'IMAGES'],
+        Object.entries(schema.labels).map(([label, n]) => [label, String(n)]),
+      ),
+    ].join('\n');
+  }
   return table(
     ['COLUMN', 'KIND', 'ROLE', 'MISSING', 'DISTINCT', 'VALUES'],
-    dataset.schema.columns.map((c) => [
+    schema.columns.map((c) => [
       c.name,
       c.kind,
       c.role,
@@ -36,11 +81,13 @@ export function datasetsCommand(global: () => CliOptions): Command {
 
   datasets
     .command('upload')
-    .description('store a CSV or JSON-lines file as a new version of a dataset, and show its inferred schema')
-    .argument('<file>', 'the data file')
+    .description(
+      'store a CSV or JSON-lines table, a NumPy .npz of images, or a folder of PNG/JPEG images (with labels.csv, or a folder per class) as a new version of a dataset, and show what it holds',
+    )
+    .argument('<file>', 'the data file, or a folder of images')
     .requiredOption('--name <name>', 'dataset name')
     .option('--target <column>', 'the column to predict (checked: it must exist and vary)')
-    .option('--format <csv|jsonl>', 'file format (default: from the extension, else detected)', format)
+    .option('--format <format>', `${FORMATS.join(', ')} (default: from the extension, else detected)`, format)
     .option('--description <text>', 'what this data is')
     .action(
       async (
@@ -49,8 +96,19 @@ export function datasetsCommand(global: () => CliOptions): Command {
       ) => {
         const opts = global();
         const ext = extname(file).toLowerCase();
+        const folder = (await stat(file)).isDirectory();
         const fmt =
-          o.format ?? (ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : ext === '.csv' ? 'csv' : undefined);
+          o.format ??
+          (folder
+            ? 'images'
+            : ext === '.jsonl' || ext === '.ndjson'
+              ? 'jsonl'
+              : ext === '.csv'
+                ? 'csv'
+                : ext === '.npz'
+                  ? 'npz'
+                  : undefined);
+        const body = folder ? await zipFolder(file) : createReadStream(file);
         await withGalen(opts, async (galen) => {
           const { dataset, created } = await audited(
             galen,
@@ -60,7 +118,7 @@ export function datasetsCommand(global: () => CliOptions): Command {
               galen.datasets.upload(
                 {
                   name: o.name,
-                  file: createReadStream(file),
+                  file: body,
                   format: fmt,
                   target: o.target,
                   description: o.description,
@@ -70,7 +128,7 @@ export function datasetsCommand(global: () => CliOptions): Command {
           );
           print({ ...dataset, created }, opts.json, () =>
             [
-              `${created ? 'stored' : 'unchanged (same bytes as)'} ${dataset.name}:${dataset.version}: ${dataset.rows} rows, ${dataset.schema.columns.length} columns, sha256 ${dataset.sha256}`,
+              `${created ? 'stored' : 'unchanged (same bytes as)'} ${dataset.name}:${dataset.version}: ${describeContents(dataset)}, sha256 ${dataset.sha256}`,
               schemaTable(dataset),
             ].join('\n'),
           );
@@ -87,12 +145,13 @@ export function datasetsCommand(global: () => CliOptions): Command {
         const list = await galen.datasets.list(CLI_ACTOR);
         print(list, opts.json, () =>
           table(
-            ['DATASET', 'LATEST', 'ROWS', 'COLUMNS', 'TARGET', 'CREATED'],
+            ['DATASET', 'LATEST', 'FORMAT', 'ROWS', 'COLUMNS', 'TARGET', 'CREATED'],
             list.map((d) => [
               d.name,
               String(d.latestVersion),
+              d.latest.format,
               String(d.latest.rows),
-              String(d.latest.schema.columns.length),
+              isImageSchema(d.latest.schema) ? '-' : String(d.latest.schema.columns.length),
               d.latest.schema.target ?? '-',
               d.latest.createdAt,
             ]),

@@ -65,6 +65,13 @@ export const ConfigSchema = Type.Object(
           description:
             'Starts a job may have: a job interrupted by a crash or restart is rerun until this many.',
         }),
+        python: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              'The Python with torch and onnx that runs deep-model training (default: the first of python3 and /usr/bin/python3 that has them).',
+          }),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -179,6 +186,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_AUDIT_BUFFER_INFERENCE: { path: ['audit', 'bufferInference'], kind: 'boolean' },
   GALEN_JOBS_CONCURRENCY: { path: ['jobs', 'concurrency'], kind: 'integer' },
   GALEN_JOBS_MAX_ATTEMPTS: { path: ['jobs', 'maxAttempts'], kind: 'integer' },
+  GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
   GALEN_GRPC_ENABLED: { path: ['grpc', 'enabled'], kind: 'boolean' },
   GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },

@@ -21,7 +21,15 @@ export {
   isDatatype,
   shapeMatches,
 } from './tensor-types.js';
-export type { Datatype, Signature, Tensor, TensorData, TensorDataMap, TensorSpec } from './tensor-types.js';
+export type {
+  Datatype,
+  ImageInputSpec,
+  Signature,
+  Tensor,
+  TensorData,
+  TensorDataMap,
+  TensorSpec,
+} from './tensor-types.js';
 export { isSha256Hex, sha256File, sha256Hex } from './hashing.js';
 export { NAME_PATTERN, NAME_RULE, newRequestId, randomToken, requestIdFrom } from './ids.js';
 export { isoTime, systemClock } from './clock.js';

@@ -33,10 +33,25 @@ export interface TensorSpec {
   readonly shape: readonly number[];
 }
 
+/**
+ * An encoded-image input: `name` takes BYTES [-1] holding PNG or JPEG files, which Galen decodes,
+ * converts to `channels`, resizes to `height` × `width` and feeds to the graph input `into`
+ * (FP32 [-1, channels, height, width], pixel / 255). Declared by the model's ONNX metadata.
+ */
+export interface ImageInputSpec {
+  readonly name: string;
+  readonly into: string;
+  readonly channels: 1 | 3;
+  readonly height: number;
+  readonly width: number;
+}
+
 /** What a model accepts and returns, as read from its ONNX graph by ONNX Runtime. */
 export interface Signature {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
+  /** Inputs Galen decodes before the graph (each an alternative to the graph input it feeds). */
+  readonly imageInputs?: readonly ImageInputSpec[];
   /** Outputs the graph has but OIP cannot carry (sequences, maps), with why. */
   readonly unservedOutputs?: readonly { readonly name: string; readonly reason: string }[];
 }

@@ -22,3 +22,5 @@ export { parseNumber } from './values.js';
 export { orderBands } from './bands.js';
 export { deriveTarget, looksLikeTargetExpression, parseTargetExpression } from './target-expression.js';
 export type { TargetExpression } from './target-expression.js';
+export { decodeNpy, encodeNpy, npyNumbers } from './npy.js';
+export type { NpyArray, NpyDtype } from './npy.js';

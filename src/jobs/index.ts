@@ -19,3 +19,12 @@ export type {
 } from './job-service.js';
 export { MODEL_CARD_SCHEMA, buildModelCard, renderModelCardMarkdown } from './model-card.js';
 export type { ModelCard } from './model-card.js';
+export {
+  DEEP_ARCHITECTURES,
+  IMAGE_ARCHITECTURES,
+  PARITY_LIMIT,
+  checkDeepOptions,
+  isDeepArchitecture,
+  pytorchBackend,
+} from './train-deep.js';
+export type { DeepArchitecture, DeepTrainingOptions, ImageAugmentation } from './train-deep.js';

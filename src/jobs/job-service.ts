@@ -21,7 +21,12 @@ import { checkName } from '../registry/index.js';
 import { parseTargetExpression } from '../datasets/index.js';
 import { JOB_STATES } from '../store/index.js';
 import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
+import { PYTORCH_INSTALL_HINT, backendMissing } from '../deep/pytorch-backend.js';
+import type { PyTorchBackend } from '../deep/pytorch-backend.js';
+import { isImageDataset, tableSchemaOf } from '../registry/index.js';
+import type { DatasetVersion } from '../registry/index.js';
 import type { TrainModelRequest } from './train-model.js';
+import { checkDeepOptions, isDeepArchitecture } from './train-deep.js';
 
 /** What a finished run reports. */
 export type JobOutcome =
@@ -61,6 +66,8 @@ export interface JobServiceOptions {
    * registered by a job is a change like any other.
    */
   audit?: (entry: JobAuditEntry) => Promise<unknown>;
+  /** The PyTorch backend deep jobs need, probed when the service starts. */
+  deepBackend?: () => Promise<PyTorchBackend>;
 }
 
 export interface JobAuditEntry {
@@ -138,6 +145,20 @@ export class JobService {
 
   /** Recovers orphaned jobs, then starts running queued ones and the heartbeat. */
   async start(): Promise<void> {
+    // Probed in the background: importing torch takes seconds, and only deep jobs need it.
+    void this.options
+      .deepBackend?.()
+      .then((backend) =>
+        backend.available
+          ? this.logger.info(
+              { executable: backend.python, ...backend.versions },
+              'PyTorch backend found: deep models can be trained',
+            )
+          : this.logger.info(
+              { reason: backend.reason },
+              `no PyTorch backend: tabular training works, deep models cannot be trained until you ${PYTORCH_INSTALL_HINT}`,
+            ),
+      );
     await this.recoverOrphans();
     this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
@@ -153,31 +174,8 @@ export class JobService {
     assertCan(actor, 'model:write', 'register trained models');
     checkName('model', request.model);
     const dataset = await this.datasets.get(request.dataset, request.datasetVersion, actor);
-    const columns = (dataset.schema as { columns?: { name: string; categories?: string[] }[] }).columns ?? [];
-    const column = columns.find((c) => c.name === request.target);
-    // A comparison such as `num > 0` is checked too: its column must exist.
-    const expression = column
-      ? undefined
-      : parseTargetExpression(
-          request.target,
-          columns.map((c) => c.name),
-        );
-    if (!column && !expression) {
-      throw new GalenError(
-        'invalid_input',
-        `dataset ${dataset.name}:${dataset.version} has no column "${request.target}"; its columns are ${columns.map((c) => c.name).join(', ')}`,
-      );
-    }
-    if (
-      request.positive !== undefined &&
-      column?.categories &&
-      !column.categories.includes(request.positive)
-    ) {
-      throw new GalenError(
-        'invalid_input',
-        `"${request.positive}" is not a value of target "${request.target}" in ${dataset.name}:${dataset.version}; its values are ${column.categories.map((c) => `"${c}"`).join(', ')}`,
-      );
-    }
+    if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
+    else this.checkTabular(request, dataset);
     if (request.testDataset !== undefined) await this.datasets.get(request.testDataset, undefined, actor);
     const now = this.now();
     const record: JobRecord = {
@@ -210,6 +208,54 @@ export class JobService {
     ]);
     this.pump();
     return toJob(record);
+  }
+
+  /** A tabular request: the target column (or comparison) and positive class exist. */
+  private checkTabular(request: TrainJobRequest, dataset: DatasetVersion): void {
+    const columns = tableSchemaOf(dataset).columns;
+    const column = columns.find((c) => c.name === request.target);
+    // A comparison such as `num > 0` is checked too: its column must exist.
+    const expression = column
+      ? undefined
+      : parseTargetExpression(
+          request.target,
+          columns.map((c) => c.name),
+        );
+    if (!column && !expression) {
+      throw new GalenError(
+        'invalid_input',
+        `dataset ${dataset.name}:${dataset.version} has no column "${request.target}"; its columns are ${columns.map((c) => c.name).join(', ')}`,
+      );
+    }
+    if (
+      request.positive !== undefined &&
+      column?.categories &&
+      !column.categories.includes(request.positive)
+    ) {
+      throw new GalenError(
+        'invalid_input',
+        `"${request.positive}" is not a value of target "${request.target}" in ${dataset.name}:${dataset.version}; its values are ${column.categories.map((c) => `"${c}"`).join(', ')}`,
+      );
+    }
+  }
+
+  /** A deep request: its options, an image dataset, and a PyTorch backend to train it. */
+  private async checkDeep(request: TrainJobRequest, dataset: DatasetVersion): Promise<void> {
+    checkDeepOptions(request.deep);
+    if (!isImageDataset(dataset)) {
+      throw new GalenError(
+        'invalid_input',
+        `${request.modelKind} trains on images, and ${dataset.name}:${dataset.version} is a table (${dataset.format}); upload an .npz or a folder of images`,
+      );
+    }
+    if (request.target !== 'label') {
+      throw new GalenError(
+        'invalid_input',
+        `an image model predicts its images' "label"; target "${request.target}" is not one`,
+      );
+    }
+    const backend = await this.options.deepBackend?.();
+    if (backend && !backend.available) throw backendMissing(backend);
   }
 
   async get(id: string, actor: Actor): Promise<Job> {

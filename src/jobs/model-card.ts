@@ -65,7 +65,10 @@ export interface ModelCard {
     evaluatedOn: string;
     /** Target class counts (classification), training and held-out rows. */
     classBalance?: { train: Record<string, number>; test: Record<string, number> };
+    /** A tabular model's columns (empty for other models). */
     columns: ModelCardColumn[];
+    /** How a non-tabular model (images, sequences) takes its inputs. */
+    inputs?: { name: string; description: string }[];
   };
   outputs: { name: string; description: string }[];
   metrics: {
@@ -93,9 +96,11 @@ export interface ModelCardInput {
   /** Limitations stated by whoever trained the model, listed before the ones Galen finds. */
   limitations?: readonly string[] | undefined;
   dataset: { ref: string; sha256: string; rows: number };
-  schema: DatasetSchema;
-  /** Feature columns the model reads (the pipeline's inputs). */
-  inputs: ReadonlyMap<string, { datatype: 'FP32' | 'BYTES'; categories?: number }>;
+  /** A tabular model's dataset schema, and the feature columns it reads (the pipeline's inputs). */
+  schema?: DatasetSchema | undefined;
+  inputs?: ReadonlyMap<string, { datatype: 'FP32' | 'BYTES'; categories?: number }> | undefined;
+  /** How another model (images, sequences) takes its inputs, in words. */
+  modelInputs?: { name: string; description: string }[] | undefined;
   trainRows: number;
   testRows: number;
   droppedRows: number;
@@ -148,7 +153,7 @@ function counts(targets: ArrayLike<number>, classes: readonly string[]): Record<
 function describeColumn(
   column: ColumnSchema,
   rows: number,
-  input: ModelCardInput['inputs'],
+  input: NonNullable<ModelCardInput['inputs']>,
 ): ModelCardColumn {
   const used = input.get(column.name);
   return {
@@ -291,9 +296,10 @@ export function buildModelCard(input: ModelCardInput): ModelCard {
             test: counts(input.testTargets, input.classes),
           },
         }),
-      columns: input.schema.columns
+      columns: (input.schema?.columns ?? [])
         .filter((c) => c.role !== 'target')
-        .map((c) => describeColumn(c, input.schema.rows, input.inputs)),
+        .map((c) => describeColumn(c, input.schema!.rows, input.inputs ?? new Map())),
+      ...(input.modelInputs && { inputs: input.modelInputs }),
     },
     outputs: classification
       ? [
@@ -369,28 +375,10 @@ export function renderModelCardMarkdown(card: ModelCard, model: string, version:
       '_Not stated._ Whoever trained this model gave no intended use; do not deploy it until one is agreed and recorded.',
   );
   lines.push('', '## Inputs and outputs', '');
-  lines.push(
-    'One input per column, shape [-1, 1]: FP32 for numbers (NaN or null = missing), BYTES (UTF-8) for categories (empty = missing).',
-    '',
-  );
-  const used = card.data.columns.filter((c) => c.input !== 'not used');
-  lines.push(
-    ...tableOf(
-      ['Column', 'Kind', 'Input', 'Missing in data'],
-      used.map((c) => [
-        c.name,
-        c.categories !== undefined ? `${c.kind} (${c.categories} categories)` : c.kind,
-        c.input,
-        pct(c.missingFraction),
-      ]),
-    ),
-  );
-  const unused = card.data.columns.filter((c) => c.input === 'not used');
-  if (unused.length > 0) {
-    lines.push(
-      '',
-      `Not used: ${unused.map((c) => `${c.name}${c.note !== undefined ? ` (${c.note})` : ''}`).join('; ')}.`,
-    );
+  if (card.data.inputs) {
+    lines.push('Inputs (either form):', ...card.data.inputs.map((i) => `- \`${i.name}\`: ${i.description}`));
+  } else {
+    renderColumns(card, lines);
   }
   lines.push('', 'Outputs:', ...card.outputs.map((o) => `- \`${o.name}\`: ${o.description}`));
   lines.push('', '## Data', '');
@@ -452,4 +440,31 @@ export function renderModelCardMarkdown(card: ModelCard, model: string, version:
   }
   lines.push('', '## Limitations', '', ...card.limitations.map((l) => `- ${l}`), '');
   return lines.join('\n');
+}
+
+/** A tabular model's inputs: one line per column. */
+function renderColumns(card: ModelCard, lines: string[]): void {
+  lines.push(
+    'One input per column, shape [-1, 1]: FP32 for numbers (NaN or null = missing), BYTES (UTF-8) for categories (empty = missing).',
+    '',
+  );
+  const used = card.data.columns.filter((c) => c.input !== 'not used');
+  lines.push(
+    ...tableOf(
+      ['Column', 'Kind', 'Input', 'Missing in data'],
+      used.map((c) => [
+        c.name,
+        c.categories !== undefined ? `${c.kind} (${c.categories} categories)` : c.kind,
+        c.input,
+        pct(c.missingFraction),
+      ]),
+    ),
+  );
+  const unused = card.data.columns.filter((c) => c.input === 'not used');
+  if (unused.length > 0) {
+    lines.push(
+      '',
+      `Not used: ${unused.map((c) => `${c.name}${c.note !== undefined ? ` (${c.note})` : ''}`).join('; ')}.`,
+    );
+  }
 }

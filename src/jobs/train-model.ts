@@ -4,7 +4,6 @@
  * evaluated is what will be served) → registered as a new model version with its lineage and
  * metrics. Nothing is registered unless every step succeeds.
  */
-import { randomUUID } from 'node:crypto';
 import { GALEN_VERSION, GalenError, assertCan } from '../core/index.js';
 import type { Actor, PipelineSpec, Tensor } from '../core/index.js';
 import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
@@ -30,7 +29,10 @@ import type {
   TabularModelKind,
   TabularTrainingOptions,
 } from '../training/index.js';
+import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
 import { buildModelCard } from './model-card.js';
+import { isDeepArchitecture, trainDeep } from './train-deep.js';
+import type { DeepArchitecture, DeepTrainingOptions } from './train-deep.js';
 
 export interface TrainModelRequest {
   /** The model to register a version of (created when new). */
@@ -45,8 +47,13 @@ export interface TrainModelRequest {
   testDataset?: string | undefined;
   target: string;
   positive?: string | undefined;
-  /** `auto`: k-fold cross-validation on the training rows picks the kind. */
-  modelKind: TabularModelKind | 'auto';
+  /**
+   * `auto`: k-fold cross-validation on the training rows picks the tabular kind; a deep
+   * architecture (`cnn`, `resnet18`) trains through the PyTorch backend.
+   */
+  modelKind: TabularModelKind | 'auto' | DeepArchitecture;
+  /** Settings of a deep architecture's training. */
+  deep?: DeepTrainingOptions | undefined;
   overrides?: Record<string, ColumnOverride> | undefined;
   options?: Omit<TabularTrainingOptions, 'model' | 'positive'> | undefined;
   description?: string | undefined;
@@ -68,6 +75,8 @@ export type TrainProgress = (fraction: number, stage: string) => void;
 
 export interface TrainModelHooks {
   onProgress?: TrainProgress;
+  /** Lines for the job's log (deep training reports each epoch). */
+  onLog?: (level: 'info' | 'warn', message: string) => void;
   /** The job this run belongs to: recorded in the version's lineage and card. */
   job?: string;
 }
@@ -82,6 +91,8 @@ export interface TrainModelDeps {
   registry: ModelRegistry;
   runtime: ModelRuntime;
   artifacts: ArtifactStore;
+  /** The Python with torch and onnx for deep models (default: found on the machine). */
+  python?: string | undefined;
 }
 
 /**
@@ -125,29 +136,13 @@ function toTensors(spec: PipelineSpec, columns: PipelineColumns, n: number): Ten
 }
 
 /** Runs compiled ONNX bytes in Galen's runtime under a throw-away key, and unloads it. */
-async function runInRuntime(
+function runInRuntime(
   deps: TrainModelDeps,
   onnx: Uint8Array,
   inputs: Tensor[],
   outputs: string[],
 ): Promise<Tensor[]> {
-  const staged = await deps.artifacts.stage(onnx);
-  const key = `evaluation:${randomUUID()}`;
-  try {
-    // One group for every evaluation, so throw-away keys leave no per-group state behind.
-    await deps.runtime.load(key, 'training-evaluation', staged.localPath);
-    const lease = deps.runtime.acquire(key);
-    if (!lease) throw new GalenError('internal', 'the evaluation model was unloaded before it ran');
-    try {
-      return (await lease.run(inputs, outputs)).outputs;
-    } finally {
-      lease.release();
-    }
-  } finally {
-    await deps.runtime.unload(key);
-    deps.runtime.forgetStats(key);
-    await staged.discard();
-  }
+  return withEvaluationModel(deps, onnx, (run) => run(inputs, outputs));
 }
 
 /** Share of a run's time each phase starts at (fitting takes the span up to `compile`). */
@@ -174,6 +169,10 @@ export async function trainModel(
 ): Promise<TrainModelResult> {
   assertCan(actor, 'data:read', 'train on datasets');
   assertCan(actor, 'model:write', 'register trained models');
+  if (isDeepArchitecture(request.modelKind)) {
+    return trainDeep(deps, { ...request, modelKind: request.modelKind }, actor, hooks);
+  }
+  const modelKind = request.modelKind;
   const progress = hooks.onProgress ?? (() => undefined);
   if (request.threshold !== undefined && !(request.threshold > 0 && request.threshold < 1)) {
     throw new GalenError(
@@ -226,7 +225,7 @@ export async function trainModel(
   const trained = trainTabular(table, schema, {
     ...request.options,
     ...(testRows && { testRows }),
-    model: request.modelKind,
+    model: modelKind,
     seed,
     ...(request.positive !== undefined && { positive: request.positive }),
     onProgress: (fraction, stage) => progress(PHASE.fit + fraction * (PHASE.compile - PHASE.fit), stage),
@@ -261,35 +260,9 @@ export async function trainModel(
     reference.probabilities!.forEach((row, i) =>
       row.forEach((p, c) => (parity = Math.max(parity, Math.abs(p - served[i * k + c]!)))),
     );
-    if (k !== 2) {
-      report = evaluateMulticlassReport(served, trained.testTargets, k, { seed });
-      metrics = {
-        test: {
-          n,
-          accuracy: report.accuracy.value,
-          macroF1: report.macroF1.value,
-          logLoss: report.logLoss.value,
-        },
-        report,
-      };
-    } else {
-      const positive = Float64Array.from({ length: n }, (_, i) => served[i * 2 + 1]!);
-      report = evaluateBinaryReport(positive, trained.testTargets, binaryOptions);
-      metrics = {
-        test: {
-          n,
-          auroc: report.auroc.value,
-          auprc: report.auprc.value,
-          accuracy: report.accuracy.value,
-          precision: report.precision.value,
-          recall: report.recall.value,
-          specificity: report.specificity.value,
-          f1: report.f1.value,
-          brier: report.brier.value,
-        },
-        report,
-      };
-    }
+    const scored = classifierMetrics(served, trained.testTargets, k, binaryOptions);
+    report = scored.report;
+    metrics = { test: scored.test, report };
   }
   if (request.sensitive !== undefined) {
     metrics['subgroups'] = subgroupMetrics(table, request.sensitive, trained.test, (rows) =>

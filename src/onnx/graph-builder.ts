@@ -261,7 +261,7 @@ export class OnnxGraphBuilder {
   }
 }
 
-function valueInfo(
+export function valueInfo(
   name: string,
   datatype: Datatype,
   shape: readonly OnnxDim[] | undefined,
@@ -283,7 +283,7 @@ function valueInfo(
   return { name, type: { tensorType } };
 }
 
-function tensorProto(name: string, tensor: OnnxTensorValue): onnx.ITensorProto {
+export function tensorProto(name: string, tensor: OnnxTensorValue): onnx.ITensorProto {
   const count = tensor.dims.reduce((n, d) => n * d, 1);
   if (tensor.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
     throw invalidInput(
@@ -333,7 +333,7 @@ function tensorProto(name: string, tensor: OnnxTensorValue): onnx.ITensorProto {
   return { ...base, rawData: raw };
 }
 
-function attributeProto(name: string, a: OnnxAttributeValue): onnx.IAttributeProto {
+export function attributeProto(name: string, a: OnnxAttributeValue): onnx.IAttributeProto {
   const T = proto.AttributeProto.AttributeType;
   const checkInt = (v: number): number => {
     if (!Number.isSafeInteger(v)) throw invalidInput(`attribute "${name}" value ${v} is not an integer`);

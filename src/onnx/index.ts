@@ -12,3 +12,5 @@ export { readOnnxModelInfo } from './read-model-info.js';
 export type { OnnxModelInfo } from './read-model-info.js';
 export { compileTabularPipeline } from './tabular-pipeline.js';
 export type { CompileTabularPipelineOptions } from './tabular-pipeline.js';
+export { addClassifierHead } from './classifier-head.js';
+export type { ClassifierHeadOptions } from './classifier-head.js';

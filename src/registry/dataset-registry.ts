@@ -1,22 +1,30 @@
 /**
- * Datasets: uploaded CSV or JSON-lines files, versioned per name like models and kept in the
- * artifact store by sha256 (the digest training lineage records). Each upload is parsed and its
- * schema inferred before anything is kept, so a file Galen cannot read leaves nothing behind.
+ * Datasets: uploaded CSV or JSON-lines tables, or image archives (NumPy `.npz`, or a zip of
+ * PNG/JPEG files with labels), versioned per name like models and kept in the artifact store by
+ * sha256 (the digest training lineage records). Each upload is parsed and described (a table's
+ * schema inferred, every image checked) before anything is kept, so a file Galen cannot read
+ * leaves nothing behind.
  */
 import { readFile } from 'node:fs/promises';
 import { GalenError, assertCan, isoTime } from '../core/index.js';
 import type { Actor, Clock } from '../core/index.js';
 import { inferSchema, parseCsv, parseJsonLines } from '../datasets/index.js';
 import type { ColumnOverride, DatasetSchema, ParsedTable } from '../datasets/index.js';
+import { describeImageArchive, detectImageArchive, isZip, loadImageArchive } from '../images/index.js';
+import type { ImageDatasetSchema, LoadedImages, PixelShape } from '../images/index.js';
 import type { ArtifactStore, DatasetVersionRecord, JsonObject, MetadataStore } from '../store/index.js';
 import { checkDescription, checkName } from './model-registry.js';
 
-export type DatasetFormat = 'csv' | 'jsonl';
+export type DatasetFormat = 'csv' | 'jsonl' | 'npz' | 'images';
+const IMAGE_FORMATS: readonly DatasetFormat[] = ['npz', 'images'];
 
 export interface DatasetUpload {
   name: string;
   file: Uint8Array | AsyncIterable<Uint8Array>;
-  /** Omitted: JSON lines when the first non-blank byte is `{`, else CSV. */
+  /**
+   * Omitted: a zip archive is `npz` when it holds `.npy` arrays, else `images`; otherwise JSON
+   * lines when the first non-blank byte is `{`, else CSV.
+   */
   format?: DatasetFormat | undefined;
   /** Marks this column as the target in the stored schema (checked: it must exist and vary). */
   target?: string | undefined;
@@ -31,7 +39,7 @@ export interface DatasetVersion {
   sizeBytes: number;
   format: DatasetFormat;
   rows: number;
-  schema: DatasetSchema;
+  schema: DatasetSchema | ImageDatasetSchema;
   description: string;
   createdAt: string;
   createdBy: string;
@@ -46,8 +54,31 @@ export interface DatasetSummary {
 
 const toDataset = (r: DatasetVersionRecord): DatasetVersion => ({
   ...r,
-  schema: r.schema as unknown as DatasetSchema,
+  format: r.format,
+  schema: r.schema as unknown as DatasetSchema | ImageDatasetSchema,
 });
+
+/** Whether a dataset holds images rather than a table. */
+export const isImageDataset = (
+  dataset: Pick<DatasetVersion, 'format'>,
+): dataset is DatasetVersion & { schema: ImageDatasetSchema } => IMAGE_FORMATS.includes(dataset.format);
+
+/** Whether a stored schema describes images rather than a table. */
+export const isImageSchema = (schema: DatasetSchema | ImageDatasetSchema): schema is ImageDatasetSchema =>
+  (schema as ImageDatasetSchema).kind === 'images';
+
+/** The table schema of a tabular dataset; an image dataset is refused, saying what it is. */
+export function tableSchemaOf(
+  dataset: Pick<DatasetVersion, 'name' | 'version' | 'format' | 'schema'>,
+): DatasetSchema {
+  if (isImageDataset(dataset)) {
+    throw new GalenError(
+      'invalid_input',
+      `dataset ${dataset.name}:${dataset.version} holds images (${dataset.format}), not a table; train an image model on it (cnn, resnet18)`,
+    );
+  }
+  return dataset.schema as DatasetSchema;
+}
 
 function detectFormat(bytes: Buffer): DatasetFormat {
   for (const b of bytes.subarray(0, 4096)) {
@@ -60,6 +91,9 @@ function detectFormat(bytes: Buffer): DatasetFormat {
 
 /** Parses a dataset file of `format` into a table. */
 export function parseDataset(bytes: Buffer, format: DatasetFormat): ParsedTable {
+  if (format === 'npz' || format === 'images') {
+    throw new GalenError('invalid_input', `a ${format} dataset holds images, not a table`);
+  }
   return format === 'jsonl' ? parseJsonLines(bytes) : parseCsv(bytes);
 }
 
@@ -100,9 +134,22 @@ export class DatasetRegistry {
     try {
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the dataset file is empty');
       const bytes = await readFile(staged.localPath);
-      const format = input.format ?? detectFormat(bytes);
-      const table = parseDataset(bytes, format);
-      const schema = inferSchema(table, input.target === undefined ? {} : { target: input.target });
+      const format = input.format ?? (isZip(bytes) ? detectImageArchive(bytes) : detectFormat(bytes));
+      let schema: DatasetSchema | ImageDatasetSchema;
+      if (format === 'npz' || format === 'images') {
+        if (input.target !== undefined && input.target !== 'label') {
+          throw new GalenError(
+            'invalid_input',
+            `an image dataset's target is its labels ("label"), not "${input.target}"`,
+          );
+        }
+        schema = await describeImageArchive(bytes, format);
+      } else {
+        schema = inferSchema(
+          parseDataset(bytes, format),
+          input.target === undefined ? {} : { target: input.target },
+        );
+      }
       const existing = await this.store.listDatasetVersions(input.name);
       const latest = existing.at(-1);
       if (
@@ -183,12 +230,31 @@ export class DatasetRegistry {
     actor: Actor,
   ): Promise<DatasetSchema> {
     const dataset = await this.get(name, version, actor);
+    tableSchemaOf(dataset);
     return inferSchema(await this.load(dataset), options);
   }
 
   /** The parsed rows of a stored version, its bytes checked against its sha256 first. */
-  async load(dataset: Pick<DatasetVersion, 'sha256' | 'format'>): Promise<ParsedTable> {
+  async load(
+    dataset: Pick<DatasetVersion, 'name' | 'version' | 'sha256' | 'format' | 'schema'>,
+  ): Promise<ParsedTable> {
+    tableSchemaOf(dataset);
     const path = await this.artifacts.openVerified(dataset.sha256);
     return parseDataset(await readFile(path), dataset.format);
+  }
+
+  /** Every image of a stored image dataset at `shape`, its bytes checked against its sha256 first. */
+  async loadImages(
+    dataset: Pick<DatasetVersion, 'name' | 'version' | 'sha256' | 'format'>,
+    shape: PixelShape,
+  ): Promise<LoadedImages> {
+    if (!isImageDataset(dataset)) {
+      throw new GalenError(
+        'invalid_input',
+        `dataset ${dataset.name}:${dataset.version} is a table (${dataset.format}), not images`,
+      );
+    }
+    const path = await this.artifacts.openVerified(dataset.sha256);
+    return loadImageArchive(await readFile(path), dataset.format as 'npz' | 'images', shape);
   }
 }

@@ -8,5 +8,12 @@ export type {
   NewVersionInput,
   SignatureInspector,
 } from './types.js';
-export { DatasetRegistry, parseDataset, parseDatasetRef } from './dataset-registry.js';
+export {
+  DatasetRegistry,
+  isImageDataset,
+  isImageSchema,
+  parseDataset,
+  parseDatasetRef,
+  tableSchemaOf,
+} from './dataset-registry.js';
 export type { DatasetFormat, DatasetSummary, DatasetUpload, DatasetVersion } from './dataset-registry.js';

@@ -14,6 +14,7 @@ import {
   isoTime,
 } from '../core/index.js';
 import type { Actor, Clock, ServingSettings, Signature } from '../core/index.js';
+import { imageInputsOf } from '../images/index.js';
 import { readOnnxModelInfo } from '../onnx/index.js';
 import type {
   AliasRecord,
@@ -152,7 +153,9 @@ export class ModelRegistry {
       if ((await this.store.getModel(input.model))?.archivedAt) throw archivedModel(input.model);
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the model file is empty');
       const info = readOnnxModelInfo(await readFile(staged.localPath));
-      const signature = await this.inspector.inspect(staged.localPath);
+      const graphSignature = await this.inspector.inspect(staged.localPath);
+      const imageInputs = imageInputsOf(info.metadata, graphSignature);
+      const signature = imageInputs.length > 0 ? { ...graphSignature, imageInputs } : graphSignature;
       await staged.commit();
       const lineage: Lineage = {
         onnx: {

@@ -8,6 +8,7 @@ import type { Actor, ServingSettings, Signature, Tensor } from '../core/index.js
 import type { GalenMetrics } from '../observability/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { ModelRuntime, ServingDefaults, VersionStats } from '../runtime/index.js';
+import { decodeImageInputs } from '../images/index.js';
 import { versionKey } from './model-manager.js';
 import type { ModelManager } from './model-manager.js';
 import { selectOutputs, validateInputs } from './validate-inputs.js';
@@ -74,9 +75,11 @@ export class InferenceService {
     const lease = await this.manager.lease(version);
     const seconds = (): number => Number(hrtime.bigint() - started) / 1e9;
     try {
-      validateInputs(label(version), lease.signature, request.inputs);
+      const images = version.signature.imageInputs;
+      const inputs = images ? await decodeImageInputs(images, request.inputs) : request.inputs;
+      validateInputs(label(version), lease.signature, inputs);
       const outputNames = selectOutputs(label(version), lease.signature, request.outputs);
-      const run = await lease.run(request.inputs, outputNames, request.timeoutMicros);
+      const run = await lease.run(inputs, outputNames, request.timeoutMicros);
       this.metrics.observeInference({
         model: version.model,
         version: String(version.version),

@@ -40,7 +40,7 @@ export interface DatasetVersionRecord {
   version: number;
   sha256: string;
   sizeBytes: number;
-  format: 'csv' | 'jsonl';
+  format: 'csv' | 'jsonl' | 'npz' | 'images';
   rows: number;
   /** The inferred schema (datasets `DatasetSchema`), as JSON. */
   schema: JsonObject;

@@ -158,7 +158,7 @@ describe('datasets CLI', () => {
     const uploaded = JSON.parse(up.stdout);
     expect(uploaded).toMatchObject({ name: 'heart', version: 1, rows: 303, created: true });
     const list = await runCli(['datasets', 'list'], dataDir);
-    expect(list.stdout).toMatch(/heart\s+1\s+303\s+14\s+num/);
+    expect(list.stdout).toMatch(/heart\s+1\s+csv\s+303\s+14\s+num/);
     const show = await runCli(['datasets', 'show', 'heart:1'], dataDir);
     expect(show.stdout).toMatch(/^ca\s+numeric\s+feature\s+[1-9]/m);
     const bad = await runCli(['datasets', 'upload', path, '--name', 'heart', '--target', 'nope'], dataDir);

@@ -16,7 +16,9 @@ const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({
 
 const UploadQuery = Type.Object(
   {
-    format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('jsonl')])),
+    format: Type.Optional(
+      Type.Union([Type.Literal('csv'), Type.Literal('jsonl'), Type.Literal('npz'), Type.Literal('images')]),
+    ),
     target: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
   },
@@ -39,7 +41,8 @@ const DatasetVersionSchema = Type.Object({
   format: Type.String(),
   rows: Type.Integer(),
   schema: Type.Unknown({
-    description: 'inferred columns: kind, role, missing, distinct, categories, numeric summary',
+    description:
+      'a table: inferred columns (kind, role, missing, distinct, categories, numeric summary); images: kind "images", rows, shape, channels, labels and splits with counts',
   }),
   description: Type.String(),
   createdAt: Type.String(),
@@ -53,6 +56,7 @@ const UPLOAD_TYPES: Readonly<Record<string, DatasetFormat | undefined>> = {
   'text/csv': 'csv',
   'application/x-ndjson': 'jsonl',
   'application/jsonl': 'jsonl',
+  'application/zip': undefined,
   'application/octet-stream': undefined,
 };
 
@@ -66,7 +70,7 @@ export function datasetsApiRoutes(app: FastifyInstance, galen: Galen): void {
         schema: {
           tags: ['datasets'],
           summary:
-            'Upload a new version of a dataset: the body is the file (text/csv, application/x-ndjson or application/octet-stream)',
+            'Upload a new version of a dataset: the body is the file — a table (text/csv, application/x-ndjson) or an image archive (a NumPy .npz, or a zip of PNG/JPEG files with labels.csv; application/zip or application/octet-stream)',
           params: NameParam,
           querystring: UploadQuery,
           response: { 200: DatasetVersionSchema, 201: DatasetVersionSchema, ...errors, 413: ErrorSchema },

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
+import { DEEP_ARCHITECTURES, isDeepArchitecture } from '../../jobs/index.js';
 import type { TrainJobRequest } from '../../jobs/index.js';
 import { ColumnOverrideSchema, ErrorSchema } from './schemas.js';
 
@@ -61,6 +62,65 @@ const GbdtSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const DeepOptionsSchema = Type.Object(
+  {
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 20' })),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'default 64' })),
+    learningRate: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'AdamW; default 0.001' }),
+    ),
+    weightDecay: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'default 0.0001' })),
+    patience: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], {
+        description: 'epochs without validation improvement before stopping (default 5; null: never)',
+      }),
+    ),
+    classWeight: Type.Optional(Type.Union([Type.Literal('balanced'), Type.Literal('none')])),
+    imageSize: Type.Optional(
+      Type.Integer({
+        minimum: 8,
+        maximum: 1024,
+        description: "square side; default the dataset's, else 224",
+      }),
+    ),
+    channels: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(3)])),
+    augment: Type.Optional(
+      Type.Union([
+        Type.Literal(false),
+        Type.Object(
+          {
+            horizontalFlip: Type.Optional(Type.Boolean()),
+            verticalFlip: Type.Optional(Type.Boolean()),
+            rotateDegrees: Type.Optional(Type.Number({ minimum: 0, maximum: 45 })),
+            cropPixels: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+            intensity: Type.Optional(Type.Number({ minimum: 0, maximum: 0.9 })),
+          },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
+    network: Type.Optional(
+      Type.Object(
+        {
+          width: Type.Optional(Type.Integer({ minimum: 4, maximum: 512 })),
+          dropout: Type.Optional(Type.Number({ minimum: 0, maximum: 0.9 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    labelNames: Type.Optional(
+      Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 200 }), {
+        description: 'class names for the labels, e.g. {"0": "normal", "1": "pneumonia"}',
+      }),
+    ),
+    validationFraction: Type.Optional(Type.Number({ minimum: 0.01, maximum: 0.5 })),
+    testFraction: Type.Optional(Type.Number({ minimum: 0.01, maximum: 0.5 })),
+    maxTrainSamples: Type.Optional(Type.Integer({ minimum: 2 })),
+    threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  },
+  { additionalProperties: false, description: 'deep architectures only' },
+);
+
 const TrainJobBody = Type.Object(
   {
     kind: Type.Optional(Type.Literal('train')),
@@ -70,7 +130,12 @@ const TrainJobBody = Type.Object(
     testDataset: Type.Optional(
       Type.String({ description: 'held-out data with the same columns (default: a stratified 20% split)' }),
     ),
-    target: Type.String({ minLength: 1, description: 'the column to predict' }),
+    target: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'the column to predict (tables; required), or "label" (images; the default)',
+      }),
+    ),
     positive: Type.Optional(Type.String({ description: 'for a two-class target: the positive class' })),
     threshold: Type.Optional(
       Type.Number({
@@ -82,14 +147,15 @@ const TrainJobBody = Type.Object(
     ),
     modelKind: Type.Optional(
       Type.Union(
-        [Type.Literal('auto'), Type.Literal('logistic'), Type.Literal('linear'), Type.Literal('gbdt')],
+        ['auto', 'logistic', 'linear', 'gbdt', ...DEEP_ARCHITECTURES].map((k) => Type.Literal(k)),
         {
           description:
-            'auto (default) picks by cross-validation on the training rows; logistic for classes, linear for a number, gbdt for either',
+            'tables: auto (default) picks by cross-validation on the training rows; logistic for classes, linear for a number, gbdt for either. Images: cnn or resnet18, trained by the PyTorch backend',
         },
       ),
     ),
     overrides: Type.Optional(Type.Record(Type.String(), ColumnOverrideSchema)),
+    deep: Type.Optional(DeepOptionsSchema),
     options: Type.Optional(
       Type.Object(
         {
@@ -190,7 +256,12 @@ export function jobsApiRoutes(app: FastifyInstance, galen: Galen): void {
     },
     async (request, reply) => {
       const { kind: _kind, ...body } = request.body as Static<typeof TrainJobBody>;
-      const train: TrainJobRequest = { ...body, modelKind: body.modelKind ?? 'auto' };
+      const modelKind = body.modelKind ?? 'auto';
+      const train: TrainJobRequest = {
+        ...body,
+        modelKind,
+        target: body.target ?? (isDeepArchitecture(modelKind) ? 'label' : ''),
+      };
       const job = await galen.jobs.submitTraining(train, request.actor!);
       request.auditFacts = { model: body.model, detail: { job: job.id, dataset: body.dataset } };
       return reply.code(202).header('location', `/api/v1/jobs/${job.id}`).send(job);

@@ -52,7 +52,14 @@ export function tensorMetadata(signature: Signature): { inputs: unknown[]; outpu
     datatype: t.datatype,
     shape: t.shape,
   });
-  return { inputs: signature.inputs.map(spec), outputs: signature.outputs.map(spec) };
+  // An encoded-image input is listed first: it is the form most clients send.
+  const images = (signature.imageInputs ?? []).map((i) => ({
+    name: i.name,
+    datatype: 'BYTES',
+    shape: [-1],
+    parameters: { content: 'PNG or JPEG files', alternative_to: i.into },
+  }));
+  return { inputs: [...images, ...signature.inputs.map(spec)], outputs: signature.outputs.map(spec) };
 }
 
 const forVersions = (path: string): string[] => [

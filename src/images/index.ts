@@ -1,0 +1,14 @@
+/** Images: PNG/JPEG decoding and resizing to a model's pixel shape (sharp), and image datasets (npz, folders). */
+export {
+  IMAGE_FORMATS,
+  MAX_IMAGE_PIXELS,
+  decodeImage,
+  imageFormatOf,
+  pixelsToUnit,
+  probeImage,
+  resizePixels,
+} from './image-codec.js';
+export type { ImageFormat, PixelShape } from './image-codec.js';
+export { describeImageArchive, detectImageArchive, isZip, loadImageArchive } from './image-dataset.js';
+export type { ImageArchiveFormat, ImageDatasetSchema, LoadedImages } from './image-dataset.js';
+export { IMAGE_INPUTS_METADATA_KEY, decodeImageInputs, imageInputsOf } from './image-inputs.js';

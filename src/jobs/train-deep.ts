@@ -1,0 +1,552 @@
+/**
+ * Deep training through the PyTorch backend, end to end: a stored image dataset → the images at the
+ * model's pixel shape (decoded and resized by the same code that serves) → train/validation/test
+ * splits → NumPy files and a JSON spec → the Python trainer (progress streamed back) → its ONNX
+ * finished with a `label` output and an encoded-image input → checked against PyTorch's own outputs
+ * → evaluated on the held-out images by Galen's runtime → registered with its card. Nothing is
+ * registered unless every step succeeds; the work folder is removed however the run ends.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GALEN_VERSION, GalenError } from '../core/index.js';
+import type { Actor, Tensor } from '../core/index.js';
+import { decodeNpy, encodeNpy } from '../datasets/index.js';
+import type { NpyArray } from '../datasets/index.js';
+import { probePyTorch, backendMissing, runTrainer } from '../deep/pytorch-backend.js';
+import type { PyTorchBackend, TrainerEpoch } from '../deep/pytorch-backend.js';
+import { IMAGE_INPUTS_METADATA_KEY, pixelsToUnit } from '../images/index.js';
+import type { ImageDatasetSchema, LoadedImages, PixelShape } from '../images/index.js';
+import { addClassifierHead } from '../onnx/index.js';
+import { isImageDataset } from '../registry/index.js';
+import type { ModelVersion } from '../registry/index.js';
+import { stratifiedSplit } from '../training/index.js';
+import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
+import type { RunGraph } from './evaluation-run.js';
+import { buildModelCard } from './model-card.js';
+import type { TrainModelDeps, TrainModelHooks, TrainModelRequest } from './train-model.js';
+
+export const IMAGE_ARCHITECTURES = ['cnn', 'resnet18'] as const;
+export const DEEP_ARCHITECTURES = [...IMAGE_ARCHITECTURES] as const;
+export type DeepArchitecture = (typeof DEEP_ARCHITECTURES)[number];
+
+export const isDeepArchitecture = (kind: string): kind is DeepArchitecture =>
+  (DEEP_ARCHITECTURES as readonly string[]).includes(kind);
+
+export interface ImageAugmentation {
+  horizontalFlip?: boolean;
+  verticalFlip?: boolean;
+  rotateDegrees?: number;
+  cropPixels?: number;
+  intensity?: number;
+}
+
+/** Settings of a deep training run; every one has a default. */
+export interface DeepTrainingOptions {
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  weightDecay?: number;
+  /** Epochs without improvement on the validation images before stopping (null: never stop early). */
+  patience?: number | null;
+  /** `balanced` weights each class's loss by n / (k × its count). */
+  classWeight?: 'balanced' | 'none';
+  /** Image side the model takes (square), default the dataset's own size, else 224. */
+  imageSize?: number;
+  /** 1 (grey) or 3 (RGB); default the dataset's. */
+  channels?: 1 | 3;
+  /** Default: small rotations, crops and intensity changes; no flips (laterality matters in medical images). `false`: none. */
+  augment?: ImageAugmentation | false;
+  network?: { width?: number; dropout?: number };
+  /** Class names for the dataset's labels, e.g. {"0": "normal", "1": "pneumonia"}. */
+  labelNames?: Record<string, string>;
+  /** Share of the training images held out for model selection when the data names no validation split. */
+  validationFraction?: number;
+  /** Share of the images held out for the test when the data names no test split. */
+  testFraction?: number;
+  /** Train on a stratified sample of at most this many training images (quick runs). */
+  maxTrainSamples?: number;
+  /** CPU threads for PyTorch (default: all cores). */
+  threads?: number;
+}
+
+/** Where each phase of a deep run starts (share of the whole run). */
+const PHASE = { prepare: 0, train: 0.1, evaluate: 0.9, register: 0.97 } as const;
+/** Largest |ONNX − PyTorch| accepted on the reference images; beyond it the export is broken. */
+export const PARITY_LIMIT = 1e-4;
+const EVALUATION_BATCH = 256;
+
+const ALGORITHMS: Record<DeepArchitecture, string> = {
+  cnn: 'convolutional neural network',
+  resnet18: 'ResNet-18-style residual network',
+};
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new GalenError('invalid_input', message);
+}
+
+/** Checks the options a request can get wrong, so a bad request fails at submit. */
+export function checkDeepOptions(options: DeepTrainingOptions = {}): void {
+  const int = (v: number | undefined, lo: number, hi: number): boolean =>
+    v === undefined || (Number.isInteger(v) && v >= lo && v <= hi);
+  const num = (v: number | undefined, lo: number, hi: number): boolean =>
+    v === undefined || (Number.isFinite(v) && v >= lo && v <= hi);
+  check(int(options.epochs, 1, 1000), `epochs is ${options.epochs}; use an integer from 1 to 1000`);
+  check(int(options.batchSize, 1, 4096), `batchSize is ${options.batchSize}; use an integer from 1 to 4096`);
+  check(
+    options.learningRate === undefined || (options.learningRate > 0 && options.learningRate <= 1),
+    `learningRate is ${options.learningRate}; use a number above 0 and at most 1`,
+  );
+  check(num(options.weightDecay, 0, 1), `weightDecay is ${options.weightDecay}; use a number from 0 to 1`);
+  check(
+    options.patience === null || int(options.patience, 1, 1000),
+    `patience is ${options.patience}; use an integer from 1 to 1000, or null to never stop early`,
+  );
+  check(int(options.imageSize, 8, 1024), `imageSize is ${options.imageSize}; use an integer from 8 to 1024`);
+  check(
+    options.channels === undefined || options.channels === 1 || options.channels === 3,
+    `channels is ${options.channels}; use 1 (grey) or 3 (RGB)`,
+  );
+  check(
+    options.classWeight === undefined || options.classWeight === 'balanced' || options.classWeight === 'none',
+    `classWeight is ${String(options.classWeight)}; use "balanced" or "none"`,
+  );
+  check(
+    num(options.validationFraction, 0.01, 0.5),
+    `validationFraction is ${options.validationFraction}; use a number from 0.01 to 0.5`,
+  );
+  check(
+    num(options.testFraction, 0.01, 0.5),
+    `testFraction is ${options.testFraction}; use a number from 0.01 to 0.5`,
+  );
+  check(
+    int(options.maxTrainSamples, 2, 100_000_000),
+    `maxTrainSamples is ${options.maxTrainSamples}; use an integer of at least 2`,
+  );
+  check(int(options.threads, 1, 256), `threads is ${options.threads}; use an integer from 1 to 256`);
+  check(
+    int(options.network?.width, 4, 512),
+    `network.width is ${options.network?.width}; use an integer from 4 to 512`,
+  );
+  check(
+    num(options.network?.dropout, 0, 0.9),
+    `network.dropout is ${options.network?.dropout}; use a number from 0 to 0.9`,
+  );
+  const a = options.augment;
+  if (a) {
+    check(num(a.rotateDegrees, 0, 45), `augment.rotateDegrees is ${a.rotateDegrees}; use 0 to 45`);
+    check(int(a.cropPixels, 0, 64), `augment.cropPixels is ${a.cropPixels}; use an integer from 0 to 64`);
+    check(num(a.intensity, 0, 0.9), `augment.intensity is ${a.intensity}; use 0 to 0.9`);
+  }
+}
+
+/** The dataset's labels as classes: numbers in numeric order, else text order. */
+function classOrder(labels: Record<string, number>): string[] {
+  const keys = Object.keys(labels);
+  return keys.every((k) => Number.isFinite(Number(k)))
+    ? keys.sort((a, b) => Number(a) - Number(b))
+    : keys.sort();
+}
+
+interface Splits {
+  train: number[];
+  validation: number[];
+  test: number[];
+  /** How the test images were chosen, in words. */
+  testSource: string;
+}
+
+const VALIDATION_NAMES = ['val', 'valid', 'validation', 'dev'];
+
+/** Train/validation/test: the data's own splits where it names them, else stratified and seeded. */
+function splitImages(
+  images: LoadedImages,
+  targets: Int32Array,
+  options: DeepTrainingOptions,
+  seed: number,
+): Splits {
+  const named = (names: string[]): number[] =>
+    images.splits.flatMap((s, i) => (s !== null && names.includes(s.toLowerCase()) ? [i] : []));
+  let test = named(['test']);
+  let validation = named(VALIDATION_NAMES);
+  let pool = images.splits.flatMap((s, i) =>
+    s === null || !['test', ...VALIDATION_NAMES].includes(s.toLowerCase()) ? [i] : [],
+  );
+  const carve = (from: number[], fraction: number, salt: number): { kept: number[]; taken: number[] } => {
+    const split = stratifiedSplit(
+      from.map((i) => targets[i]!),
+      fraction,
+      seed + salt,
+    );
+    return { kept: split.train.map((j) => from[j]!), taken: split.test.map((j) => from[j]!) };
+  };
+  let testSource = `the data's own test split (${test.length} images)`;
+  if (test.length === 0) {
+    const c = carve(pool, options.testFraction ?? 0.2, 0);
+    pool = c.kept;
+    test = c.taken;
+    testSource = `a held-out stratified ${Math.round((options.testFraction ?? 0.2) * 100)}% of the images (${test.length}, seed ${seed})`;
+  }
+  if (validation.length === 0) {
+    const c = carve(pool, options.validationFraction ?? 0.1, 1);
+    pool = c.kept;
+    validation = c.taken;
+  }
+  let train = pool;
+  if (options.maxTrainSamples !== undefined && train.length > options.maxTrainSamples) {
+    const c = carve(train, 1 - options.maxTrainSamples / train.length, 2);
+    train = c.kept;
+  }
+  return { train, validation, test, testSource };
+}
+
+function gather(images: LoadedImages, rows: readonly number[]): Uint8Array {
+  const size = images.shape.channels * images.shape.height * images.shape.width;
+  const out = new Uint8Array(rows.length * size);
+  rows.forEach((r, i) => out.set(images.pixels.subarray(r * size, (r + 1) * size), i * size));
+  return out;
+}
+
+/** Per-channel mean and standard deviation of pixel / 255 over the training images. */
+function channelStats(pixels: Uint8Array, shape: PixelShape): { mean: number[]; std: number[] } {
+  const plane = shape.height * shape.width;
+  const n = pixels.length / (shape.channels * plane);
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let c = 0; c < shape.channels; c++) {
+    let sum = 0;
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      const base = (i * shape.channels + c) * plane;
+      for (let p = 0; p < plane; p++) {
+        const v = pixels[base + p]! / 255;
+        sum += v;
+        sq += v * v;
+      }
+    }
+    const m = sum / (n * plane);
+    mean.push(m);
+    std.push(Math.sqrt(Math.max(sq / (n * plane) - m * m, 1e-12)));
+  }
+  return { mean, std };
+}
+
+function unitPixels(pixels: Uint8Array, rows: number, shape: PixelShape): Tensor {
+  const data = new Float32Array(pixels.length);
+  pixelsToUnit(pixels, data, 0);
+  return { name: 'pixels', datatype: 'FP32', shape: [rows, shape.channels, shape.height, shape.width], data };
+}
+
+/** Runs the graph over the images in batches; probabilities n × k. */
+async function scoreImages(
+  run: RunGraph,
+  pixels: Uint8Array,
+  shape: PixelShape,
+  k: number,
+): Promise<Float32Array> {
+  const size = shape.channels * shape.height * shape.width;
+  const n = pixels.length / size;
+  const out = new Float32Array(n * k);
+  for (let start = 0; start < n; start += EVALUATION_BATCH) {
+    const end = Math.min(n, start + EVALUATION_BATCH);
+    const [probabilities] = await run(
+      [unitPixels(pixels.subarray(start * size, end * size), end - start, shape)],
+      ['probabilities'],
+    );
+    out.set(probabilities!.data as Float32Array, start * k);
+  }
+  return out;
+}
+
+function describeEpoch(e: TrainerEpoch): string {
+  const auroc = e.validationAuroc === null ? '' : `, validation AUROC ${e.validationAuroc.toFixed(4)}`;
+  return `epoch ${e.epoch}/${e.epochs}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.validationLoss.toFixed(4)}${auroc}, validation accuracy ${e.validationAccuracy.toFixed(4)} (${e.seconds.toFixed(1)} s)`;
+}
+
+let cachedBackend: Promise<PyTorchBackend> | undefined;
+
+/** The PyTorch backend, probed once per process. */
+export function pytorchBackend(python?: string): Promise<PyTorchBackend> {
+  cachedBackend ??= probePyTorch(python);
+  return cachedBackend;
+}
+
+export async function trainDeep(
+  deps: TrainModelDeps & { python?: string | undefined },
+  request: TrainModelRequest & { modelKind: DeepArchitecture },
+  actor: Actor,
+  hooks: TrainModelHooks = {},
+): Promise<{ version: ModelVersion; metrics: Record<string, unknown> }> {
+  const progress = hooks.onProgress ?? (() => undefined);
+  const log = hooks.onLog ?? (() => undefined);
+  const options = request.deep ?? {};
+  checkDeepOptions(options);
+  const backend = await pytorchBackend(deps.python);
+  if (!backend.available) throw backendMissing(backend);
+
+  progress(PHASE.prepare, 'loading images');
+  const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
+  if (!isImageDataset(dataset)) {
+    throw new GalenError(
+      'invalid_input',
+      `${request.modelKind} trains on images, and ${dataset.name}:${dataset.version} is a table (${dataset.format}); upload an .npz or a folder of images`,
+    );
+  }
+  const schema: ImageDatasetSchema = dataset.schema;
+  const side = options.imageSize;
+  const shape: PixelShape = {
+    channels: options.channels ?? schema.channels,
+    height: side ?? schema.shape?.[1] ?? 224,
+    width: side ?? schema.shape?.[2] ?? 224,
+  };
+  const images = await deps.datasets.loadImages(dataset, shape);
+  const labelOrder = classOrder(schema.labels);
+  const classes = labelOrder.map((l) => options.labelNames?.[l] ?? l);
+  const k = classes.length;
+  const targets = Int32Array.from(images.labels, (l) => labelOrder.indexOf(l));
+  const seed = request.options?.seed ?? 42;
+  const splits = splitImages(images, targets, options, seed);
+  const counts = (rows: number[]): number[] => {
+    const c = new Array<number>(k).fill(0);
+    for (const r of rows) c[targets[r]!]!++;
+    return c;
+  };
+  for (const [name, rows] of Object.entries({
+    training: splits.train,
+    validation: splits.validation,
+    test: splits.test,
+  })) {
+    if (counts(rows).some((c) => c === 0)) {
+      throw new GalenError(
+        'invalid_input',
+        `the ${name} images lack a class (counts ${counts(rows).join(', ')} for ${classes.join(', ')}); use more images or other fractions`,
+      );
+    }
+  }
+
+  const work = await mkdtemp(join(tmpdir(), 'galen-deep-'));
+  try {
+    progress(
+      0.05,
+      `writing ${splits.train.length} training and ${splits.validation.length} validation images`,
+    );
+    const trainPixels = gather(images, splits.train);
+    const validationPixels = gather(images, splits.validation);
+    const write = (file: string, array: NpyArray): Promise<void> =>
+      writeFile(join(work, file), encodeNpy(array));
+    const pixelShape = [shape.channels, shape.height, shape.width];
+    const labelsOf = (rows: number[]): NpyArray => ({
+      dtype: 'int64',
+      shape: [rows.length],
+      data: BigInt64Array.from(rows, (r) => BigInt(targets[r]!)),
+    });
+    await write('train_pixels.npy', {
+      dtype: 'uint8',
+      shape: [splits.train.length, ...pixelShape],
+      data: trainPixels,
+    });
+    await write('validation_pixels.npy', {
+      dtype: 'uint8',
+      shape: [splits.validation.length, ...pixelShape],
+      data: validationPixels,
+    });
+    await write('train_labels.npy', labelsOf(splits.train));
+    await write('validation_labels.npy', labelsOf(splits.validation));
+    const trainCounts = counts(splits.train);
+    const classWeights =
+      options.classWeight === 'balanced' ? trainCounts.map((c) => splits.train.length / (k * c)) : null;
+    const augment =
+      options.augment === false
+        ? null
+        : {
+            horizontalFlip: false,
+            verticalFlip: false,
+            rotateDegrees: 10,
+            cropPixels: Math.max(1, Math.round(shape.width / 14)),
+            intensity: 0.1,
+            ...options.augment,
+          };
+    const stats = channelStats(trainPixels, shape);
+    const spec = {
+      version: 1,
+      seed,
+      threads: options.threads ?? Math.max(1, cpus().length),
+      architecture: request.modelKind,
+      classes: k,
+      inputs: [
+        {
+          name: 'pixels',
+          kind: 'image',
+          shape: pixelShape,
+          mean: stats.mean,
+          std: stats.std,
+          train: 'train_pixels.npy',
+          validation: 'validation_pixels.npy',
+        },
+      ],
+      labels: { train: 'train_labels.npy', validation: 'validation_labels.npy' },
+      training: {
+        epochs: options.epochs ?? 20,
+        batchSize: options.batchSize ?? 64,
+        learningRate: options.learningRate ?? 1e-3,
+        weightDecay: options.weightDecay ?? 1e-4,
+        classWeights,
+        patience: options.patience === undefined ? 5 : options.patience,
+        selectBy: k === 2 ? 'auroc' : 'loss',
+      },
+      augment,
+      network: {
+        width: options.network?.width ?? (request.modelKind === 'resnet18' ? 64 : 32),
+        dropout: options.network?.dropout ?? 0.2,
+      },
+      export: { onnx: 'model.onnx', opset: 17, referenceCount: 32, reference: 'reference_probabilities.npy' },
+    };
+    await writeFile(join(work, 'spec.json'), JSON.stringify(spec, null, 2));
+
+    const history: TrainerEpoch[] = [];
+    let versions = '';
+    const trainer = runTrainer(backend.python, join(work, 'spec.json'), (event) => {
+      switch (event.event) {
+        case 'started':
+          versions = `PyTorch ${event.torch}`;
+          log(
+            'info',
+            `training a ${request.modelKind} (${event.parameters} parameters) on ${event.trainSamples} images with ${versions}, ${event.threads} threads`,
+          );
+          break;
+        case 'progress':
+          progress(PHASE.train + event.fraction * (PHASE.evaluate - PHASE.train), event.stage);
+          break;
+        case 'epoch':
+          history.push(event);
+          log('info', describeEpoch(event));
+          break;
+        case 'log':
+          log(event.level, event.message);
+          break;
+        case 'done':
+        case 'error':
+          break; // settled through trainer.done
+      }
+    });
+    const done = await trainer.done;
+
+    progress(PHASE.evaluate, 'checking the exported ONNX against PyTorch');
+    const exported = await readFile(join(work, done.onnx));
+    const imageInput = { name: 'image', into: 'pixels', ...shape };
+    const onnx = addClassifierHead(exported, {
+      classes,
+      metadata: { [IMAGE_INPUTS_METADATA_KEY]: JSON.stringify([imageInput]) },
+      producerName: 'galen',
+      producerVersion: GALEN_VERSION,
+      docString: `Galen ${GALEN_VERSION}: ${ALGORITHMS[request.modelKind]} trained with ${versions} on ${dataset.name}:${dataset.version}`,
+    });
+    const reference = decodeNpy(await readFile(join(work, done.reference)), 'the reference outputs');
+    const referenceRows = done.referenceCount;
+    const size = pixelShape.reduce((a, b) => a * b, 1);
+    const { parity, served } = await withEvaluationModel(deps, onnx, async (run) => {
+      const [check] = await run(
+        [unitPixels(validationPixels.subarray(0, referenceRows * size), referenceRows, shape)],
+        ['probabilities'],
+      );
+      let worst = 0;
+      const ours = check!.data as Float32Array;
+      (reference.data as Float32Array).forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours[i]!))));
+      if (!(worst <= PARITY_LIMIT)) {
+        throw new GalenError(
+          'internal',
+          `the exported ONNX differs from PyTorch by up to ${worst} on ${referenceRows} validation images (limit ${PARITY_LIMIT}); the export is not trustworthy`,
+        );
+      }
+      progress(PHASE.evaluate + 0.02, `evaluating the ONNX on ${splits.test.length} held-out images`);
+      return { parity: worst, served: await scoreImages(run, gather(images, splits.test), shape, k) };
+    });
+    const testTargets = Array.from(splits.test, (r) => targets[r]!);
+    const scored = classifierMetrics(served, testTargets, k, { seed, threshold: request.threshold });
+    const evaluatedOn = `${splits.testSource}, scored by the exported ONNX in Galen's runtime`;
+    const metrics: Record<string, unknown> = {
+      test: scored.test,
+      report: scored.report,
+      evaluatedOn,
+      parityMaxAbsDiff: parity,
+      training: {
+        bestEpoch: done.bestEpoch,
+        epochsRun: done.epochsRun,
+        seconds: done.seconds,
+        history: history.map(({ event: _e, ...e }) => e),
+      },
+    };
+
+    progress(PHASE.register, 'writing the model card and registering the version');
+    const algorithm = ALGORITHMS[request.modelKind];
+    const framework = `${versions} via galen ${GALEN_VERSION}`;
+    const card = buildModelCard({
+      algorithm,
+      framework,
+      trainedAt: new Date().toISOString(),
+      seed,
+      target: 'label',
+      task: k === 2 ? 'binary' : 'multiclass',
+      classes,
+      job: hooks.job,
+      intendedUse: request.intendedUse,
+      limitations: request.limitations,
+      dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
+      modelInputs: [
+        {
+          name: 'image',
+          description: `BYTES [-1]: PNG or JPEG files; Galen decodes each, converts it to ${shape.channels === 1 ? 'grey' : 'RGB'} and resizes it to ${shape.height}×${shape.width}`,
+        },
+        {
+          name: 'pixels',
+          description: `FP32 [-1, ${pixelShape.join(', ')}]: pixel values / 255 (0–1), channel first; the model normalises them itself`,
+        },
+      ],
+      trainRows: splits.train.length,
+      testRows: splits.test.length,
+      droppedRows: 0,
+      evaluatedOn,
+      trainTargets: splits.train.map((r) => targets[r]!),
+      testTargets,
+      report: scored.report,
+    });
+    const version = await deps.registry.registerVersion(
+      {
+        model: request.model,
+        file: onnx,
+        description:
+          request.description ??
+          `${request.modelKind} classifying ${dataset.name}:${dataset.version} images (${classes.join(', ')})`,
+        framework: `${framework} (${algorithm})`,
+        source: 'galen training',
+        datasetSha256: dataset.sha256,
+        parameters: {
+          dataset: `${dataset.name}:${dataset.version}`,
+          ...(hooks.job !== undefined && { job: hooks.job }),
+          target: 'label',
+          model: request.modelKind,
+          seed,
+          classes,
+          imageShape: pixelShape,
+          deep: { ...options },
+          trainer: {
+            training: spec.training,
+            augment,
+            network: spec.network,
+            opset: done.opset,
+            parameters: done.parameters,
+          },
+          trainRows: splits.train.length,
+          validationRows: splits.validation.length,
+          testRows: splits.test.length,
+        },
+        metrics,
+        card: card as unknown as Record<string, unknown>,
+      },
+      actor,
+    );
+    return { version, metrics };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

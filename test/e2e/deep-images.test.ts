@@ -1,0 +1,151 @@
+/**
+ * Deep image models end to end through the real server: PneumoniaMNIST uploaded as a NumPy
+ * archive, a tiny CNN trained for one epoch on a subset by the PyTorch backend in a job, its ONNX
+ * checked against PyTorch (|diff| ≤ 1e-4), registered, and served — a PNG from the official test
+ * images sent as BYTES gives the same probabilities as that image's pixels sent as FP32.
+ *
+ * Needs the PyTorch backend (`apt-get install -y python3-torch python3-onnx`). Without it these
+ * tests are skipped, unless GALEN_REQUIRE_PYTORCH=1 (CI sets it), when they fail.
+ */
+import { readFile } from 'node:fs/promises';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeNpy } from '../../src/datasets/index.js';
+import { probePyTorch } from '../../src/deep/pytorch-backend.js';
+import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+
+const IMAGING = new URL('../../../shared/data/imaging/', import.meta.url);
+const backend = await probePyTorch(process.env['GALEN_PYTHON']);
+if (!backend.available && process.env['GALEN_REQUIRE_PYTORCH'] === '1') {
+  throw new Error(`GALEN_REQUIRE_PYTORCH=1 but the PyTorch backend is missing: ${backend.reason}`);
+}
+
+async function waitFor(server: TestServer, id: string, timeoutMs = 600_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await server.call('GET', `/api/v1/jobs/${id}`)).body;
+    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} is still ${job.state}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** One BYTES element as the binary extension lays it out: a 4-byte little-endian length, then the bytes. */
+function byteElement(bytes: Uint8Array): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(bytes.length);
+  return Buffer.concat([length, bytes]);
+}
+
+describe.skipIf(!backend.available)('deep image models (PyTorch backend)', () => {
+  let server: TestServer;
+  let testImages: Uint8Array;
+  beforeAll(async () => {
+    server = await createTestServer();
+    const npz = await readFile(new URL('pneumoniamnist.npz', IMAGING));
+    testImages = decodeNpy(unzipSync(npz)['test_images.npy']!).data as Uint8Array;
+    const res = await server.call('POST', '/api/v1/datasets/pneumonia', { body: npz });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      format: 'npz',
+      rows: 5030,
+      schema: {
+        kind: 'images',
+        shape: [1, 28, 28],
+        channels: 1,
+        splits: { train: 3882, val: 524, test: 624 },
+        labels: { '0': 388 + 135 + 234, '1': 3494 + 389 + 390 },
+      },
+    });
+  });
+  afterAll(async () => server?.close());
+
+  it('trains a tiny CNN for one epoch whose ONNX matches PyTorch, and serves PNG bytes', async () => {
+    const submitted = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'pneumonia-cnn',
+        dataset: 'pneumonia',
+        modelKind: 'cnn',
+        deep: {
+          epochs: 1,
+          maxTrainSamples: 400,
+          batchSize: 32,
+          network: { width: 8 },
+          labelNames: { '0': 'normal', '1': 'pneumonia' },
+        },
+        intendedUse: 'A test of the training path; not for clinical use.',
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const job = await waitFor(server, submitted.body.id);
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('succeeded');
+    const logs = (await server.call('GET', `/api/v1/jobs/${job.id}/logs`)).body.map((l: any) => l.message);
+    expect(logs.some((m: string) => /^epoch 1\/1: train loss \d/.test(m))).toBe(true);
+
+    const version = (await server.call('GET', '/api/v1/models/pneumonia-cnn/versions/1')).body;
+    expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+    expect(version.metrics.test.n).toBe(624);
+    expect(version.metrics.test.auroc).toBeGreaterThan(0.5);
+    expect(version.lineage.parameters).toMatchObject({
+      model: 'cnn',
+      trainRows: 400,
+      imageShape: [1, 28, 28],
+    });
+    expect(version.lineage.onnx.opsetImports).toContainEqual({ domain: '', version: 17 });
+
+    const meta = (await server.call('GET', '/v2/models/pneumonia-cnn')).body;
+    expect(meta.inputs[0]).toMatchObject({ name: 'image', datatype: 'BYTES', shape: [-1] });
+    expect(meta.inputs[1]).toMatchObject({ name: 'pixels', datatype: 'FP32', shape: [-1, 1, 28, 28] });
+
+    // test_000.png is the first official test image: as PNG bytes and as pixels, the same answer.
+    const png = await readFile(new URL('pneumoniamnist_test_png/test_000.png', IMAGING));
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          { name: 'image', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: png.length + 4 } },
+        ],
+      }),
+    );
+    const response = await fetch(`${server.url}/v2/models/pneumonia-cnn/infer`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(header.length),
+      },
+      body: Buffer.concat([header, byteElement(png)]),
+    });
+    const fromPng = (await response.json()) as any;
+    expect(response.status, JSON.stringify(fromPng)).toBe(200);
+    const label = fromPng.outputs.find((o: any) => o.name === 'label');
+    const probabilities = fromPng.outputs.find((o: any) => o.name === 'probabilities');
+    expect(['normal', 'pneumonia']).toContain(label.data[0]);
+    expect(probabilities.shape).toEqual([1, 2]);
+    expect(probabilities.data[0] + probabilities.data[1]).toBeCloseTo(1, 5);
+
+    const pixels = Array.from(testImages.subarray(0, 784), (v) => v / 255);
+    const fromPixels = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {
+      body: { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 1, 28, 28], data: pixels }] },
+    });
+    expect(fromPixels.status, JSON.stringify(fromPixels.body)).toBe(200);
+    const direct = fromPixels.body.outputs.find((o: any) => o.name === 'probabilities').data;
+    expect(Math.abs(direct[1] - probabilities.data[1])).toBeLessThan(1e-6);
+  }, 600_000);
+
+  it('refuses bytes that are not an image, and a table for an image model, with clear errors', async () => {
+    const bad = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {
+      body: { inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], data: ['not a picture'] }] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/input "image" element 0 is not a PNG or JPEG image/);
+
+    await server.call('POST', '/api/v1/datasets/table', { body: 'a,b\n1,x\n2,y\n', contentType: 'text/csv' });
+    const refused = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'm', dataset: 'table', modelKind: 'cnn' },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatch(/cnn trains on images, and table:1 is a table/);
+  }, 600_000);
+});
