@@ -1,15 +1,22 @@
 /** `galen datasets …`: upload, list and show datasets in the local data folder (the same domain calls as the API). */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
+import { dirname, extname, join, relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { zipSync } from 'fflate';
-import { isImageSchema, parseDatasetRef } from '../registry/index.js';
+import { beatWindows, parseWfdbAnnotations, parseWfdbHeader, readWfdbSignals } from '../signals/index.js';
+import { isImageSchema, isSequenceSchema, parseDatasetRef } from '../registry/index.js';
 import type { DatasetFormat, DatasetVersion } from '../registry/index.js';
 import { CLI_ACTOR, audited, print, table, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
 
-const FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'npz', 'images'];
+const FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'npz', 'images', 'sequences'];
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
 
 function format(value: string): DatasetFormat {
   const found = FORMATS.find((f) => f === value);
@@ -38,6 +45,7 @@ async function zipFolder(folder: string): Promise<Uint8Array> {
 /** What `galen datasets` prints about a dataset's contents. */
 export function describeContents({ schema }: Pick<DatasetVersion, 'schema'>): string {
   if (isImageSchema(schema)) return `${schema.rows} images`;
+  if (isSequenceSchema(schema)) return `${schema.rows} sequences`;
   return `${schema.rows} rows, ${schema.columns.length} columns`;
 }
 
@@ -55,6 +63,15 @@ export function schemaTable({ schema }: Pick<DatasetVersion, 'schema'>): string 
       }`,
       table(
         ['LABEL', 'IMAGES'],
+        Object.entries(schema.labels).map(([label, n]) => [label, String(n)]),
+      ),
+    ].join('\n');
+  }
+  if (isSequenceSchema(schema)) {
+    return [
+      `sequences: ${schema.stepFeatures} value(s) per step, length ${schema.minLength}–${schema.maxLength} (mean ${schema.meanLength.toFixed(1)})${schema.staticFeatures > 0 ? `, ${schema.staticFeatures} static feature(s)` : ''}`,
+      table(
+        ['LABEL', 'SEQUENCES'],
         Object.entries(schema.labels).map(([label, n]) => [label, String(n)]),
       ),
     ].join('\n');
@@ -137,6 +154,73 @@ export function datasetsCommand(global: () => CliOptions): Command {
     );
 
   datasets
+    .command('from-wfdb')
+    .description(
+      'make a beat-classification dataset from a WFDB record (.hea, .dat, .atr): a window of every lead around each annotated beat, labelled by its AAMI class, stored as a sequence dataset',
+    )
+    .argument('<record>', 'the record, as its .hea file or its path without extension')
+    .requiredOption('--name <name>', 'dataset name')
+    .option('--annotator <ext>', 'annotation file extension', 'atr')
+    .option('--before <samples>', 'samples before each beat (default 0.25 s)', positiveInt)
+    .option('--after <samples>', 'samples from each beat on (default 0.45 s)', positiveInt)
+    .option('--labels <aami|symbol>', 'AAMI classes (N, S, V, F, Q) or the beat symbols', 'aami')
+    .option('--min-class <count>', 'leave out classes with fewer beats', positiveInt, 10)
+    .action(
+      async (
+        record: string,
+        o: {
+          name: string;
+          annotator: string;
+          before?: number;
+          after?: number;
+          labels: string;
+          minClass: number;
+        },
+      ) => {
+        const opts = global();
+        if (o.labels !== 'aami' && o.labels !== 'symbol')
+          throw new InvalidArgumentError('--labels is aami or symbol');
+        const base = record.replace(/\.hea$/, '');
+        const header = parseWfdbHeader(await readFile(`${base}.hea`, 'utf8'));
+        // The header names its .dat file; a renamed copy (mitbih_100.dat) sits beside its .hea.
+        const named = join(dirname(base), header.signals[0]?.fileName ?? `${header.record}.dat`);
+        const datFile = existsSync(named) ? named : `${base}.dat`;
+        const signals = readWfdbSignals(header, await readFile(datFile));
+        const annotations = parseWfdbAnnotations(await readFile(`${base}.${o.annotator}`));
+        const windows = beatWindows(header, signals, annotations, {
+          ...(o.before !== undefined && { before: o.before }),
+          ...(o.after !== undefined && { after: o.after }),
+          labels: o.labels,
+          minClassCount: o.minClass,
+        });
+        await withGalen(opts, async (galen) => {
+          const { dataset, created } = await audited(
+            galen,
+            'dataset.upload',
+            { detail: { dataset: o.name } },
+            () =>
+              galen.datasets.upload(
+                {
+                  name: o.name,
+                  file: Buffer.from(windows.lines.join('\n') + '\n'),
+                  format: 'sequences',
+                  description: `beats of WFDB record ${header.record} (${windows.window.leads.join(', ')}; ${windows.window.before} samples before and ${windows.window.after} from each beat at ${header.samplingFrequency} Hz)`,
+                },
+                CLI_ACTOR,
+              ),
+          );
+          print({ ...dataset, created, dropped: windows.dropped }, opts.json, () =>
+            [
+              `${created ? 'stored' : 'unchanged (same bytes as)'} ${dataset.name}:${dataset.version}: ${describeContents(dataset)}, sha256 ${dataset.sha256}`,
+              schemaTable(dataset),
+              ...Object.entries(windows.dropped).map(([why, n]) => `left out ${n} beat(s): ${why}`),
+            ].join('\n'),
+          );
+        });
+      },
+    );
+
+  datasets
     .command('list')
     .description('list datasets')
     .action(async () => {
@@ -151,7 +235,7 @@ export function datasetsCommand(global: () => CliOptions): Command {
               String(d.latestVersion),
               d.latest.format,
               String(d.latest.rows),
-              isImageSchema(d.latest.schema) ? '-' : String(d.latest.schema.columns.length),
+              'columns' in d.latest.schema ? String(d.latest.schema.columns.length) : '-',
               d.latest.schema.target ?? '-',
               d.latest.createdAt,
             ]),

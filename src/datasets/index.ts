@@ -24,3 +24,5 @@ export { deriveTarget, looksLikeTargetExpression, parseTargetExpression } from '
 export type { TargetExpression } from './target-expression.js';
 export { decodeNpy, encodeNpy, npyNumbers } from './npy.js';
 export type { NpyArray, NpyDtype } from './npy.js';
+export { looksLikeSequences, parseSequences } from './sequences.js';
+export type { SequenceDatasetSchema, SequenceRecord } from './sequences.js';

@@ -23,6 +23,7 @@ export {
   DEEP_ARCHITECTURES,
   IMAGE_ARCHITECTURES,
   PARITY_LIMIT,
+  SEQUENCE_ARCHITECTURES,
   checkDeepOptions,
   isDeepArchitecture,
   pytorchBackend,

@@ -23,10 +23,11 @@ import { JOB_STATES } from '../store/index.js';
 import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
 import { PYTORCH_INSTALL_HINT, backendMissing } from '../deep/pytorch-backend.js';
 import type { PyTorchBackend } from '../deep/pytorch-backend.js';
-import { isImageDataset, tableSchemaOf } from '../registry/index.js';
+import { tableSchemaOf } from '../registry/index.js';
 import type { DatasetVersion } from '../registry/index.js';
 import type { TrainModelRequest } from './train-model.js';
-import { checkDeepOptions, isDeepArchitecture } from './train-deep.js';
+import { checkDeepData, checkDeepOptions, isDeepArchitecture } from './train-deep.js';
+import type { DeepArchitecture } from './train-deep.js';
 
 /** What a finished run reports. */
 export type JobOutcome =
@@ -242,16 +243,11 @@ export class JobService {
   /** A deep request: its options, an image dataset, and a PyTorch backend to train it. */
   private async checkDeep(request: TrainJobRequest, dataset: DatasetVersion): Promise<void> {
     checkDeepOptions(request.deep);
-    if (!isImageDataset(dataset)) {
-      throw new GalenError(
-        'invalid_input',
-        `${request.modelKind} trains on images, and ${dataset.name}:${dataset.version} is a table (${dataset.format}); upload an .npz or a folder of images`,
-      );
-    }
+    checkDeepData(request.modelKind as DeepArchitecture, dataset);
     if (request.target !== 'label') {
       throw new GalenError(
         'invalid_input',
-        `an image model predicts its images' "label"; target "${request.target}" is not one`,
+        `a deep model predicts its data's "label"; target "${request.target}" is not one`,
       );
     }
     const backend = await this.options.deepBackend?.();

@@ -1,37 +1,48 @@
 /**
- * Deep training through the PyTorch backend, end to end: a stored image dataset → the images at the
- * model's pixel shape (decoded and resized by the same code that serves) → train/validation/test
- * splits → NumPy files and a JSON spec → the Python trainer (progress streamed back) → its ONNX
- * finished with a `label` output and an encoded-image input → checked against PyTorch's own outputs
- * → evaluated on the held-out images by Galen's runtime → registered with its card. Nothing is
- * registered unless every step succeeds; the work folder is removed however the run ends.
+ * Deep training through the PyTorch backend, end to end: a stored image or sequence dataset →
+ * prepared in TypeScript (`deep-data.ts`) → train/validation/test splits → NumPy files and a JSON
+ * spec → the Python trainer (progress streamed back) → its ONNX finished with a `label` output
+ * (and, for images, an encoded-image input) → checked against PyTorch's own outputs → evaluated
+ * on the held-out rows by Galen's runtime → registered with its card. Nothing is registered
+ * unless every step succeeds; the work folder is removed however the run ends.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GALEN_VERSION, GalenError } from '../core/index.js';
-import type { Actor, Tensor } from '../core/index.js';
+import type { Actor } from '../core/index.js';
 import { decodeNpy, encodeNpy } from '../datasets/index.js';
-import type { NpyArray } from '../datasets/index.js';
-import { probePyTorch, backendMissing, runTrainer } from '../deep/pytorch-backend.js';
+import { backendMissing, probePyTorch, runTrainer } from '../deep/pytorch-backend.js';
 import type { PyTorchBackend, TrainerEpoch } from '../deep/pytorch-backend.js';
-import { IMAGE_INPUTS_METADATA_KEY, pixelsToUnit } from '../images/index.js';
-import type { ImageDatasetSchema, LoadedImages, PixelShape } from '../images/index.js';
 import { addClassifierHead } from '../onnx/index.js';
-import { isImageDataset } from '../registry/index.js';
-import type { ModelVersion } from '../registry/index.js';
+import { isImageDataset, isSequenceDataset } from '../registry/index.js';
+import type { DatasetVersion, ModelVersion } from '../registry/index.js';
 import { stratifiedSplit } from '../training/index.js';
+import { prepareImages, prepareSequences, wrongData } from './deep-data.js';
+import type { PreparedData } from './deep-data.js';
 import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
 import type { RunGraph } from './evaluation-run.js';
 import { buildModelCard } from './model-card.js';
 import type { TrainModelDeps, TrainModelHooks, TrainModelRequest } from './train-model.js';
 
 export const IMAGE_ARCHITECTURES = ['cnn', 'resnet18'] as const;
-export const DEEP_ARCHITECTURES = [...IMAGE_ARCHITECTURES] as const;
+export const SEQUENCE_ARCHITECTURES = ['gru', 'lstm', 'transformer'] as const;
+export const DEEP_ARCHITECTURES = [...IMAGE_ARCHITECTURES, ...SEQUENCE_ARCHITECTURES] as const;
 export type DeepArchitecture = (typeof DEEP_ARCHITECTURES)[number];
 
 export const isDeepArchitecture = (kind: string): kind is DeepArchitecture =>
   (DEEP_ARCHITECTURES as readonly string[]).includes(kind);
+
+/** What data an architecture trains on. */
+export const dataKindOf = (architecture: DeepArchitecture): 'images' | 'sequences' =>
+  (IMAGE_ARCHITECTURES as readonly string[]).includes(architecture) ? 'images' : 'sequences';
+
+/** Refuses a dataset an architecture cannot train on. */
+export function checkDeepData(architecture: DeepArchitecture, dataset: DatasetVersion): void {
+  const wants = dataKindOf(architecture);
+  const fits = wants === 'images' ? isImageDataset(dataset) : isSequenceDataset(dataset);
+  if (!fits) throw wrongData(architecture, dataset, wants);
+}
 
 export interface ImageAugmentation {
   horizontalFlip?: boolean;
@@ -51,13 +62,16 @@ export interface DeepTrainingOptions {
   patience?: number | null;
   /** `balanced` weights each class's loss by n / (k × its count). */
   classWeight?: 'balanced' | 'none';
-  /** Image side the model takes (square), default the dataset's own size, else 224. */
+  /** Images: the side the model takes (square), default the dataset's own size, else 224. */
   imageSize?: number;
   /** 1 (grey) or 3 (RGB); default the dataset's. */
   channels?: 1 | 3;
   /** Default: small rotations, crops and intensity changes; no flips (laterality matters in medical images). `false`: none. */
   augment?: ImageAugmentation | false;
-  network?: { width?: number; dropout?: number };
+  /** Images: `width` (first block's channels). Sequences: `hidden`, `layers`, `heads` (transformer). */
+  network?: { width?: number; hidden?: number; layers?: number; heads?: number; dropout?: number };
+  /** Sequences: steps used per sequence (longer ones keep their most recent steps); default the longest. */
+  maxLength?: number;
   /** Class names for the dataset's labels, e.g. {"0": "normal", "1": "pneumonia"}. */
   labelNames?: Record<string, string>;
   /** Share of the training images held out for model selection when the data names no validation split. */
@@ -72,13 +86,16 @@ export interface DeepTrainingOptions {
 
 /** Where each phase of a deep run starts (share of the whole run). */
 const PHASE = { prepare: 0, train: 0.1, evaluate: 0.9, register: 0.97 } as const;
-/** Largest |ONNX − PyTorch| accepted on the reference images; beyond it the export is broken. */
+/** Largest |ONNX − PyTorch| accepted on the reference rows; beyond it the export is broken. */
 export const PARITY_LIMIT = 1e-4;
 const EVALUATION_BATCH = 256;
 
 const ALGORITHMS: Record<DeepArchitecture, string> = {
   cnn: 'convolutional neural network',
   resnet18: 'ResNet-18-style residual network',
+  gru: 'gated recurrent unit (GRU) network',
+  lstm: 'long short-term memory (LSTM) network',
+  transformer: 'Transformer encoder',
 };
 
 function check(condition: boolean, message: string): void {
@@ -159,17 +176,17 @@ interface Splits {
 const VALIDATION_NAMES = ['val', 'valid', 'validation', 'dev'];
 
 /** Train/validation/test: the data's own splits where it names them, else stratified and seeded. */
-function splitImages(
-  images: LoadedImages,
+function splitRows(
+  data: PreparedData,
   targets: Int32Array,
   options: DeepTrainingOptions,
   seed: number,
 ): Splits {
   const named = (names: string[]): number[] =>
-    images.splits.flatMap((s, i) => (s !== null && names.includes(s.toLowerCase()) ? [i] : []));
+    data.splits.flatMap((s, i) => (s !== null && names.includes(s.toLowerCase()) ? [i] : []));
   let test = named(['test']);
   let validation = named(VALIDATION_NAMES);
-  let pool = images.splits.flatMap((s, i) =>
+  let pool = data.splits.flatMap((s, i) =>
     s === null || !['test', ...VALIDATION_NAMES].includes(s.toLowerCase()) ? [i] : [],
   );
   const carve = (from: number[], fraction: number, salt: number): { kept: number[]; taken: number[] } => {
@@ -180,12 +197,12 @@ function splitImages(
     );
     return { kept: split.train.map((j) => from[j]!), taken: split.test.map((j) => from[j]!) };
   };
-  let testSource = `the data's own test split (${test.length} images)`;
+  let testSource = `the data's own test split (${test.length} rows)`;
   if (test.length === 0) {
     const c = carve(pool, options.testFraction ?? 0.2, 0);
     pool = c.kept;
     test = c.taken;
-    testSource = `a held-out stratified ${Math.round((options.testFraction ?? 0.2) * 100)}% of the images (${test.length}, seed ${seed})`;
+    testSource = `a held-out stratified ${Math.round((options.testFraction ?? 0.2) * 100)}% of the rows (${test.length}, seed ${seed})`;
   }
   if (validation.length === 0) {
     const c = carve(pool, options.validationFraction ?? 0.1, 1);
@@ -198,64 +215,6 @@ function splitImages(
     train = c.kept;
   }
   return { train, validation, test, testSource };
-}
-
-function gather(images: LoadedImages, rows: readonly number[]): Uint8Array {
-  const size = images.shape.channels * images.shape.height * images.shape.width;
-  const out = new Uint8Array(rows.length * size);
-  rows.forEach((r, i) => out.set(images.pixels.subarray(r * size, (r + 1) * size), i * size));
-  return out;
-}
-
-/** Per-channel mean and standard deviation of pixel / 255 over the training images. */
-function channelStats(pixels: Uint8Array, shape: PixelShape): { mean: number[]; std: number[] } {
-  const plane = shape.height * shape.width;
-  const n = pixels.length / (shape.channels * plane);
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let c = 0; c < shape.channels; c++) {
-    let sum = 0;
-    let sq = 0;
-    for (let i = 0; i < n; i++) {
-      const base = (i * shape.channels + c) * plane;
-      for (let p = 0; p < plane; p++) {
-        const v = pixels[base + p]! / 255;
-        sum += v;
-        sq += v * v;
-      }
-    }
-    const m = sum / (n * plane);
-    mean.push(m);
-    std.push(Math.sqrt(Math.max(sq / (n * plane) - m * m, 1e-12)));
-  }
-  return { mean, std };
-}
-
-function unitPixels(pixels: Uint8Array, rows: number, shape: PixelShape): Tensor {
-  const data = new Float32Array(pixels.length);
-  pixelsToUnit(pixels, data, 0);
-  return { name: 'pixels', datatype: 'FP32', shape: [rows, shape.channels, shape.height, shape.width], data };
-}
-
-/** Runs the graph over the images in batches; probabilities n × k. */
-async function scoreImages(
-  run: RunGraph,
-  pixels: Uint8Array,
-  shape: PixelShape,
-  k: number,
-): Promise<Float32Array> {
-  const size = shape.channels * shape.height * shape.width;
-  const n = pixels.length / size;
-  const out = new Float32Array(n * k);
-  for (let start = 0; start < n; start += EVALUATION_BATCH) {
-    const end = Math.min(n, start + EVALUATION_BATCH);
-    const [probabilities] = await run(
-      [unitPixels(pixels.subarray(start * size, end * size), end - start, shape)],
-      ['probabilities'],
-    );
-    out.set(probabilities!.data as Float32Array, start * k);
-  }
-  return out;
 }
 
 function describeEpoch(e: TrainerEpoch): string {
@@ -271,8 +230,39 @@ export function pytorchBackend(python?: string): Promise<PyTorchBackend> {
   return cachedBackend;
 }
 
+/** Runs the graph over `rows` in batches; probabilities rows × k. */
+async function score(
+  run: RunGraph,
+  data: PreparedData,
+  rows: readonly number[],
+  k: number,
+): Promise<Float32Array> {
+  const out = new Float32Array(rows.length * k);
+  for (let start = 0; start < rows.length; start += EVALUATION_BATCH) {
+    const batch = rows.slice(start, start + EVALUATION_BATCH);
+    const [probabilities] = await run(data.tensors(batch), ['probabilities']);
+    out.set(probabilities!.data as Float32Array, start * k);
+  }
+  return out;
+}
+
+function trainerNetwork(
+  architecture: DeepArchitecture,
+  options: DeepTrainingOptions,
+): Record<string, number> {
+  const n = options.network ?? {};
+  return dataKindOf(architecture) === 'images'
+    ? { width: n.width ?? (architecture === 'resnet18' ? 64 : 32), dropout: n.dropout ?? 0.2 }
+    : {
+        hidden: n.hidden ?? 64,
+        layers: n.layers ?? (architecture === 'transformer' ? 2 : 1),
+        heads: n.heads ?? 4,
+        dropout: n.dropout ?? 0.1,
+      };
+}
+
 export async function trainDeep(
-  deps: TrainModelDeps & { python?: string | undefined },
+  deps: TrainModelDeps,
   request: TrainModelRequest & { modelKind: DeepArchitecture },
   actor: Actor,
   hooks: TrainModelHooks = {},
@@ -280,32 +270,25 @@ export async function trainDeep(
   const progress = hooks.onProgress ?? (() => undefined);
   const log = hooks.onLog ?? (() => undefined);
   const options = request.deep ?? {};
+  const architecture = request.modelKind;
   checkDeepOptions(options);
   const backend = await pytorchBackend(deps.python);
   if (!backend.available) throw backendMissing(backend);
 
-  progress(PHASE.prepare, 'loading images');
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
-  if (!isImageDataset(dataset)) {
-    throw new GalenError(
-      'invalid_input',
-      `${request.modelKind} trains on images, and ${dataset.name}:${dataset.version} is a table (${dataset.format}); upload an .npz or a folder of images`,
-    );
-  }
-  const schema: ImageDatasetSchema = dataset.schema;
-  const side = options.imageSize;
-  const shape: PixelShape = {
-    channels: options.channels ?? schema.channels,
-    height: side ?? schema.shape?.[1] ?? 224,
-    width: side ?? schema.shape?.[2] ?? 224,
-  };
-  const images = await deps.datasets.loadImages(dataset, shape);
-  const labelOrder = classOrder(schema.labels);
+  checkDeepData(architecture, dataset);
+  const kind = dataKindOf(architecture);
+  progress(PHASE.prepare, `loading ${kind}`);
+  let data: PreparedData;
+  if (isImageDataset(dataset)) data = await prepareImages(deps.datasets, dataset, options);
+  else if (isSequenceDataset(dataset)) data = await prepareSequences(deps.datasets, dataset, options);
+  else throw wrongData(architecture, dataset, kind);
+  const labelOrder = classOrder((dataset.schema as { labels: Record<string, number> }).labels);
   const classes = labelOrder.map((l) => options.labelNames?.[l] ?? l);
   const k = classes.length;
-  const targets = Int32Array.from(images.labels, (l) => labelOrder.indexOf(l));
+  const targets = Int32Array.from(data.labels, (l) => labelOrder.indexOf(l));
   const seed = request.options?.seed ?? 42;
-  const splits = splitImages(images, targets, options, seed);
+  const splits = splitRows(data, targets, options, seed);
   const counts = (rows: number[]): number[] => {
     const c = new Array<number>(k).fill(0);
     for (const r of rows) c[targets[r]!]!++;
@@ -319,7 +302,7 @@ export async function trainDeep(
     if (counts(rows).some((c) => c === 0)) {
       throw new GalenError(
         'invalid_input',
-        `the ${name} images lack a class (counts ${counts(rows).join(', ')} for ${classes.join(', ')}); use more images or other fractions`,
+        `the ${name} ${kind} lack a class (counts ${counts(rows).join(', ')} for ${classes.join(', ')}); use more data or other fractions`,
       );
     }
   }
@@ -328,77 +311,49 @@ export async function trainDeep(
   try {
     progress(
       0.05,
-      `writing ${splits.train.length} training and ${splits.validation.length} validation images`,
+      `writing ${splits.train.length} training and ${splits.validation.length} validation ${kind}`,
     );
-    const trainPixels = gather(images, splits.train);
-    const validationPixels = gather(images, splits.validation);
-    const write = (file: string, array: NpyArray): Promise<void> =>
-      writeFile(join(work, file), encodeNpy(array));
-    const pixelShape = [shape.channels, shape.height, shape.width];
-    const labelsOf = (rows: number[]): NpyArray => ({
-      dtype: 'int64',
-      shape: [rows.length],
-      data: BigInt64Array.from(rows, (r) => BigInt(targets[r]!)),
-    });
-    await write('train_pixels.npy', {
-      dtype: 'uint8',
-      shape: [splits.train.length, ...pixelShape],
-      data: trainPixels,
-    });
-    await write('validation_pixels.npy', {
-      dtype: 'uint8',
-      shape: [splits.validation.length, ...pixelShape],
-      data: validationPixels,
-    });
-    await write('train_labels.npy', labelsOf(splits.train));
-    await write('validation_labels.npy', labelsOf(splits.validation));
+    const inputs = await data.writeInputs(work, splits.train, splits.validation);
+    const labelsOf = (rows: number[]): Buffer =>
+      encodeNpy({
+        dtype: 'int64',
+        shape: [rows.length],
+        data: BigInt64Array.from(rows, (r) => BigInt(targets[r]!)),
+      });
+    await writeFile(join(work, 'train_labels.npy'), labelsOf(splits.train));
+    await writeFile(join(work, 'validation_labels.npy'), labelsOf(splits.validation));
     const trainCounts = counts(splits.train);
-    const classWeights =
-      options.classWeight === 'balanced' ? trainCounts.map((c) => splits.train.length / (k * c)) : null;
     const augment =
-      options.augment === false
+      kind !== 'images' || options.augment === false
         ? null
         : {
             horizontalFlip: false,
             verticalFlip: false,
             rotateDegrees: 10,
-            cropPixels: Math.max(1, Math.round(shape.width / 14)),
+            cropPixels: Math.max(1, Math.round((options.imageSize ?? 28) / 14)),
             intensity: 0.1,
             ...options.augment,
           };
-    const stats = channelStats(trainPixels, shape);
     const spec = {
       version: 1,
       seed,
       threads: options.threads ?? Math.max(1, cpus().length),
-      architecture: request.modelKind,
+      architecture,
       classes: k,
-      inputs: [
-        {
-          name: 'pixels',
-          kind: 'image',
-          shape: pixelShape,
-          mean: stats.mean,
-          std: stats.std,
-          train: 'train_pixels.npy',
-          validation: 'validation_pixels.npy',
-        },
-      ],
+      inputs,
       labels: { train: 'train_labels.npy', validation: 'validation_labels.npy' },
       training: {
         epochs: options.epochs ?? 20,
         batchSize: options.batchSize ?? 64,
         learningRate: options.learningRate ?? 1e-3,
         weightDecay: options.weightDecay ?? 1e-4,
-        classWeights,
+        classWeights:
+          options.classWeight === 'balanced' ? trainCounts.map((c) => splits.train.length / (k * c)) : null,
         patience: options.patience === undefined ? 5 : options.patience,
         selectBy: k === 2 ? 'auroc' : 'loss',
       },
       augment,
-      network: {
-        width: options.network?.width ?? (request.modelKind === 'resnet18' ? 64 : 32),
-        dropout: options.network?.dropout ?? 0.2,
-      },
+      network: trainerNetwork(architecture, options),
       export: { onnx: 'model.onnx', opset: 17, referenceCount: 32, reference: 'reference_probabilities.npy' },
     };
     await writeFile(join(work, 'spec.json'), JSON.stringify(spec, null, 2));
@@ -411,7 +366,7 @@ export async function trainDeep(
           versions = `PyTorch ${event.torch}`;
           log(
             'info',
-            `training a ${request.modelKind} (${event.parameters} parameters) on ${event.trainSamples} images with ${versions}, ${event.threads} threads`,
+            `training a ${architecture} (${event.parameters} parameters) on ${event.trainSamples} ${kind} with ${versions}, ${event.threads} threads`,
           );
           break;
         case 'progress':
@@ -432,36 +387,30 @@ export async function trainDeep(
     const done = await trainer.done;
 
     progress(PHASE.evaluate, 'checking the exported ONNX against PyTorch');
-    const exported = await readFile(join(work, done.onnx));
-    const imageInput = { name: 'image', into: 'pixels', ...shape };
-    const onnx = addClassifierHead(exported, {
+    const onnx = addClassifierHead(await readFile(join(work, done.onnx)), {
       classes,
-      metadata: { [IMAGE_INPUTS_METADATA_KEY]: JSON.stringify([imageInput]) },
+      metadata: data.metadata,
       producerName: 'galen',
       producerVersion: GALEN_VERSION,
-      docString: `Galen ${GALEN_VERSION}: ${ALGORITHMS[request.modelKind]} trained with ${versions} on ${dataset.name}:${dataset.version}`,
+      docString: `Galen ${GALEN_VERSION}: ${ALGORITHMS[architecture]} trained with ${versions} on ${dataset.name}:${dataset.version}`,
     });
     const reference = decodeNpy(await readFile(join(work, done.reference)), 'the reference outputs');
-    const referenceRows = done.referenceCount;
-    const size = pixelShape.reduce((a, b) => a * b, 1);
+    const referenceRows = splits.validation.slice(0, done.referenceCount);
     const { parity, served } = await withEvaluationModel(deps, onnx, async (run) => {
-      const [check] = await run(
-        [unitPixels(validationPixels.subarray(0, referenceRows * size), referenceRows, shape)],
-        ['probabilities'],
-      );
+      const [ours] = await run(data.tensors(referenceRows), ['probabilities']);
       let worst = 0;
-      const ours = check!.data as Float32Array;
-      (reference.data as Float32Array).forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours[i]!))));
+      const mine = ours!.data as Float32Array;
+      (reference.data as Float32Array).forEach((v, i) => (worst = Math.max(worst, Math.abs(v - mine[i]!))));
       if (!(worst <= PARITY_LIMIT)) {
         throw new GalenError(
           'internal',
-          `the exported ONNX differs from PyTorch by up to ${worst} on ${referenceRows} validation images (limit ${PARITY_LIMIT}); the export is not trustworthy`,
+          `the exported ONNX differs from PyTorch by up to ${worst} on ${referenceRows.length} validation rows (limit ${PARITY_LIMIT}); the export is not trustworthy`,
         );
       }
-      progress(PHASE.evaluate + 0.02, `evaluating the ONNX on ${splits.test.length} held-out images`);
-      return { parity: worst, served: await scoreImages(run, gather(images, splits.test), shape, k) };
+      progress(PHASE.evaluate + 0.02, `evaluating the ONNX on ${splits.test.length} held-out ${kind}`);
+      return { parity: worst, served: await score(run, data, splits.test, k) };
     });
-    const testTargets = Array.from(splits.test, (r) => targets[r]!);
+    const testTargets = splits.test.map((r) => targets[r]!);
     const scored = classifierMetrics(served, testTargets, k, { seed, threshold: request.threshold });
     const evaluatedOn = `${splits.testSource}, scored by the exported ONNX in Galen's runtime`;
     const metrics: Record<string, unknown> = {
@@ -478,7 +427,7 @@ export async function trainDeep(
     };
 
     progress(PHASE.register, 'writing the model card and registering the version');
-    const algorithm = ALGORITHMS[request.modelKind];
+    const algorithm = ALGORITHMS[architecture];
     const framework = `${versions} via galen ${GALEN_VERSION}`;
     const card = buildModelCard({
       algorithm,
@@ -492,16 +441,7 @@ export async function trainDeep(
       intendedUse: request.intendedUse,
       limitations: request.limitations,
       dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
-      modelInputs: [
-        {
-          name: 'image',
-          description: `BYTES [-1]: PNG or JPEG files; Galen decodes each, converts it to ${shape.channels === 1 ? 'grey' : 'RGB'} and resizes it to ${shape.height}×${shape.width}`,
-        },
-        {
-          name: 'pixels',
-          description: `FP32 [-1, ${pixelShape.join(', ')}]: pixel values / 255 (0–1), channel first; the model normalises them itself`,
-        },
-      ],
+      modelInputs: data.modelInputs,
       trainRows: splits.train.length,
       testRows: splits.test.length,
       droppedRows: 0,
@@ -516,7 +456,7 @@ export async function trainDeep(
         file: onnx,
         description:
           request.description ??
-          `${request.modelKind} classifying ${dataset.name}:${dataset.version} images (${classes.join(', ')})`,
+          `${architecture} classifying ${dataset.name}:${dataset.version} ${kind} (${classes.join(', ')})`,
         framework: `${framework} (${algorithm})`,
         source: 'galen training',
         datasetSha256: dataset.sha256,
@@ -524,10 +464,10 @@ export async function trainDeep(
           dataset: `${dataset.name}:${dataset.version}`,
           ...(hooks.job !== undefined && { job: hooks.job }),
           target: 'label',
-          model: request.modelKind,
+          model: architecture,
           seed,
           classes,
-          imageShape: pixelShape,
+          ...data.parameters,
           deep: { ...options },
           trainer: {
             training: spec.training,

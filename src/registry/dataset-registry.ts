@@ -8,14 +8,26 @@
 import { readFile } from 'node:fs/promises';
 import { GalenError, assertCan, isoTime } from '../core/index.js';
 import type { Actor, Clock } from '../core/index.js';
-import { inferSchema, parseCsv, parseJsonLines } from '../datasets/index.js';
-import type { ColumnOverride, DatasetSchema, ParsedTable } from '../datasets/index.js';
+import {
+  inferSchema,
+  looksLikeSequences,
+  parseCsv,
+  parseJsonLines,
+  parseSequences,
+} from '../datasets/index.js';
+import type {
+  ColumnOverride,
+  DatasetSchema,
+  ParsedTable,
+  SequenceDatasetSchema,
+  SequenceRecord,
+} from '../datasets/index.js';
 import { describeImageArchive, detectImageArchive, isZip, loadImageArchive } from '../images/index.js';
 import type { ImageDatasetSchema, LoadedImages, PixelShape } from '../images/index.js';
 import type { ArtifactStore, DatasetVersionRecord, JsonObject, MetadataStore } from '../store/index.js';
 import { checkDescription, checkName } from './model-registry.js';
 
-export type DatasetFormat = 'csv' | 'jsonl' | 'npz' | 'images';
+export type DatasetFormat = 'csv' | 'jsonl' | 'npz' | 'images' | 'sequences';
 const IMAGE_FORMATS: readonly DatasetFormat[] = ['npz', 'images'];
 
 export interface DatasetUpload {
@@ -39,7 +51,7 @@ export interface DatasetVersion {
   sizeBytes: number;
   format: DatasetFormat;
   rows: number;
-  schema: DatasetSchema | ImageDatasetSchema;
+  schema: StoredSchema;
   description: string;
   createdAt: string;
   createdBy: string;
@@ -52,10 +64,13 @@ export interface DatasetSummary {
   latest: DatasetVersion;
 }
 
+/** A table's inferred schema, or the description of images or sequences. */
+export type StoredSchema = DatasetSchema | ImageDatasetSchema | SequenceDatasetSchema;
+
 const toDataset = (r: DatasetVersionRecord): DatasetVersion => ({
   ...r,
   format: r.format,
-  schema: r.schema as unknown as DatasetSchema | ImageDatasetSchema,
+  schema: r.schema as unknown as StoredSchema,
 });
 
 /** Whether a dataset holds images rather than a table. */
@@ -63,9 +78,18 @@ export const isImageDataset = (
   dataset: Pick<DatasetVersion, 'format'>,
 ): dataset is DatasetVersion & { schema: ImageDatasetSchema } => IMAGE_FORMATS.includes(dataset.format);
 
+/** Whether a dataset holds labelled sequences. */
+export const isSequenceDataset = (
+  dataset: Pick<DatasetVersion, 'format'>,
+): dataset is DatasetVersion & { schema: SequenceDatasetSchema } => dataset.format === 'sequences';
+
 /** Whether a stored schema describes images rather than a table. */
-export const isImageSchema = (schema: DatasetSchema | ImageDatasetSchema): schema is ImageDatasetSchema =>
+export const isImageSchema = (schema: StoredSchema): schema is ImageDatasetSchema =>
   (schema as ImageDatasetSchema).kind === 'images';
+
+/** Whether a stored schema describes sequences rather than a table. */
+export const isSequenceSchema = (schema: StoredSchema): schema is SequenceDatasetSchema =>
+  (schema as SequenceDatasetSchema).kind === 'sequences';
 
 /** The table schema of a tabular dataset; an image dataset is refused, saying what it is. */
 export function tableSchemaOf(
@@ -77,6 +101,12 @@ export function tableSchemaOf(
       `dataset ${dataset.name}:${dataset.version} holds images (${dataset.format}), not a table; train an image model on it (cnn, resnet18)`,
     );
   }
+  if (isSequenceDataset(dataset)) {
+    throw new GalenError(
+      'invalid_input',
+      `dataset ${dataset.name}:${dataset.version} holds sequences, not a table; train a sequence model on it (gru, lstm, transformer)`,
+    );
+  }
   return dataset.schema as DatasetSchema;
 }
 
@@ -84,15 +114,16 @@ function detectFormat(bytes: Buffer): DatasetFormat {
   for (const b of bytes.subarray(0, 4096)) {
     if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 || b === 0xef || b === 0xbb || b === 0xbf)
       continue;
-    return b === 0x7b /* { */ ? 'jsonl' : 'csv';
+    if (b !== 0x7b /* { */) return 'csv';
+    return looksLikeSequences(bytes) ? 'sequences' : 'jsonl';
   }
   return 'csv';
 }
 
 /** Parses a dataset file of `format` into a table. */
 export function parseDataset(bytes: Buffer, format: DatasetFormat): ParsedTable {
-  if (format === 'npz' || format === 'images') {
-    throw new GalenError('invalid_input', `a ${format} dataset holds images, not a table`);
+  if (format === 'npz' || format === 'images' || format === 'sequences') {
+    throw new GalenError('invalid_input', `a ${format} dataset is not a table`);
   }
   return format === 'jsonl' ? parseJsonLines(bytes) : parseCsv(bytes);
 }
@@ -135,7 +166,7 @@ export class DatasetRegistry {
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the dataset file is empty');
       const bytes = await readFile(staged.localPath);
       const format = input.format ?? (isZip(bytes) ? detectImageArchive(bytes) : detectFormat(bytes));
-      let schema: DatasetSchema | ImageDatasetSchema;
+      let schema: StoredSchema;
       if (format === 'npz' || format === 'images') {
         if (input.target !== undefined && input.target !== 'label') {
           throw new GalenError(
@@ -144,6 +175,14 @@ export class DatasetRegistry {
           );
         }
         schema = await describeImageArchive(bytes, format);
+      } else if (format === 'sequences') {
+        if (input.target !== undefined && input.target !== 'label') {
+          throw new GalenError(
+            'invalid_input',
+            `a sequence dataset's target is its labels ("label"), not "${input.target}"`,
+          );
+        }
+        schema = parseSequences(bytes).schema;
       } else {
         schema = inferSchema(
           parseDataset(bytes, format),
@@ -241,6 +280,20 @@ export class DatasetRegistry {
     tableSchemaOf(dataset);
     const path = await this.artifacts.openVerified(dataset.sha256);
     return parseDataset(await readFile(path), dataset.format);
+  }
+
+  /** Every sequence of a stored sequence dataset, its bytes checked against its sha256 first. */
+  async loadSequences(
+    dataset: Pick<DatasetVersion, 'name' | 'version' | 'sha256' | 'format'>,
+  ): Promise<SequenceRecord[]> {
+    if (!isSequenceDataset(dataset)) {
+      throw new GalenError(
+        'invalid_input',
+        `dataset ${dataset.name}:${dataset.version} is ${dataset.format}, not sequences`,
+      );
+    }
+    const path = await this.artifacts.openVerified(dataset.sha256);
+    return parseSequences(await readFile(path)).records;
   }
 
   /** Every image of a stored image dataset at `shape`, its bytes checked against its sha256 first. */

@@ -12,8 +12,16 @@ export {
   DatasetRegistry,
   isImageDataset,
   isImageSchema,
+  isSequenceDataset,
+  isSequenceSchema,
   parseDataset,
   parseDatasetRef,
   tableSchemaOf,
 } from './dataset-registry.js';
-export type { DatasetFormat, DatasetSummary, DatasetUpload, DatasetVersion } from './dataset-registry.js';
+export type {
+  DatasetFormat,
+  DatasetSummary,
+  DatasetUpload,
+  DatasetVersion,
+  StoredSchema,
+} from './dataset-registry.js';

@@ -40,7 +40,7 @@ export interface DatasetVersionRecord {
   version: number;
   sha256: string;
   sizeBytes: number;
-  format: 'csv' | 'jsonl' | 'npz' | 'images';
+  format: 'csv' | 'jsonl' | 'npz' | 'images' | 'sequences';
   rows: number;
   /** The inferred schema (datasets `DatasetSchema`), as JSON. */
   schema: JsonObject;

@@ -94,7 +94,7 @@ const toDatasetVersion = (row: Selectable<DatasetVersionsTable>): DatasetVersion
   version: row.version,
   sha256: row.sha256,
   sizeBytes: row.size_bytes,
-  format: (['jsonl', 'npz', 'images'] as const).find((f) => f === row.format) ?? 'csv',
+  format: (['jsonl', 'npz', 'images', 'sequences'] as const).find((f) => f === row.format) ?? 'csv',
   rows: row.rows,
   schema: parseJson(row.schema),
   description: row.description,

@@ -17,7 +17,13 @@ const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({
 const UploadQuery = Type.Object(
   {
     format: Type.Optional(
-      Type.Union([Type.Literal('csv'), Type.Literal('jsonl'), Type.Literal('npz'), Type.Literal('images')]),
+      Type.Union([
+        Type.Literal('csv'),
+        Type.Literal('jsonl'),
+        Type.Literal('npz'),
+        Type.Literal('images'),
+        Type.Literal('sequences'),
+      ]),
     ),
     target: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     description: Type.Optional(Type.String({ maxLength: 10_000 })),
@@ -54,8 +60,9 @@ const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: Erro
 /** Content types a dataset upload may have, and the format each implies (undefined: detect). */
 const UPLOAD_TYPES: Readonly<Record<string, DatasetFormat | undefined>> = {
   'text/csv': 'csv',
-  'application/x-ndjson': 'jsonl',
-  'application/jsonl': 'jsonl',
+  // JSON lines hold a table or sequences: detected from the first line.
+  'application/x-ndjson': undefined,
+  'application/jsonl': undefined,
   'application/zip': undefined,
   'application/octet-stream': undefined,
 };

@@ -102,7 +102,16 @@ const DeepOptionsSchema = Type.Object(
     network: Type.Optional(
       Type.Object(
         {
-          width: Type.Optional(Type.Integer({ minimum: 4, maximum: 512 })),
+          width: Type.Optional(
+            Type.Integer({ minimum: 4, maximum: 512, description: 'images: first block channels' }),
+          ),
+          hidden: Type.Optional(
+            Type.Integer({ minimum: 4, maximum: 2048, description: 'sequences: hidden size' }),
+          ),
+          layers: Type.Optional(Type.Integer({ minimum: 1, maximum: 12, description: 'sequences: layers' })),
+          heads: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 32, description: 'transformer: attention heads' }),
+          ),
           dropout: Type.Optional(Type.Number({ minimum: 0, maximum: 0.9 })),
         },
         { additionalProperties: false },
@@ -112,6 +121,9 @@ const DeepOptionsSchema = Type.Object(
       Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 200 }), {
         description: 'class names for the labels, e.g. {"0": "normal", "1": "pneumonia"}',
       }),
+    ),
+    maxLength: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'sequences: steps used (the most recent)' }),
     ),
     validationFraction: Type.Optional(Type.Number({ minimum: 0.01, maximum: 0.5 })),
     testFraction: Type.Optional(Type.Number({ minimum: 0.01, maximum: 0.5 })),
@@ -150,7 +162,7 @@ const TrainJobBody = Type.Object(
         ['auto', 'logistic', 'linear', 'gbdt', ...DEEP_ARCHITECTURES].map((k) => Type.Literal(k)),
         {
           description:
-            'tables: auto (default) picks by cross-validation on the training rows; logistic for classes, linear for a number, gbdt for either. Images: cnn or resnet18, trained by the PyTorch backend',
+            'tables: auto (default) picks by cross-validation on the training rows; logistic for classes, linear for a number, gbdt for either. Images: cnn or resnet18; sequences: gru, lstm or transformer; trained by the PyTorch backend',
         },
       ),
     ),

@@ -1,0 +1,127 @@
+/**
+ * Sequence models end to end through the real server: beats of MIT-BIH record 100 (read by
+ * Galen's WFDB reader, windowed around each annotated beat) uploaded as a sequence dataset, a tiny
+ * GRU trained for one epoch on a subset by the PyTorch backend in a job, its ONNX checked against
+ * PyTorch (|diff| ≤ 1e-4), registered and served over OIP — with padding masked: a short sequence
+ * scores the same alone as zero-padded beside a longer one.
+ *
+ * Needs the PyTorch backend; skipped without it unless GALEN_REQUIRE_PYTORCH=1 (CI sets it).
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probePyTorch } from '../../src/deep/pytorch-backend.js';
+import {
+  beatWindows,
+  parseWfdbAnnotations,
+  parseWfdbHeader,
+  readWfdbSignals,
+} from '../../src/signals/index.js';
+import { createTestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+
+const SIGNALS = new URL('../../../shared/data/signals/', import.meta.url);
+const backend = await probePyTorch(process.env['GALEN_PYTHON']);
+if (!backend.available && process.env['GALEN_REQUIRE_PYTORCH'] === '1') {
+  throw new Error(`GALEN_REQUIRE_PYTORCH=1 but the PyTorch backend is missing: ${backend.reason}`);
+}
+
+async function waitFor(server: TestServer, id: string, timeoutMs = 600_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await server.call('GET', `/api/v1/jobs/${id}`)).body;
+    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} is still ${job.state}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', () => {
+  let server: TestServer;
+  let beats: { label: string; steps: number[][] }[];
+  beforeAll(async () => {
+    server = await createTestServer();
+    const header = parseWfdbHeader(await readFile(new URL('mitbih_100.hea', SIGNALS), 'utf8'));
+    const signals = readWfdbSignals(header, await readFile(new URL('mitbih_100.dat', SIGNALS)));
+    const annotations = parseWfdbAnnotations(await readFile(new URL('mitbih_100.atr', SIGNALS)));
+    const windows = beatWindows(header, signals, annotations);
+    expect(windows.counts).toEqual({ N: 2237, S: 33 });
+    beats = windows.lines.map((l) => JSON.parse(l));
+    const res = await server.call('POST', '/api/v1/datasets/ecg100', {
+      body: Buffer.from(windows.lines.join('\n')),
+      contentType: 'application/x-ndjson',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({
+      format: 'sequences',
+      rows: 2270,
+      schema: {
+        kind: 'sequences',
+        stepFeatures: 2,
+        minLength: 252,
+        maxLength: 252,
+        labels: { N: 2237, S: 33 },
+      },
+    });
+  });
+  afterAll(async () => server?.close());
+
+  it('trains a tiny GRU for one epoch whose ONNX matches PyTorch, and masks padding when served', async () => {
+    const submitted = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'ecg-gru',
+        dataset: 'ecg100',
+        modelKind: 'gru',
+        deep: {
+          epochs: 1,
+          maxTrainSamples: 300,
+          batchSize: 32,
+          network: { hidden: 8 },
+          classWeight: 'balanced',
+        },
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const job = await waitFor(server, submitted.body.id);
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('succeeded');
+
+    const version = (await server.call('GET', '/api/v1/models/ecg-gru/versions/1')).body;
+    expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+    expect(version.metrics.test.n).toBe(454); // a stratified 20% of 2,270 beats
+    expect(version.lineage.parameters).toMatchObject({
+      model: 'gru',
+      trainRows: 300,
+      stepFeatures: 2,
+      maxLength: 252,
+    });
+    const meta = (await server.call('GET', '/v2/models/ecg-gru')).body;
+    expect(meta.inputs.map((i: any) => [i.name, i.datatype, i.shape])).toEqual([
+      ['sequence', 'FP32', [-1, -1, 2]],
+      ['sequence_lengths', 'INT64', [-1]],
+    ]);
+
+    const short = beats[0]!.steps.slice(0, 200);
+    const infer = (steps: number[][][], lengths: number[]) =>
+      server.call('POST', '/v2/models/ecg-gru/infer', {
+        body: {
+          inputs: [
+            {
+              name: 'sequence',
+              datatype: 'FP32',
+              shape: [steps.length, steps[0]!.length, 2],
+              data: steps.flat(2),
+            },
+            { name: 'sequence_lengths', datatype: 'INT64', shape: [lengths.length], data: lengths },
+          ],
+        },
+      });
+    const alone = await infer([short], [200]);
+    expect(alone.status, JSON.stringify(alone.body)).toBe(200);
+    const padded = [...short, ...Array.from({ length: 52 }, () => [0, 0])];
+    const together = await infer([padded, beats[1]!.steps], [200, 252]);
+    expect(together.status, JSON.stringify(together.body)).toBe(200);
+    const p = (r: any) => r.body.outputs.find((o: any) => o.name === 'probabilities').data;
+    expect(Math.abs(p(alone)[1] - p(together)[1])).toBeLessThan(1e-5);
+    expect(together.body.outputs.find((o: any) => o.name === 'label').data).toHaveLength(2);
+  }, 600_000);
+});
