@@ -17,6 +17,8 @@ const owners = [
   { name: 'pino', owner: 'src/observability/', why: 'the logger is made in src/observability/' },
   { name: 'csv-parse', owner: 'src/datasets/', why: 'only src/datasets/ parses CSV (parseCsv)' },
   { name: 'csv-parse/sync', owner: 'src/datasets/', why: 'only src/datasets/ parses CSV (parseCsv)' },
+  { name: 'sharp', owner: 'src/images/', why: 'only src/images/ decodes and resizes images' },
+  { name: 'fflate', owner: 'src/images/', why: 'only src/images/ reads and writes zip archives' },
 ];
 
 const restrictedFor = (file) =>
@@ -88,6 +90,9 @@ export default tseslint.config(
     'training',
     'datasets',
     'jobs',
+    'images',
+    'deep',
+    'signals',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },

@@ -28,7 +28,8 @@ import { judgeTargets, observe } from './results.js';
 import type { BenchResults, Protocol } from './results.js';
 import { CNN_PROTOCOL, probe, runCnn, runOverhead, runTabular, TABULAR_PROTOCOLS } from './scenarios.js';
 import type { BenchContext, ModelUnderTest } from './scenarios.js';
-import { trainingSection } from './train/doc-section.js';
+import { DEEP_HEADING } from './deep/deep-heading.js';
+import { TRAINING_HEADING, sectionOf } from './train/doc-section.js';
 
 const log = (line: string): void => console.log(line);
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -141,10 +142,14 @@ function previousAnalysis(file: string): string | undefined {
   return analysis.startsWith('_To be written') ? undefined : analysis;
 }
 
-/** The section `npm run bench:train` wrote into the previous report, kept across serving runs. */
+/** The sections `npm run bench:train` and `bench:deep` wrote into the previous report, kept across serving runs. */
 function previousTraining(file: string): string | undefined {
   try {
-    return trainingSection(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    const kept = [sectionOf(text, TRAINING_HEADING), sectionOf(text, DEEP_HEADING)].filter(
+      (s) => s !== undefined,
+    );
+    return kept.length === 0 ? undefined : kept.join('\n\n');
   } catch {
     return undefined;
   }

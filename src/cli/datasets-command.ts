@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { zipSync } from 'fflate';
+import { packImageFolder } from '../images/index.js';
 import { beatWindows, parseWfdbAnnotations, parseWfdbHeader, readWfdbSignals } from '../signals/index.js';
 import { isImageSchema, isSequenceSchema, parseDatasetRef } from '../registry/index.js';
 import type { DatasetFormat, DatasetVersion } from '../registry/index.js';
@@ -24,10 +24,7 @@ function format(value: string): DatasetFormat {
   throw new InvalidArgumentError(`expected ${FORMATS.join(', ')}`);
 }
 
-/**
- * A folder of images as one zip (`images` format): its PNG/JPEG files and labels.csv, stored
- * without compression (the images already are compressed).
- */
+/** A folder of images as one zip (`images` format): its PNG/JPEG files and labels.csv. */
 async function zipFolder(folder: string): Promise<Uint8Array> {
   const files: Record<string, Uint8Array> = {};
   const walk = async (dir: string): Promise<void> => {
@@ -39,7 +36,7 @@ async function zipFolder(folder: string): Promise<Uint8Array> {
     }
   };
   await walk(folder);
-  return zipSync(files, { level: 0 });
+  return packImageFolder(files);
 }
 
 /** What `galen datasets` prints about a dataset's contents. */

@@ -119,7 +119,7 @@ export function parseSequences(bytes: Uint8Array): {
       steps,
       length: v.steps.length,
       features,
-      split: (v.split) ?? null,
+      split: v.split ?? null,
     });
   });
   if (records.length === 0) throw new GalenError('invalid_input', 'the dataset file is empty');

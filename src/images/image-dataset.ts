@@ -8,7 +8,7 @@
  * Described (counts, sizes, labels, splits) when uploaded, every image checked; loaded at the
  * model's pixel shape for training.
  */
-import { unzipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { GalenError } from '../core/index.js';
 import { decodeNpy, npyNumbers, parseCsv } from '../datasets/index.js';
 import type { NpyArray } from '../datasets/index.js';
@@ -272,4 +272,12 @@ export async function loadImageArchive(
     pixels.set(decoded, i * size);
   }
   return { shape, pixels, labels: set.labels, splits: set.splits };
+}
+
+/**
+ * A folder's files as one `images` archive (paths relative to the folder, `/`-separated), stored
+ * without compression: the images already are compressed.
+ */
+export function packImageFolder(files: Record<string, Uint8Array>): Uint8Array {
+  return zipSync(files, { level: 0 });
 }

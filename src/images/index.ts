@@ -9,6 +9,12 @@ export {
   resizePixels,
 } from './image-codec.js';
 export type { ImageFormat, PixelShape } from './image-codec.js';
-export { describeImageArchive, detectImageArchive, isZip, loadImageArchive } from './image-dataset.js';
+export {
+  describeImageArchive,
+  detectImageArchive,
+  isZip,
+  loadImageArchive,
+  packImageFolder,
+} from './image-dataset.js';
 export type { ImageArchiveFormat, ImageDatasetSchema, LoadedImages } from './image-dataset.js';
 export { IMAGE_INPUTS_METADATA_KEY, decodeImageInputs, imageInputsOf } from './image-inputs.js';
