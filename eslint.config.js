@@ -93,6 +93,7 @@ export default tseslint.config(
     'images',
     'deep',
     'signals',
+    'ehr',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },

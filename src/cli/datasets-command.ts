@@ -3,6 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { STATIC_FEATURES, mimicHistories } from '../ehr/index.js';
 import { packImageFolder } from '../images/index.js';
 import { beatWindows, parseWfdbAnnotations, parseWfdbHeader, readWfdbSignals } from '../signals/index.js';
 import { isImageSchema, isSequenceSchema, parseDatasetRef } from '../registry/index.js';
@@ -216,6 +217,66 @@ export function datasetsCommand(global: () => CliOptions): Command {
         });
       },
     );
+
+  datasets
+    .command('from-mimic')
+    .description(
+      'make a patient-history dataset from MIMIC-III tables (ADMISSIONS, PATIENTS, DIAGNOSES_ICD): one sequence of diagnosis codes per admission, with age, sex, emergency admission and earlier admissions as static features, split by patient',
+    )
+    .argument(
+      '<folder>',
+      'the folder holding the tables (files ending ADMISSIONS.csv, PATIENTS.csv, DIAGNOSES_ICD.csv)',
+    )
+    .requiredOption('--name <name>', 'dataset name')
+    .option(
+      '--target <death|readmission>',
+      'in-hospital death, or readmission within 30 days of discharge',
+      'death',
+    )
+    .option('--seed <n>', 'seed of the patient split', positiveInt, 42)
+    .action(async (folder: string, o: { name: string; target: string; seed: number }) => {
+      const opts = global();
+      if (o.target !== 'death' && o.target !== 'readmission')
+        throw new InvalidArgumentError('--target is death or readmission');
+      const files = await readdir(folder);
+      const read = async (suffix: string): Promise<Buffer> => {
+        const file = files.find((f) => f.toUpperCase().endsWith(suffix));
+        if (!file) throw new InvalidArgumentError(`${folder} has no file ending ${suffix}`);
+        return readFile(join(folder, file));
+      };
+      const histories = mimicHistories(
+        {
+          admissions: await read('ADMISSIONS.CSV'),
+          patients: await read('PATIENTS.CSV'),
+          diagnoses: await read('DIAGNOSES_ICD.CSV'),
+        },
+        { target: o.target, seed: o.seed },
+      );
+      await withGalen(opts, async (galen) => {
+        const { dataset, created } = await audited(
+          galen,
+          'dataset.upload',
+          { detail: { dataset: o.name } },
+          () =>
+            galen.datasets.upload(
+              {
+                name: o.name,
+                file: Buffer.from(histories.lines.join('\n') + '\n'),
+                format: 'sequences',
+                description: `MIMIC-III admissions as diagnosis-code histories, labelled by ${o.target === 'death' ? 'in-hospital death' : 'readmission within 30 days'}; static features ${STATIC_FEATURES.join(', ')}; split by patient (seed ${o.seed})`,
+              },
+              CLI_ACTOR,
+            ),
+        );
+        print({ ...dataset, created, dropped: histories.dropped }, opts.json, () =>
+          [
+            `${created ? 'stored' : 'unchanged (same bytes as)'} ${dataset.name}:${dataset.version}: ${describeContents(dataset)}, sha256 ${dataset.sha256}`,
+            schemaTable(dataset),
+            ...Object.entries(histories.dropped).map(([why, n]) => `left out ${n} admission(s): ${why}`),
+          ].join('\n'),
+        );
+      });
+    });
 
   datasets
     .command('list')

@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probePyTorch } from '../../src/deep/pytorch-backend.js';
+import { mimicHistories } from '../../src/ehr/index.js';
 import {
   beatWindows,
   parseWfdbAnnotations,
@@ -20,6 +21,7 @@ import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
 const SIGNALS = new URL('../../../shared/data/signals/', import.meta.url);
+const EHR = new URL('../../../shared/data/ehr/', import.meta.url);
 const backend = await probePyTorch(process.env['GALEN_PYTHON']);
 if (!backend.available && process.env['GALEN_REQUIRE_PYTORCH'] === '1') {
   throw new Error(`GALEN_REQUIRE_PYTORCH=1 but the PyTorch backend is missing: ${backend.reason}`);
@@ -123,5 +125,62 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
     const p = (r: any) => r.body.outputs.find((o: any) => o.name === 'probabilities').data;
     expect(Math.abs(p(alone)[1] - p(together)[1])).toBeLessThan(1e-5);
     expect(together.body.outputs.find((o: any) => o.name === 'label').data).toHaveLength(2);
+  }, 600_000);
+
+  it('trains a multimodal model (a history of diagnosis codes and static features) on MIMIC-III, split by patient', async () => {
+    const read = (table: string) => readFile(new URL(`mimic3_demo_${table}.csv`, EHR));
+    const histories = mimicHistories(
+      {
+        admissions: await read('ADMISSIONS'),
+        patients: await read('PATIENTS'),
+        diagnoses: await read('DIAGNOSES_ICD'),
+      },
+      { target: 'death' },
+    );
+    const uploaded = await server.call('POST', '/api/v1/datasets/mimic-death', {
+      body: Buffer.from(histories.lines.join('\n')),
+      contentType: 'application/x-ndjson',
+    });
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
+    expect(uploaded.body.schema).toMatchObject({
+      stepFeatures: 22,
+      staticFeatures: 4,
+      labels: { died: 40, survived: 89 },
+    });
+    const submitted = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'mimic-death',
+        dataset: 'mimic-death',
+        modelKind: 'gru',
+        deep: { epochs: 1, batchSize: 16, network: { hidden: 8 } },
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const job = await waitFor(server, submitted.body.id);
+    expect(job.error).toBeNull();
+    const version = (await server.call('GET', '/api/v1/models/mimic-death/versions/1')).body;
+    expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+    expect(version.metrics.test.n).toBe(histories.splits['test']);
+    expect(version.metrics.evaluatedOn).toMatch(/^the data's own test split/);
+    const meta = (await server.call('GET', '/v2/models/mimic-death')).body;
+    expect(meta.inputs.map((i: any) => i.name)).toEqual(['sequence', 'sequence_lengths', 'features']);
+
+    const first = JSON.parse(histories.lines[0]!) as { steps: number[][]; features: number[] };
+    const answer = await server.call('POST', '/v2/models/mimic-death/infer', {
+      body: {
+        inputs: [
+          {
+            name: 'sequence',
+            datatype: 'FP32',
+            shape: [1, first.steps.length, 22],
+            data: first.steps.flat(),
+          },
+          { name: 'sequence_lengths', datatype: 'INT64', shape: [1], data: [first.steps.length] },
+          { name: 'features', datatype: 'FP32', shape: [1, 4], data: first.features },
+        ],
+      },
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(['died', 'survived']).toContain(answer.body.outputs.find((o: any) => o.name === 'label').data[0]);
   }, 600_000);
 });
