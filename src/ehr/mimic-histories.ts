@@ -91,7 +91,7 @@ function daysBetween(earlier: number, later: number): number {
 interface Table {
   rows: (string | null)[][];
   /** A row's cell by (upper-case) column name. */
-  get(row: (string | null)[], column: string): string | null;
+  get: (row: (string | null)[], column: string) => string | null;
 }
 
 function table(bytes: Uint8Array, name: string, needed: readonly string[]): Table {
