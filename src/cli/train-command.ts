@@ -16,9 +16,10 @@ import type { CliOptions } from './local-context.js';
 import { ProgressBar } from './progress-bar.js';
 import { RemoteGalen } from './remote-client.js';
 
-function modelKind(value: string): TabularModelKind | 'auto' {
-  if (value === 'auto' || value === 'logistic' || value === 'linear' || value === 'gbdt') return value;
-  throw new InvalidArgumentError('expected auto, logistic, linear or gbdt');
+function modelKind(value: string): TabularModelKind | 'auto' | 'mlp' {
+  if (value === 'auto' || value === 'logistic' || value === 'linear' || value === 'gbdt' || value === 'mlp')
+    return value;
+  throw new InvalidArgumentError('expected auto, logistic, linear, gbdt or mlp');
 }
 
 function seed(value: string): number {
@@ -217,7 +218,7 @@ export function trainCommand(global: () => CliOptions): Command {
     .option('--test <file>', 'held-out data with the same columns (default: a stratified 20% of --data)')
     .option(
       '--model <kind>',
-      'auto (cross-validated choice), logistic (classes), linear (a number) or gbdt',
+      'auto (cross-validated choice), logistic (classes), linear (a number), gbdt, or mlp (classes; a neural network trained by the PyTorch backend)',
       modelKind,
       'auto',
     )
@@ -270,7 +271,7 @@ export function trainCommand(global: () => CliOptions): Command {
         const bar = o.progress ? new ProgressBar() : undefined;
         const { version, metrics } = await audited(galen, 'model.train', { model: o.name }, () =>
           trainModel(
-            galen,
+            { ...galen, python: galen.config.jobs.python },
             {
               model: o.name,
               dataset: train.dataset.name,

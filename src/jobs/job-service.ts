@@ -177,6 +177,7 @@ export class JobService {
     const dataset = await this.datasets.get(request.dataset, request.datasetVersion, actor);
     if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
     else this.checkTabular(request, dataset);
+    if (request.modelKind === 'mlp') await this.checkBackend(request);
     if (request.testDataset !== undefined) await this.datasets.get(request.testDataset, undefined, actor);
     const now = this.now();
     const record: JobRecord = {
@@ -250,6 +251,12 @@ export class JobService {
         `a deep model predicts its data's "label"; target "${request.target}" is not one`,
       );
     }
+    await this.checkBackend(request);
+  }
+
+  /** Deep models and the mlp need the PyTorch backend: refused now, with how to install it. */
+  private async checkBackend(request: TrainJobRequest): Promise<void> {
+    checkDeepOptions(request.deep);
     const backend = await this.options.deepBackend?.();
     if (backend && !backend.available) throw backendMissing(backend);
   }

@@ -13,7 +13,7 @@ import { GALEN_VERSION, GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { decodeNpy, encodeNpy } from '../datasets/index.js';
 import { backendMissing, probePyTorch, runTrainer } from '../deep/pytorch-backend.js';
-import type { PyTorchBackend, TrainerEpoch } from '../deep/pytorch-backend.js';
+import type { PyTorchBackend, TrainerDone, TrainerEpoch } from '../deep/pytorch-backend.js';
 import { addClassifierHead } from '../onnx/index.js';
 import { isImageDataset, isSequenceDataset } from '../registry/index.js';
 import type { DatasetVersion, ModelVersion } from '../registry/index.js';
@@ -261,6 +261,68 @@ function trainerNetwork(
       };
 }
 
+/** What a trainer run gave: its `done` event, every epoch, and the PyTorch version that ran it. */
+export interface DeepTrainerResult {
+  done: TrainerDone;
+  history: TrainerEpoch[];
+  versions: string;
+}
+
+/**
+ * Runs the trainer on `work`/spec.json, turning its events into the run's progress (the
+ * training span of it) and log lines.
+ */
+export async function runDeepTrainer(
+  python: string,
+  work: string,
+  architecture: string,
+  kind: string,
+  hooks: TrainModelHooks,
+): Promise<DeepTrainerResult> {
+  const progress = hooks.onProgress ?? (() => undefined);
+  const log = hooks.onLog ?? (() => undefined);
+  const history: TrainerEpoch[] = [];
+  let versions = '';
+  const trainer = runTrainer(python, join(work, 'spec.json'), (event) => {
+    switch (event.event) {
+      case 'started':
+        versions = `PyTorch ${event.torch}`;
+        log(
+          'info',
+          `training a ${architecture} (${event.parameters} parameters) on ${event.trainSamples} ${kind} with ${versions}, ${event.threads} threads`,
+        );
+        break;
+      case 'progress':
+        progress(PHASE.train + event.fraction * (PHASE.evaluate - PHASE.train), event.stage);
+        break;
+      case 'epoch':
+        history.push(event);
+        log('info', describeEpoch(event));
+        break;
+      case 'log':
+        log(event.level, event.message);
+        break;
+      case 'done':
+      case 'error':
+        break; // settled through trainer.done
+    }
+  });
+  return { done: await trainer.done, history, versions };
+}
+
+/** The largest |ONNX − PyTorch| over the reference rows; refuses an export beyond {@link PARITY_LIMIT}. */
+export function checkParity(reference: Float32Array, ours: Float32Array, rows: number): number {
+  let worst = 0;
+  reference.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours[i]!))));
+  if (!(worst <= PARITY_LIMIT)) {
+    throw new GalenError(
+      'internal',
+      `the exported ONNX differs from PyTorch by up to ${worst} on ${rows} validation rows (limit ${PARITY_LIMIT}); the export is not trustworthy`,
+    );
+  }
+  return worst;
+}
+
 export async function trainDeep(
   deps: TrainModelDeps,
   request: TrainModelRequest & { modelKind: DeepArchitecture },
@@ -268,7 +330,6 @@ export async function trainDeep(
   hooks: TrainModelHooks = {},
 ): Promise<{ version: ModelVersion; metrics: Record<string, unknown> }> {
   const progress = hooks.onProgress ?? (() => undefined);
-  const log = hooks.onLog ?? (() => undefined);
   const options = request.deep ?? {};
   const architecture = request.modelKind;
   checkDeepOptions(options);
@@ -358,33 +419,7 @@ export async function trainDeep(
     };
     await writeFile(join(work, 'spec.json'), JSON.stringify(spec, null, 2));
 
-    const history: TrainerEpoch[] = [];
-    let versions = '';
-    const trainer = runTrainer(backend.python, join(work, 'spec.json'), (event) => {
-      switch (event.event) {
-        case 'started':
-          versions = `PyTorch ${event.torch}`;
-          log(
-            'info',
-            `training a ${architecture} (${event.parameters} parameters) on ${event.trainSamples} ${kind} with ${versions}, ${event.threads} threads`,
-          );
-          break;
-        case 'progress':
-          progress(PHASE.train + event.fraction * (PHASE.evaluate - PHASE.train), event.stage);
-          break;
-        case 'epoch':
-          history.push(event);
-          log('info', describeEpoch(event));
-          break;
-        case 'log':
-          log(event.level, event.message);
-          break;
-        case 'done':
-        case 'error':
-          break; // settled through trainer.done
-      }
-    });
-    const done = await trainer.done;
+    const { done, history, versions } = await runDeepTrainer(backend.python, work, architecture, kind, hooks);
 
     progress(PHASE.evaluate, 'checking the exported ONNX against PyTorch');
     const onnx = addClassifierHead(await readFile(join(work, done.onnx)), {
@@ -398,15 +433,11 @@ export async function trainDeep(
     const referenceRows = splits.validation.slice(0, done.referenceCount);
     const { parity, served } = await withEvaluationModel(deps, onnx, async (run) => {
       const [ours] = await run(data.tensors(referenceRows), ['probabilities']);
-      let worst = 0;
-      const mine = ours!.data as Float32Array;
-      (reference.data as Float32Array).forEach((v, i) => (worst = Math.max(worst, Math.abs(v - mine[i]!))));
-      if (!(worst <= PARITY_LIMIT)) {
-        throw new GalenError(
-          'internal',
-          `the exported ONNX differs from PyTorch by up to ${worst} on ${referenceRows.length} validation rows (limit ${PARITY_LIMIT}); the export is not trustworthy`,
-        );
-      }
+      const worst = checkParity(
+        reference.data as Float32Array,
+        ours!.data as Float32Array,
+        referenceRows.length,
+      );
       progress(PHASE.evaluate + 0.02, `evaluating the ONNX on ${splits.test.length} held-out ${kind}`);
       return { parity: worst, served: await score(run, data, splits.test, k) };
     });

@@ -5,15 +5,13 @@
  * metrics. Nothing is registered unless every step succeeds.
  */
 import { GALEN_VERSION, GalenError, assertCan } from '../core/index.js';
-import type { Actor, PipelineSpec, Tensor } from '../core/index.js';
-import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
+import type { Actor, Tensor } from '../core/index.js';
 import type { ColumnOverride } from '../datasets/index.js';
 import { compileTabularPipeline } from '../onnx/index.js';
 import type { DatasetRegistry, ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { ModelRuntime } from '../runtime/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import {
-  bySubgroup,
   evaluateBinaryReport,
   evaluateMulticlassReport,
   evaluateRegressionReport,
@@ -24,14 +22,15 @@ import type {
   BinaryReport,
   ModelSelection,
   MulticlassReport,
-  PipelineColumns,
   RegressionReport,
   TabularModelKind,
   TabularTrainingOptions,
 } from '../training/index.js';
 import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
 import { buildModelCard } from './model-card.js';
+import { loadTrainingTable, subgroupMetrics, toTensors } from './training-table.js';
 import { isDeepArchitecture, trainDeep } from './train-deep.js';
+import { trainMlp } from './train-mlp.js';
 import type { DeepArchitecture, DeepTrainingOptions } from './train-deep.js';
 
 export interface TrainModelRequest {
@@ -51,7 +50,7 @@ export interface TrainModelRequest {
    * `auto`: k-fold cross-validation on the training rows picks the tabular kind; a deep
    * architecture (`cnn`, `resnet18`) trains through the PyTorch backend.
    */
-  modelKind: TabularModelKind | 'auto' | DeepArchitecture;
+  modelKind: TabularModelKind | 'auto' | 'mlp' | DeepArchitecture;
   /** Settings of a deep architecture's training. */
   deep?: DeepTrainingOptions | undefined;
   overrides?: Record<string, ColumnOverride> | undefined;
@@ -95,46 +94,6 @@ export interface TrainModelDeps {
   python?: string | undefined;
 }
 
-/**
- * Held-out metrics per group of the `sensitive` column (its raw values in the held-out rows);
- * `evaluate` receives positions within the held-out rows.
- */
-function subgroupMetrics(
-  table: { columns: string[]; rows: (string | null)[][] },
-  sensitive: string,
-  testRows: readonly number[],
-  evaluate: (rows: number[]) => unknown,
-): Record<string, { n: number; report?: unknown }> {
-  const index = table.columns.indexOf(sensitive);
-  if (index < 0) {
-    throw new GalenError(
-      'invalid_input',
-      `the sensitive column "${sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
-    );
-  }
-  return bySubgroup(
-    testRows.map((r) => table.rows[r]?.[index] ?? null),
-    evaluate,
-  );
-}
-
-/** The held-out rows as the served model takes them: one [n, 1] tensor per column. */
-function toTensors(spec: PipelineSpec, columns: PipelineColumns, n: number): Tensor[] {
-  return spec.features.map((f): Tensor => {
-    const cells = columns[f.column] ?? [];
-    if (f.kind === 'numeric') {
-      const data = Float32Array.from(cells, (c) => (c === null ? Number.NaN : Number(c)));
-      return { name: f.column, datatype: 'FP32', shape: [n, 1], data };
-    }
-    return {
-      name: f.column,
-      datatype: 'BYTES',
-      shape: [n, 1],
-      data: cells.map((c) => Buffer.from(c === null ? '' : String(c), 'utf8')),
-    };
-  });
-}
-
 /** Runs compiled ONNX bytes in Galen's runtime under a throw-away key, and unloads it. */
 function runInRuntime(
   deps: TrainModelDeps,
@@ -172,6 +131,7 @@ export async function trainModel(
   if (isDeepArchitecture(request.modelKind)) {
     return trainDeep(deps, { ...request, modelKind: request.modelKind }, actor, hooks);
   }
+  if (request.modelKind === 'mlp') return trainMlp(deps, request, actor, hooks);
   const modelKind = request.modelKind;
   const progress = hooks.onProgress ?? (() => undefined);
   if (request.threshold !== undefined && !(request.threshold > 0 && request.threshold < 1)) {
@@ -181,46 +141,7 @@ export async function trainModel(
     );
   }
   progress(PHASE.load, 'loading data');
-  const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
-  let table = await deps.datasets.load(dataset);
-  let testRows: number[] | undefined;
-  let testDataset: Awaited<ReturnType<DatasetRegistry['get']>> | undefined;
-  if (request.testDataset !== undefined) {
-    testDataset = await deps.datasets.get(request.testDataset, undefined, actor);
-    const held = await deps.datasets.load(testDataset);
-    if (held.columns.join('\u0000') !== table.columns.join('\u0000')) {
-      throw new GalenError(
-        'invalid_input',
-        `the test data's columns (${held.columns.join(', ')}) differ from the training data's (${table.columns.join(', ')})`,
-      );
-    }
-    testRows = held.rows.map((_, i) => table.rows.length + i);
-    table = { columns: table.columns, rows: [...table.rows, ...held.rows] };
-  }
-  // A target such as `num > 0` is derived from its column, which then stops being a feature.
-  let target = request.target;
-  let overrides = request.overrides;
-  const expression = parseTargetExpression(request.target, table.columns);
-  if (expression) {
-    table = deriveTarget(table, expression);
-    target = expression.name;
-    overrides = { ...overrides, [expression.column]: { ...overrides?.[expression.column], role: 'ignored' } };
-  }
-  const schema = inferSchema(table, { target, ...(overrides !== undefined && { overrides }) });
-  // A clinical number with a typo in one row must not quietly become text or categories.
-  const suspect = schema.columns.find((c) => c.mostlyNumbers && c.role !== 'target' && !overrides?.[c.name]);
-  if (suspect) {
-    throw new GalenError(
-      'invalid_input',
-      `column "${suspect.name}" is ${suspect.warning ?? 'mostly numbers'}; or say what it is with an override, e.g. {"${suspect.name}": {"role": "ignored"}} to train without it or {"kind": "categorical"}`,
-    );
-  }
-  if (request.sensitive !== undefined && !table.columns.includes(request.sensitive)) {
-    throw new GalenError(
-      'invalid_input',
-      `the sensitive column "${request.sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
-    );
-  }
+  const { dataset, testDataset, table, testRows, schema } = await loadTrainingTable(deps, request, actor);
   const seed = request.options?.seed ?? 42;
   const trained = trainTabular(table, schema, {
     ...request.options,
@@ -241,7 +162,7 @@ export async function trainModel(
   const n = trained.test.length;
   const regression = trained.task === 'regression';
   const outputName = regression ? 'prediction' : 'probabilities';
-  const [scored] = await runInRuntime(deps, onnx, toTensors(trained.spec, trained.testColumns, n), [
+  const [scored] = await runInRuntime(deps, onnx, toTensors(trained.spec.features, trained.testColumns, n), [
     outputName,
   ]);
   const served = scored!.data as Float32Array;

@@ -175,6 +175,68 @@ export class OnnxGraphBuilder {
     return this;
   }
 
+  /**
+   * Copies another model's graph into this one — its initializers and nodes, every name prefixed
+   * `${prefix}/` — with each of its graph inputs wired to a value of this graph (`inputs`: its
+   * input name → our value). Returns its graph outputs' names here. The default-domain opset rises
+   * to the embedded model's when that is newer. Graphs with subgraph attributes (If, Loop) are
+   * refused.
+   */
+  embedModel(
+    bytes: Uint8Array,
+    prefix: string,
+    inputs: Readonly<Record<string, string>>,
+  ): Record<string, string> {
+    const model = proto.ModelProto.decode(bytes);
+    const graph = model.graph;
+    if (!graph) throw invalidInput('the model to embed has no graph');
+    for (const o of model.opsetImport) {
+      const domain = o.domain === 'ai.onnx' ? '' : (o.domain ?? '');
+      const version = Number(o.version ?? 0);
+      if ((this.opsets.get(domain) ?? 0) < version) this.opsets.set(domain, version);
+    }
+    const renamed = new Map<string, string>();
+    const initializerNames = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+    for (const input of graph.input ?? []) {
+      const name = input.name ?? '';
+      if (initializerNames.has(name)) continue; // an old-style initializer listed as an input
+      const target = inputs[name];
+      if (target === undefined)
+        throw invalidInput(`the embedded model's input "${name}" is not wired to a value`);
+      renamed.set(name, target);
+    }
+    const rename = (name: string): string => {
+      if (name === '') return name;
+      let to = renamed.get(name);
+      if (to === undefined) {
+        to = `${prefix}/${name}`;
+        renamed.set(name, to);
+      }
+      return to;
+    };
+    for (const t of graph.initializer ?? []) this.initializers.push({ ...t, name: rename(t.name ?? '') });
+    for (const node of graph.node ?? []) {
+      if ((node.attribute ?? []).some((a) => a.g || (a.graphs && a.graphs.length > 0))) {
+        throw invalidInput(
+          `the embedded model's node "${node.name ?? ''}" (${node.opType ?? ''}) has a subgraph; embedding supports plain graphs`,
+        );
+      }
+      const spec: OnnxNodeSpec = {
+        opType: node.opType ?? '',
+        inputs: (node.input ?? []).map(rename),
+        outputs: (node.output ?? []).map(rename),
+        name: `${prefix}/${node.name || this.freshName(node.opType ?? 'node')}`,
+        domain: node.domain ?? '',
+      };
+      this.usedNames.add(spec.name!);
+      this.nodes.push({
+        spec,
+        proto: { ...node, name: spec.name!, input: [...spec.inputs], output: [...spec.outputs] },
+      });
+    }
+    return Object.fromEntries((graph.output ?? []).map((o) => [o.name ?? '', rename(o.name ?? '')]));
+  }
+
   /** Sets a `metadata_props` entry (ONNX Runtime exposes these as custom metadata). */
   setMetadata(key: string, value: string): this {
     this.metadata.set(key, value);

@@ -75,6 +75,45 @@ export function compileTabularPipeline(
   return b.toBytes();
 }
 
+export interface CompileTabularNetworkOptions extends CompileTabularPipelineOptions {
+  /** Entries for the model's `metadata_props`. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Compiles fitted feature transforms and a classifier network trained elsewhere (ONNX taking
+ * `features` [batch, F] and giving `probabilities` [batch, K], e.g. an MLP from the PyTorch
+ * backend) into one graph with the same per-column interface as {@link compileTabularPipeline}:
+ * one input per column, outputs `label` and `probabilities`.
+ */
+export function compileTabularNetwork(
+  features: PipelineSpec['features'],
+  classes: readonly string[],
+  network: Uint8Array,
+  options: CompileTabularNetworkOptions = {},
+): Uint8Array {
+  if (features.length === 0) throw invalidInput('the pipeline has no features; add at least one column');
+  const b = new OnnxGraphBuilder({
+    producerName: options.producerName ?? 'galen',
+    docString:
+      options.docString ?? `tabular network: ${features.length} columns, ${featureWidth(features)} features`,
+  }).importOpset(ML_DOMAIN, ML_OPSET);
+  for (const f of features) b.addInput(f.column, f.kind === 'numeric' ? 'FP32' : 'BYTES', ['batch', 1]);
+  const matrix = addFeatureNodes(b, features);
+  const outputs = b.embedModel(network, 'network', { features: matrix });
+  const probabilities = outputs['probabilities'];
+  if (probabilities === undefined) {
+    throw invalidInput(
+      `the network has no "probabilities" output; its outputs are ${Object.keys(outputs).join(', ')}`,
+    );
+  }
+  b.addNode({ opType: 'Identity', inputs: [probabilities], outputs: ['probabilities'] });
+  b.addOutput('probabilities', 'FP32', ['batch', classes.length]);
+  addLabel(b, classes);
+  for (const [key, value] of Object.entries(options.metadata ?? {})) b.setMetadata(key, value);
+  return b.toBytes();
+}
+
 /** Adds the feature transforms; returns the name of the [-1, F] feature matrix in spec order. */
 function addFeatureNodes(b: OnnxGraphBuilder, specs: PipelineSpec['features']): string {
   const numeric = specs.filter((f): f is NumericFeatureSpec => f.kind === 'numeric');

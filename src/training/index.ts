@@ -37,12 +37,13 @@ export { featureMatrix, predictPipeline } from './pipeline-predict.js';
 export type { PipelineCell, PipelineColumns, PipelinePrediction } from './pipeline-predict.js';
 export { fitGbdt, predictGbdtProba, predictGbdtRaw, toTreeEnsembleSpec } from './gbdt.js';
 export type { GbdtEarlyStopping, GbdtModel, GbdtOptions, GbdtTask, GbdtTree } from './gbdt.js';
-export { SELECTION_METRICS, trainTabular } from './train-tabular.js';
+export { SELECTION_METRICS, prepareTabularNetwork, trainTabular } from './train-tabular.js';
 export type {
   ModelSelection,
   SelectionMetric,
   TabularModelKind,
   TabularTask,
   TabularTrainingOptions,
+  TabularNetworkData,
   TabularTrainingResult,
 } from './train-tabular.js';

@@ -4,7 +4,7 @@
  * only, fits the model on the transformed features, and returns the `PipelineSpec` (what the ONNX
  * compiler turns into the served graph) with the held-out rows for evaluation.
  */
-import { GalenError } from '../core/index.js';
+import { GalenError, featureWidth } from '../core/index.js';
 import type { FeatureSpec, PipelineSpec } from '../core/index.js';
 import { parseNumber } from '../datasets/index.js';
 import type { ColumnSchema, DatasetSchema, ParsedTable } from '../datasets/index.js';
@@ -427,21 +427,25 @@ function kFolds(rows: readonly number[], y: Float64Array | undefined, k: number,
   return folds.map((f) => f.sort((a, b) => a - b));
 }
 
-/**
- * Trains `options.model` on `table`, whose `schema` names the target.
- * @example trainTabular(parseCsv(bytes), inferSchema(table, { target: 'readmitted' }), { model: 'gbdt' })
- */
-export function trainTabular(
+/** The target read and the labelled rows split into training and held-out rows (stratified for classes). */
+function splitTabular(
   table: ParsedTable,
   schema: DatasetSchema,
-  options: TabularTrainingOptions,
-): TabularTrainingResult {
+  options: Pick<TabularTrainingOptions, 'positive' | 'testRows' | 'testFraction'>,
+  seed: number,
+): {
+  task: TabularTask;
+  classes: string[] | undefined;
+  y: Float64Array;
+  labelled: number[];
+  train: number[];
+  test: number[];
+} {
   const targetName = schema.target;
   const targetColumn = schema.columns.find((c) => c.name === targetName);
   if (targetName === undefined || !targetColumn) {
     throw new GalenError('invalid_input', 'the schema names no target column: say which column to predict');
   }
-  const seed = options.seed ?? 42;
   const { task, classes, y } = targetOf(table, targetColumn, options.positive);
   const labelled: number[] = [];
   for (let i = 0; i < y.length; i++) if (!Number.isNaN(y[i]!)) labelled.push(i);
@@ -484,6 +488,20 @@ export function trainTabular(
     }
   }
 
+  return { task, classes, y, labelled, train, test };
+}
+
+/**
+ * Trains `options.model` on `table`, whose `schema` names the target.
+ * @example trainTabular(parseCsv(bytes), inferSchema(table, { target: 'readmitted' }), { model: 'gbdt' })
+ */
+export function trainTabular(
+  table: ParsedTable,
+  schema: DatasetSchema,
+  options: TabularTrainingOptions,
+): TabularTrainingResult {
+  const seed = options.seed ?? 42;
+  const { task, classes, y, labelled, train, test } = splitTabular(table, schema, options, seed);
   const columns = encodeTable(table, schema);
   let kind: TabularModelKind;
   let selection: ModelSelection | undefined;
@@ -508,5 +526,79 @@ export function trainTabular(
     testColumns: pick(columns, test),
     testTargets: targetsOf(y, test),
     trainTargets: targetsOf(y, train),
+  };
+}
+
+/** A table prepared for a network trained elsewhere (the PyTorch backend's MLP). */
+export interface TabularNetworkData {
+  task: 'binary' | 'multiclass';
+  classes: string[];
+  /** Feature transforms fitted on the training rows (standard scaling, one-hot, imputation). */
+  features: FeatureSpec[];
+  train: number[];
+  validation: number[];
+  test: number[];
+  droppedRows: number;
+  /** Design matrices (rows × width, float32) and class indices of the training and validation rows. */
+  width: number;
+  x: { train: Float32Array; validation: Float32Array };
+  y: { train: Float64Array; validation: Float64Array };
+  /** Raw columns of the validation and held-out rows, as the served graph takes them. */
+  validationColumns: PipelineColumns;
+  testColumns: PipelineColumns;
+  testTargets: Float64Array;
+}
+
+/**
+ * Splits a table (held-out rows as `trainTabular` would choose them, then a stratified validation
+ * share of the training rows for early stopping), fits the preprocessing on the training rows and
+ * gives the design matrices a network trains on. Classification only.
+ */
+export function prepareTabularNetwork(
+  table: ParsedTable,
+  schema: DatasetSchema,
+  options: Pick<
+    TabularTrainingOptions,
+    'positive' | 'testRows' | 'testFraction' | 'seed' | 'preprocessing'
+  > & {
+    validationFraction?: number;
+  },
+): TabularNetworkData {
+  const seed = options.seed ?? 42;
+  const { task, classes, y, labelled, train: pool, test } = splitTabular(table, schema, options, seed);
+  if (task === 'regression') {
+    throw new GalenError(
+      'invalid_input',
+      `the mlp predicts classes, and target "${schema.target}" is a number: use linear or gbdt`,
+    );
+  }
+  const carved = stratifiedSplit(
+    pool.map((r) => y[r]!),
+    options.validationFraction ?? 0.1,
+    seed + 1,
+  );
+  const train = carved.train.map((k) => pool[k]!);
+  const validation = carved.test.map((k) => pool[k]!);
+  const columns = encodeTable(table, schema);
+  const features = fitEncodedFeatures(schema, columns, train, {
+    scale: 'standard',
+    ...options.preprocessing,
+  });
+  const matrix = (rows: readonly number[]): Float32Array =>
+    Float32Array.from(designMatrix(features, columns, rows, true).data);
+  return {
+    task,
+    classes: classes!,
+    features,
+    train,
+    validation,
+    test,
+    droppedRows: y.length - labelled.length,
+    width: featureWidth(features),
+    x: { train: matrix(train), validation: matrix(validation) },
+    y: { train: targetsOf(y, train), validation: targetsOf(y, validation) },
+    validationColumns: pick(columns, validation),
+    testColumns: pick(columns, test),
+    testTargets: targetsOf(y, test),
   };
 }

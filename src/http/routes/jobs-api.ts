@@ -130,7 +130,7 @@ const DeepOptionsSchema = Type.Object(
     maxTrainSamples: Type.Optional(Type.Integer({ minimum: 2 })),
     threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
   },
-  { additionalProperties: false, description: 'deep architectures only' },
+  { additionalProperties: false, description: 'deep architectures and the mlp only' },
 );
 
 const TrainJobBody = Type.Object(
@@ -159,10 +159,10 @@ const TrainJobBody = Type.Object(
     ),
     modelKind: Type.Optional(
       Type.Union(
-        ['auto', 'logistic', 'linear', 'gbdt', ...DEEP_ARCHITECTURES].map((k) => Type.Literal(k)),
+        ['auto', 'logistic', 'linear', 'gbdt', 'mlp', ...DEEP_ARCHITECTURES].map((k) => Type.Literal(k)),
         {
           description:
-            'tables: auto (default) picks by cross-validation on the training rows; logistic for classes, linear for a number, gbdt for either. Images: cnn or resnet18; sequences: gru, lstm or transformer; trained by the PyTorch backend',
+            'tables: auto (default) picks by cross-validation on the training rows; logistic for classes, linear for a number, gbdt for either, mlp (classes) a neural network trained by the PyTorch backend. Images: cnn or resnet18; sequences: gru, lstm or transformer; trained by the PyTorch backend',
         },
       ),
     ),

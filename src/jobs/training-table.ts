@@ -1,0 +1,111 @@
+/**
+ * Shared by the tabular trainers: a stored table (with its separate test data, if any) read and
+ * its target derived and schema inferred as the request says; held-out rows as the served graph
+ * takes them; held-out metrics per subgroup.
+ */
+import { GalenError } from '../core/index.js';
+import type { Actor, PipelineSpec, Tensor } from '../core/index.js';
+import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
+import type { DatasetSchema, ParsedTable } from '../datasets/index.js';
+import type { DatasetRegistry, DatasetVersion } from '../registry/index.js';
+import { bySubgroup } from '../training/index.js';
+import type { PipelineColumns } from '../training/index.js';
+import type { TrainModelRequest } from './train-model.js';
+
+export interface TrainingTable {
+  dataset: DatasetVersion;
+  testDataset: DatasetVersion | undefined;
+  table: ParsedTable;
+  /** Rows of `table` that come from the separate test data. */
+  testRows: number[] | undefined;
+  schema: DatasetSchema;
+}
+
+/** Reads the request's table, derives a target expression (`num > 0`) and infers the schema, checked. */
+export async function loadTrainingTable(
+  deps: { datasets: DatasetRegistry },
+  request: TrainModelRequest,
+  actor: Actor,
+): Promise<TrainingTable> {
+  const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
+  let table = await deps.datasets.load(dataset);
+  let testRows: number[] | undefined;
+  let testDataset: DatasetVersion | undefined;
+  if (request.testDataset !== undefined) {
+    testDataset = await deps.datasets.get(request.testDataset, undefined, actor);
+    const held = await deps.datasets.load(testDataset);
+    if (held.columns.join('\u0000') !== table.columns.join('\u0000')) {
+      throw new GalenError(
+        'invalid_input',
+        `the test data's columns (${held.columns.join(', ')}) differ from the training data's (${table.columns.join(', ')})`,
+      );
+    }
+    testRows = held.rows.map((_, i) => table.rows.length + i);
+    table = { columns: table.columns, rows: [...table.rows, ...held.rows] };
+  }
+  // A target such as `num > 0` is derived from its column, which then stops being a feature.
+  let target = request.target;
+  let overrides = request.overrides;
+  const expression = parseTargetExpression(request.target, table.columns);
+  if (expression) {
+    table = deriveTarget(table, expression);
+    target = expression.name;
+    overrides = { ...overrides, [expression.column]: { ...overrides?.[expression.column], role: 'ignored' } };
+  }
+  const schema = inferSchema(table, { target, ...(overrides !== undefined && { overrides }) });
+  // A clinical number with a typo in one row must not quietly become text or categories.
+  const suspect = schema.columns.find((c) => c.mostlyNumbers && c.role !== 'target' && !overrides?.[c.name]);
+  if (suspect) {
+    throw new GalenError(
+      'invalid_input',
+      `column "${suspect.name}" is ${suspect.warning ?? 'mostly numbers'}; or say what it is with an override, e.g. {"${suspect.name}": {"role": "ignored"}} to train without it or {"kind": "categorical"}`,
+    );
+  }
+  if (request.sensitive !== undefined && !table.columns.includes(request.sensitive)) {
+    throw new GalenError(
+      'invalid_input',
+      `the sensitive column "${request.sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
+    );
+  }
+  return { dataset, testDataset, table, testRows, schema };
+}
+
+/**
+ * Held-out metrics per group of the `sensitive` column (its raw values in the held-out rows);
+ * `evaluate` receives positions within the held-out rows.
+ */
+export function subgroupMetrics(
+  table: { columns: string[]; rows: (string | null)[][] },
+  sensitive: string,
+  testRows: readonly number[],
+  evaluate: (rows: number[]) => unknown,
+): Record<string, { n: number; report?: unknown }> {
+  const index = table.columns.indexOf(sensitive);
+  if (index < 0) {
+    throw new GalenError(
+      'invalid_input',
+      `the sensitive column "${sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
+    );
+  }
+  return bySubgroup(
+    testRows.map((r) => table.rows[r]?.[index] ?? null),
+    evaluate,
+  );
+}
+
+/** The held-out rows as the served model takes them: one [n, 1] tensor per column. */
+export function toTensors(features: PipelineSpec['features'], columns: PipelineColumns, n: number): Tensor[] {
+  return features.map((f): Tensor => {
+    const cells = columns[f.column] ?? [];
+    if (f.kind === 'numeric') {
+      const data = Float32Array.from(cells, (c) => (c === null ? Number.NaN : Number(c)));
+      return { name: f.column, datatype: 'FP32', shape: [n, 1], data };
+    }
+    return {
+      name: f.column,
+      datatype: 'BYTES',
+      shape: [n, 1],
+      data: cells.map((c) => Buffer.from(c === null ? '' : String(c), 'utf8')),
+    };
+  });
+}
