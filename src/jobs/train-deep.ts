@@ -391,7 +391,7 @@ export async function trainDeep(
             horizontalFlip: false,
             verticalFlip: false,
             rotateDegrees: 10,
-            cropPixels: Math.max(1, Math.round((options.imageSize ?? 28) / 14)),
+            cropPixels: Math.max(1, Math.round(((data.parameters['imageShape'] as number[])[2] ?? 28) / 14)),
             intensity: 0.1,
             ...options.augment,
           };
