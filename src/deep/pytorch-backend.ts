@@ -5,12 +5,23 @@
  * otherwise: without it, only deep training is unavailable, and says how to install it.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { GalenError } from '../core/index.js';
 
-/** Where the trainer script is: `python/` at the package root (from src/deep or dist/deep). */
-export const TRAINER_SCRIPT = fileURLToPath(new URL('../../python/galen_trainer.py', import.meta.url));
+/** Where the trainer script is: `python/` at the package root, the first found above this module (src/, dist/, dist-bench/src/). */
+function findTrainer(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    const script = join(dir, 'python', 'galen_trainer.py');
+    if (existsSync(script)) return script;
+    if (dirname(dir) === dir) return join(here, '..', '..', 'python', 'galen_trainer.py');
+  }
+}
+
+export const TRAINER_SCRIPT = findTrainer();
 
 export const PYTORCH_INSTALL_HINT =
   'install the PyTorch backend: on Debian or Ubuntu `apt-get install -y python3-torch python3-onnx`, elsewhere `pip install torch onnx numpy`; if that Python is not the first python3 on the PATH, set GALEN_PYTHON to it';

@@ -26,7 +26,7 @@ import type { PyTorchBackend } from '../deep/pytorch-backend.js';
 import { tableSchemaOf } from '../registry/index.js';
 import type { DatasetVersion } from '../registry/index.js';
 import type { TrainModelRequest } from './train-model.js';
-import { checkDeepData, checkDeepOptions, isDeepArchitecture } from './train-deep.js';
+import { checkDeepData, checkDeepOptions, classOrder, isDeepArchitecture } from './train-deep.js';
 import type { DeepArchitecture } from './train-deep.js';
 
 /** What a finished run reports. */
@@ -245,6 +245,11 @@ export class JobService {
   private async checkDeep(request: TrainJobRequest, dataset: DatasetVersion): Promise<void> {
     checkDeepOptions(request.deep);
     checkDeepData(request.modelKind as DeepArchitecture, dataset);
+    classOrder(
+      (dataset.schema as { labels: Record<string, number> }).labels,
+      request.positive,
+      request.deep?.labelNames,
+    );
     if (request.target !== 'label') {
       throw new GalenError(
         'invalid_input',

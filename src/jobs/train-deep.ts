@@ -157,12 +157,31 @@ export function checkDeepOptions(options: DeepTrainingOptions = {}): void {
   }
 }
 
-/** The dataset's labels as classes: numbers in numeric order, else text order. */
-function classOrder(labels: Record<string, number>): string[] {
+/**
+ * The dataset's labels as classes: numbers in numeric order, else text order; a two-class
+ * `positive` (a label or its name) goes second, as the positive class does everywhere in Galen.
+ */
+export function classOrder(
+  labels: Record<string, number>,
+  positive?: string,
+  names?: Record<string, string>,
+): string[] {
   const keys = Object.keys(labels);
-  return keys.every((k) => Number.isFinite(Number(k)))
+  const order = keys.every((k) => Number.isFinite(Number(k)))
     ? keys.sort((a, b) => Number(a) - Number(b))
     : keys.sort();
+  if (positive === undefined) return order;
+  const at = order.findIndex((l) => l === positive || names?.[l] === positive);
+  if (at < 0) {
+    throw new GalenError(
+      'invalid_input',
+      `"${positive}" is not a label of the data; its labels are ${order.map((l) => `"${names?.[l] ?? l}"`).join(', ')}`,
+    );
+  }
+  if (order.length !== 2) {
+    throw new GalenError('invalid_input', `positive applies to two classes; the data has ${order.length}`);
+  }
+  return [order[1 - at]!, order[at]!];
 }
 
 interface Splits {
@@ -222,12 +241,17 @@ function describeEpoch(e: TrainerEpoch): string {
   return `epoch ${e.epoch}/${e.epochs}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.validationLoss.toFixed(4)}${auroc}, validation accuracy ${e.validationAccuracy.toFixed(4)} (${e.seconds.toFixed(1)} s)`;
 }
 
-let cachedBackend: Promise<PyTorchBackend> | undefined;
+const probes = new Map<string, Promise<PyTorchBackend>>();
 
-/** The PyTorch backend, probed once per process. */
+/** The PyTorch backend (at `python`, or found), probed once per process. */
 export function pytorchBackend(python?: string): Promise<PyTorchBackend> {
-  cachedBackend ??= probePyTorch(python);
-  return cachedBackend;
+  const key = python ?? '';
+  let probe = probes.get(key);
+  if (!probe) {
+    probe = probePyTorch(python);
+    probes.set(key, probe);
+  }
+  return probe;
 }
 
 /** Runs the graph over `rows` in batches; probabilities rows × k. */
@@ -344,7 +368,11 @@ export async function trainDeep(
   if (isImageDataset(dataset)) data = await prepareImages(deps.datasets, dataset, options);
   else if (isSequenceDataset(dataset)) data = await prepareSequences(deps.datasets, dataset, options);
   else throw wrongData(architecture, dataset, kind);
-  const labelOrder = classOrder((dataset.schema as { labels: Record<string, number> }).labels);
+  const labelOrder = classOrder(
+    (dataset.schema as { labels: Record<string, number> }).labels,
+    request.positive,
+    options.labelNames,
+  );
   const classes = labelOrder.map((l) => options.labelNames?.[l] ?? l);
   const k = classes.length;
   const targets = Int32Array.from(data.labels, (l) => labelOrder.indexOf(l));

@@ -7,11 +7,12 @@
  * Needs the PyTorch backend (`apt-get install -y python3-torch python3-onnx`). Without it these
  * tests are skipped, unless GALEN_REQUIRE_PYTORCH=1 (CI sets it), when they fail.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/datasets/index.js';
 import { probePyTorch } from '../../src/deep/pytorch-backend.js';
+import { packImageFolder } from '../../src/images/index.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
@@ -133,6 +134,56 @@ describe.skipIf(!backend.available)('deep image models (PyTorch backend)', () =>
     const direct = fromPixels.body.outputs.find((o: any) => o.name === 'probabilities').data;
     expect(Math.abs(direct[1] - probabilities.data[1])).toBeLessThan(1e-6);
   }, 600_000);
+
+  it('trains a ResNet-18-style network for one epoch whose ONNX matches PyTorch', async () => {
+    const submitted = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'pneumonia-resnet',
+        dataset: 'pneumonia',
+        modelKind: 'resnet18',
+        deep: { epochs: 1, maxTrainSamples: 200, batchSize: 32, network: { width: 8 }, augment: false },
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const job = await waitFor(server, submitted.body.id);
+    expect(job.error).toBeNull();
+    const version = (await server.call('GET', '/api/v1/models/pneumonia-resnet/versions/1')).body;
+    expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+    expect(version.lineage.parameters.trainer.augment).toBeNull();
+  }, 600_000);
+
+  it('stores a folder of PNG files with labels.csv as an image dataset', async () => {
+    const folder = new URL('pneumoniamnist_test_png/', IMAGING);
+    const files: Record<string, Uint8Array> = {};
+    for (const name of await readdir(folder)) files[name] = await readFile(new URL(name, folder));
+    const res = await server.call('POST', '/api/v1/datasets/pneumonia-png', {
+      body: packImageFolder(files),
+      contentType: 'application/zip',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const labels = (await readFile(new URL('labels.csv', folder), 'utf8')).trim().split('\n').slice(1);
+    const pneumonia = labels.filter((l) => l.endsWith(',pneumonia')).length;
+    expect(res.body).toMatchObject({
+      format: 'images',
+      rows: 40,
+      schema: {
+        kind: 'images',
+        shape: [1, 28, 28],
+        channels: 1,
+        labels: { pneumonia, normal: 40 - pneumonia },
+      },
+    });
+
+    const broken = await server.call('POST', '/api/v1/datasets/broken', {
+      body: packImageFolder({
+        'labels.csv': Buffer.from('file,label\nmissing.png,normal\n'),
+        'a.png': files['test_000.png']!,
+      }),
+      contentType: 'application/zip',
+    });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toMatch(/labels.csv line 2 names "missing.png", which is not in the archive/);
+  });
 
   it('refuses bytes that are not an image, and a table for an image model, with clear errors', async () => {
     const bad = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {

@@ -39,7 +39,7 @@ async function waitFor(server: TestServer, id: string, timeoutMs = 600_000): Pro
 
 describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', () => {
   let server: TestServer;
-  let beats: { label: string; steps: number[][] }[];
+  let beats: { label: string; steps: number[][]; features: number[] }[];
   beforeAll(async () => {
     server = await createTestServer();
     const header = parseWfdbHeader(await readFile(new URL('mitbih_100.hea', SIGNALS), 'utf8'));
@@ -100,10 +100,11 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
     expect(meta.inputs.map((i: any) => [i.name, i.datatype, i.shape])).toEqual([
       ['sequence', 'FP32', [-1, -1, 2]],
       ['sequence_lengths', 'INT64', [-1]],
+      ['features', 'FP32', [-1, 3]], // RR intervals
     ]);
 
     const short = beats[0]!.steps.slice(0, 200);
-    const infer = (steps: number[][][], lengths: number[]) =>
+    const infer = (steps: number[][][], lengths: number[], features: number[][]) =>
       server.call('POST', '/v2/models/ecg-gru/infer', {
         body: {
           inputs: [
@@ -114,18 +115,48 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
               data: steps.flat(2),
             },
             { name: 'sequence_lengths', datatype: 'INT64', shape: [lengths.length], data: lengths },
+            { name: 'features', datatype: 'FP32', shape: [features.length, 3], data: features.flat() },
           ],
         },
       });
-    const alone = await infer([short], [200]);
+    const alone = await infer([short], [200], [beats[0]!.features]);
     expect(alone.status, JSON.stringify(alone.body)).toBe(200);
     const padded = [...short, ...Array.from({ length: 52 }, () => [0, 0])];
-    const together = await infer([padded, beats[1]!.steps], [200, 252]);
+    const together = await infer(
+      [padded, beats[1]!.steps],
+      [200, 252],
+      [beats[0]!.features, beats[1]!.features],
+    );
     expect(together.status, JSON.stringify(together.body)).toBe(200);
     const p = (r: any) => r.body.outputs.find((o: any) => o.name === 'probabilities').data;
     expect(Math.abs(p(alone)[1] - p(together)[1])).toBeLessThan(1e-5);
     expect(together.body.outputs.find((o: any) => o.name === 'label').data).toHaveLength(2);
   }, 600_000);
+
+  for (const modelKind of ['lstm', 'transformer'] as const) {
+    it(`trains a tiny ${modelKind} for one epoch whose ONNX matches PyTorch`, async () => {
+      const submitted = await server.call('POST', '/api/v1/jobs', {
+        body: {
+          model: `ecg-${modelKind}`,
+          dataset: 'ecg100',
+          modelKind,
+          deep: {
+            epochs: 1,
+            maxTrainSamples: 200,
+            batchSize: 32,
+            maxLength: 128,
+            network: { hidden: 8, heads: 2 },
+          },
+        },
+      });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+      const job = await waitFor(server, submitted.body.id);
+      expect(job.error).toBeNull();
+      const version = (await server.call('GET', `/api/v1/models/ecg-${modelKind}/versions/1`)).body;
+      expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+      expect(version.lineage.parameters.maxLength).toBe(128);
+    }, 600_000);
+  }
 
   it('trains a multimodal model (a history of diagnosis codes and static features) on MIMIC-III, split by patient', async () => {
     const read = (table: string) => readFile(new URL(`mimic3_demo_${table}.csv`, EHR));
@@ -152,6 +183,7 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
         model: 'mimic-death',
         dataset: 'mimic-death',
         modelKind: 'gru',
+        positive: 'died',
         deep: { epochs: 1, batchSize: 16, network: { hidden: 8 } },
       },
     });
@@ -162,6 +194,7 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
     expect(version.metrics.test.n).toBe(histories.splits['test']);
     expect(version.metrics.evaluatedOn).toMatch(/^the data's own test split/);
+    expect(version.lineage.parameters.classes).toEqual(['survived', 'died']);
     const meta = (await server.call('GET', '/v2/models/mimic-death')).body;
     expect(meta.inputs.map((i: any) => i.name)).toEqual(['sequence', 'sequence_lengths', 'features']);
 
