@@ -89,6 +89,37 @@ export function schemaTable({ schema }: Pick<DatasetVersion, 'schema'>): string 
   );
 }
 
+/** Stores sequence-dataset lines made by a converter as a new version, and says what was left out. */
+async function storeSequences(
+  opts: CliOptions,
+  made: { name: string; lines: string[]; description: string; dropped: Record<string, number>; unit: string },
+): Promise<void> {
+  await withGalen(opts, async (galen) => {
+    const { dataset, created } = await audited(
+      galen,
+      'dataset.upload',
+      { detail: { dataset: made.name } },
+      () =>
+        galen.datasets.upload(
+          {
+            name: made.name,
+            file: Buffer.from(made.lines.join('\n') + '\n'),
+            format: 'sequences',
+            description: made.description,
+          },
+          CLI_ACTOR,
+        ),
+    );
+    print({ ...dataset, created, dropped: made.dropped }, opts.json, () =>
+      [
+        `${created ? 'stored' : 'unchanged (same bytes as)'} ${dataset.name}:${dataset.version}: ${describeContents(dataset)}, sha256 ${dataset.sha256}`,
+        schemaTable(dataset),
+        ...Object.entries(made.dropped).map(([why, n]) => `left out ${n} ${made.unit}(s): ${why}`),
+      ].join('\n'),
+    );
+  });
+}
+
 export function datasetsCommand(global: () => CliOptions): Command {
   const datasets = new Command('datasets').description(
     'upload and inspect training datasets in the local data folder',
@@ -191,29 +222,12 @@ export function datasetsCommand(global: () => CliOptions): Command {
           labels: o.labels,
           minClassCount: o.minClass,
         });
-        await withGalen(opts, async (galen) => {
-          const { dataset, created } = await audited(
-            galen,
-            'dataset.upload',
-            { detail: { dataset: o.name } },
-            () =>
-              galen.datasets.upload(
-                {
-                  name: o.name,
-                  file: Buffer.from(windows.lines.join('\n') + '\n'),
-                  format: 'sequences',
-                  description: `beats of WFDB record ${header.record} (${windows.window.leads.join(', ')}; ${windows.window.before} samples before and ${windows.window.after} from each beat at ${header.samplingFrequency} Hz)`,
-                },
-                CLI_ACTOR,
-              ),
-          );
-          print({ ...dataset, created, dropped: windows.dropped }, opts.json, () =>
-            [
-              `${created ? 'stored' : 'unchanged (same bytes as)'} ${dataset.name}:${dataset.version}: ${describeContents(dataset)}, sha256 ${dataset.sha256}`,
-              schemaTable(dataset),
-              ...Object.entries(windows.dropped).map(([why, n]) => `left out ${n} beat(s): ${why}`),
-            ].join('\n'),
-          );
+        await storeSequences(opts, {
+          name: o.name,
+          lines: windows.lines,
+          description: `beats of WFDB record ${header.record} (${windows.window.leads.join(', ')}; ${windows.window.before} samples before and ${windows.window.after} from each beat at ${header.samplingFrequency} Hz)`,
+          dropped: windows.dropped,
+          unit: 'beat',
         });
       },
     );
@@ -252,29 +266,12 @@ export function datasetsCommand(global: () => CliOptions): Command {
         },
         { target: o.target, seed: o.seed },
       );
-      await withGalen(opts, async (galen) => {
-        const { dataset, created } = await audited(
-          galen,
-          'dataset.upload',
-          { detail: { dataset: o.name } },
-          () =>
-            galen.datasets.upload(
-              {
-                name: o.name,
-                file: Buffer.from(histories.lines.join('\n') + '\n'),
-                format: 'sequences',
-                description: `MIMIC-III admissions as diagnosis-code histories, labelled by ${o.target === 'death' ? 'in-hospital death' : 'readmission within 30 days'}; static features ${STATIC_FEATURES.join(', ')}; split by patient (seed ${o.seed})`,
-              },
-              CLI_ACTOR,
-            ),
-        );
-        print({ ...dataset, created, dropped: histories.dropped }, opts.json, () =>
-          [
-            `${created ? 'stored' : 'unchanged (same bytes as)'} ${dataset.name}:${dataset.version}: ${describeContents(dataset)}, sha256 ${dataset.sha256}`,
-            schemaTable(dataset),
-            ...Object.entries(histories.dropped).map(([why, n]) => `left out ${n} admission(s): ${why}`),
-          ].join('\n'),
-        );
+      await storeSequences(opts, {
+        name: o.name,
+        lines: histories.lines,
+        description: `MIMIC-III admissions as diagnosis-code histories, labelled by ${o.target === 'death' ? 'in-hospital death' : 'readmission within 30 days'}; static features ${STATIC_FEATURES.join(', ')}; split by patient (seed ${o.seed})`,
+        dropped: histories.dropped,
+        unit: 'admission',
       });
     });
 

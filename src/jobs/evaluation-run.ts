@@ -80,3 +80,27 @@ export function classifierMetrics(
     report,
   };
 }
+
+/** The report for some held-out rows (positions) of a classifier's served probabilities (n × k). */
+export function classifierReportOf(
+  probabilities: Float32Array,
+  targets: ArrayLike<number>,
+  k: number,
+  rows: readonly number[],
+  options: { seed: number; threshold?: number | undefined },
+): BinaryReport | MulticlassReport {
+  const y = rows.map((i) => targets[i]!);
+  if (k === 2) {
+    return evaluateBinaryReport(
+      rows.map((i) => probabilities[i * 2 + 1]!),
+      y,
+      { seed: options.seed, ...(options.threshold !== undefined && { threshold: options.threshold }) },
+    );
+  }
+  return evaluateMulticlassReport(
+    rows.flatMap((i) => Array.from(probabilities.subarray(i * k, (i + 1) * k))),
+    y,
+    k,
+    { seed: options.seed },
+  );
+}

@@ -285,6 +285,25 @@ function trainerNetwork(
       };
 }
 
+/** The spec's `training` block: the options, their defaults, and class weights from the training counts. */
+export function trainingSpec(
+  options: DeepTrainingOptions,
+  trainCounts: readonly number[],
+  defaults: { epochs: number; patience: number },
+): Record<string, unknown> {
+  const n = trainCounts.reduce((a, b) => a + b, 0);
+  const k = trainCounts.length;
+  return {
+    epochs: options.epochs ?? defaults.epochs,
+    batchSize: options.batchSize ?? 64,
+    learningRate: options.learningRate ?? 1e-3,
+    weightDecay: options.weightDecay ?? 1e-4,
+    classWeights: options.classWeight === 'balanced' ? trainCounts.map((c) => n / (k * c)) : null,
+    patience: options.patience === undefined ? defaults.patience : options.patience,
+    selectBy: k === 2 ? 'auroc' : 'loss',
+  };
+}
+
 /** What a trainer run gave: its `done` event, every epoch, and the PyTorch version that ran it. */
 export interface DeepTrainerResult {
   done: TrainerDone;
@@ -332,6 +351,19 @@ export async function runDeepTrainer(
     }
   });
   return { done: await trainer.done, history, versions };
+}
+
+/** What the version's metrics keep of a trainer run: best epoch, epochs run, time, each epoch's figures. */
+export function trainingSummary(
+  done: TrainerDone,
+  history: readonly TrainerEpoch[],
+): Record<string, unknown> {
+  return {
+    bestEpoch: done.bestEpoch,
+    epochsRun: done.epochsRun,
+    seconds: done.seconds,
+    history: history.map(({ event: _e, ...e }) => e),
+  };
 }
 
 /** The largest |ONNX − PyTorch| over the reference rows; refuses an export beyond {@link PARITY_LIMIT}. */
@@ -431,16 +463,7 @@ export async function trainDeep(
       classes: k,
       inputs,
       labels: { train: 'train_labels.npy', validation: 'validation_labels.npy' },
-      training: {
-        epochs: options.epochs ?? 20,
-        batchSize: options.batchSize ?? 64,
-        learningRate: options.learningRate ?? 1e-3,
-        weightDecay: options.weightDecay ?? 1e-4,
-        classWeights:
-          options.classWeight === 'balanced' ? trainCounts.map((c) => splits.train.length / (k * c)) : null,
-        patience: options.patience === undefined ? 5 : options.patience,
-        selectBy: k === 2 ? 'auroc' : 'loss',
-      },
+      training: trainingSpec(options, trainCounts, { epochs: 20, patience: 5 }),
       augment,
       network: trainerNetwork(architecture, options),
       export: { onnx: 'model.onnx', opset: 17, referenceCount: 32, reference: 'reference_probabilities.npy' },
@@ -477,12 +500,7 @@ export async function trainDeep(
       report: scored.report,
       evaluatedOn,
       parityMaxAbsDiff: parity,
-      training: {
-        bestEpoch: done.bestEpoch,
-        epochsRun: done.epochsRun,
-        seconds: done.seconds,
-        history: history.map(({ event: _e, ...e }) => e),
-      },
+      training: trainingSummary(done, history),
     };
 
     progress(PHASE.register, 'writing the model card and registering the version');

@@ -15,12 +15,26 @@ import { decodeNpy, encodeNpy } from '../datasets/index.js';
 import { backendMissing } from '../deep/pytorch-backend.js';
 import { compileTabularNetwork } from '../onnx/index.js';
 import type { ModelVersion } from '../registry/index.js';
-import { evaluateBinaryReport, evaluateMulticlassReport, prepareTabularNetwork } from '../training/index.js';
-import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
+import { prepareTabularNetwork } from '../training/index.js';
+import { classifierMetrics, classifierReportOf, withEvaluationModel } from './evaluation-run.js';
 import { buildModelCard } from './model-card.js';
-import { checkDeepOptions, checkParity, pytorchBackend, runDeepTrainer } from './train-deep.js';
+import {
+  checkDeepOptions,
+  checkParity,
+  pytorchBackend,
+  runDeepTrainer,
+  trainingSpec,
+  trainingSummary,
+} from './train-deep.js';
 import type { TrainModelDeps, TrainModelHooks, TrainModelRequest } from './train-model.js';
-import { loadTrainingTable, subgroupMetrics, toTensors } from './training-table.js';
+import {
+  cardSubgroups,
+  columnInputs,
+  lineageOf,
+  loadTrainingTable,
+  subgroupMetrics,
+  toTensors,
+} from './training-table.js';
 
 const ALGORITHM = 'multilayer perceptron';
 
@@ -86,16 +100,7 @@ export async function trainMlp(
         },
       ],
       labels: { train: 'train_labels.npy', validation: 'validation_labels.npy' },
-      training: {
-        epochs: options.epochs ?? 100,
-        batchSize: options.batchSize ?? 64,
-        learningRate: options.learningRate ?? 1e-3,
-        weightDecay: options.weightDecay ?? 1e-4,
-        classWeights:
-          options.classWeight === 'balanced' ? counts.map((c) => data.train.length / (k * c)) : null,
-        patience: options.patience === undefined ? 10 : options.patience,
-        selectBy: k === 2 ? 'auroc' : 'loss',
-      },
+      training: trainingSpec(options, counts, { epochs: 100, patience: 10 }),
       augment: null,
       network: {
         hidden: options.network?.hidden ?? 64,
@@ -140,27 +145,11 @@ export async function trainMlp(
       report: scored.report,
       evaluatedOn,
       parityMaxAbsDiff: parity,
-      training: {
-        bestEpoch: done.bestEpoch,
-        epochsRun: done.epochsRun,
-        seconds: done.seconds,
-        history: history.map(({ event: _e, ...e }) => e),
-      },
+      training: trainingSummary(done, history),
     };
     if (request.sensitive !== undefined) {
       metrics['subgroups'] = subgroupMetrics(table, request.sensitive, data.test, (rows) =>
-        k === 2
-          ? evaluateBinaryReport(
-              rows.map((i) => served[i * 2 + 1]!),
-              rows.map((i) => data.testTargets[i]!),
-              binaryOptions,
-            )
-          : evaluateMulticlassReport(
-              rows.flatMap((i) => Array.from(served.subarray(i * k, (i + 1) * k))),
-              rows.map((i) => data.testTargets[i]!),
-              k,
-              { seed },
-            ),
+        classifierReportOf(served, data.testTargets, k, rows, binaryOptions),
       );
     }
 
@@ -179,14 +168,7 @@ export async function trainMlp(
       limitations: request.limitations,
       dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
       schema,
-      inputs: new Map(
-        data.features.map((f) => [
-          f.column,
-          f.kind === 'numeric'
-            ? { datatype: 'FP32' as const }
-            : { datatype: 'BYTES' as const, categories: f.categories.length },
-        ]),
-      ),
+      inputs: columnInputs(data.features),
       trainRows: data.train.length,
       testRows: n,
       droppedRows: data.droppedRows,
@@ -194,13 +176,7 @@ export async function trainMlp(
       trainTargets: data.y.train,
       testTargets: data.testTargets,
       report: scored.report,
-      subgroups:
-        request.sensitive === undefined
-          ? undefined
-          : {
-              column: request.sensitive,
-              groups: metrics['subgroups'] as Record<string, { n: number; report?: unknown }>,
-            },
+      subgroups: cardSubgroups(request.sensitive, metrics),
     });
     const version = await deps.registry.registerVersion(
       {
@@ -212,15 +188,7 @@ export async function trainMlp(
         source: 'galen training',
         datasetSha256: dataset.sha256,
         parameters: {
-          dataset: `${dataset.name}:${dataset.version}`,
-          ...(testDataset && {
-            testDataset: `${testDataset.name}:${testDataset.version}`,
-            testDatasetSha256: testDataset.sha256,
-          }),
-          ...(hooks.job !== undefined && { job: hooks.job }),
-          target: request.target,
-          ...(request.positive !== undefined && { positive: request.positive }),
-          ...(request.threshold !== undefined && { threshold: request.threshold }),
+          ...lineageOf(dataset, testDataset, request, hooks.job),
           model: 'mlp',
           seed,
           options: request.options ?? {},

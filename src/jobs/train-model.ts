@@ -11,13 +11,7 @@ import { compileTabularPipeline } from '../onnx/index.js';
 import type { DatasetRegistry, ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { ModelRuntime } from '../runtime/index.js';
 import type { ArtifactStore } from '../store/index.js';
-import {
-  evaluateBinaryReport,
-  evaluateMulticlassReport,
-  evaluateRegressionReport,
-  predictPipeline,
-  trainTabular,
-} from '../training/index.js';
+import { evaluateRegressionReport, predictPipeline, trainTabular } from '../training/index.js';
 import type {
   BinaryReport,
   ModelSelection,
@@ -26,9 +20,16 @@ import type {
   TabularModelKind,
   TabularTrainingOptions,
 } from '../training/index.js';
-import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
+import { classifierMetrics, classifierReportOf, withEvaluationModel } from './evaluation-run.js';
 import { buildModelCard } from './model-card.js';
-import { loadTrainingTable, subgroupMetrics, toTensors } from './training-table.js';
+import {
+  cardSubgroups,
+  columnInputs,
+  lineageOf,
+  loadTrainingTable,
+  subgroupMetrics,
+  toTensors,
+} from './training-table.js';
 import { isDeepArchitecture, trainDeep } from './train-deep.js';
 import { trainMlp } from './train-mlp.js';
 import type { DeepArchitecture, DeepTrainingOptions } from './train-deep.js';
@@ -193,20 +194,7 @@ export async function trainModel(
             rows.map((i) => trained.testTargets[i]!),
             { seed },
           )
-        : trained.classes!.length === 2
-          ? evaluateBinaryReport(
-              rows.map((i) => served[i * 2 + 1]!),
-              rows.map((i) => trained.testTargets[i]!),
-              binaryOptions,
-            )
-          : evaluateMulticlassReport(
-              rows.flatMap((i) =>
-                Array.from(served.subarray(i * trained.classes!.length, (i + 1) * trained.classes!.length)),
-              ),
-              rows.map((i) => trained.testTargets[i]!),
-              trained.classes!.length,
-              { seed },
-            ),
+        : classifierReportOf(served, trained.testTargets, trained.classes!.length, rows, binaryOptions),
     );
   }
   metrics['evaluatedOn'] = testDataset
@@ -231,14 +219,7 @@ export async function trainModel(
     limitations: request.limitations,
     dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
     schema,
-    inputs: new Map(
-      trained.spec.features.map((f) => [
-        f.column,
-        f.kind === 'numeric'
-          ? { datatype: 'FP32' as const }
-          : { datatype: 'BYTES' as const, categories: f.categories.length },
-      ]),
-    ),
+    inputs: columnInputs(trained.spec.features),
     trainRows: trained.train.length,
     testRows: n,
     droppedRows: trained.droppedRows,
@@ -246,13 +227,7 @@ export async function trainModel(
     trainTargets: trained.trainTargets,
     testTargets: trained.testTargets,
     report,
-    subgroups:
-      request.sensitive === undefined
-        ? undefined
-        : {
-            column: request.sensitive,
-            groups: metrics['subgroups'] as Record<string, { n: number; report?: unknown }>,
-          },
+    subgroups: cardSubgroups(request.sensitive, metrics),
   });
 
   const version = await deps.registry.registerVersion(
@@ -266,15 +241,7 @@ export async function trainModel(
       source: 'galen training',
       datasetSha256: dataset.sha256,
       parameters: {
-        dataset: `${dataset.name}:${dataset.version}`,
-        ...(testDataset && {
-          testDataset: `${testDataset.name}:${testDataset.version}`,
-          testDatasetSha256: testDataset.sha256,
-        }),
-        ...(hooks.job !== undefined && { job: hooks.job }),
-        target: request.target,
-        ...(request.positive !== undefined && { positive: request.positive }),
-        ...(request.threshold !== undefined && { threshold: request.threshold }),
+        ...lineageOf(dataset, testDataset, request, hooks.job),
         model: trained.model,
         ...(trained.selection && { selection: trained.selection }),
         seed,

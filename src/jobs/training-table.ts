@@ -109,3 +109,49 @@ export function toTensors(features: PipelineSpec['features'], columns: PipelineC
     };
   });
 }
+
+/** How the served graph takes each feature column, for the model card. */
+export function columnInputs(
+  features: PipelineSpec['features'],
+): Map<string, { datatype: 'FP32' } | { datatype: 'BYTES'; categories: number }> {
+  return new Map(
+    features.map((f) => [
+      f.column,
+      f.kind === 'numeric'
+        ? { datatype: 'FP32' as const }
+        : { datatype: 'BYTES' as const, categories: f.categories.length },
+    ]),
+  );
+}
+
+/** The model card's subgroups: the sensitive column and the per-group metrics, when there is one. */
+export function cardSubgroups(
+  sensitive: string | undefined,
+  metrics: Record<string, unknown>,
+): { column: string; groups: Record<string, { n: number; report?: unknown }> } | undefined {
+  if (sensitive === undefined) return undefined;
+  return {
+    column: sensitive,
+    groups: metrics['subgroups'] as Record<string, { n: number; report?: unknown }>,
+  };
+}
+
+/** The lineage parameters every tabular version records about its data, target and job. */
+export function lineageOf(
+  dataset: DatasetVersion,
+  testDataset: DatasetVersion | undefined,
+  request: Pick<TrainModelRequest, 'target' | 'positive' | 'threshold'>,
+  job: string | undefined,
+): Record<string, unknown> {
+  return {
+    dataset: `${dataset.name}:${dataset.version}`,
+    ...(testDataset && {
+      testDataset: `${testDataset.name}:${testDataset.version}`,
+      testDatasetSha256: testDataset.sha256,
+    }),
+    ...(job !== undefined && { job }),
+    target: request.target,
+    ...(request.positive !== undefined && { positive: request.positive }),
+    ...(request.threshold !== undefined && { threshold: request.threshold }),
+  };
+}

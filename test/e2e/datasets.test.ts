@@ -165,4 +165,44 @@ describe('datasets CLI', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/"nope"/);
   });
+
+  it('makes sequence datasets from a WFDB record, from MIMIC-III tables, and an image dataset from a folder', async () => {
+    const shared = new URL('../../../shared/data/', import.meta.url);
+    const ecg = await runCli(
+      ['datasets', 'from-wfdb', new URL('signals/mitbih_100.hea', shared).pathname, '--name', 'ecg100'],
+      dataDir,
+    );
+    expect(ecg.code, ecg.stderr).toBe(0);
+    expect(ecg.stdout).toMatch(/stored ecg100:1: 2270 sequences/);
+    expect(ecg.stdout).toMatch(
+      /2 value\(s\) per step, length 252–252 \(mean 252\.0\), 3 static feature\(s\)/,
+    );
+    expect(ecg.stdout).toMatch(/left out 1 beat\(s\): V \(fewer than 10 beats\)/);
+    const mimic = await runCli(
+      [
+        'datasets',
+        'from-mimic',
+        new URL('ehr/', shared).pathname,
+        '--name',
+        'mimic',
+        '--target',
+        'death',
+        '--json',
+      ],
+      dataDir,
+    );
+    expect(mimic.code, mimic.stderr).toBe(0);
+    expect(JSON.parse(mimic.stdout)).toMatchObject({
+      format: 'sequences',
+      rows: 129,
+      schema: { staticFeatures: 4, labels: { died: 40, survived: 89 } },
+    });
+    const folder = await runCli(
+      ['datasets', 'upload', new URL('imaging/pneumoniamnist_test_png', shared).pathname, '--name', 'png'],
+      dataDir,
+    );
+    expect(folder.code, folder.stderr).toBe(0);
+    expect(folder.stdout).toMatch(/stored png:1: 40 images/);
+    expect(folder.stdout).toMatch(/images: 1×28×28/);
+  });
 });

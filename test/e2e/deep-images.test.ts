@@ -11,26 +11,13 @@ import { readFile, readdir } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/datasets/index.js';
-import { probePyTorch } from '../../src/deep/pytorch-backend.js';
 import { packImageFolder } from '../../src/images/index.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
 
 const IMAGING = new URL('../../../shared/data/imaging/', import.meta.url);
-const backend = await probePyTorch(process.env['GALEN_PYTHON']);
-if (!backend.available && process.env['GALEN_REQUIRE_PYTORCH'] === '1') {
-  throw new Error(`GALEN_REQUIRE_PYTORCH=1 but the PyTorch backend is missing: ${backend.reason}`);
-}
-
-async function waitFor(server: TestServer, id: string, timeoutMs = 600_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await server.call('GET', `/api/v1/jobs/${id}`)).body;
-    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} is still ${job.state}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const available = await pytorchAvailable();
 
 /** One BYTES element as the binary extension lays it out: a 4-byte little-endian length, then the bytes. */
 function byteElement(bytes: Uint8Array): Buffer {
@@ -39,7 +26,7 @@ function byteElement(bytes: Uint8Array): Buffer {
   return Buffer.concat([length, bytes]);
 }
 
-describe.skipIf(!backend.available)('deep image models (PyTorch backend)', () => {
+describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
   let server: TestServer;
   let testImages: Uint8Array;
   beforeAll(async () => {
@@ -79,7 +66,7 @@ describe.skipIf(!backend.available)('deep image models (PyTorch backend)', () =>
       },
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const job = await waitFor(server, submitted.body.id);
+    const job = await waitForJob(server, submitted.body.id);
     expect(job.error).toBeNull();
     expect(job.state).toBe('succeeded');
     const logs = (await server.call('GET', `/api/v1/jobs/${job.id}/logs`)).body.map((l: any) => l.message);
@@ -145,7 +132,7 @@ describe.skipIf(!backend.available)('deep image models (PyTorch backend)', () =>
       },
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const job = await waitFor(server, submitted.body.id);
+    const job = await waitForJob(server, submitted.body.id);
     expect(job.error).toBeNull();
     const version = (await server.call('GET', '/api/v1/models/pneumonia-resnet/versions/1')).body;
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);

@@ -8,27 +8,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probePyTorch } from '../../src/deep/pytorch-backend.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
 
 const CLINICAL = new URL('../../../shared/data/clinical/', import.meta.url);
-const backend = await probePyTorch(process.env['GALEN_PYTHON']);
-if (!backend.available && process.env['GALEN_REQUIRE_PYTORCH'] === '1') {
-  throw new Error(`GALEN_REQUIRE_PYTORCH=1 but the PyTorch backend is missing: ${backend.reason}`);
-}
+const available = await pytorchAvailable();
 
-async function waitFor(server: TestServer, id: string, timeoutMs = 600_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await server.call('GET', `/api/v1/jobs/${id}`)).body;
-    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} is still ${job.state}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-describe.skipIf(!backend.available)('tabular MLP (PyTorch backend)', () => {
+describe.skipIf(!available)('tabular MLP (PyTorch backend)', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await createTestServer();
@@ -53,7 +40,7 @@ describe.skipIf(!backend.available)('tabular MLP (PyTorch backend)', () => {
       },
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const job = await waitFor(server, submitted.body.id);
+    const job = await waitForJob(server, submitted.body.id);
     expect(job.error).toBeNull();
     const version = (await server.call('GET', '/api/v1/models/heart-mlp/versions/1')).body;
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
@@ -103,7 +90,7 @@ describe.skipIf(!backend.available)('tabular MLP (PyTorch backend)', () => {
       body: { model: 'chol-mlp', dataset: 'heart', target: 'chol', modelKind: 'mlp', deep: { epochs: 1 } },
     });
     expect(submitted.status).toBe(202);
-    const job = await waitFor(server, submitted.body.id);
+    const job = await waitForJob(server, submitted.body.id);
     expect(job.state).toBe('failed');
     expect(job.error.message).toMatch(/the mlp predicts classes, and target "chol" is a number/);
   }, 600_000);

@@ -9,7 +9,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probePyTorch } from '../../src/deep/pytorch-backend.js';
 import { mimicHistories } from '../../src/ehr/index.js';
 import {
   beatWindows,
@@ -19,25 +18,13 @@ import {
 } from '../../src/signals/index.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
 
 const SIGNALS = new URL('../../../shared/data/signals/', import.meta.url);
 const EHR = new URL('../../../shared/data/ehr/', import.meta.url);
-const backend = await probePyTorch(process.env['GALEN_PYTHON']);
-if (!backend.available && process.env['GALEN_REQUIRE_PYTORCH'] === '1') {
-  throw new Error(`GALEN_REQUIRE_PYTORCH=1 but the PyTorch backend is missing: ${backend.reason}`);
-}
+const available = await pytorchAvailable();
 
-async function waitFor(server: TestServer, id: string, timeoutMs = 600_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = (await server.call('GET', `/api/v1/jobs/${id}`)).body;
-    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} is still ${job.state}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', () => {
+describe.skipIf(!available)('deep sequence models (PyTorch backend)', () => {
   let server: TestServer;
   let beats: { label: string; steps: number[][]; features: number[] }[];
   beforeAll(async () => {
@@ -83,7 +70,7 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
       },
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const job = await waitFor(server, submitted.body.id);
+    const job = await waitForJob(server, submitted.body.id);
     expect(job.error).toBeNull();
     expect(job.state).toBe('succeeded');
 
@@ -150,7 +137,7 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
         },
       });
       expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-      const job = await waitFor(server, submitted.body.id);
+      const job = await waitForJob(server, submitted.body.id);
       expect(job.error).toBeNull();
       const version = (await server.call('GET', `/api/v1/models/ecg-${modelKind}/versions/1`)).body;
       expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
@@ -188,7 +175,7 @@ describe.skipIf(!backend.available)('deep sequence models (PyTorch backend)', ()
       },
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const job = await waitFor(server, submitted.body.id);
+    const job = await waitForJob(server, submitted.body.id);
     expect(job.error).toBeNull();
     const version = (await server.call('GET', '/api/v1/models/mimic-death/versions/1')).body;
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
