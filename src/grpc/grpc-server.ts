@@ -8,7 +8,7 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Galen } from '../app/index.js';
 import { GALEN_VERSION, GalenError, OIP_EXTENSIONS } from '../core/index.js';
 import type { TensorSpec } from '../core/index.js';
-import { parseTimeoutMicros } from '../serving/index.js';
+import { parseTimeoutMicros, servedInputs } from '../serving/index.js';
 import { decodeInferInputs, encodeInferResponse, requestedOutputs } from './infer-tensors.js';
 import { inferenceServiceDefinition } from './proto.js';
 import type {
@@ -102,7 +102,7 @@ function implementation(galen: Galen, isReady: () => boolean): UntypedServiceImp
           name: meta.name,
           versions: meta.versions.map(String),
           platform: meta.platform,
-          inputs: meta.signature.inputs.map(tensorMetadata),
+          inputs: servedInputs(meta.signature).map(tensorMetadata),
           outputs: meta.signature.outputs.map(tensorMetadata),
         };
       },

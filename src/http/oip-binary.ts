@@ -194,8 +194,31 @@ export function decodeInferInputs(header: InferHeader, binary: Buffer | undefine
     if (bytes !== undefined) return tensorFromRaw(input.name, datatype, shape, bytes);
     if (input.data === undefined)
       throw new GalenError('invalid_input', `input "${input.name}" has no "data"`);
-    return tensorFromJson(input.name, datatype, shape, input.data);
+    const tensor = tensorFromJson(input.name, datatype, shape, input.data);
+    const contentType = input.parameters?.['content_type'];
+    if (contentType === undefined) return tensor;
+    if (contentType !== 'base64' || datatype !== 'BYTES') {
+      throw new GalenError(
+        'invalid_input',
+        `input "${input.name}" has content_type ${JSON.stringify(contentType)}; the one content type Galen reads is "base64", for BYTES inputs (e.g. image files in JSON)`,
+      );
+    }
+    return { ...tensor, data: (tensor.data as Buffer[]).map((b, k) => fromBase64(input.name, k, b)) };
   });
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** One base64 element of a BYTES input, decoded; anything that is not base64 is refused. */
+function fromBase64(name: string, element: number, text: Buffer): Buffer {
+  const value = text.toString('utf8').replace(/\s+/g, '');
+  if (value.length % 4 !== 0 || !BASE64.test(value)) {
+    throw new GalenError(
+      'invalid_input',
+      `input "${name}" element ${element} is not base64, as its content_type "base64" says`,
+    );
+  }
+  return Buffer.from(value, 'base64');
 }
 
 /** Which outputs a request asks for (undefined: all) and which of them go back as binary. */

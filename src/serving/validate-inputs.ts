@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { GalenError, formatShape, shapeMatches } from '../core/index.js';
-import type { Signature, Tensor } from '../core/index.js';
+import type { Signature, Tensor, TensorSpec } from '../core/index.js';
 
 const list = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
 
@@ -75,4 +75,19 @@ export function selectOutputs(
     seen.add(name);
   }
   return [...requested];
+}
+
+/**
+ * The inputs a client may send, as metadata lists them: each encoded-image input (BYTES [-1]) first,
+ * then the graph's own inputs.
+ */
+export function servedInputs(signature: Signature): TensorSpec[] {
+  return [
+    ...(signature.imageInputs ?? []).map((i): TensorSpec => ({
+      name: i.name,
+      datatype: 'BYTES',
+      shape: [-1],
+    })),
+    ...signature.inputs,
+  ];
 }

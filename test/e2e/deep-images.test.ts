@@ -120,6 +120,40 @@ describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
     expect(fromPixels.status, JSON.stringify(fromPixels.body)).toBe(200);
     const direct = fromPixels.body.outputs.find((o: any) => o.name === 'probabilities').data;
     expect(Math.abs(direct[1] - probabilities.data[1])).toBeLessThan(1e-6);
+
+    // JSON clients send the file as base64, saying so in the input's content_type.
+    const fromJson = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {
+      body: {
+        inputs: [
+          {
+            name: 'image',
+            datatype: 'BYTES',
+            shape: [1],
+            parameters: { content_type: 'base64' },
+            data: [png.toString('base64')],
+          },
+        ],
+      },
+    });
+    expect(fromJson.status, JSON.stringify(fromJson.body)).toBe(200);
+    expect(fromJson.body.outputs.find((o: any) => o.name === 'probabilities').data).toEqual(
+      probabilities.data,
+    );
+    const notBase64 = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {
+      body: {
+        inputs: [
+          {
+            name: 'image',
+            datatype: 'BYTES',
+            shape: [1],
+            parameters: { content_type: 'base64' },
+            data: ['%%%'],
+          },
+        ],
+      },
+    });
+    expect(notBase64.status).toBe(400);
+    expect(notBase64.body.error).toMatch(/input "image" element 0 is not base64/);
   }, 600_000);
 
   it('trains a ResNet-18-style network for one epoch whose ONNX matches PyTorch', async () => {

@@ -9,7 +9,7 @@ import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { GALEN_VERSION, OIP_EXTENSIONS } from '../../core/index.js';
 import type { Signature } from '../../core/index.js';
-import { parseTimeoutMicros } from '../../serving/index.js';
+import { parseTimeoutMicros, servedInputs } from '../../serving/index.js';
 import {
   binaryPartOf,
   decodeInferInputs,
@@ -53,13 +53,14 @@ export function tensorMetadata(signature: Signature): { inputs: unknown[]; outpu
     shape: t.shape,
   });
   // An encoded-image input is listed first: it is the form most clients send.
-  const images = (signature.imageInputs ?? []).map((i) => ({
-    name: i.name,
-    datatype: 'BYTES',
-    shape: [-1],
-    parameters: { content: 'PNG or JPEG files', alternative_to: i.into },
-  }));
-  return { inputs: [...images, ...signature.inputs.map(spec)], outputs: signature.outputs.map(spec) };
+  const images = new Map((signature.imageInputs ?? []).map((i) => [i.name, i]));
+  const inputs = servedInputs(signature).map((t) => {
+    const image = images.get(t.name);
+    return image
+      ? { ...(spec(t) as object), parameters: { content: 'PNG or JPEG files', alternative_to: image.into } }
+      : spec(t);
+  });
+  return { inputs, outputs: signature.outputs.map(spec) };
 }
 
 const forVersions = (path: string): string[] => [
