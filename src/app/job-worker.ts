@@ -6,7 +6,7 @@
  */
 import type { GalenConfig } from '../config/index.js';
 import { GalenError } from '../core/index.js';
-import { jobActor, trainModel } from '../jobs/index.js';
+import { jobActor, removeWorkDirsNow, trainModel } from '../jobs/index.js';
 import type { JobOutcome, TrainModelRequest } from '../jobs/index.js';
 import type { JobLogRecord, JobRecord, JsonObject } from '../store/index.js';
 import { createLogger, stderrDestination } from '../observability/index.js';
@@ -79,6 +79,12 @@ async function run(start: WorkerStart): Promise<JobOutcome> {
 let reported = false;
 // Without its parent nobody would record the outcome: stop.
 process.on('disconnect', () => process.exit(reported ? 0 : 1));
+// A cancel stops this process with SIGTERM: remove the run's files on the way out. The PyTorch
+// trainer sees its stdin close and stops too.
+process.once('SIGTERM', () => {
+  removeWorkDirsNow();
+  process.exit(143);
+});
 process.once('message', (start: WorkerStart) => {
   void run(start).then(async (outcome) => {
     await send({ type: 'outcome', outcome });

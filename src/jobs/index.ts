@@ -27,5 +27,6 @@ export {
   checkDeepOptions,
   isDeepArchitecture,
   pytorchBackend,
+  removeWorkDirsNow,
 } from './train-deep.js';
 export type { DeepArchitecture, DeepTrainingOptions, ImageAugmentation } from './train-deep.js';

@@ -6,6 +6,7 @@
  * on the held-out rows by Galen's runtime → registered with its card. Nothing is registered
  * unless every step succeeds; the work folder is removed however the run ends.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,6 +305,30 @@ export function trainingSpec(
   };
 }
 
+const workDirs = new Set<string>();
+
+/**
+ * A temporary folder for one run's NumPy files, spec and exported model, named after its job so
+ * what belongs to a job can be found. Removed when the run ends, or by {@link removeWorkDirsNow}
+ * when the process is stopped mid-run.
+ */
+export async function makeWorkDir(kind: string, job: string | undefined): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `galen-${kind}-${job ?? 'local'}-`));
+  workDirs.add(dir);
+  return dir;
+}
+
+export async function removeWorkDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  workDirs.delete(dir);
+}
+
+/** Removes every run folder of this process at once (a cancelled job's process, as it stops). */
+export function removeWorkDirsNow(): void {
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+  workDirs.clear();
+}
+
 /** What a trainer run gave: its `done` event, every epoch, and the PyTorch version that ran it. */
 export interface DeepTrainerResult {
   done: TrainerDone;
@@ -428,7 +453,7 @@ export async function trainDeep(
     }
   }
 
-  const work = await mkdtemp(join(tmpdir(), 'galen-deep-'));
+  const work = await makeWorkDir('deep', hooks.job);
   try {
     progress(
       0.05,
@@ -564,6 +589,6 @@ export async function trainDeep(
     );
     return { version, metrics };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeWorkDir(work);
   }
 }

@@ -6,8 +6,8 @@
  * `probabilities` out — checked against PyTorch on validation rows (which also checks the compiled
  * preprocessing), evaluated on the held-out rows in Galen's runtime and registered with its card.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { GALEN_VERSION, GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
@@ -21,7 +21,9 @@ import { buildModelCard } from './model-card.js';
 import {
   checkDeepOptions,
   checkParity,
+  makeWorkDir,
   pytorchBackend,
+  removeWorkDir,
   runDeepTrainer,
   trainingSpec,
   trainingSummary,
@@ -62,7 +64,7 @@ export async function trainMlp(
     ...(options.validationFraction !== undefined && { validationFraction: options.validationFraction }),
   });
   const k = data.classes.length;
-  const work = await mkdtemp(join(tmpdir(), 'galen-mlp-'));
+  const work = await makeWorkDir('mlp', hooks.job);
   try {
     progress(0.05, `writing ${data.train.length} training and ${data.validation.length} validation rows`);
     const matrix = (file: string, x: Float32Array): Promise<void> =>
@@ -216,6 +218,6 @@ export async function trainMlp(
     if (err instanceof GalenError) throw err;
     throw new GalenError('internal', `mlp training failed: ${(err as Error).message}`, { cause: err });
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeWorkDir(work);
   }
 }

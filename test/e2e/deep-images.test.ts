@@ -8,6 +8,7 @@
  * tests are skipped, unless GALEN_REQUIRE_PYTORCH=1 (CI sets it), when they fail.
  */
 import { readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/datasets/index.js';
@@ -171,6 +172,42 @@ describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
     const version = (await server.call('GET', '/api/v1/models/pneumonia-resnet/versions/1')).body;
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
     expect(version.lineage.parameters.trainer.augment).toBeNull();
+  }, 600_000);
+
+  it('cancels a deep job mid-training: the trainer stops and the run leaves no files', async () => {
+    const submitted = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'pneumonia-cancelled', dataset: 'pneumonia', modelKind: 'cnn', deep: { epochs: 50 } },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const id = submitted.body.id as string;
+    const traces = async (): Promise<{ dirs: string[]; processes: number }> => {
+      const dirs = (await readdir(tmpdir())).filter((d) => d.startsWith(`galen-deep-${id}-`));
+      let processes = 0;
+      for (const pid of await readdir('/proc')) {
+        if (!/^\d+$/.test(pid)) continue;
+        const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (cmdline.includes('galen_trainer.py') && cmdline.includes(id)) processes += 1;
+      }
+      return { dirs, processes };
+    };
+    // Wait until PyTorch is training (an epoch under way), then cancel.
+    for (const deadline = Date.now() + 120_000; ;) {
+      const job = (await server.call('GET', `/api/v1/jobs/${id}`)).body;
+      if (/^epoch \d+\/50/.test(job.stage)) break;
+      expect(job.state).not.toMatch(/succeeded|failed|cancelled/);
+      if (Date.now() > deadline) throw new Error(`job ${id} never started training (${job.stage})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await traces()).processes).toBe(1);
+    expect((await server.call('POST', `/api/v1/jobs/${id}/cancel`)).status).toBe(200);
+    expect((await waitForJob(server, id)).state).toBe('cancelled');
+    for (const deadline = Date.now() + 15_000; ;) {
+      const left = await traces();
+      if (left.processes === 0 && left.dirs.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`a cancelled job left ${JSON.stringify(left)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await server.call('GET', '/api/v1/models/pneumonia-cancelled')).status).toBe(404);
   }, 600_000);
 
   it('stores a folder of PNG files with labels.csv as an image dataset', async () => {
