@@ -155,6 +155,14 @@ describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
     });
     expect(notBase64.status).toBe(400);
     expect(notBase64.body.error).toMatch(/input "image" element 0 is not base64/);
+
+    // TF Serving's REST API: the file as {"b64": …} in each instance.
+    const tfs = await server.call('POST', '/v1/models/pneumonia-cnn:predict', {
+      body: { instances: [{ image: { b64: png.toString('base64') } }] },
+    });
+    expect(tfs.status, JSON.stringify(tfs.body)).toBe(200);
+    expect(tfs.body.predictions[0].probabilities).toEqual(probabilities.data);
+    expect(tfs.body.predictions[0].label).toBe(label.data[0]);
   }, 600_000);
 
   it('trains a ResNet-18-style network for one epoch whose ONNX matches PyTorch', async () => {

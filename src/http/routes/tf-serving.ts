@@ -9,8 +9,9 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { GalenError } from '../../core/index.js';
-import type { Datatype, TensorSpec } from '../../core/index.js';
+import type { Datatype, Signature, TensorSpec } from '../../core/index.js';
 import { parseVersionRef } from '../../registry/index.js';
+import { servedInputs } from '../../serving/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import {
   classificationResults,
@@ -136,6 +137,27 @@ function tensorInfo(spec: TensorSpec): unknown {
 const byName = (specs: readonly TensorSpec[]): Record<string, unknown> =>
   Object.fromEntries(specs.map((s) => [s.name, tensorInfo(s)]));
 
+/**
+ * The signature a :predict body is read against: a model with an encoded-image input takes that
+ * input (BYTES, one `{"b64": …}` file per instance) in place of the pixel input it feeds, when
+ * the body names it.
+ */
+function predictSignature(body: { instances?: unknown; inputs?: unknown }, signature: Signature): Signature {
+  const images = signature.imageInputs ?? [];
+  if (images.length === 0) return signature;
+  const first: unknown = Array.isArray(body.instances) ? body.instances[0] : body.inputs;
+  const named = (name: string): boolean => typeof first === 'object' && first !== null && name in first;
+  const used = images.filter((i) => named(i.name));
+  if (used.length === 0) return signature;
+  return {
+    ...signature,
+    inputs: [
+      ...used.map((i): TensorSpec => ({ name: i.name, datatype: 'BYTES', shape: [-1] })),
+      ...signature.inputs.filter((s) => !used.some((i) => i.into === s.name)),
+    ],
+  };
+}
+
 /** Resolves the version once and pins the call to it, so the signature decoded against is the one run. */
 async function resolveFor(galen: Galen, request: FastifyRequest): Promise<ModelVersion> {
   const params = request.params as ModelParams;
@@ -173,7 +195,7 @@ export function tfServingRoutes(app: FastifyInstance, galen: Galen): void {
           signature_def: {
             signature_def: {
               [SIGNATURE]: {
-                inputs: byName(meta.signature.inputs),
+                inputs: byName(servedInputs(meta.signature)),
                 outputs: byName(meta.signature.outputs),
                 method_name: 'tensorflow/serving/predict',
               },
@@ -190,7 +212,7 @@ export function tfServingRoutes(app: FastifyInstance, galen: Galen): void {
         const body = request.body as PredictBody;
         checkSignature(body.signature_name);
         const target = await resolveFor(galen, request);
-        const { format, inputs } = decodePredictRequest(body, target.signature);
+        const { format, inputs } = decodePredictRequest(body, predictSignature(body, target.signature));
         const result = await galen.inference.infer({
           model: target.model,
           version: String(target.version),
