@@ -19,6 +19,8 @@ const owners = [
   { name: 'csv-parse/sync', owner: 'src/datasets/', why: 'only src/datasets/ parses CSV (parseCsv)' },
   { name: 'sharp', owner: 'src/images/', why: 'only src/images/ decodes and resizes images' },
   { name: 'fflate', owner: 'src/images/', why: 'only src/images/ reads and writes zip archives' },
+  { name: 'fhirpath', owner: 'src/fhir/', why: 'only src/fhir/ evaluates FHIRPath' },
+  { name: '@lhncbc/ucum-lhc', owner: 'src/fhir/', why: 'only src/fhir/ converts UCUM units' },
 ];
 
 const restrictedFor = (file) =>
@@ -94,6 +96,7 @@ export default tseslint.config(
     'deep',
     'signals',
     'ehr',
+    'fhir',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },

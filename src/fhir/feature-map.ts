@@ -1,0 +1,256 @@
+/**
+ * Feature maps: for a model version, how each of its inputs is built from a patient's FHIR R4
+ * data — the patient's age or sex, an aggregate over Observations with a LOINC (or other) code
+ * in a time window with its unit converted (UCUM), whether a Condition with a SNOMED (or ICD)
+ * code is recorded, or any FHIRPath expression — and what to do when the data has none. Parsed
+ * and checked against the version's signature before it is stored, so a map that cannot feed the
+ * model is refused with what is wrong.
+ */
+import { GalenError } from '../core/index.js';
+import type { Signature } from '../core/index.js';
+import { isUcumUnit } from './units.js';
+
+export interface Coding {
+  system: string;
+  code: string;
+}
+
+export const AGGREGATES = ['latest', 'earliest', 'mean', 'min', 'max', 'count', 'exists'] as const;
+export type Aggregate = (typeof AGGREGATES)[number];
+
+export type FeatureSource =
+  | { from: 'patient'; field: 'age' | 'sex' }
+  | {
+      from: 'observation';
+      /** Any of these codes (LOINC for vitals and labs). */
+      codes: Coding[];
+      /** For a panel such as blood pressure (85354-9): the component to read (8480-6 systolic). */
+      component?: Coding;
+      aggregate: Aggregate;
+      /** ISO 8601 duration back from the evaluation time, e.g. `P1Y`, `P30D`, `PT24H`; default all time. */
+      window?: string;
+      /** The UCUM unit the model takes; quantities in other units are converted, or refused. */
+      unit?: string;
+    }
+  | {
+      from: 'condition';
+      codes: Coding[];
+      aggregate: 'exists' | 'count';
+      window?: string;
+      activeOnly?: boolean;
+    }
+  | {
+      from: 'fhirpath';
+      expression: string;
+      aggregate?: 'first' | 'last' | 'count' | 'exists' | 'mean' | 'min' | 'max';
+    };
+
+/** What to feed when the data has nothing for an input. */
+export type MissingPolicy =
+  | { policy: 'missing' } // NaN / '' : the model's own imputation handles it
+  | { policy: 'value'; value: number | string }
+  | { policy: 'refuse' }; // the call is answered "required data unavailable"
+
+export interface FeatureMapping {
+  source: FeatureSource;
+  /** Text values mapped to what the model takes, e.g. sex {"male": 1, "female": 0}. */
+  values?: Record<string, number | string>;
+  missing: MissingPolicy;
+}
+
+export interface FeatureMap {
+  inputs: Record<string, FeatureMapping>;
+}
+
+/** Which kind of value a source gives before `values` mapping. */
+function producesText(source: FeatureSource): boolean | undefined {
+  switch (source.from) {
+    case 'patient':
+      return source.field === 'sex';
+    case 'observation':
+    case 'condition':
+      return false;
+    case 'fhirpath':
+      return undefined; // depends on the expression: checked when evaluated
+  }
+}
+
+const DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
+
+/** A window's length in milliseconds (months 30 days, years 365.25). */
+export function durationMs(window: string): number {
+  const m = DURATION.exec(window);
+  if (!m)
+    throw new GalenError(
+      'invalid_input',
+      `window "${window}" is not an ISO 8601 duration such as P1Y, P30D or PT24H`,
+    );
+  const n = (s: string | undefined): number => (s === undefined ? 0 : Number(s.slice(0, -1)));
+  const days = n(m[1]) * 365.25 + n(m[2]) * 30 + n(m[3]) * 7 + n(m[4]);
+  const seconds = n(m[6]) * 3600 + n(m[7]) * 60 + n(m[8]);
+  return days * 86_400_000 + seconds * 1000;
+}
+
+function fail(input: string, why: string): never {
+  throw new GalenError('invalid_input', `feature map input "${input}": ${why}`);
+}
+
+function parseCodings(input: string, value: unknown): Coding[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) fail(input, 'codes is empty; give at least one {"system", "code"}');
+  return list.map((c: unknown) => {
+    const coding = c as Partial<Coding>;
+    if (typeof coding?.system !== 'string' || typeof coding.code !== 'string' || coding.code === '') {
+      fail(
+        input,
+        'each code is {"system": "http://loinc.org", "code": "8480-6"} (system and code are strings)',
+      );
+    }
+    return { system: coding.system, code: coding.code };
+  });
+}
+
+function parseSource(input: string, raw: unknown): FeatureSource {
+  const s = raw as Record<string, unknown>;
+  if (typeof s !== 'object' || s === null) fail(input, 'source must be an object with "from"');
+  const window = s['window'];
+  if (window !== undefined) {
+    if (typeof window !== 'string') fail(input, 'window must be an ISO 8601 duration string');
+    durationMs(window);
+  }
+  switch (s['from']) {
+    case 'patient':
+      if (s['field'] !== 'age' && s['field'] !== 'sex')
+        fail(input, 'a patient source has field "age" or "sex"');
+      return { from: 'patient', field: s['field'] };
+    case 'observation': {
+      const aggregate = s['aggregate'] ?? 'latest';
+      if (!(AGGREGATES as readonly unknown[]).includes(aggregate)) {
+        fail(input, `aggregate ${JSON.stringify(aggregate)} is not one of ${AGGREGATES.join(', ')}`);
+      }
+      const unit = s['unit'];
+      if (unit !== undefined && (typeof unit !== 'string' || !isUcumUnit(unit))) {
+        fail(input, `unit ${JSON.stringify(unit)} is not a UCUM unit (e.g. "kg", "mm[Hg]", "Cel", "mg/dL")`);
+      }
+      return {
+        from: 'observation',
+        codes: parseCodings(input, s['codes'] ?? s['code']),
+        ...(s['component'] !== undefined && { component: parseCodings(input, s['component'])[0]! }),
+        aggregate: aggregate as Aggregate,
+        ...(window !== undefined && { window: window }),
+        ...(unit !== undefined && { unit: unit }),
+      };
+    }
+    case 'condition': {
+      const aggregate = s['aggregate'] ?? 'exists';
+      if (aggregate !== 'exists' && aggregate !== 'count')
+        fail(input, 'a condition source aggregates by "exists" or "count"');
+      if (s['activeOnly'] !== undefined && typeof s['activeOnly'] !== 'boolean')
+        fail(input, 'activeOnly is true or false');
+      return {
+        from: 'condition',
+        codes: parseCodings(input, s['codes'] ?? s['code']),
+        aggregate,
+        ...(window !== undefined && { window: window }),
+        ...(s['activeOnly'] !== undefined && { activeOnly: s['activeOnly'] }),
+      };
+    }
+    case 'fhirpath': {
+      if (typeof s['expression'] !== 'string' || s['expression'].trim() === '')
+        fail(input, 'a fhirpath source has an "expression"');
+      const aggregate = s['aggregate'] ?? 'first';
+      const allowed = ['first', 'last', 'count', 'exists', 'mean', 'min', 'max'];
+      if (!allowed.includes(aggregate as string))
+        fail(input, `aggregate ${JSON.stringify(aggregate)} is not one of ${allowed.join(', ')}`);
+      return { from: 'fhirpath', expression: s['expression'], aggregate: aggregate as 'first' };
+    }
+    default:
+      return fail(
+        input,
+        `source.from is ${JSON.stringify(s['from'])}; use "patient", "observation", "condition" or "fhirpath"`,
+      );
+  }
+}
+
+function parseMissing(input: string, raw: unknown): MissingPolicy {
+  if (raw === undefined) return { policy: 'missing' };
+  const m = raw as Record<string, unknown>;
+  if (m?.['policy'] === 'missing' || m?.['policy'] === 'refuse') return { policy: m['policy'] };
+  if (m?.['policy'] === 'value' && (typeof m['value'] === 'number' || typeof m['value'] === 'string')) {
+    return { policy: 'value', value: m['value'] };
+  }
+  return fail(
+    input,
+    'missing is {"policy": "missing"} (the model imputes), {"policy": "value", "value": …} or {"policy": "refuse"}',
+  );
+}
+
+/**
+ * Parses a feature map and checks it against the version's signature: every model input is
+ * mapped, to a source whose values the input's datatype can take.
+ */
+export function parseFeatureMap(raw: unknown, signature: Signature): FeatureMap {
+  const inputs = (raw as { inputs?: unknown })?.inputs;
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+    throw new GalenError(
+      'invalid_input',
+      'a feature map is {"inputs": {"<model input>": {"source": {…}, "missing": {…}}}}',
+    );
+  }
+  const specs = new Map(signature.inputs.map((s) => [s.name, s]));
+  const out: Record<string, FeatureMapping> = {};
+  for (const [name, value] of Object.entries(inputs as Record<string, unknown>)) {
+    const spec = specs.get(name);
+    if (!spec) fail(name, `the model has no such input; its inputs are ${[...specs.keys()].join(', ')}`);
+    if (spec.datatype !== 'FP32' && spec.datatype !== 'FP64' && spec.datatype !== 'BYTES') {
+      fail(name, `the input is ${spec.datatype}; feature maps feed FP32, FP64 or BYTES inputs`);
+    }
+    if (spec.shape.length !== 2 || (spec.shape[1] !== 1 && spec.shape[1] !== -1)) {
+      fail(
+        name,
+        `the input has shape [${spec.shape.join(', ')}]; feature maps feed one value per patient ([-1, 1])`,
+      );
+    }
+    const entry = value as Record<string, unknown>;
+    const source = parseSource(name, entry?.['source']);
+    const values = entry?.['values'];
+    if (values !== undefined) {
+      if (
+        typeof values !== 'object' ||
+        values === null ||
+        Object.values(values).some((v) => typeof v !== 'number' && typeof v !== 'string')
+      ) {
+        fail(name, 'values maps text to numbers or text, e.g. {"male": 1, "female": 0}');
+      }
+    }
+    const missing = parseMissing(name, entry?.['missing']);
+    const mapped =
+      values === undefined ? undefined : Object.values(values as Record<string, number | string>);
+    const text = mapped ? typeof mapped[0] === 'string' : producesText(source);
+    if (text !== undefined && (spec.datatype === 'BYTES') !== text) {
+      fail(
+        name,
+        `the input takes ${spec.datatype === 'BYTES' ? 'text (BYTES)' : 'numbers'}, and this source gives ${text ? 'text' : 'numbers'}${text ? '; map them with "values", e.g. {"male": 1, "female": 0}' : ''}`,
+      );
+    }
+    if (missing.policy === 'value' && (typeof missing.value === 'string') !== (spec.datatype === 'BYTES')) {
+      fail(
+        name,
+        `the missing value ${JSON.stringify(missing.value)} is not a ${spec.datatype === 'BYTES' ? 'string' : 'number'}`,
+      );
+    }
+    out[name] = {
+      source,
+      ...(values !== undefined && { values: values as Record<string, number | string> }),
+      missing,
+    };
+  }
+  const unmapped = [...specs.keys()].filter((n) => !(n in out));
+  if (unmapped.length > 0) {
+    throw new GalenError(
+      'invalid_input',
+      `the feature map leaves input(s) ${unmapped.join(', ')} unmapped; every model input needs a source`,
+    );
+  }
+  return { inputs: out };
+}

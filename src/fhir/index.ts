@@ -1,0 +1,13 @@
+/** FHIR R4: feature maps from a patient's resources to a model's inputs (FHIRPath, codes with aggregates, UCUM units). */
+export { AGGREGATES, durationMs, parseFeatureMap } from './feature-map.js';
+export type {
+  Aggregate,
+  Coding,
+  FeatureMap,
+  FeatureMapping,
+  FeatureSource,
+  MissingPolicy,
+} from './feature-map.js';
+export { ageOn, evaluateFeatures, patientData } from './evaluate-features.js';
+export type { EvaluatedFeatures, PatientData } from './evaluate-features.js';
+export { convertUnit, isUcumUnit } from './units.js';
