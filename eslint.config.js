@@ -97,6 +97,7 @@ export default tseslint.config(
     'signals',
     'ehr',
     'fhir',
+    'clinical',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },

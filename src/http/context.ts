@@ -5,7 +5,7 @@
 import type { Actor, Permission } from '../core/index.js';
 
 /** OIP and TF Serving answer `{"error": "..."}`; the native API adds the error `code`. */
-export type ErrorFormat = 'oip' | 'native';
+export type ErrorFormat = 'oip' | 'native' | 'fhir';
 
 export interface GalenRouteConfig {
   /** No authentication (liveness and readiness only). */

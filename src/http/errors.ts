@@ -47,7 +47,25 @@ function fromFastify(err: FastifyError): GalenError | undefined {
   }
 }
 
+/** FHIR's issue type for each error code (OperationOutcome.issue.code). */
+const FHIR_ISSUE: Readonly<Record<GalenError['code'], string>> = {
+  invalid_input: 'invalid',
+  unauthorized: 'login',
+  forbidden: 'forbidden',
+  not_found: 'not-found',
+  conflict: 'conflict',
+  payload_too_large: 'too-costly',
+  unavailable: 'transient',
+  internal: 'exception',
+};
+
 export function errorBody(format: ErrorFormat, err: GalenError): Record<string, unknown> {
+  if (format === 'fhir') {
+    return {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: FHIR_ISSUE[err.code], diagnostics: err.message }],
+    };
+  }
   return format === 'oip' ? { error: err.message } : { error: err.message, code: err.code };
 }
 
@@ -71,5 +89,6 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   if (galenError.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer realm="galen"');
   if (galenError.code === 'unavailable') void reply.header('retry-after', '1');
   const format = request.routeOptions.config.errorFormat ?? 'native';
+  if (format === 'fhir') void reply.type('application/fhir+json');
   return reply.code(status).send(errorBody(format, galenError));
 }

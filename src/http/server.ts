@@ -12,6 +12,7 @@ import './context.js';
 import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { datasetsApiRoutes } from './routes/datasets-api.js';
+import { fhirApiRoutes } from './routes/fhir-api.js';
 import { jobsApiRoutes } from './routes/jobs-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
@@ -102,6 +103,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   modelsApiRoutes(app, galen);
   datasetsApiRoutes(app, galen);
   jobsApiRoutes(app, galen);
+  fhirApiRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
     Promise.resolve(app.swagger()),

@@ -1,5 +1,6 @@
 /** The model registry: models, versions, aliases, signatures, lineage and archive. */
 export { ModelRegistry, checkName, parseVersionRef } from './model-registry.js';
+export type { FeatureMapView } from './model-registry.js';
 export type {
   Lineage,
   Model,

@@ -14,6 +14,8 @@ import {
   isoTime,
 } from '../core/index.js';
 import type { Actor, Clock, ServingSettings, Signature } from '../core/index.js';
+import { parseFeatureMap } from '../fhir/index.js';
+import type { FeatureMap } from '../fhir/index.js';
 import { imageInputsOf } from '../images/index.js';
 import { readOnnxModelInfo } from '../onnx/index.js';
 import type {
@@ -80,6 +82,15 @@ const archivedModel = (model: string): GalenError =>
 /** Parses a version reference: a positive integer names a version, anything else an alias. */
 export function parseVersionRef(ref: string): { version: number } | { alias: string } {
   return VERSION_PATTERN.test(ref) ? { version: Number(ref) } : { alias: ref };
+}
+
+/** A version's feature map as the API shows it. */
+export interface FeatureMapView {
+  model: string;
+  version: number;
+  map: FeatureMap;
+  updatedAt: string;
+  updatedBy: string;
 }
 
 export class ModelRegistry {
@@ -234,6 +245,38 @@ export class ModelRegistry {
       ...this.toModel(model, versions.at(-1)?.version ?? 0, aliases),
       versions: versions.map((v) => this.toVersion(v, aliases)),
     };
+  }
+
+  /**
+   * Sets (replaces) how each input of a version is built from FHIR data, checked against the
+   * version's signature first.
+   */
+  async setFeatureMap(name: string, version: number, raw: unknown, actor: Actor): Promise<FeatureMapView> {
+    assertCan(actor, 'model:write', 'set feature maps');
+    const target = await this.getVersion(name, version);
+    const map = parseFeatureMap(raw, target.signature);
+    const record = {
+      model: name,
+      version,
+      map: map as unknown as JsonObject,
+      updatedAt: isoTime(this.clock.now()),
+      updatedBy: actor.keyId,
+    };
+    await this.store.putFeatureMap(record);
+    return { model: name, version, map, updatedAt: record.updatedAt, updatedBy: record.updatedBy };
+  }
+
+  /** A version's feature map; `not_found` when it has none. */
+  async getFeatureMap(name: string, version: number): Promise<FeatureMapView> {
+    await this.getVersion(name, version);
+    const record = await this.store.getFeatureMap(name, version);
+    if (!record) {
+      throw new GalenError(
+        'not_found',
+        `model "${name}" version ${version} has no feature map; PUT one to /api/v1/models/${name}/versions/${version}/feature-map`,
+      );
+    }
+    return { ...record, map: record.map as unknown as FeatureMap };
   }
 
   /** The version's model card; `not_found` when the version has none (it was not trained here). */

@@ -20,4 +20,5 @@ export type {
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
+  FeatureMapRecord,
 } from './records.js';

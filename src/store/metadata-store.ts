@@ -14,6 +14,7 @@ import type {
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
+  FeatureMapRecord,
 } from './records.js';
 
 export interface MetadataStore {
@@ -74,6 +75,9 @@ export interface MetadataStore {
   /** A version's model card (written in the transaction that registers it). */
   insertModelCard(model: string, version: number, card: JsonObject): Promise<void>;
   getModelCard(model: string, version: number): Promise<JsonObject | undefined>;
+  /** Stores (or replaces) a version's feature map. */
+  putFeatureMap(record: FeatureMapRecord): Promise<void>;
+  getFeatureMap(model: string, version: number): Promise<FeatureMapRecord | undefined>;
 
   getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
   listAliases(model?: string): Promise<AliasRecord[]>;

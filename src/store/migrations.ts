@@ -152,6 +152,24 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005-feature-maps': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // How each input of a version is built from FHIR data; replaced whole, by the latest PUT.
+      await db.schema
+        .createTable('feature_maps')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('map', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('feature_maps_pk', ['model', 'version'])
+        .addForeignKeyConstraint('feature_maps_version_fk', ['model', 'version'], 'model_versions', [
+          'model',
+          'version',
+        ])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -129,3 +129,12 @@ export interface JobLogRecord {
   level: 'info' | 'warn' | 'error';
   message: string;
 }
+
+/** How each input of a model version is built from FHIR data (see src/fhir/feature-map.ts). */
+export interface FeatureMapRecord {
+  model: string;
+  version: number;
+  map: JsonObject;
+  updatedAt: string;
+  updatedBy: string;
+}

@@ -107,6 +107,14 @@ export interface ModelCardsTable {
   card: string;
 }
 
+export interface FeatureMapsTable {
+  model: string;
+  version: number;
+  map: string;
+  updated_at: string;
+  updated_by: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -117,4 +125,5 @@ export interface Database {
   jobs: JobsTable;
   job_logs: JobLogsTable;
   model_cards: ModelCardsTable;
+  feature_maps: FeatureMapsTable;
 }

@@ -24,6 +24,7 @@ import type {
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
+  FeatureMapRecord,
 } from './records.js';
 import type {
   AuditLogTable,
@@ -491,6 +492,43 @@ class SqlMetadataStore implements MetadataStore {
       .where('version', '=', version)
       .executeTakeFirst();
     return row && parseJson(row.card);
+  }
+
+  async putFeatureMap(record: FeatureMapRecord): Promise<void> {
+    const row = {
+      model: record.model,
+      version: record.version,
+      map: JSON.stringify(record.map),
+      updated_at: record.updatedAt,
+      updated_by: record.updatedBy,
+    };
+    await this.db
+      .insertInto('feature_maps')
+      .values(row)
+      .onConflict((c) =>
+        c
+          .columns(['model', 'version'])
+          .doUpdateSet({ map: row.map, updated_at: row.updated_at, updated_by: row.updated_by }),
+      )
+      .execute();
+  }
+
+  async getFeatureMap(model: string, version: number): Promise<FeatureMapRecord | undefined> {
+    const row = await this.db
+      .selectFrom('feature_maps')
+      .selectAll()
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return (
+      row && {
+        model: row.model,
+        version: row.version,
+        map: parseJson(row.map),
+        updatedAt: row.updated_at,
+        updatedBy: row.updated_by,
+      }
+    );
   }
 
   async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {

@@ -1,0 +1,3 @@
+/** Clinical integration: predictions for a patient from FHIR data, answered as FHIR resources. */
+export { GALEN_MODEL_SYSTEM, predictFromFhir } from './predict-from-fhir.js';
+export type { FhirPredictRequest } from './predict-from-fhir.js';

@@ -1,0 +1,112 @@
+/**
+ * A prediction for one patient from their FHIR data: the version's feature map evaluated against
+ * the Bundle, the model run through the ordinary inference path, and the answer as a FHIR R4
+ * RiskAssessment — status, subject, occurrence, the model and version as `method`, the resources
+ * used as `basis`, one prediction per class (the positive class for two), and a note naming the
+ * inputs the data had nothing for.
+ */
+import type { Bundle, RiskAssessment } from '@medplum/fhirtypes';
+import { GalenError } from '../core/index.js';
+import type { Tensor } from '../core/index.js';
+import { evaluateFeatures, patientData } from '../fhir/index.js';
+import type { ModelRegistry } from '../registry/index.js';
+import type { InferenceService } from '../serving/index.js';
+
+export const GALEN_MODEL_SYSTEM = 'urn:galen:model';
+
+export interface FhirPredictRequest {
+  model: string;
+  /** Version number or alias; the production alias (else the latest version) when omitted. */
+  version?: string | undefined;
+  bundle: unknown;
+  /** The evaluation time (default now). */
+  at?: Date;
+  protocol: string;
+}
+
+export async function predictFromFhir(
+  deps: { registry: ModelRegistry; inference: InferenceService },
+  request: FhirPredictRequest,
+): Promise<RiskAssessment> {
+  const version = await deps.registry.resolve(request.model, request.version);
+  const { map } = await deps.registry.getFeatureMap(version.model, version.version);
+  const at = request.at ?? new Date();
+  const data = patientData(request.bundle as Bundle);
+  const features = evaluateFeatures(map, data, at);
+  if (features.refused.length > 0) {
+    throw new GalenError(
+      'invalid_input',
+      `required data unavailable: the patient's data has nothing for ${features.refused.join(', ')}, which the feature map requires`,
+      { details: { missing: features.refused } },
+    );
+  }
+  const inputs = version.signature.inputs.map((spec): Tensor => {
+    const value = features.values[spec.name] ?? null;
+    if (spec.datatype === 'BYTES') {
+      return {
+        name: spec.name,
+        datatype: 'BYTES',
+        shape: [1, 1],
+        data: [Buffer.from(value === null ? '' : String(value))],
+      };
+    }
+    const number = value === null ? Number.NaN : Number(value);
+    return spec.datatype === 'FP64'
+      ? { name: spec.name, datatype: 'FP64', shape: [1, 1], data: Float64Array.of(number) }
+      : { name: spec.name, datatype: 'FP32', shape: [1, 1], data: Float32Array.of(number) };
+  });
+  if (!version.signature.outputs.some((o) => o.name === 'probabilities')) {
+    throw new GalenError(
+      'invalid_input',
+      `model "${version.model}" version ${version.version} has no "probabilities" output; a RiskAssessment needs a classifier`,
+    );
+  }
+  const result = await deps.inference.infer({
+    model: version.model,
+    version: String(version.version),
+    inputs,
+    outputs: ['probabilities'],
+    protocol: request.protocol,
+  });
+  const probabilities = Array.from(result.outputs[0]!.data as Float32Array);
+  const classes =
+    (version.lineage.parameters?.['classes'] as string[] | null | undefined) ??
+    probabilities.map((_, i) => `class ${i}`);
+  const shown = probabilities.length === 2 ? [1] : probabilities.map((_, i) => i);
+  const patientRef = data.referenceOf.get(data.patient)!;
+  return {
+    resourceType: 'RiskAssessment',
+    status: 'final',
+    subject: { reference: patientRef },
+    occurrenceDateTime: at.toISOString(),
+    method: {
+      coding: [
+        {
+          system: GALEN_MODEL_SYSTEM,
+          code: `${version.model}:${version.version}`,
+          display: version.description || `model ${version.model} version ${version.version}`,
+        },
+      ],
+      text: `Galen model "${version.model}" version ${version.version}`,
+    },
+    basis: features.basis.map((reference) => ({ reference })),
+    prediction: shown.map((i) => ({
+      outcome: { text: classes[i] ?? `class ${i}` },
+      probabilityDecimal: Math.round(probabilities[i]! * 1e6) / 1e6,
+    })),
+    ...(features.missing.length > 0 && {
+      note: [
+        {
+          text: `No data for ${features.missing.join(', ')}: ${features.missing
+            .map((name) => {
+              const policy = map.inputs[name]!.missing;
+              return policy.policy === 'value'
+                ? `${name} taken as ${JSON.stringify(policy.value)}`
+                : `${name} left to the model's imputation`;
+            })
+            .join('; ')}.`,
+        },
+      ],
+    }),
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * FHIR R4 at the edge: a version's feature map (`PUT|GET /api/v1/models/{m}/versions/{v}/feature-map`)
+ * and the operation `POST /fhir/Patient/$predict?model=…[&version=…]`, which takes the patient's
+ * data as a Bundle and answers a RiskAssessment. FHIR routes answer errors as OperationOutcome.
+ */
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import type { Galen } from '../../app/index.js';
+import { predictFromFhir } from '../../clinical/index.js';
+import { GalenError } from '../../core/index.js';
+import { assertVersionNumber } from '../../serving/index.js';
+import { ErrorSchema } from './schemas.js';
+
+const VersionParams = Type.Object({ model: Type.String(), version: Type.String() });
+const PredictQuery = Type.Object(
+  {
+    model: Type.String({ minLength: 1, description: 'the model to run' }),
+    version: Type.Optional(
+      Type.String({ description: 'a version number or alias (default: production, else the latest)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
+const FHIR_JSON = 'application/fhir+json';
+
+export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
+  app.put(
+    '/api/v1/models/:model/versions/:version/feature-map',
+    {
+      schema: {
+        tags: ['fhir'],
+        summary: "Set how each of a version's inputs is built from FHIR data (checked against its signature)",
+        params: VersionParams,
+        body: Type.Object({ inputs: Type.Record(Type.String(), Type.Unknown()) }),
+        response: errors,
+      },
+      config: { permission: 'model:write', audit: 'feature_map.set' },
+    },
+    async (request) => {
+      const { model, version } = request.params as Static<typeof VersionParams>;
+      const number = assertVersionNumber(version);
+      request.auditFacts = { version: number };
+      return galen.registry.setFeatureMap(model, number, request.body, request.actor!);
+    },
+  );
+
+  app.get(
+    '/api/v1/models/:model/versions/:version/feature-map',
+    {
+      schema: { tags: ['fhir'], summary: "A version's feature map", params: VersionParams, response: errors },
+      config: { permission: 'model:read' },
+    },
+    async (request) => {
+      const { model, version } = request.params as Static<typeof VersionParams>;
+      return galen.registry.getFeatureMap(model, assertVersionNumber(version));
+    },
+  );
+
+  void app.register((fhir) => {
+    // FHIR's own media type, and plain JSON; a body that is not JSON is an OperationOutcome too.
+    fhir.addContentTypeParser(FHIR_JSON, { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (err) {
+        done(
+          new GalenError('invalid_input', `the request body is not valid JSON: ${(err as Error).message}`),
+          undefined,
+        );
+      }
+    });
+    fhir.post(
+      '/fhir/Patient/$predict',
+      {
+        schema: {
+          tags: ['fhir'],
+          summary: 'Predict for one patient from their FHIR data (a Bundle); answers a RiskAssessment',
+          querystring: PredictQuery,
+        },
+        config: { permission: 'infer', audit: 'infer', errorFormat: 'fhir' },
+      },
+      async (request, reply) => {
+        const query = request.query as Static<typeof PredictQuery>;
+        request.auditFacts = { model: query.model };
+        const assessment = await predictFromFhir(galen, {
+          model: query.model,
+          version: query.version,
+          bundle: request.body,
+          protocol: 'fhir',
+        });
+        return reply.type(FHIR_JSON).send(assessment);
+      },
+    );
+  });
+}

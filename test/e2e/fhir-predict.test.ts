@@ -1,0 +1,181 @@
+/**
+ * The FHIR operation end to end: a logistic model trained by Galen on the Cleveland heart data,
+ * a feature map that builds its inputs from FHIR (age and sex from Patient, systolic pressure
+ * from the blood-pressure panel, heart rate over a year, the rest left to the model's
+ * imputation), and `POST /fhir/Patient/$predict` with a Synthea patient's Bundle answering a
+ * RiskAssessment whose probability is what the model gives for those values over OIP. Errors are
+ * OperationOutcome.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ageOn } from '../../src/fhir/index.js';
+import { waitForJob } from '../helpers/pytorch.js';
+import { createTestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+
+const SHARED = new URL('../../../shared/data/', import.meta.url);
+const HIPOLITO = 'fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
+const ROLAND = 'fhir/Roland928_Nienow652_13b1a0f2-dceb-37a2-f32b-f0ca6e3b9925.json';
+const LOINC = 'http://loinc.org';
+const COLUMNS = [
+  'age',
+  'sex',
+  'cp',
+  'trestbps',
+  'chol',
+  'fbs',
+  'restecg',
+  'thalach',
+  'exang',
+  'oldpeak',
+  'slope',
+  'ca',
+  'thal',
+];
+
+/** Inputs Synthea does not record: an absent code, left to the model's imputation. */
+const absent = { source: { from: 'observation', codes: [{ system: LOINC, code: '0000-0' }] } };
+const featureMap = {
+  inputs: {
+    ...Object.fromEntries(COLUMNS.map((c) => [c, absent])),
+    age: { source: { from: 'patient', field: 'age' } },
+    sex: { source: { from: 'patient', field: 'sex' }, values: { male: 1, female: 0 } },
+    trestbps: {
+      source: {
+        from: 'observation',
+        codes: [{ system: LOINC, code: '85354-9' }],
+        component: { system: LOINC, code: '8480-6' },
+        aggregate: 'latest',
+        unit: 'mm[Hg]',
+      },
+    },
+    thalach: {
+      source: { from: 'observation', codes: [{ system: LOINC, code: '8867-4' }], aggregate: 'max' },
+    },
+  },
+};
+
+describe('FHIR $predict', () => {
+  let server: TestServer;
+  const fhir = async (path: string, body: unknown, key?: string | null) =>
+    server.call('POST', path, {
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      contentType: 'application/fhir+json',
+      ...(key !== undefined && { key }),
+    });
+  beforeAll(async () => {
+    server = await createTestServer();
+    const csv = await readFile(new URL('clinical/heart_cleveland.csv', SHARED));
+    expect(
+      (await server.call('POST', '/api/v1/datasets/heart', { body: csv, contentType: 'text/csv' })).status,
+    ).toBe(201);
+    const job = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'heart', dataset: 'heart', target: 'num > 0', modelKind: 'logistic' },
+    });
+    expect((await waitForJob(server, job.body.id)).state).toBe('succeeded');
+  });
+  afterAll(async () => server.close());
+
+  it('stores a feature map checked against the signature, and refuses one that cannot feed the model', async () => {
+    const put = await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', { body: featureMap });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(
+      (await server.call('GET', '/api/v1/models/heart/versions/1/feature-map')).body.map.inputs.age,
+    ).toEqual({
+      source: { from: 'patient', field: 'age' },
+      missing: { policy: 'missing' },
+    });
+    const bad = await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', {
+      body: { inputs: { ...featureMap.inputs, bmi: { source: { from: 'patient', field: 'age' } } } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(
+      /feature map input "bmi": the model has no such input; its inputs are age, sex/,
+    );
+  });
+
+  it("answers a RiskAssessment for a Synthea patient, with the model's own probability", async () => {
+    const bundle = JSON.parse(await readFile(new URL(HIPOLITO, SHARED), 'utf8'));
+    const res = await fhir('/fhir/Patient/$predict?model=heart', bundle);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    const ra = res.body;
+    expect(ra).toMatchObject({
+      resourceType: 'RiskAssessment',
+      status: 'final',
+      subject: { reference: 'Patient/6b9c211c-2c38-3955-43a0-4d285c714fab' },
+      method: { coding: [{ system: 'urn:galen:model', code: 'heart:1' }] },
+    });
+    expect(Date.parse(ra.occurrenceDateTime)).toBeGreaterThan(Date.now() - 60_000);
+    expect(ra.prediction).toHaveLength(1);
+    expect(ra.prediction[0].outcome.text).toBe('true');
+    const basis = ra.basis.map((b: any) => b.reference);
+    expect(basis).toContain('Patient/6b9c211c-2c38-3955-43a0-4d285c714fab');
+    expect(basis.filter((b: string) => b.startsWith('Observation/'))).toHaveLength(2); // BP panel, heart rate
+    expect(ra.note[0].text).toMatch(/^No data for cp, chol, fbs, restecg, exang, oldpeak, slope, ca, thal/);
+
+    // The same values over OIP give the same probability.
+    const values: Record<string, number | null> = Object.fromEntries(COLUMNS.map((c) => [c, null]));
+    Object.assign(values, {
+      age: ageOn('2009-05-02', new Date(ra.occurrenceDateTime))!,
+      sex: 1,
+      trestbps: 138,
+      thalach: 81.245,
+    });
+    const oip = await server.call('POST', '/v2/models/heart/infer', {
+      body: {
+        inputs: COLUMNS.map((c) => ({ name: c, datatype: 'FP32', shape: [1, 1], data: [values[c]] })),
+        outputs: [{ name: 'probabilities' }],
+      },
+    });
+    expect(oip.status, JSON.stringify(oip.body)).toBe(200);
+    expect(ra.prediction[0].probabilityDecimal).toBeCloseTo(oip.body.outputs[0].data[1], 5);
+  });
+
+  it('answers bad requests with an OperationOutcome', async () => {
+    const outcome = (res: { status: number; body: any }, status: number, diagnostics: RegExp) => {
+      expect(res.status).toBe(status);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(res.body.issue[0].severity).toBe('error');
+      expect(res.body.issue[0].diagnostics).toMatch(diagnostics);
+    };
+    outcome(
+      await fhir('/fhir/Patient/$predict?model=heart', '{"resourceType": "Bundle", '),
+      400,
+      /not valid JSON/,
+    );
+    outcome(
+      await fhir('/fhir/Patient/$predict?model=heart', { resourceType: 'Patient', id: 'x' }),
+      400,
+      /expected a Bundle, got resourceType "Patient"/,
+    );
+    outcome(
+      await fhir('/fhir/Patient/$predict?model=heart', {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [],
+      }),
+      400,
+      /holds 0 Patient resources/,
+    );
+    outcome(await fhir('/fhir/Patient/$predict?model=nope', { resourceType: 'Bundle' }), 404, /nope/);
+    outcome(await fhir('/fhir/Patient/$predict?model=heart', { resourceType: 'Bundle' }, null), 401, /./);
+
+    // A required input with no data: refused, saying which.
+    const required = {
+      inputs: {
+        ...featureMap.inputs,
+        thalach: { ...featureMap.inputs.thalach, missing: { policy: 'refuse' } },
+      },
+    };
+    expect(
+      (await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', { body: required })).status,
+    ).toBe(200);
+    const roland = JSON.parse(await readFile(new URL(ROLAND, SHARED), 'utf8'));
+    outcome(
+      await fhir('/fhir/Patient/$predict?model=heart', roland),
+      400,
+      /required data unavailable: .* nothing for thalach/,
+    );
+  });
+});
