@@ -35,7 +35,7 @@ export async function predictFromFhir(
   const features = evaluateFeatures(map, data, at);
   if (features.refused.length > 0) {
     throw new GalenError(
-      'invalid_input',
+      'precondition_failed',
       `required data unavailable: the patient's data has nothing for ${features.refused.join(', ')}, which the feature map requires`,
       { details: { missing: features.refused } },
     );

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'not_found',
   'conflict',
   'payload_too_large',
+  'precondition_failed',
   'unavailable',
   'internal',
 ] as const;
@@ -41,6 +42,7 @@ const STATUS_TABLE: Readonly<Record<ErrorCode, { http: number; grpc: number }>> 
   not_found: { http: 404, grpc: 5 /* NOT_FOUND */ },
   conflict: { http: 409, grpc: 6 /* ALREADY_EXISTS */ },
   payload_too_large: { http: 413, grpc: 8 /* RESOURCE_EXHAUSTED */ },
+  precondition_failed: { http: 412, grpc: 9 /* FAILED_PRECONDITION */ },
   unavailable: { http: 503, grpc: 14 /* UNAVAILABLE */ },
   internal: { http: 500, grpc: 13 /* INTERNAL */ },
 };

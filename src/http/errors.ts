@@ -55,6 +55,7 @@ const FHIR_ISSUE: Readonly<Record<GalenError['code'], string>> = {
   not_found: 'not-found',
   conflict: 'conflict',
   payload_too_large: 'too-costly',
+  precondition_failed: 'incomplete',
   unavailable: 'transient',
   internal: 'exception',
 };

@@ -174,8 +174,65 @@ describe('FHIR $predict', () => {
     const roland = JSON.parse(await readFile(new URL(ROLAND, SHARED), 'utf8'));
     outcome(
       await fhir('/fhir/Patient/$predict?model=heart', roland),
-      400,
+      412,
       /required data unavailable: .* nothing for thalach/,
     );
+  });
+
+  it('publishes CDS Hooks services with prefetch from the map, and answers a patient-view call with a card', async () => {
+    expect(
+      (await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', { body: featureMap })).status,
+    ).toBe(200);
+    expect((await server.call('GET', '/cds-services')).body.services).toEqual([]); // no alias yet
+    expect(
+      (await server.call('PUT', '/api/v1/models/heart/aliases/production', { body: { version: 1 } })).status,
+    ).toBe(200);
+    const services = (await server.call('GET', '/cds-services')).body.services;
+    expect(services.map((s: any) => [s.id, s.hook])).toEqual([
+      ['heart--production', 'patient-view'],
+      ['heart--production--order-select', 'order-select'],
+    ]);
+    expect(services[0].prefetch).toEqual({
+      patient: 'Patient/{{context.patientId}}',
+      observations: `Observation?patient={{context.patientId}}&code=${LOINC}|0000-0,${LOINC}|85354-9,${LOINC}|8867-4`,
+    });
+
+    const bundle = JSON.parse(await readFile(new URL(HIPOLITO, SHARED), 'utf8'));
+    const resources = bundle.entry.map((e: any) => e.resource);
+    const patient = resources.find((r: any) => r.resourceType === 'Patient');
+    const observations = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: resources
+        .filter((r: any) => r.resourceType === 'Observation')
+        .map((resource: any) => ({ resource })),
+    };
+    const call = (body: unknown) => server.call('POST', '/cds-services/heart--production', { body });
+    const hook = {
+      hook: 'patient-view',
+      hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea',
+      context: { userId: 'Practitioner/1', patientId: patient.id },
+    };
+    const answer = await call({ ...hook, prefetch: { patient, observations } });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const card = answer.body.cards[0];
+    expect(card.summary).toMatch(/^\d+% predicted probability of true$/);
+    expect(['info', 'warning', 'critical']).toContain(card.indicator);
+    expect(card.source).toMatchObject({
+      label: 'Galen',
+      topic: { system: 'urn:galen:model', code: 'heart:1' },
+    });
+    expect(card.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    const direct = await fhir('/fhir/Patient/$predict?model=heart', bundle);
+    expect(card.summary).toBe(
+      `${Math.round(direct.body.prediction[0].probabilityDecimal * 100)}% predicted probability of true`,
+    );
+
+    const noPrefetch = await call(hook);
+    expect(noPrefetch.status).toBe(412);
+    expect(noPrefetch.body.error).toMatch(/prefetch patient, observations is missing/);
+    const wrongHook = await call({ ...hook, hook: 'order-sign', prefetch: { patient, observations } });
+    expect(wrongHook.status).toBe(400);
+    expect((await server.call('POST', '/cds-services/nope', { body: hook })).status).toBe(404);
   });
 });

@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
-import { predictFromFhir } from '../../clinical/index.js';
+import { callCdsService, listCdsServices, predictFromFhir } from '../../clinical/index.js';
+import type { CdsRequest } from '../../clinical/index.js';
 import { GalenError } from '../../core/index.js';
 import { assertVersionNumber } from '../../serving/index.js';
 import { ErrorSchema } from './schemas.js';
@@ -55,6 +56,36 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
     async (request) => {
       const { model, version } = request.params as Static<typeof VersionParams>;
       return galen.registry.getFeatureMap(model, assertVersionNumber(version));
+    },
+  );
+
+  app.get(
+    '/cds-services',
+    {
+      schema: {
+        tags: ['cds-hooks'],
+        summary: 'CDS Hooks discovery: the services backed by models with a feature map',
+      },
+      config: { permission: 'model:read' },
+    },
+    async () => ({ services: await listCdsServices(galen.registry) }),
+  );
+
+  app.post(
+    '/cds-services/:id',
+    {
+      schema: {
+        tags: ['cds-hooks'],
+        summary: 'Call a CDS service (patient-view, order-select): answers cards',
+        params: Type.Object({ id: Type.String() }),
+        body: Type.Object({}, { additionalProperties: true }),
+      },
+      config: { permission: 'infer', audit: 'infer' },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      request.auditFacts = { model: id.split('--')[0] ?? id };
+      return callCdsService(galen, id, request.body as CdsRequest);
     },
   );
 

@@ -1,0 +1,172 @@
+/**
+ * CDS Hooks 2.0 services backed by models: one `patient-view` and one `order-select` service per
+ * model alias whose version has a feature map, with prefetch templates generated from that map,
+ * and the call that turns the hook's prefetched data into a card (summary, indicator from the
+ * service's risk thresholds, source, detail, uuid). https://cds-hooks.hl7.org/2.0/
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { GalenError } from '../core/index.js';
+import type { FeatureMap } from '../fhir/index.js';
+import type { ModelRegistry } from '../registry/index.js';
+import type { InferenceService } from '../serving/index.js';
+import { predictFromFhir } from './predict-from-fhir.js';
+
+export const CDS_HOOKS = ['patient-view', 'order-select'] as const;
+export type CdsHook = (typeof CDS_HOOKS)[number];
+
+export interface CdsServiceDescription {
+  hook: CdsHook;
+  id: string;
+  title: string;
+  description: string;
+  prefetch: Record<string, string>;
+}
+
+export interface CdsCard {
+  uuid: string;
+  summary: string;
+  indicator: 'info' | 'warning' | 'critical';
+  detail: string;
+  source: { label: string; topic?: { system: string; code: string; display: string } };
+}
+
+/** Probability from which a card is a warning, and from which it is critical. */
+export interface RiskThresholds {
+  warning: number;
+  critical: number;
+}
+
+export const DEFAULT_THRESHOLDS: RiskThresholds = { warning: 0.2, critical: 0.5 };
+
+const serviceId = (model: string, alias: string, hook: CdsHook): string =>
+  hook === 'patient-view' ? `${model}--${alias}` : `${model}--${alias}--${hook}`;
+
+/** Prefetch templates that fetch what the feature map reads (FHIRPath sources read what others fetch). */
+export function prefetchTemplates(map: FeatureMap): Record<string, string> {
+  const templates: Record<string, string> = { patient: 'Patient/{{context.patientId}}' };
+  const codes = (from: 'observation' | 'condition'): string[] => [
+    ...new Set(
+      Object.values(map.inputs).flatMap((m) =>
+        m.source.from === from ? m.source.codes.map((c) => `${c.system}|${c.code}`) : [],
+      ),
+    ),
+  ];
+  const observations = codes('observation');
+  if (observations.length > 0) {
+    templates['observations'] = `Observation?patient={{context.patientId}}&code=${observations.join(',')}`;
+  }
+  const conditions = codes('condition');
+  if (conditions.length > 0) {
+    templates['conditions'] = `Condition?patient={{context.patientId}}&code=${conditions.join(',')}`;
+  }
+  return templates;
+}
+
+/** Every service: each hook for each alias of each model whose aliased version has a feature map. */
+export async function listCdsServices(registry: ModelRegistry): Promise<CdsServiceDescription[]> {
+  const services: CdsServiceDescription[] = [];
+  for (const model of await registry.listModels()) {
+    for (const [alias, version] of Object.entries(model.aliases)) {
+      const map = await registry.getFeatureMap(model.name, version).catch(() => undefined);
+      if (!map) continue;
+      for (const hook of CDS_HOOKS) {
+        services.push({
+          hook,
+          id: serviceId(model.name, alias, hook),
+          title: `${model.name} (${alias})`,
+          description: `Risk from Galen model "${model.name}", alias ${alias} (version ${version})${model.description ? `: ${model.description}` : ''}`,
+          prefetch: prefetchTemplates(map.map),
+        });
+      }
+    }
+  }
+  return services;
+}
+
+/** A CDS Hooks request as the service reads it. */
+export interface CdsRequest {
+  hook?: unknown;
+  hookInstance?: unknown;
+  context?: { patientId?: unknown; [key: string]: unknown };
+  prefetch?: Record<string, unknown>;
+}
+
+/** The resources of a prefetch: resources as given, and the entries of Bundles (searchsets). */
+function prefetchBundle(prefetch: Record<string, unknown>): Bundle {
+  const resources: Resource[] = [];
+  for (const value of Object.values(prefetch)) {
+    if (value === null || typeof value !== 'object') continue;
+    const resource = value as Resource;
+    if (resource.resourceType === 'Bundle') {
+      for (const entry of (resource).entry ?? [])
+        if (entry.resource) resources.push(entry.resource);
+    } else {
+      resources.push(resource);
+    }
+  }
+  return { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) };
+}
+
+/** Runs a service for one hook call; the answer is `{cards: [...]}`. */
+export async function callCdsService(
+  deps: { registry: ModelRegistry; inference: InferenceService },
+  id: string,
+  request: CdsRequest,
+  thresholds: RiskThresholds = DEFAULT_THRESHOLDS,
+): Promise<{ cards: CdsCard[] }> {
+  const service = (await listCdsServices(deps.registry)).find((s) => s.id === id);
+  if (!service)
+    throw new GalenError('not_found', `there is no CDS service "${id}"; GET /cds-services lists them`);
+  if (request.hook !== service.hook) {
+    throw new GalenError(
+      'invalid_input',
+      `service "${id}" answers the ${service.hook} hook, not ${JSON.stringify(request.hook)}`,
+    );
+  }
+  if (typeof request.hookInstance !== 'string' || request.hookInstance === '') {
+    throw new GalenError('invalid_input', 'hookInstance (a UUID for this call) is required');
+  }
+  const patientId = request.context?.patientId;
+  if (typeof patientId !== 'string' || patientId === '') {
+    throw new GalenError('invalid_input', `context.patientId is required for the ${service.hook} hook`);
+  }
+  const missing = Object.keys(service.prefetch).filter((key) => request.prefetch?.[key] === undefined);
+  if (missing.length > 0) {
+    throw new GalenError(
+      'precondition_failed',
+      `prefetch ${missing.join(', ')} is missing, and this service does not query a FHIR server yet; send the prefetch the discovery document asks for`,
+    );
+  }
+  const bundle = prefetchBundle(request.prefetch ?? {});
+  const patient = bundle.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource;
+  if (!patient || patient.id !== patientId) {
+    throw new GalenError('precondition_failed', `the prefetch holds no Patient ${patientId}`);
+  }
+  const [model, alias] = id.split('--') as [string, string];
+  const assessment = await predictFromFhir(deps, { model, version: alias, bundle, protocol: 'cds-hooks' });
+  const prediction = assessment.prediction?.[0];
+  const p = prediction?.probabilityDecimal ?? 0;
+  const outcome = prediction?.outcome?.text ?? 'the outcome';
+  const indicator = p >= thresholds.critical ? 'critical' : p >= thresholds.warning ? 'warning' : 'info';
+  const method = assessment.method?.coding?.[0];
+  return {
+    cards: [
+      {
+        uuid: randomUUID(),
+        summary: `${Math.round(p * 100)}% predicted probability of ${outcome}`.slice(0, 140),
+        indicator,
+        detail: [
+          `Model **${method?.code ?? id}**: probability ${p.toFixed(3)} of ${outcome}.`,
+          `Thresholds: warning from ${thresholds.warning}, critical from ${thresholds.critical}.`,
+          ...(assessment.note?.map((n) => n.text ?? '') ?? []),
+          'Decision support only: the model card states its intended use and limitations.',
+        ].join('\n\n'),
+        source: {
+          label: 'Galen',
+          ...(method && { topic: { system: method.system!, code: method.code!, display: method.display! } }),
+        },
+      },
+    ],
+  };
+}
