@@ -99,8 +99,7 @@ function prefetchBundle(prefetch: Record<string, unknown>): Bundle {
     if (value === null || typeof value !== 'object') continue;
     const resource = value as Resource;
     if (resource.resourceType === 'Bundle') {
-      for (const entry of (resource).entry ?? [])
-        if (entry.resource) resources.push(entry.resource);
+      for (const entry of resource.entry ?? []) if (entry.resource) resources.push(entry.resource);
     } else {
       resources.push(resource);
     }
