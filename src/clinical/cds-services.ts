@@ -7,9 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GalenError } from '../core/index.js';
+import type { Actor } from '../core/index.js';
 import type { FeatureMap } from '../fhir/index.js';
 import type { ModelRegistry } from '../registry/index.js';
 import type { InferenceService } from '../serving/index.js';
+import type { CdsFeedbackRecord, MetadataStore } from '../store/index.js';
 import { predictFromFhir } from './predict-from-fhir.js';
 
 export const CDS_HOOKS = ['patient-view', 'order-select'] as const;
@@ -168,4 +170,60 @@ export async function callCdsService(
       },
     ],
   };
+}
+
+/** CDS Hooks feedback for one service: what clinicians did with its cards, stored and counted. */
+export async function recordCdsFeedback(
+  deps: { registry: ModelRegistry; store: MetadataStore },
+  id: string,
+  body: unknown,
+  actor: Actor,
+  now: Date = new Date(),
+): Promise<{ service: string; counts: Record<string, number> }> {
+  if (!(await listCdsServices(deps.registry)).some((s) => s.id === id)) {
+    throw new GalenError('not_found', `there is no CDS service "${id}"; GET /cds-services lists them`);
+  }
+  const list = (body as { feedback?: unknown })?.feedback;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 100) {
+    throw new GalenError(
+      'invalid_input',
+      'feedback is a list of 1 to 100 {"card", "outcome", "outcomeTimestamp"} entries',
+    );
+  }
+  const records: CdsFeedbackRecord[] = list.map((raw: unknown, i) => {
+    const f = raw as Record<string, unknown>;
+    const time = typeof f?.['outcomeTimestamp'] === 'string' ? Date.parse(f['outcomeTimestamp']) : Number.NaN;
+    if (
+      typeof f?.['card'] !== 'string' ||
+      (f['outcome'] !== 'accepted' && f['outcome'] !== 'overridden') ||
+      Number.isNaN(time)
+    ) {
+      throw new GalenError(
+        'invalid_input',
+        `feedback[${i}] needs "card" (the card's uuid), "outcome" ("accepted" or "overridden") and "outcomeTimestamp" (an ISO 8601 time)`,
+      );
+    }
+    const detail: Record<string, unknown> = {};
+    if (f['acceptedSuggestions'] !== undefined) detail['acceptedSuggestions'] = f['acceptedSuggestions'];
+    if (f['overrideReason'] !== undefined) detail['overrideReason'] = f['overrideReason'];
+    return {
+      service: id,
+      card: f['card'],
+      outcome: f['outcome'],
+      detail: detail,
+      outcomeTime: new Date(time).toISOString(),
+      receivedAt: now.toISOString(),
+      receivedBy: actor.keyId,
+    };
+  });
+  await deps.store.insertCdsFeedback(records);
+  return { service: id, counts: await deps.store.countCdsFeedback(id) };
+}
+
+/** How many cards of a service were accepted and overridden. */
+export async function cdsFeedbackCounts(
+  deps: { store: MetadataStore },
+  id: string,
+): Promise<{ service: string; counts: Record<string, number> }> {
+  return { service: id, counts: await deps.store.countCdsFeedback(id) };
 }

@@ -5,7 +5,9 @@ export {
   CDS_HOOKS,
   DEFAULT_THRESHOLDS,
   callCdsService,
+  cdsFeedbackCounts,
   listCdsServices,
   prefetchTemplates,
+  recordCdsFeedback,
 } from './cds-services.js';
 export type { CdsCard, CdsHook, CdsRequest, CdsServiceDescription, RiskThresholds } from './cds-services.js';

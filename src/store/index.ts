@@ -20,5 +20,6 @@ export type {
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
+  CdsFeedbackRecord,
   FeatureMapRecord,
 } from './records.js';

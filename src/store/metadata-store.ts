@@ -14,6 +14,7 @@ import type {
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
+  CdsFeedbackRecord,
   FeatureMapRecord,
 } from './records.js';
 
@@ -78,6 +79,10 @@ export interface MetadataStore {
   /** Stores (or replaces) a version's feature map. */
   putFeatureMap(record: FeatureMapRecord): Promise<void>;
   getFeatureMap(model: string, version: number): Promise<FeatureMapRecord | undefined>;
+  /** Appends CDS card feedback. */
+  insertCdsFeedback(records: readonly CdsFeedbackRecord[]): Promise<void>;
+  /** Feedback counts per outcome for a service. */
+  countCdsFeedback(service: string): Promise<Record<string, number>>;
 
   getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
   listAliases(model?: string): Promise<AliasRecord[]>;

@@ -170,6 +170,27 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006-cds-feedback': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // What clinicians did with each CDS card (CDS Hooks feedback), kept to count per service.
+      await db.schema
+        .createTable('cds_feedback')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('card', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('outcome_time', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('received_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('cds_feedback_service')
+        .on('cds_feedback')
+        .columns(['service', 'outcome'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

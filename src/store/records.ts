@@ -138,3 +138,15 @@ export interface FeatureMapRecord {
   updatedAt: string;
   updatedBy: string;
 }
+
+/** What a clinician did with one CDS card (CDS Hooks feedback). */
+export interface CdsFeedbackRecord {
+  service: string;
+  card: string;
+  outcome: 'accepted' | 'overridden';
+  /** Accepted suggestions or the override reason, as the client sent them. */
+  detail: JsonObject;
+  outcomeTime: string;
+  receivedAt: string;
+  receivedBy: string;
+}

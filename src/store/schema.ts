@@ -115,6 +115,17 @@ export interface FeatureMapsTable {
   updated_by: string;
 }
 
+export interface CdsFeedbackTable {
+  seq: Generated<number>;
+  service: string;
+  card: string;
+  outcome: string;
+  detail: string;
+  outcome_time: string;
+  received_at: string;
+  received_by: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -126,4 +137,5 @@ export interface Database {
   job_logs: JobLogsTable;
   model_cards: ModelCardsTable;
   feature_maps: FeatureMapsTable;
+  cds_feedback: CdsFeedbackTable;
 }

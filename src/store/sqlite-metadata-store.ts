@@ -24,6 +24,7 @@ import type {
   ModelRecord,
   NewAuditRecord,
   VersionRecord,
+  CdsFeedbackRecord,
   FeatureMapRecord,
 } from './records.js';
 import type {
@@ -529,6 +530,34 @@ class SqlMetadataStore implements MetadataStore {
         updatedBy: row.updated_by,
       }
     );
+  }
+
+  async insertCdsFeedback(records: readonly CdsFeedbackRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db
+      .insertInto('cds_feedback')
+      .values(
+        records.map((r) => ({
+          service: r.service,
+          card: r.card,
+          outcome: r.outcome,
+          detail: JSON.stringify(r.detail),
+          outcome_time: r.outcomeTime,
+          received_at: r.receivedAt,
+          received_by: r.receivedBy,
+        })),
+      )
+      .execute();
+  }
+
+  async countCdsFeedback(service: string): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('cds_feedback')
+      .select(['outcome', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('service', '=', service)
+      .groupBy('outcome')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)]));
   }
 
   async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {

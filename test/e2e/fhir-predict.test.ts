@@ -234,5 +234,32 @@ describe('FHIR $predict', () => {
     const wrongHook = await call({ ...hook, hook: 'order-sign', prefetch: { patient, observations } });
     expect(wrongHook.status).toBe(400);
     expect((await server.call('POST', '/cds-services/nope', { body: hook })).status).toBe(404);
+
+    const feedback = await server.call('POST', '/cds-services/heart--production/feedback', {
+      body: {
+        feedback: [
+          { card: card.uuid, outcome: 'accepted', outcomeTimestamp: '2026-11-24T10:00:00Z' },
+          {
+            card: card.uuid,
+            outcome: 'overridden',
+            overrideReason: { reason: { code: 'patient-refused' } },
+            outcomeTimestamp: '2026-11-24T10:05:00Z',
+          },
+        ],
+      },
+    });
+    expect(feedback.status, JSON.stringify(feedback.body)).toBe(200);
+    expect(feedback.body.counts).toEqual({ accepted: 1, overridden: 1 });
+    expect((await server.call('GET', '/api/v1/cds-services/heart--production/feedback')).body.counts).toEqual(
+      {
+        accepted: 1,
+        overridden: 1,
+      },
+    );
+    const badFeedback = await server.call('POST', '/cds-services/heart--production/feedback', {
+      body: { feedback: [{ card: card.uuid, outcome: 'liked' }] },
+    });
+    expect(badFeedback.status).toBe(400);
+    expect(badFeedback.body.error).toMatch(/feedback\[0\] needs "card"/);
   });
 });

@@ -7,7 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
-import { callCdsService, listCdsServices, predictFromFhir } from '../../clinical/index.js';
+import {
+  callCdsService,
+  cdsFeedbackCounts,
+  listCdsServices,
+  predictFromFhir,
+  recordCdsFeedback,
+} from '../../clinical/index.js';
 import type { CdsRequest } from '../../clinical/index.js';
 import { GalenError } from '../../core/index.js';
 import { assertVersionNumber } from '../../serving/index.js';
@@ -87,6 +93,37 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
       request.auditFacts = { model: id.split('--')[0] ?? id };
       return callCdsService(galen, id, request.body as CdsRequest);
     },
+  );
+
+  app.post(
+    '/cds-services/:id/feedback',
+    {
+      schema: {
+        tags: ['cds-hooks'],
+        summary: "CDS Hooks feedback: what was done with a service's cards",
+        params: Type.Object({ id: Type.String() }),
+        body: Type.Object({}, { additionalProperties: true }),
+      },
+      config: { permission: 'infer', audit: 'cds.feedback' },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      request.auditFacts = { model: id.split('--')[0] ?? id };
+      return recordCdsFeedback(galen, id, request.body, request.actor!);
+    },
+  );
+
+  app.get(
+    '/api/v1/cds-services/:id/feedback',
+    {
+      schema: {
+        tags: ['cds-hooks'],
+        summary: "Counts of a CDS service's cards accepted and overridden",
+        params: Type.Object({ id: Type.String() }),
+      },
+      config: { permission: 'model:read' },
+    },
+    async (request) => cdsFeedbackCounts(galen, (request.params as { id: string }).id),
   );
 
   void app.register((fhir) => {
