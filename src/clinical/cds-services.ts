@@ -90,6 +90,8 @@ export async function listCdsServices(registry: ModelRegistry): Promise<CdsServi
 export interface CdsRequest {
   hook?: unknown;
   hookInstance?: unknown;
+  fhirServer?: unknown;
+  fhirAuthorization?: { access_token?: unknown; token_type?: unknown } | null;
   context?: { patientId?: unknown; [key: string]: unknown };
   prefetch?: Record<string, unknown>;
 }
@@ -107,6 +109,77 @@ function prefetchBundle(prefetch: Record<string, unknown>): Bundle {
     }
   }
   return { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) };
+}
+
+/** Limits on what a service fetches from an EHR's FHIR server when prefetch is missing. */
+export const FHIR_FETCH = { timeoutMs: 5000, maxBytes: 10 * 1024 * 1024, maxPages: 10 } as const;
+
+/**
+ * GETs `query` (relative to `server`) as FHIR JSON with the hook's bearer token, following a
+ * searchset's `next` links; any failure is required data that is not available (412).
+ */
+async function fetchFhir(server: string, query: string, token: string | undefined): Promise<unknown> {
+  const base = server.endsWith('/') ? server : `${server}/`;
+  let url: URL;
+  try {
+    url = new URL(query, base);
+  } catch {
+    throw new GalenError('invalid_input', `fhirServer ${JSON.stringify(server)} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new GalenError('invalid_input', 'fhirServer must be an http(s) URL');
+  }
+  const entries: unknown[] = [];
+  let first: unknown;
+  let page: URL | undefined = url;
+  for (let n = 0; page !== undefined && n < FHIR_FETCH.maxPages; n++) {
+    const current: URL = page;
+    let response: Response;
+    try {
+      response = await fetch(current, {
+        headers: {
+          accept: 'application/fhir+json',
+          ...(token !== undefined && { authorization: `Bearer ${token}` }),
+        },
+        signal: AbortSignal.timeout(FHIR_FETCH.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (err) {
+      throw new GalenError(
+        'precondition_failed',
+        `the FHIR server did not answer ${current.pathname} (${(err as Error).message})`,
+      );
+    }
+    if (!response.ok) {
+      throw new GalenError(
+        'precondition_failed',
+        `the FHIR server answered ${response.status} to ${current.pathname}`,
+      );
+    }
+    const length = Number(response.headers.get('content-length') ?? 0);
+    const text = length > FHIR_FETCH.maxBytes ? '' : await response.text();
+    if (length > FHIR_FETCH.maxBytes || text.length > FHIR_FETCH.maxBytes) {
+      throw new GalenError(
+        'precondition_failed',
+        `the FHIR server's answer to ${current.pathname} is larger than ${FHIR_FETCH.maxBytes} bytes`,
+      );
+    }
+    let body: { resourceType?: string; entry?: unknown[]; link?: { relation?: string; url?: string }[] };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new GalenError(
+        'precondition_failed',
+        `the FHIR server's answer to ${current.pathname} is not JSON`,
+      );
+    }
+    if (body.resourceType !== 'Bundle') return body;
+    first ??= body;
+    entries.push(...(body.entry ?? []));
+    const next = body.link?.find((l) => l.relation === 'next')?.url;
+    page = next === undefined ? undefined : new URL(next, base);
+  }
+  return { ...(first as object), entry: entries };
 }
 
 /** Runs a service for one hook call; the answer is `{cards: [...]}`. */
@@ -132,14 +205,26 @@ export async function callCdsService(
   if (typeof patientId !== 'string' || patientId === '') {
     throw new GalenError('invalid_input', `context.patientId is required for the ${service.hook} hook`);
   }
-  const missing = Object.keys(service.prefetch).filter((key) => request.prefetch?.[key] === undefined);
+  const prefetch: Record<string, unknown> = { ...request.prefetch };
+  const missing = Object.keys(service.prefetch).filter((key) => prefetch[key] === undefined);
   if (missing.length > 0) {
-    throw new GalenError(
-      'precondition_failed',
-      `prefetch ${missing.join(', ')} is missing, and this service does not query a FHIR server yet; send the prefetch the discovery document asks for`,
-    );
+    if (typeof request.fhirServer !== 'string') {
+      throw new GalenError(
+        'precondition_failed',
+        `prefetch ${missing.join(', ')} is missing and the request names no fhirServer to fetch it from`,
+      );
+    }
+    const token = request.fhirAuthorization?.access_token;
+    for (const key of missing) {
+      const query = service.prefetch[key]!.replaceAll('{{context.patientId}}', encodeURIComponent(patientId));
+      prefetch[key] = await fetchFhir(
+        request.fhirServer,
+        query,
+        typeof token === 'string' ? token : undefined,
+      );
+    }
   }
-  const bundle = prefetchBundle(request.prefetch ?? {});
+  const bundle = prefetchBundle(prefetch);
   const patient = bundle.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource;
   if (!patient || patient.id !== patientId) {
     throw new GalenError('precondition_failed', `the prefetch holds no Patient ${patientId}`);

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ageOn } from '../../src/fhir/index.js';
+import { startFhirServer } from '../helpers/fhir-server.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
@@ -230,10 +231,41 @@ describe('FHIR $predict', () => {
 
     const noPrefetch = await call(hook);
     expect(noPrefetch.status).toBe(412);
-    expect(noPrefetch.body.error).toMatch(/prefetch patient, observations is missing/);
+    expect(noPrefetch.body.error).toMatch(
+      /prefetch patient, observations is missing and the request names no fhirServer/,
+    );
     const wrongHook = await call({ ...hook, hook: 'order-sign', prefetch: { patient, observations } });
     expect(wrongHook.status).toBe(400);
     expect((await server.call('POST', '/cds-services/nope', { body: hook })).status).toBe(404);
+
+    // No prefetch: the service queries the EHR's FHIR server with the hook's token.
+    const ehr = await startFhirServer(bundle, 'token-123', 1);
+    try {
+      const fetched = await call({
+        ...hook,
+        fhirServer: ehr.url,
+        fhirAuthorization: {
+          access_token: 'token-123',
+          token_type: 'Bearer',
+          expires_in: 300,
+          scope: 'patient/*.read',
+          subject: 'galen',
+        },
+      });
+      expect(fetched.status, JSON.stringify(fetched.body)).toBe(200);
+      expect(fetched.body.cards[0].summary).toBe(card.summary);
+      expect(ehr.requests[0]).toBe(`/fhir/Patient/${patient.id}`);
+      expect(ehr.requests.filter((r) => r.startsWith('/fhir/Observation')).length).toBe(2); // two matching, one per page
+      const refused = await call({
+        ...hook,
+        fhirServer: ehr.url,
+        fhirAuthorization: { access_token: 'wrong' },
+      });
+      expect(refused.status).toBe(412);
+      expect(refused.body.error).toMatch(/the FHIR server answered 401/);
+    } finally {
+      await ehr.close();
+    }
 
     const feedback = await server.call('POST', '/cds-services/heart--production/feedback', {
       body: {
