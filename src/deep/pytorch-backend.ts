@@ -173,7 +173,6 @@ export function runTrainer(
     child.on('error', (e) =>
       reject(new GalenError('unavailable', `the trainer could not start (${python}): ${e.message}`)),
     );
-    lines.on('close', () => undefined);
     child.on('close', (code, signal) => {
       if (code === 0 && finished) return resolve(finished);
       const cause =

@@ -241,9 +241,8 @@ export class JobService {
     }
   }
 
-  /** A deep request: its options, an image dataset, and a PyTorch backend to train it. */
+  /** A deep request: data its architecture trains on, its labels, and (with its options) the backend. */
   private async checkDeep(request: TrainJobRequest, dataset: DatasetVersion): Promise<void> {
-    checkDeepOptions(request.deep);
     checkDeepData(request.modelKind as DeepArchitecture, dataset);
     classOrder(
       (dataset.schema as { labels: Record<string, number> }).labels,
@@ -259,7 +258,7 @@ export class JobService {
     await this.checkBackend(request);
   }
 
-  /** Deep models and the mlp need the PyTorch backend: refused now, with how to install it. */
+  /** Deep models and the mlp: their options, and the PyTorch backend (refused now, saying how to install it). */
   private async checkBackend(request: TrainJobRequest): Promise<void> {
     checkDeepOptions(request.deep);
     const backend = await this.options.deepBackend?.();
