@@ -44,9 +44,13 @@ export interface LoadedImages {
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 export const isZip = (bytes: Uint8Array): boolean => ZIP_MAGIC.every((b, i) => bytes[i] === b);
 
-function unzip(bytes: Uint8Array, what: string): Record<string, Uint8Array> {
+function unzip(
+  bytes: Uint8Array,
+  what: string,
+  filter?: (name: string) => boolean,
+): Record<string, Uint8Array> {
   try {
-    return unzipSync(bytes);
+    return unzipSync(bytes, filter ? { filter: (file) => filter(file.name) } : {});
   } catch (err) {
     throw new GalenError('invalid_input', `${what} is not a readable zip archive: ${(err as Error).message}`);
   }
@@ -54,7 +58,12 @@ function unzip(bytes: Uint8Array, what: string): Record<string, Uint8Array> {
 
 /** `npz` when the archive holds `.npy` arrays, else `images`. */
 export function detectImageArchive(bytes: Uint8Array): ImageArchiveFormat {
-  const names = Object.keys(unzip(bytes, 'the dataset'));
+  // Entry names only: nothing is decompressed here (describing the archive reads it next).
+  const names: string[] = [];
+  unzip(bytes, 'the dataset', (name) => {
+    names.push(name);
+    return false;
+  });
   return names.some((n) => n.endsWith('.npy')) ? 'npz' : 'images';
 }
 
