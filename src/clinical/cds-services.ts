@@ -65,25 +65,58 @@ export function prefetchTemplates(map: FeatureMap): Record<string, string> {
   return templates;
 }
 
-/** Every service: each hook for each alias of each model whose aliased version has a feature map. */
-export async function listCdsServices(registry: ModelRegistry): Promise<CdsServiceDescription[]> {
-  const services: CdsServiceDescription[] = [];
+/** A published service with the model alias behind it. */
+interface PublishedService {
+  description: CdsServiceDescription;
+  model: string;
+  alias: string;
+}
+
+/**
+ * Services of each hook for each alias of the models `which` keeps, whose aliased version has a
+ * feature map.
+ */
+async function publishedServices(
+  registry: ModelRegistry,
+  which: (model: string) => boolean = () => true,
+): Promise<PublishedService[]> {
+  const services: PublishedService[] = [];
   for (const model of await registry.listModels()) {
+    if (!which(model.name)) continue;
     for (const [alias, version] of Object.entries(model.aliases)) {
       const map = await registry.getFeatureMap(model.name, version).catch(() => undefined);
       if (!map) continue;
       for (const hook of CDS_HOOKS) {
         services.push({
-          hook,
-          id: serviceId(model.name, alias, hook),
-          title: `${model.name} (${alias})`,
-          description: `Risk from Galen model "${model.name}", alias ${alias} (version ${version})${model.description ? `: ${model.description}` : ''}`,
-          prefetch: prefetchTemplates(map.map),
+          model: model.name,
+          alias,
+          description: {
+            hook,
+            id: serviceId(model.name, alias, hook),
+            title: `${model.name} (${alias})`,
+            description: `Risk from Galen model "${model.name}", alias ${alias} (version ${version})${model.description ? `: ${model.description}` : ''}`,
+            prefetch: prefetchTemplates(map.map),
+          },
         });
       }
     }
   }
   return services;
+}
+
+/** Every service: each hook for each alias of each model whose aliased version has a feature map. */
+export async function listCdsServices(registry: ModelRegistry): Promise<CdsServiceDescription[]> {
+  return (await publishedServices(registry)).map((s) => s.description);
+}
+
+/** The service `id`; only models whose name starts it are looked at. */
+async function findCdsService(registry: ModelRegistry, id: string): Promise<PublishedService> {
+  const found = (await publishedServices(registry, (model) => id.startsWith(`${model}--`))).find(
+    (s) => s.description.id === id,
+  );
+  if (!found)
+    throw new GalenError('not_found', `there is no CDS service "${id}"; GET /cds-services lists them`);
+  return found;
 }
 
 /** A CDS Hooks request as the service reads it. */
@@ -189,9 +222,8 @@ export async function callCdsService(
   request: CdsRequest,
   thresholds: RiskThresholds = DEFAULT_THRESHOLDS,
 ): Promise<{ cards: CdsCard[] }> {
-  const service = (await listCdsServices(deps.registry)).find((s) => s.id === id);
-  if (!service)
-    throw new GalenError('not_found', `there is no CDS service "${id}"; GET /cds-services lists them`);
+  const published = await findCdsService(deps.registry, id);
+  const service = published.description;
   if (request.hook !== service.hook) {
     throw new GalenError(
       'invalid_input',
@@ -229,8 +261,12 @@ export async function callCdsService(
   if (!patient || patient.id !== patientId) {
     throw new GalenError('precondition_failed', `the prefetch holds no Patient ${patientId}`);
   }
-  const [model, alias] = id.split('--') as [string, string];
-  const assessment = await predictFromFhir(deps, { model, version: alias, bundle, protocol: 'cds-hooks' });
+  const assessment = await predictFromFhir(deps, {
+    model: published.model,
+    version: published.alias,
+    bundle,
+    protocol: 'cds-hooks',
+  });
   const prediction = assessment.prediction?.[0];
   const p = prediction?.probabilityDecimal ?? 0;
   const outcome = prediction?.outcome?.text ?? 'the outcome';
@@ -265,9 +301,7 @@ export async function recordCdsFeedback(
   actor: Actor,
   now: Date = new Date(),
 ): Promise<{ service: string; counts: Record<string, number> }> {
-  if (!(await listCdsServices(deps.registry)).some((s) => s.id === id)) {
-    throw new GalenError('not_found', `there is no CDS service "${id}"; GET /cds-services lists them`);
-  }
+  await findCdsService(deps.registry, id);
   const list = (body as { feedback?: unknown })?.feedback;
   if (!Array.isArray(list) || list.length === 0 || list.length > 100) {
     throw new GalenError(
