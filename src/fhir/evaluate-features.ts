@@ -13,6 +13,8 @@ import { durationMs } from './feature-map.js';
 import { convertUnit } from './units.js';
 
 export interface PatientData {
+  /** The Bundle the data came in: what FHIRPath expressions are evaluated against. */
+  bundle: Bundle;
   patient: Patient;
   /** Every resource, the patient included. */
   resources: Resource[];
@@ -57,7 +59,7 @@ export function patientData(bundle: Bundle): PatientData {
       `the Bundle holds ${patients.length} Patient resources; a prediction is for exactly one patient`,
     );
   }
-  return { patient: patients[0]!, resources, referenceOf };
+  return { bundle, patient: patients[0]!, resources, referenceOf };
 }
 
 /** The R4 model (its published types disagree with exactOptionalPropertyTypes, not with the library). */
@@ -204,12 +206,12 @@ function evaluateOne(
     case 'fhirpath': {
       let result: unknown[];
       try {
-        const bundle = {
-          resourceType: 'Bundle',
-          type: 'collection',
-          entry: data.resources.map((resource) => ({ resource })),
-        };
-        result = fhirpath.evaluate(bundle, source.expression, { now: at.toISOString() }, r4) as unknown[];
+        result = fhirpath.evaluate(
+          data.bundle,
+          source.expression,
+          { now: at.toISOString() },
+          r4,
+        ) as unknown[];
       } catch (err) {
         throw new GalenError(
           'invalid_input',
