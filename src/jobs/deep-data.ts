@@ -39,8 +39,17 @@ export interface PrepareOptions {
   maxLength?: number | undefined;
 }
 
-const write = (work: string, file: string, array: NpyArray): Promise<void> =>
+/** Writes `array` as `work`/`file` (.npy) for the trainer. */
+export const writeNpy = (work: string, file: string, array: NpyArray): Promise<void> =>
   writeFile(join(work, file), encodeNpy(array));
+
+/** Writes class indices as the trainer's int64 labels. */
+export const writeLabels = (work: string, file: string, classes: ArrayLike<number>): Promise<void> =>
+  writeNpy(work, file, {
+    dtype: 'int64',
+    shape: [classes.length],
+    data: BigInt64Array.from({ length: classes.length }, (_, i) => BigInt(classes[i]!)),
+  });
 
 /** Mean and population standard deviation (floored, so constant inputs divide safely). */
 function moments(sum: number, squares: number, count: number): { mean: number; std: number } {
@@ -92,12 +101,12 @@ export async function prepareImages(
         mean.push(m.mean);
         std.push(m.std);
       }
-      await write(work, 'train_pixels.npy', {
+      await writeNpy(work, 'train_pixels.npy', {
         dtype: 'uint8',
         shape: [train.length, ...pixelShape],
         data: trainPixels,
       });
-      await write(work, 'validation_pixels.npy', {
+      await writeNpy(work, 'validation_pixels.npy', {
         dtype: 'uint8',
         shape: [validation.length, ...pixelShape],
         data: gather(validation),
@@ -195,18 +204,18 @@ export async function prepareSequences(
         ['validation', validation],
       ] as const) {
         const packed = pack(rows, maxLength);
-        await write(work, `${split}_sequence.npy`, {
+        await writeNpy(work, `${split}_sequence.npy`, {
           dtype: 'float32',
           shape: [rows.length, maxLength, f],
           data: packed.steps,
         });
-        await write(work, `${split}_lengths.npy`, {
+        await writeNpy(work, `${split}_lengths.npy`, {
           dtype: 'int64',
           shape: [rows.length],
           data: packed.lengths,
         });
         if (s > 0)
-          await write(work, `${split}_features.npy`, {
+          await writeNpy(work, `${split}_features.npy`, {
             dtype: 'float32',
             shape: [rows.length, s],
             data: statics(rows),

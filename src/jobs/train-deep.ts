@@ -12,14 +12,14 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GALEN_VERSION, GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
-import { decodeNpy, encodeNpy } from '../datasets/index.js';
+import { decodeNpy } from '../datasets/index.js';
 import { backendMissing, probePyTorch, runTrainer } from '../deep/pytorch-backend.js';
 import type { PyTorchBackend, TrainerDone, TrainerEpoch } from '../deep/pytorch-backend.js';
 import { addClassifierHead } from '../onnx/index.js';
 import { isImageDataset, isSequenceDataset } from '../registry/index.js';
 import type { DatasetVersion, ModelVersion } from '../registry/index.js';
 import { stratifiedSplit } from '../training/index.js';
-import { prepareImages, prepareSequences, wrongData } from './deep-data.js';
+import { prepareImages, prepareSequences, writeLabels, wrongData } from './deep-data.js';
 import type { PreparedData } from './deep-data.js';
 import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
 import type { RunGraph } from './evaluation-run.js';
@@ -460,14 +460,16 @@ export async function trainDeep(
       `writing ${splits.train.length} training and ${splits.validation.length} validation ${kind}`,
     );
     const inputs = await data.writeInputs(work, splits.train, splits.validation);
-    const labelsOf = (rows: number[]): Buffer =>
-      encodeNpy({
-        dtype: 'int64',
-        shape: [rows.length],
-        data: BigInt64Array.from(rows, (r) => BigInt(targets[r]!)),
-      });
-    await writeFile(join(work, 'train_labels.npy'), labelsOf(splits.train));
-    await writeFile(join(work, 'validation_labels.npy'), labelsOf(splits.validation));
+    await writeLabels(
+      work,
+      'train_labels.npy',
+      splits.train.map((r) => targets[r]!),
+    );
+    await writeLabels(
+      work,
+      'validation_labels.npy',
+      splits.validation.map((r) => targets[r]!),
+    );
     const trainCounts = counts(splits.train);
     const augment =
       kind !== 'images' || options.augment === false

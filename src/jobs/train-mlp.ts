@@ -11,11 +11,12 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { GALEN_VERSION, GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
-import { decodeNpy, encodeNpy } from '../datasets/index.js';
+import { decodeNpy } from '../datasets/index.js';
 import { backendMissing } from '../deep/pytorch-backend.js';
 import { compileTabularNetwork } from '../onnx/index.js';
 import type { ModelVersion } from '../registry/index.js';
 import { prepareTabularNetwork } from '../training/index.js';
+import { writeLabels, writeNpy } from './deep-data.js';
 import { classifierMetrics, classifierReportOf, withEvaluationModel } from './evaluation-run.js';
 import { buildModelCard } from './model-card.js';
 import {
@@ -68,19 +69,11 @@ export async function trainMlp(
   try {
     progress(0.05, `writing ${data.train.length} training and ${data.validation.length} validation rows`);
     const matrix = (file: string, x: Float32Array): Promise<void> =>
-      writeFile(
-        join(work, file),
-        encodeNpy({ dtype: 'float32', shape: [x.length / data.width, data.width], data: x }),
-      );
-    const labels = (file: string, y: Float64Array): Promise<void> =>
-      writeFile(
-        join(work, file),
-        encodeNpy({ dtype: 'int64', shape: [y.length], data: BigInt64Array.from(y, (v) => BigInt(v)) }),
-      );
+      writeNpy(work, file, { dtype: 'float32', shape: [x.length / data.width, data.width], data: x });
     await matrix('train_features.npy', data.x.train);
     await matrix('validation_features.npy', data.x.validation);
-    await labels('train_labels.npy', data.y.train);
-    await labels('validation_labels.npy', data.y.validation);
+    await writeLabels(work, 'train_labels.npy', data.y.train);
+    await writeLabels(work, 'validation_labels.npy', data.y.validation);
     const counts = new Array<number>(k).fill(0);
     data.y.train.forEach((c) => counts[c]!++);
     const spec = {
