@@ -21,6 +21,7 @@ const owners = [
   { name: 'fflate', owner: 'src/images/', why: 'only src/images/ reads and writes zip archives' },
   { name: 'fhirpath', owner: 'src/fhir/', why: 'only src/fhir/ evaluates FHIRPath' },
   { name: '@lhncbc/ucum-lhc', owner: 'src/fhir/', why: 'only src/fhir/ converts UCUM units' },
+  { name: 'jose', owner: 'src/security/', why: 'only src/security/ verifies and signs JWTs' },
 ];
 
 const restrictedFor = (file) =>

@@ -13,7 +13,7 @@ import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { ModelRuntime } from '../runtime/index.js';
-import { ApiKeys, AuditLog } from '../security/index.js';
+import { ApiKeys, AuditLog, CdsClientAuth } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
 import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
@@ -29,6 +29,8 @@ export interface Galen {
   readonly registry: ModelRegistry;
   readonly datasets: DatasetRegistry;
   readonly keys: ApiKeys;
+  /** CDS Hooks clients (EHRs) trusted to call CDS services with signed JWTs. */
+  readonly cdsClients: CdsClientAuth;
   readonly audit: AuditLog;
   readonly metrics: GalenMetrics;
   readonly models: ModelManager;
@@ -76,6 +78,7 @@ export async function createGalen(
   const registry = new ModelRegistry(store, artifacts, runtime, clock);
   const datasets = new DatasetRegistry(store, artifacts, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);
+  const cdsClients = new CdsClientAuth(config.cds.clients, store, clock);
   const audit = new AuditLog(store, clock, {
     bufferedActions: new Set(config.audit.bufferInference ? ['infer'] : []),
     onBufferedError: (err, records) =>
@@ -100,6 +103,7 @@ export async function createGalen(
     registry,
     datasets,
     keys,
+    cdsClients,
     audit,
     metrics,
     models,

@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
-import type { FeatureMap } from '../fhir/index.js';
+import { DEFAULT_THRESHOLDS } from '../fhir/index.js';
+import type { FeatureMap, RiskThresholds } from '../fhir/index.js';
 import type { ModelRegistry } from '../registry/index.js';
 import type { InferenceService } from '../serving/index.js';
 import type { CdsFeedbackRecord, MetadataStore } from '../store/index.js';
@@ -31,15 +32,8 @@ export interface CdsCard {
   indicator: 'info' | 'warning' | 'critical';
   detail: string;
   source: { label: string; topic?: { system: string; code: string; display: string } };
+  links?: { label: string; url: string; type: 'absolute' }[];
 }
-
-/** Probability from which a card is a warning, and from which it is critical. */
-export interface RiskThresholds {
-  warning: number;
-  critical: number;
-}
-
-export const DEFAULT_THRESHOLDS: RiskThresholds = { warning: 0.2, critical: 0.5 };
 
 const serviceId = (model: string, alias: string, hook: CdsHook): string =>
   hook === 'patient-view' ? `${model}--${alias}` : `${model}--${alias}--${hook}`;
@@ -70,6 +64,7 @@ interface PublishedService {
   description: CdsServiceDescription;
   model: string;
   alias: string;
+  map: FeatureMap;
 }
 
 /**
@@ -90,6 +85,7 @@ async function publishedServices(
         services.push({
           model: model.name,
           alias,
+          map: map.map,
           description: {
             hook,
             id: serviceId(model.name, alias, hook),
@@ -215,13 +211,19 @@ async function fetchFhir(server: string, query: string, token: string | undefine
   return { ...(first as object), entry: entries };
 }
 
-/** Runs a service for one hook call; the answer is `{cards: [...]}`. */
+/** What a hook call answers (`answer`, the HTTP body), and which model version computed it. */
+export interface CdsCallResult {
+  answer: { cards: CdsCard[] };
+  model: string;
+  version: number;
+}
+
+/** Runs a service for one hook call. */
 export async function callCdsService(
   deps: { registry: ModelRegistry; inference: InferenceService },
   id: string,
   request: CdsRequest,
-  thresholds: RiskThresholds = DEFAULT_THRESHOLDS,
-): Promise<{ cards: CdsCard[] }> {
+): Promise<CdsCallResult> {
   const published = await findCdsService(deps.registry, id);
   const service = published.description;
   if (request.hook !== service.hook) {
@@ -267,29 +269,39 @@ export async function callCdsService(
     bundle,
     protocol: 'cds-hooks',
   });
+  const thresholds: RiskThresholds = published.map.thresholds ?? DEFAULT_THRESHOLDS;
   const prediction = assessment.prediction?.[0];
   const p = prediction?.probabilityDecimal ?? 0;
   const outcome = prediction?.outcome?.text ?? 'the outcome';
   const indicator = p >= thresholds.critical ? 'critical' : p >= thresholds.warning ? 'warning' : 'info';
   const method = assessment.method?.coding?.[0];
   return {
-    cards: [
-      {
-        uuid: randomUUID(),
-        summary: `${Math.round(p * 100)}% predicted probability of ${outcome}`.slice(0, 140),
-        indicator,
-        detail: [
-          `Model **${method?.code ?? id}**: probability ${p.toFixed(3)} of ${outcome}.`,
-          `Thresholds: warning from ${thresholds.warning}, critical from ${thresholds.critical}.`,
-          ...(assessment.note?.map((n) => n.text ?? '') ?? []),
-          'Decision support only: the model card states its intended use and limitations.',
-        ].join('\n\n'),
-        source: {
-          label: 'Galen',
-          ...(method && { topic: { system: method.system!, code: method.code!, display: method.display! } }),
+    model: published.model,
+    version: Number(method?.code?.slice(published.model.length + 1)),
+    answer: {
+      cards: [
+        {
+          uuid: randomUUID(),
+          summary: `${Math.round(p * 100)}% predicted probability of ${outcome}`.slice(0, 140),
+          indicator,
+          detail: [
+            `Model **${method?.code ?? id}**: probability ${p.toFixed(3)} of ${outcome}.`,
+            `Thresholds: warning from ${thresholds.warning}, critical from ${thresholds.critical}.`,
+            ...(assessment.note?.map((n) => n.text ?? '') ?? []),
+            'Decision support only: the model card states its intended use and limitations.',
+          ].join('\n\n'),
+          source: {
+            label: 'Galen',
+            ...(method && {
+              topic: { system: method.system!, code: method.code!, display: method.display! },
+            }),
+          },
+          ...(published.map.links && {
+            links: published.map.links.map((l) => ({ ...l, type: 'absolute' as const })),
+          }),
         },
-      },
-    ],
+      ],
+    },
   };
 }
 
@@ -300,8 +312,8 @@ export async function recordCdsFeedback(
   body: unknown,
   actor: Actor,
   now: Date = new Date(),
-): Promise<{ service: string; counts: Record<string, number> }> {
-  await findCdsService(deps.registry, id);
+): Promise<{ model: string; service: string; counts: Record<string, number> }> {
+  const { model } = await findCdsService(deps.registry, id);
   const list = (body as { feedback?: unknown })?.feedback;
   if (!Array.isArray(list) || list.length === 0 || list.length > 100) {
     throw new GalenError(
@@ -336,7 +348,7 @@ export async function recordCdsFeedback(
     };
   });
   await deps.store.insertCdsFeedback(records);
-  return { service: id, counts: await deps.store.countCdsFeedback(id) };
+  return { model, service: id, counts: await deps.store.countCdsFeedback(id) };
 }
 
 /** How many cards of a service were accepted and overridden. */

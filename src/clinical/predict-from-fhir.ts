@@ -19,6 +19,8 @@ export interface FhirPredictRequest {
   /** Version number or alias; the production alias (else the latest version) when omitted. */
   version?: string | undefined;
   bundle: unknown;
+  /** `Patient/{id}/$predict`: the Bundle's patient must be this one. */
+  patientId?: string | undefined;
   /** The evaluation time (default now). */
   at?: Date;
   protocol: string;
@@ -32,6 +34,12 @@ export async function predictFromFhir(
   const { map } = await deps.registry.getFeatureMap(version.model, version.version);
   const at = request.at ?? new Date();
   const data = patientData(request.bundle as Bundle);
+  if (request.patientId !== undefined && data.patient.id !== request.patientId) {
+    throw new GalenError(
+      'invalid_input',
+      `the operation was called on Patient/${request.patientId}, but the Bundle's patient is ${data.patient.id ? `Patient/${data.patient.id}` : 'without an id'}`,
+    );
+  }
   const features = evaluateFeatures(map, data, at);
   if (features.refused.length > 0) {
     throw new GalenError(
@@ -91,7 +99,7 @@ export async function predictFromFhir(
     },
     basis: features.basis.map((reference) => ({ reference })),
     prediction: shown.map((i) => ({
-      outcome: { text: classes[i] ?? `class ${i}` },
+      outcome: { text: (probabilities.length === 2 ? map.outcome : undefined) ?? classes[i] ?? `class ${i}` },
       probabilityDecimal: Math.round(probabilities[i]! * 1e6) / 1e6,
     })),
     ...(features.missing.length > 0 && {
@@ -109,4 +117,44 @@ export async function predictFromFhir(
       ],
     }),
   };
+}
+
+/**
+ * The operation's input: a Bundle as the body (model and version in the query), or, as FHIR
+ * operations take it, a Parameters resource with `bundle` (resource) and optionally `model` and
+ * `version` (valueString), which win over the query.
+ */
+export function predictOperationInput(
+  body: unknown,
+  query: { model?: string | undefined; version?: string | undefined },
+): { model: string; version: string | undefined; bundle: unknown } {
+  let { model, version } = query;
+  let bundle = body;
+  const resource = body as { resourceType?: unknown; parameter?: unknown } | null;
+  if (resource?.resourceType === 'Parameters') {
+    const parameters = Array.isArray(resource.parameter)
+      ? (resource.parameter as { name?: unknown; valueString?: unknown; resource?: unknown }[])
+      : [];
+    const named = (name: string) => parameters.find((p) => p?.name === name);
+    const text = (name: string): string | undefined => {
+      const value = named(name)?.valueString;
+      return typeof value === 'string' ? value : undefined;
+    };
+    model = text('model') ?? model;
+    version = text('version') ?? version;
+    bundle = named('bundle')?.resource;
+    if (bundle === undefined) {
+      throw new GalenError(
+        'invalid_input',
+        'the Parameters resource has no "bundle" parameter holding the patient\'s Bundle (parameter[].resource)',
+      );
+    }
+  }
+  if (model === undefined || model === '') {
+    throw new GalenError(
+      'invalid_input',
+      'name the model: ?model=<name>, or a "model" parameter (valueString) in a Parameters body',
+    );
+  }
+  return { model, version, bundle };
 }

@@ -24,6 +24,29 @@ describe('loadConfig', () => {
     expect(config.runtime.maxConcurrentPerModel).toBe(2);
   });
 
+  it('reads trusted CDS clients from GALEN_CDS_CLIENTS (JSON), and refuses entries without keys', () => {
+    const clients = [{ iss: 'https://ehr.example.org', jwksUrl: 'https://ehr.example.org/jwks.json' }];
+    const config = loadConfig({ env: { GALEN_CDS_CLIENTS: JSON.stringify(clients) } });
+    expect(config.cds.clients).toEqual([{ ...clients[0], jku: [] }]);
+    expect(loadConfig({ env: {} }).cds.clients).toEqual([]);
+    const problems = (env: Record<string, string>): string => {
+      try {
+        loadConfig({ env });
+      } catch (err) {
+        return (err as ConfigError).problems.join('\n');
+      }
+      return '';
+    };
+    expect(problems({ GALEN_CDS_CLIENTS: '[{"iss": ' })).toMatch(/GALEN_CDS_CLIENTS must be JSON/);
+    expect(problems({ GALEN_CDS_CLIENTS: '[{"iss": "x"}]' })).toMatch(
+      /cds.clients\[0\] \(iss "x"\) needs one of jwksUrl or jwks/,
+    );
+    expect(problems({ GALEN_CDS_CLIENTS: '[{"iss": "x", "jwksUrl": "ftp://x"}]' })).toMatch(
+      /cds.clients.0.jwksUrl/,
+    );
+    expect(problems({ GALEN_CDS_PUBLIC_URL: 'https://galen.example.org/' })).toMatch(/cds.publicUrl/);
+  });
+
   it('lists every problem at once', () => {
     let caught: unknown;
     try {

@@ -8,6 +8,30 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import Value from 'typebox/value';
 
+/** A CDS client (an EHR) trusted to call Galen's CDS Hooks services with JWTs it signs. */
+export const CdsClientSchema = Type.Object(
+  {
+    iss: Type.String({ minLength: 1, description: 'The `iss` claim the client puts in its JWTs.' }),
+    jwksUrl: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description: "URL of the client's JSON Web Key Set (public keys), fetched and cached.",
+      }),
+    ),
+    jwks: Type.Optional(
+      Type.Object(
+        { keys: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }) },
+        { description: "The client's public keys inline, instead of jwksUrl." },
+      ),
+    ),
+    jku: Type.Array(Type.String({ pattern: '^https?://' }), {
+      default: [],
+      description: 'JWKS URLs the client may name in a JWT `jku` header; a `jku` not listed here is refused.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server listens on.' }),
@@ -102,6 +126,23 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    cds: Type.Object(
+      {
+        clients: Type.Array(CdsClientSchema, {
+          default: [],
+          description:
+            'CDS clients (EHRs) trusted to call CDS Hooks services: [{"iss": …, "jwksUrl": …}]. With none, every CDS service call is refused.',
+        }),
+        publicUrl: Type.Optional(
+          Type.String({
+            pattern: '^https?://[^/]+$',
+            description:
+              "Scheme and host the EHR calls Galen by (e.g. https://galen.example.org), when a proxy sits in front; a JWT `aud` must be this plus the path called. Default: the request's own Host.",
+          }),
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     runtime: Type.Object(
       {
         maxConcurrentPerModel: Type.Integer({
@@ -174,7 +215,7 @@ export const ConfigSchema = Type.Object(
 
 export type GalenConfig = Static<typeof ConfigSchema>;
 
-type EnvKind = 'string' | 'integer' | 'integers' | 'boolean';
+type EnvKind = 'string' | 'integer' | 'integers' | 'boolean' | 'json';
 
 /** Environment variables and the config path they set. Every setting has one. */
 const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind }>> = {
@@ -187,6 +228,8 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_JOBS_CONCURRENCY: { path: ['jobs', 'concurrency'], kind: 'integer' },
   GALEN_JOBS_MAX_ATTEMPTS: { path: ['jobs', 'maxAttempts'], kind: 'integer' },
   GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
+  GALEN_CDS_CLIENTS: { path: ['cds', 'clients'], kind: 'json' },
+  GALEN_CDS_PUBLIC_URL: { path: ['cds', 'publicUrl'], kind: 'string' },
   GALEN_GRPC_ENABLED: { path: ['grpc', 'enabled'], kind: 'boolean' },
   GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
@@ -226,6 +269,14 @@ function setPath(target: Record<string, Json>, path: readonly string[], value: J
 
 function parseEnv(name: string, raw: string, kind: EnvKind, problems: string[]): Json {
   if (kind === 'string') return raw;
+  if (kind === 'json') {
+    try {
+      return JSON.parse(raw) as Json;
+    } catch (err) {
+      problems.push(`${name} must be JSON: ${(err as Error).message}`);
+      return raw;
+    }
+  }
   if (kind === 'integers') {
     const items = raw.split(',').map((x) => x.trim());
     if (!items.every((x) => /^\d+$/.test(x)))
@@ -279,7 +330,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
     if (raw !== undefined && raw !== '') setPath(merged, spec.path, parseEnv(name, raw, spec.kind, problems));
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (value !== undefined) merged[key] = value;
+    if (value !== undefined) merged[key] = value as Json;
   }
 
   const withDefaults = Value.Default(ConfigSchema, merged);
@@ -300,6 +351,12 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
       problems.push(
         `runtime.preferredBatchSizes ${JSON.stringify(sizes)} has a size above runtime.maxBatchSize ${maxBatchSize}`,
       );
+  }
+  if (problems.length === 0) {
+    for (const [i, client] of (withDefaults as GalenConfig).cds.clients.entries()) {
+      if ((client.jwksUrl === undefined) === (client.jwks === undefined))
+        problems.push(`cds.clients[${i}] (iss ${JSON.stringify(client.iss)}) needs one of jwksUrl or jwks`);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as GalenConfig;

@@ -59,7 +59,44 @@ export function patientData(bundle: Bundle): PatientData {
       `the Bundle holds ${patients.length} Patient resources; a prediction is for exactly one patient`,
     );
   }
-  return { bundle, patient: patients[0]!, resources, referenceOf };
+  const patient = patients[0]!;
+  checkSubjects(bundle, patient);
+  return { bundle, patient, resources, referenceOf };
+}
+
+/**
+ * Every Observation and Condition (what feature maps read) must be about the Bundle's patient:
+ * one without a subject, or about someone else, is refused rather than used or silently dropped.
+ */
+function checkSubjects(bundle: Bundle, patient: Patient): void {
+  const patientEntry = bundle.entry?.find((e) => e.resource === patient);
+  const own = new Set(
+    [
+      patient.id && `Patient/${patient.id}`,
+      patient.id && `urn:uuid:${patient.id}`,
+      patientEntry?.fullUrl,
+    ].filter((r): r is string => Boolean(r)),
+  );
+  const isOwn = (reference: string): boolean =>
+    own.has(reference) || (patient.id !== undefined && reference.endsWith(`/Patient/${patient.id}`));
+  for (const [i, entry] of (bundle.entry ?? []).entries()) {
+    const resource = entry.resource;
+    if (resource?.resourceType !== 'Observation' && resource?.resourceType !== 'Condition') continue;
+    const name = `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} (entry ${i})`;
+    const reference = resource.subject?.reference;
+    if (reference === undefined) {
+      throw new GalenError(
+        'invalid_input',
+        `${name} has no subject; every Observation and Condition must reference the Bundle's patient`,
+      );
+    }
+    if (!isOwn(reference)) {
+      throw new GalenError(
+        'invalid_input',
+        `${name} is about ${reference}, not the Bundle's patient ${[...own][0] ?? ''}; a prediction reads one patient's data`,
+      );
+    }
+  }
 }
 
 /** The R4 model (its published types disagree with exactOptionalPropertyTypes, not with the library). */

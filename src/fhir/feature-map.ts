@@ -58,8 +58,67 @@ export interface FeatureMapping {
   missing: MissingPolicy;
 }
 
+/** Probability from which a CDS card is a warning, and from which it is critical. */
+export interface RiskThresholds {
+  warning: number;
+  critical: number;
+}
+
+export const DEFAULT_THRESHOLDS: RiskThresholds = { warning: 0.2, critical: 0.5 };
+
 export interface FeatureMap {
   inputs: Record<string, FeatureMapping>;
+  /**
+   * What the model predicts, in a clinician's words ("heart disease"): the RiskAssessment's
+   * outcome and the card's summary. Default: the predicted class's label.
+   */
+  outcome?: string;
+  /** Where this version's CDS cards turn warning and critical (default 0.2 and 0.5). */
+  thresholds?: RiskThresholds;
+  /** Links on every CDS card, e.g. the model's documentation on the hospital's intranet. */
+  links?: { label: string; url: string }[];
+}
+
+function parseLinks(raw: unknown): { label: string; url: string }[] | undefined {
+  if (raw === undefined) return undefined;
+  const valid =
+    Array.isArray(raw) &&
+    raw.length <= 10 &&
+    raw.every((l: { label?: unknown; url?: unknown }) => {
+      if (typeof l?.label !== 'string' || l.label === '' || l.label.length > 80) return false;
+      if (typeof l.url !== 'string') return false;
+      try {
+        return ['https:', 'http:'].includes(new URL(l.url).protocol);
+      } catch {
+        return false;
+      }
+    });
+  if (!valid) {
+    throw new GalenError(
+      'invalid_input',
+      'links is a list of up to 10 {"label": "…" (1–80 characters), "url": "https://…"} entries',
+    );
+  }
+  return (raw as { label: string; url: string }[]).map(({ label, url }) => ({ label, url }));
+}
+
+function parseThresholds(raw: unknown): RiskThresholds | undefined {
+  if (raw === undefined) return undefined;
+  const t = raw as Partial<Record<keyof RiskThresholds, unknown>>;
+  const ok = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+  if (
+    typeof raw !== 'object' ||
+    raw === null ||
+    !ok(t.warning) ||
+    !ok(t.critical) ||
+    t.warning > t.critical
+  ) {
+    throw new GalenError(
+      'invalid_input',
+      'thresholds is {"warning": p, "critical": q}, probabilities with 0 <= p <= q <= 1 (e.g. {"warning": 0.2, "critical": 0.5})',
+    );
+  }
+  return { warning: t.warning, critical: t.critical };
 }
 
 /** Which kind of value a source gives before `values` mapping. */
@@ -194,7 +253,7 @@ export function parseFeatureMap(raw: unknown, signature: Signature): FeatureMap 
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
     throw new GalenError(
       'invalid_input',
-      'a feature map is {"inputs": {"<model input>": {"source": {…}, "missing": {…}}}}',
+      'a feature map is {"inputs": {"<model input>": {"source": {…}, "missing": {…}}}, "outcome"?: "…", "thresholds"?: {"warning", "critical"}}',
     );
   }
   const specs = new Map(signature.inputs.map((s) => [s.name, s]));
@@ -252,5 +311,19 @@ export function parseFeatureMap(raw: unknown, signature: Signature): FeatureMap 
       `the feature map leaves input(s) ${unmapped.join(', ')} unmapped; every model input needs a source`,
     );
   }
-  return { inputs: out };
+  const { outcome, thresholds, links } = raw as { outcome?: unknown; thresholds?: unknown; links?: unknown };
+  if (
+    outcome !== undefined &&
+    (typeof outcome !== 'string' || outcome.trim() === '' || outcome.length > 100)
+  ) {
+    throw new GalenError('invalid_input', 'outcome is the predicted outcome in words, 1 to 100 characters');
+  }
+  const parsedThresholds = parseThresholds(thresholds);
+  const parsedLinks = parseLinks(links);
+  return {
+    inputs: out,
+    ...(outcome !== undefined && { outcome }),
+    ...(parsedThresholds && { thresholds: parsedThresholds }),
+    ...(parsedLinks && { links: parsedLinks }),
+  };
 }

@@ -1,5 +1,5 @@
 /** FHIR R4: feature maps from a patient's resources to a model's inputs (FHIRPath, codes with aggregates, UCUM units). */
-export { AGGREGATES, durationMs, parseFeatureMap } from './feature-map.js';
+export { AGGREGATES, DEFAULT_THRESHOLDS, durationMs, parseFeatureMap } from './feature-map.js';
 export type {
   Aggregate,
   Coding,
@@ -7,6 +7,7 @@ export type {
   FeatureMapping,
   FeatureSource,
   MissingPolicy,
+  RiskThresholds,
 } from './feature-map.js';
 export { ageOn, evaluateFeatures, patientData } from './evaluate-features.js';
 export type { EvaluatedFeatures, PatientData } from './evaluate-features.js';

@@ -15,6 +15,11 @@ export interface GalenRouteConfig {
   /** Audit action recorded for every call of this route, allowed or not. */
   audit?: string;
   errorFormat?: ErrorFormat;
+  /**
+   * CDS Hooks routes: the caller is a CDS client presenting a JWT it signed (`required`), or
+   * either that or an API key (`or-api-key`, for discovery).
+   */
+  cdsClient?: 'required' | 'or-api-key';
 }
 
 export interface AuditFacts {
@@ -37,6 +42,7 @@ declare module 'fastify' {
     permission?: GalenRouteConfig['permission'];
     audit?: GalenRouteConfig['audit'];
     errorFormat?: GalenRouteConfig['errorFormat'];
+    cdsClient?: GalenRouteConfig['cdsClient'];
   }
   interface FastifyRequest {
     actor: Actor | null;

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Galen } from '../app/index.js';
 import { GalenError, assertCan } from '../core/index.js';
+import type { Actor } from '../core/index.js';
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
@@ -17,15 +18,39 @@ function bearerToken(request: FastifyRequest): string {
   return match[1]!;
 }
 
+/** The URL the client called, as a CDS client JWT's `aud` must state it (no query string). */
+function calledUrl(request: FastifyRequest, publicUrl: string | undefined): string {
+  const path = request.url.split('?')[0]!;
+  return `${publicUrl ?? `${request.protocol}://${request.host}`}${path}`;
+}
+
+/** A JWT is three base64url parts; API keys (`galen_<id>_<secret>`) have no dots. */
+const isJwt = (token: string): boolean => token.split('.').length === 3;
+
+async function authenticate(request: FastifyRequest, galen: Galen): Promise<Actor> {
+  const token = bearerToken(request);
+  const cds = request.routeOptions.config.cdsClient;
+  if (cds === undefined) return galen.keys.authenticate(token);
+  if (isJwt(token))
+    return galen.cdsClients.authenticate(token, calledUrl(request, galen.config.cds.publicUrl));
+  if (cds === 'or-api-key') return galen.keys.authenticate(token);
+  throw new GalenError(
+    'unauthorized',
+    'CDS service calls need "Authorization: Bearer <JWT>" signed by a trusted CDS client (CDS Hooks 2.0); API keys are not accepted here',
+  );
+}
+
 export function registerSecurityHooks(app: FastifyInstance, galen: Galen): void {
   app.decorateRequest('actor', null);
   app.decorateRequest('auditFacts', null as never);
 
   app.addHook('onRequest', async (request) => {
-    request.auditFacts = {};
     const config = request.routeOptions.config;
+    // A CDS call names its service even when refused here, before the handler could.
+    const service = config.cdsClient && (request.params as { id?: string } | undefined)?.id;
+    request.auditFacts = service ? { detail: { service } } : {};
     if (config.public) return;
-    request.actor = await galen.keys.authenticate(bearerToken(request));
+    request.actor = await authenticate(request, galen);
     if (config.permission)
       assertCan(
         request.actor,

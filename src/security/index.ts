@@ -1,5 +1,7 @@
-/** Security: API keys (hashed, role-bearing) and the hash-chained audit log. */
+/** Security: API keys (hashed, role-bearing), CDS client JWTs and the hash-chained audit log. */
 export { ApiKeys, ENV_ADMIN_KEY_ID } from './api-keys.js';
 export type { ApiKeyInfo } from './api-keys.js';
 export { AuditLog, auditHash } from './audit-log.js';
 export type { AuditEntry, AuditVerification } from './audit-log.js';
+export { CDS_JWT_ALGORITHMS, CdsClientAuth, generateCdsClientKey, signCdsClientJwt } from './cds-clients.js';
+export type { CdsClient, CdsClientKey, JwtIdLedger } from './cds-clients.js';

@@ -83,6 +83,11 @@ export interface MetadataStore {
   insertCdsFeedback(records: readonly CdsFeedbackRecord[]): Promise<void>;
   /** Feedback counts per outcome for a service. */
   countCdsFeedback(service: string): Promise<Record<string, number>>;
+  /**
+   * Records that `issuer` used the JWT id `jti`, valid until `expiresAt`; false when it was
+   * already recorded (a replay). Ids expired before `now` are forgotten.
+   */
+  claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean>;
 
   getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
   listAliases(model?: string): Promise<AliasRecord[]>;

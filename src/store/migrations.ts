@@ -191,6 +191,19 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007-cds-jwt-ids': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The `jti` of every CDS client JWT accepted, until it expires: a second use is a replay.
+      await db.schema
+        .createTable('cds_jwt_ids')
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('jti', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('cds_jwt_ids_pk', ['issuer', 'jti'])
+        .execute();
+      await db.schema.createIndex('cds_jwt_ids_expires').on('cds_jwt_ids').column('expires_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -126,6 +126,12 @@ export interface CdsFeedbackTable {
   received_by: string;
 }
 
+export interface CdsJwtIdsTable {
+  issuer: string;
+  jti: string;
+  expires_at: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -138,4 +144,5 @@ export interface Database {
   model_cards: ModelCardsTable;
   feature_maps: FeatureMapsTable;
   cds_feedback: CdsFeedbackTable;
+  cds_jwt_ids: CdsJwtIdsTable;
 }

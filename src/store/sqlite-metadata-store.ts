@@ -560,6 +560,16 @@ class SqlMetadataStore implements MetadataStore {
     return Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)]));
   }
 
+  async claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean> {
+    await this.db.deleteFrom('cds_jwt_ids').where('expires_at', '<', now).execute();
+    const result = await this.db
+      .insertInto('cds_jwt_ids')
+      .values({ issuer, jti, expires_at: expiresAt })
+      .onConflict((c) => c.columns(['issuer', 'jti']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
   async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
     const row = await this.db
       .selectFrom('aliases')

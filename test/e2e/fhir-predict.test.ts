@@ -9,6 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ageOn } from '../../src/fhir/index.js';
+import { startCdsClient } from '../helpers/cds-client.js';
+import type { TestCdsClient } from '../helpers/cds-client.js';
 import { startFhirServer } from '../helpers/fhir-server.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
@@ -58,6 +60,10 @@ const featureMap = {
 
 describe('FHIR $predict', () => {
   let server: TestServer;
+  let ehr: TestCdsClient;
+  /** A CDS Hooks call as the EHR makes it: a fresh JWT for the exact URL. */
+  const cds = async (path: string, body: unknown) =>
+    server.call('POST', path, { body, key: await ehr.token(server.url + path) });
   const fhir = async (path: string, body: unknown, key?: string | null) =>
     server.call('POST', path, {
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -65,7 +71,10 @@ describe('FHIR $predict', () => {
       ...(key !== undefined && { key }),
     });
   beforeAll(async () => {
-    server = await createTestServer();
+    ehr = await startCdsClient();
+    server = await createTestServer({
+      config: { cds: { clients: [{ iss: ehr.iss, jwksUrl: ehr.jwksUrl, jku: [] }] } },
+    });
     const csv = await readFile(new URL('clinical/heart_cleveland.csv', SHARED));
     expect(
       (await server.call('POST', '/api/v1/datasets/heart', { body: csv, contentType: 'text/csv' })).status,
@@ -75,7 +84,10 @@ describe('FHIR $predict', () => {
     });
     expect((await waitForJob(server, job.body.id)).state).toBe('succeeded');
   });
-  afterAll(async () => server.close());
+  afterAll(async () => {
+    await server.close();
+    await ehr.close();
+  });
 
   it('stores a feature map checked against the signature, and refuses one that cannot feed the model', async () => {
     const put = await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', { body: featureMap });
@@ -133,6 +145,50 @@ describe('FHIR $predict', () => {
     expect(ra.prediction[0].probabilityDecimal).toBeCloseTo(oip.body.outputs[0].data[1], 5);
   });
 
+  it('takes a Parameters body and the instance-level Patient/{id}/$predict, and words the outcome as the map says', async () => {
+    const bundle = JSON.parse(await readFile(new URL(HIPOLITO, SHARED), 'utf8'));
+    const byQuery = await fhir('/fhir/Patient/$predict?model=heart', bundle);
+    const parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'model', valueString: 'heart' },
+        { name: 'version', valueString: '1' },
+        { name: 'bundle', resource: bundle },
+      ],
+    };
+    const byParameters = await fhir('/fhir/Patient/$predict', parameters);
+    expect(byParameters.status, JSON.stringify(byParameters.body)).toBe(200);
+    expect(byParameters.body.prediction).toEqual(byQuery.body.prediction);
+    const instance = await fhir(
+      '/fhir/Patient/6b9c211c-2c38-3955-43a0-4d285c714fab/$predict?model=heart',
+      bundle,
+    );
+    expect(instance.status, JSON.stringify(instance.body)).toBe(200);
+    expect(instance.body.prediction).toEqual(byQuery.body.prediction);
+
+    const worded = { ...featureMap, outcome: 'coronary artery disease' };
+    expect(
+      (await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', { body: worded })).status,
+    ).toBe(200);
+    const words = await fhir('/fhir/Patient/$predict?model=heart', bundle);
+    expect(words.body.prediction[0].outcome.text).toBe('coronary artery disease');
+    for (const [thresholds, why] of [
+      [{ warning: 0.9, critical: 0.1 }, /0 <= p <= q <= 1/],
+      [{ warning: 0.2 }, /"critical"/],
+    ] as const) {
+      const bad = await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', {
+        body: { ...featureMap, thresholds },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatch(why);
+    }
+    const badLink = await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', {
+      body: { ...featureMap, links: [{ label: 'x', url: 'javascript:alert(1)' }] },
+    });
+    expect(badLink.status).toBe(400);
+    expect(badLink.body.error).toMatch(/links is a list of up to 10/);
+  });
+
   it('answers bad requests with an OperationOutcome', async () => {
     const outcome = (res: { status: number; body: any }, status: number, diagnostics: RegExp) => {
       expect(res.status).toBe(status);
@@ -158,6 +214,36 @@ describe('FHIR $predict', () => {
       }),
       400,
       /holds 0 Patient resources/,
+    );
+    // Observations must be about the Bundle's patient: none without a subject, none of another's.
+    const hipolito = JSON.parse(await readFile(new URL(HIPOLITO, SHARED), 'utf8'));
+    const observationAt = hipolito.entry.findIndex((e: any) => e.resource.resourceType === 'Observation');
+    const withSubject = (subject: unknown) => ({
+      ...hipolito,
+      entry: hipolito.entry.map((e: any, i: number) =>
+        i === observationAt ? { ...e, resource: { ...e.resource, subject } } : e,
+      ),
+    });
+    outcome(
+      await fhir('/fhir/Patient/$predict?model=heart', withSubject(undefined)),
+      400,
+      new RegExp(`Observation/[\\w-]+ \\(entry ${observationAt}\\) has no subject`),
+    );
+    outcome(
+      await fhir('/fhir/Patient/$predict?model=heart', withSubject({ reference: 'Patient/someone-else' })),
+      400,
+      /is about Patient\/someone-else, not the Bundle's patient/,
+    );
+    outcome(await fhir('/fhir/Patient/$predict', hipolito), 400, /name the model: \?model=<name>/);
+    outcome(
+      await fhir('/fhir/Patient/$predict', { resourceType: 'Parameters', parameter: [] }),
+      400,
+      /no "bundle" parameter/,
+    );
+    outcome(
+      await fhir('/fhir/Patient/not-him/$predict?model=heart', hipolito),
+      400,
+      /called on Patient\/not-him, but the Bundle's patient is Patient\/6b9c211c/,
     );
     outcome(await fhir('/fhir/Patient/$predict?model=nope', { resourceType: 'Bundle' }), 404, /nope/);
     outcome(await fhir('/fhir/Patient/$predict?model=heart', { resourceType: 'Bundle' }, null), 401, /./);
@@ -208,7 +294,7 @@ describe('FHIR $predict', () => {
         .filter((r: any) => r.resourceType === 'Observation')
         .map((resource: any) => ({ resource })),
     };
-    const call = (body: unknown) => server.call('POST', '/cds-services/heart--production', { body });
+    const call = (body: unknown) => cds('/cds-services/heart--production', body);
     const hook = {
       hook: 'patient-view',
       hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea',
@@ -229,6 +315,28 @@ describe('FHIR $predict', () => {
       `${Math.round(direct.body.prediction[0].probabilityDecimal * 100)}% predicted probability of true`,
     );
 
+    // The indicator follows the version's thresholds.
+    const p = direct.body.prediction[0].probabilityDecimal;
+    for (const [thresholds, indicator] of [
+      [{ warning: p / 2, critical: p }, 'critical'],
+      [{ warning: p, critical: Math.min(1, p * 2) }, 'warning'],
+      [{ warning: Math.min(1, p * 1.5), critical: Math.min(1, p * 2) }, 'info'],
+    ] as const) {
+      const map = {
+        ...featureMap,
+        thresholds,
+        links: [{ label: 'Model documentation', url: 'https://intranet.example/heart' }],
+      };
+      expect(
+        (await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', { body: map })).status,
+      ).toBe(200);
+      const carded = (await call({ ...hook, prefetch: { patient, observations } })).body.cards[0];
+      expect(carded.indicator).toBe(indicator);
+      expect(carded.links).toEqual([
+        { label: 'Model documentation', url: 'https://intranet.example/heart', type: 'absolute' },
+      ]);
+    }
+
     const noPrefetch = await call(hook);
     expect(noPrefetch.status).toBe(412);
     expect(noPrefetch.body.error).toMatch(
@@ -236,14 +344,14 @@ describe('FHIR $predict', () => {
     );
     const wrongHook = await call({ ...hook, hook: 'order-sign', prefetch: { patient, observations } });
     expect(wrongHook.status).toBe(400);
-    expect((await server.call('POST', '/cds-services/nope', { body: hook })).status).toBe(404);
+    expect((await cds('/cds-services/nope', hook)).status).toBe(404);
 
     // No prefetch: the service queries the EHR's FHIR server with the hook's token.
-    const ehr = await startFhirServer(bundle, 'token-123', 1);
+    const fhirServer = await startFhirServer(bundle, 'token-123', 1);
     try {
       const fetched = await call({
         ...hook,
-        fhirServer: ehr.url,
+        fhirServer: fhirServer.url,
         fhirAuthorization: {
           access_token: 'token-123',
           token_type: 'Bearer',
@@ -254,31 +362,29 @@ describe('FHIR $predict', () => {
       });
       expect(fetched.status, JSON.stringify(fetched.body)).toBe(200);
       expect(fetched.body.cards[0].summary).toBe(card.summary);
-      expect(ehr.requests[0]).toBe(`/fhir/Patient/${patient.id}`);
-      expect(ehr.requests.filter((r) => r.startsWith('/fhir/Observation')).length).toBe(2); // two matching, one per page
+      expect(fhirServer.requests[0]).toBe(`/fhir/Patient/${patient.id}`);
+      expect(fhirServer.requests.filter((r) => r.startsWith('/fhir/Observation')).length).toBe(2); // two matching, one per page
       const refused = await call({
         ...hook,
-        fhirServer: ehr.url,
+        fhirServer: fhirServer.url,
         fhirAuthorization: { access_token: 'wrong' },
       });
       expect(refused.status).toBe(412);
       expect(refused.body.error).toMatch(/the FHIR server answered 401/);
     } finally {
-      await ehr.close();
+      await fhirServer.close();
     }
 
-    const feedback = await server.call('POST', '/cds-services/heart--production/feedback', {
-      body: {
-        feedback: [
-          { card: card.uuid, outcome: 'accepted', outcomeTimestamp: '2026-11-24T10:00:00Z' },
-          {
-            card: card.uuid,
-            outcome: 'overridden',
-            overrideReason: { reason: { code: 'patient-refused' } },
-            outcomeTimestamp: '2026-11-24T10:05:00Z',
-          },
-        ],
-      },
+    const feedback = await cds('/cds-services/heart--production/feedback', {
+      feedback: [
+        { card: card.uuid, outcome: 'accepted', outcomeTimestamp: '2026-11-24T10:00:00Z' },
+        {
+          card: card.uuid,
+          outcome: 'overridden',
+          overrideReason: { reason: { code: 'patient-refused' } },
+          outcomeTimestamp: '2026-11-24T10:05:00Z',
+        },
+      ],
     });
     expect(feedback.status, JSON.stringify(feedback.body)).toBe(200);
     expect(feedback.body.counts).toEqual({ accepted: 1, overridden: 1 });
@@ -288,8 +394,8 @@ describe('FHIR $predict', () => {
         overridden: 1,
       },
     );
-    const badFeedback = await server.call('POST', '/cds-services/heart--production/feedback', {
-      body: { feedback: [{ card: card.uuid, outcome: 'liked' }] },
+    const badFeedback = await cds('/cds-services/heart--production/feedback', {
+      feedback: [{ card: card.uuid, outcome: 'liked' }],
     });
     expect(badFeedback.status).toBe(400);
     expect(badFeedback.body.error).toMatch(/feedback\[0\] needs "card"/);

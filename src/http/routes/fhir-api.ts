@@ -3,7 +3,7 @@
  * and the operation `POST /fhir/Patient/$predict?model=…[&version=…]`, which takes the patient's
  * data as a Bundle and answers a RiskAssessment. FHIR routes answer errors as OperationOutcome.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
@@ -12,6 +12,7 @@ import {
   cdsFeedbackCounts,
   listCdsServices,
   predictFromFhir,
+  predictOperationInput,
   recordCdsFeedback,
 } from '../../clinical/index.js';
 import type { CdsRequest } from '../../clinical/index.js';
@@ -22,7 +23,9 @@ import { ErrorSchema } from './schemas.js';
 const VersionParams = Type.Object({ model: Type.String(), version: Type.String() });
 const PredictQuery = Type.Object(
   {
-    model: Type.String({ minLength: 1, description: 'the model to run' }),
+    model: Type.Optional(
+      Type.String({ minLength: 1, description: 'the model to run (or a "model" parameter in the body)' }),
+    ),
     version: Type.Optional(
       Type.String({ description: 'a version number or alias (default: production, else the latest)' }),
     ),
@@ -72,7 +75,7 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         tags: ['cds-hooks'],
         summary: 'CDS Hooks discovery: the services backed by models with a feature map',
       },
-      config: { permission: 'model:read' },
+      config: { permission: 'model:read', cdsClient: 'or-api-key' },
     },
     async () => ({ services: await listCdsServices(galen.registry) }),
   );
@@ -86,12 +89,14 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         params: Type.Object({ id: Type.String() }),
         body: Type.Object({}, { additionalProperties: true }),
       },
-      config: { permission: 'infer', audit: 'infer' },
+      config: { permission: 'infer', audit: 'infer', cdsClient: 'required' },
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      request.auditFacts = { model: id.split('--')[0] ?? id };
-      return callCdsService(galen, id, request.body as CdsRequest);
+      request.auditFacts = { detail: { service: id } };
+      const { model, version, answer } = await callCdsService(galen, id, request.body as CdsRequest);
+      request.auditFacts = { model, version, detail: { service: id } };
+      return answer;
     },
   );
 
@@ -104,12 +109,14 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         params: Type.Object({ id: Type.String() }),
         body: Type.Object({}, { additionalProperties: true }),
       },
-      config: { permission: 'infer', audit: 'cds.feedback' },
+      config: { permission: 'infer', audit: 'cds.feedback', cdsClient: 'required' },
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      request.auditFacts = { model: id.split('--')[0] ?? id };
-      return recordCdsFeedback(galen, id, request.body, request.actor!);
+      request.auditFacts = { detail: { service: id } };
+      const { model, ...recorded } = await recordCdsFeedback(galen, id, request.body, request.actor!);
+      request.auditFacts = { model, detail: { service: id } };
+      return recorded;
     },
   );
 
@@ -138,27 +145,42 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         );
       }
     });
+    const predict = async (request: FastifyRequest, reply: FastifyReply, patientId?: string) => {
+      const input = predictOperationInput(request.body, request.query as Static<typeof PredictQuery>);
+      request.auditFacts = { model: input.model };
+      const assessment = await predictFromFhir(galen, { ...input, patientId, protocol: 'fhir' });
+      return reply.type(FHIR_JSON).send(assessment);
+    };
+    const operation = {
+      tags: ['fhir'],
+      querystring: PredictQuery,
+      description:
+        'The body is the Bundle (model and version in the query), or a Parameters resource with "bundle" (resource), "model" and "version" (valueString).',
+    };
+    const config = { permission: 'infer', audit: 'infer', errorFormat: 'fhir' } as const;
     fhir.post(
       '/fhir/Patient/$predict',
       {
         schema: {
-          tags: ['fhir'],
+          ...operation,
           summary: 'Predict for one patient from their FHIR data (a Bundle); answers a RiskAssessment',
-          querystring: PredictQuery,
         },
-        config: { permission: 'infer', audit: 'infer', errorFormat: 'fhir' },
+        config,
       },
-      async (request, reply) => {
-        const query = request.query as Static<typeof PredictQuery>;
-        request.auditFacts = { model: query.model };
-        const assessment = await predictFromFhir(galen, {
-          model: query.model,
-          version: query.version,
-          bundle: request.body,
-          protocol: 'fhir',
-        });
-        return reply.type(FHIR_JSON).send(assessment);
+      async (request, reply) => predict(request, reply),
+    );
+    fhir.post(
+      '/fhir/Patient/:id/$predict',
+      {
+        schema: {
+          ...operation,
+          summary:
+            'Predict for Patient/{id} from their FHIR data (a Bundle with that patient); answers a RiskAssessment',
+          params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9\\-.]{1,64}$' }) }),
+        },
+        config,
       },
+      async (request, reply) => predict(request, reply, (request.params as { id: string }).id),
     );
   });
 }
