@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, environmentVariables } from '../config/index.js';
 import { GALEN_VERSION, isGalenError } from '../core/index.js';
+import { cdsCommand } from './cds-command.js';
 import { datasetsCommand } from './datasets-command.js';
 import { jobsCommand } from './jobs-command.js';
 import { trainCommand } from './train-command.js';
@@ -30,6 +31,7 @@ program.addCommand(trainCommand(global));
 program.addCommand(jobsCommand(global));
 program.addCommand(keysCommand(global));
 program.addCommand(auditCommand(global));
+program.addCommand(cdsCommand(global));
 
 try {
   await program.parseAsync(process.argv);

@@ -9,11 +9,23 @@ import { GalenError, errorCodeOfHttpStatus } from '../core/index.js';
 export class RemoteGalen {
   private constructor(
     readonly url: string,
-    private readonly key: string,
+    private readonly key: string | undefined,
   ) {}
 
   /** From `--url` and the `GALEN_KEY` environment variable. */
   static connect(url: string, env: NodeJS.ProcessEnv = process.env): RemoteGalen {
+    const parsed = RemoteGalen.parseUrl(url);
+    const key = env['GALEN_KEY'];
+    if (!key) throw new GalenError('unauthorized', 'set GALEN_KEY to an API key of that server to use --url');
+    return new RemoteGalen(parsed, key);
+  }
+
+  /** Without an API key: every call names its own bearer token (`callWithToken`). */
+  static withoutKey(url: string): RemoteGalen {
+    return new RemoteGalen(RemoteGalen.parseUrl(url), undefined);
+  }
+
+  private static parseUrl(url: string): string {
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -23,13 +35,22 @@ export class RemoteGalen {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new GalenError('invalid_input', `--url must be http:// or https://, not ${parsed.protocol}`);
     }
-    const key = env['GALEN_KEY'];
-    if (!key) throw new GalenError('unauthorized', 'set GALEN_KEY to an API key of that server to use --url');
-    return new RemoteGalen(parsed.origin + parsed.pathname.replace(/\/$/, ''), key);
+    return parsed.origin + parsed.pathname.replace(/\/$/, '');
   }
 
   async call<T>(method: string, path: string, json?: unknown): Promise<T> {
+    return this.callWithToken<T>(this.key, method, path, json);
+  }
+
+  /** A JSON call with `token` as the bearer (e.g. a CDS client's JWT for that very URL). */
+  async callWithToken<T>(
+    token: string | undefined,
+    method: string,
+    path: string,
+    json?: unknown,
+  ): Promise<T> {
     return this.send<T>(
+      token,
       method,
       path,
       json === undefined ? undefined : JSON.stringify(json),
@@ -40,10 +61,17 @@ export class RemoteGalen {
   /** Streams a file as the body (CSV or JSON lines by its extension). */
   async upload<T>(path: string, file: string): Promise<T> {
     const type = /\.(jsonl|ndjson)$/i.test(file) ? 'application/x-ndjson' : 'text/csv';
-    return this.send<T>('POST', path, Readable.toWeb(createReadStream(file)) as ReadableStream, type);
+    return this.send<T>(
+      this.key,
+      'POST',
+      path,
+      Readable.toWeb(createReadStream(file)) as ReadableStream,
+      type,
+    );
   }
 
   private async send<T>(
+    token: string | undefined,
     method: string,
     path: string,
     body: string | ReadableStream | undefined,
@@ -54,7 +82,7 @@ export class RemoteGalen {
       response = await fetch(this.url + path, {
         method,
         headers: {
-          authorization: `Bearer ${this.key}`,
+          ...(token !== undefined && { authorization: `Bearer ${token}` }),
           ...(body !== undefined && { 'content-type': contentType }),
         },
         ...(body !== undefined && { body, duplex: 'half' }),

@@ -44,12 +44,13 @@ export function serveCommand(global: () => CliOptions): Command {
         );
       }
       if (o.demo) {
-        const demo = await installDemoModels(galen);
-        if (demo.installed)
-          logger.info(
-            { model: demo.model, version: demo.version, metrics: demo.metrics },
-            'demo model installed',
-          );
+        for (const demo of await installDemoModels(galen)) {
+          if (demo.installed)
+            logger.info(
+              { model: demo.model, version: demo.version, metrics: demo.metrics },
+              'demo model installed',
+            );
+        }
       }
 
       const { app, state } = await buildHttpServer(galen);

@@ -1,5 +1,8 @@
 /**
- * Installs the demo models on first `galen serve --demo`: trains the breast-cancer classifier
+ * Installs the demo on `galen serve --demo`: the breast-cancer model (below), the heart-disease
+ * CDS service (`heart-disease.ts`) and the demo CDS client (`cds-demo-client.ts`).
+ *
+ * The breast-cancer model, on first start: trains the classifier
  * from the bundled WDBC copy, registers it, evaluates the registered ONNX through Galen's own
  * inference path on the held-out split (what is evaluated is what is served), records those
  * metrics, and points `production` at it. Does nothing when the model already exists.
@@ -9,6 +12,8 @@ import { GALEN_VERSION, PRODUCTION_ALIAS } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { evaluateBinary } from '../training/index.js';
 import { buildBreastCancerModel } from './breast-cancer.js';
+import { trustDemoCdsClient } from './cds-demo-client.js';
+import { installHeartDiseaseDemo } from './heart-disease.js';
 import { readWdbcCsv } from './wdbc-csv.js';
 
 export const DEMO_MODEL = 'breast-cancer';
@@ -21,7 +26,14 @@ export interface DemoInstall {
   metrics?: Record<string, unknown>;
 }
 
-export async function installDemoModels(galen: Galen): Promise<DemoInstall> {
+/** Installs what is missing of the demo models, and trusts the demo CDS client. */
+export async function installDemoModels(galen: Galen): Promise<DemoInstall[]> {
+  const installed = [await installBreastCancerDemo(galen), await installHeartDiseaseDemo(galen, DEMO_ACTOR)];
+  await trustDemoCdsClient(galen.config.dataDir, galen.cdsClients);
+  return installed;
+}
+
+async function installBreastCancerDemo(galen: Galen): Promise<DemoInstall> {
   const existing = (await galen.registry.listModels({ includeArchived: true })).find(
     (m) => m.name === DEMO_MODEL,
   );

@@ -97,9 +97,13 @@ function exited(child: ChildProcess): Promise<void> {
 export class GalenProcesses {
   private readonly children = new Set<ChildProcess>();
 
-  /** Starts `galen serve` on `dataDir` (port 0) and resolves once it logs its address. */
-  async start(dataDir: string, settings: Record<string, string> = {}): Promise<GalenChild> {
-    const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
+  /** Starts `galen serve [flags]` on `dataDir` (port 0) and resolves once it logs its address. */
+  async start(
+    dataDir: string,
+    settings: Record<string, string> = {},
+    flags: readonly string[] = [],
+  ): Promise<GalenChild> {
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', ...flags], {
       env: childEnv(dataDir, {
         GALEN_HOST: '127.0.0.1',
         GALEN_PORT: '0',
