@@ -10,6 +10,7 @@ export type { SoftmaxRegressionFit, SoftmaxRegressionOptions } from './softmax-r
 export { fitLinearRegression } from './linear-regression.js';
 export type { LinearRegressionFit, LinearRegressionOptions } from './linear-regression.js';
 export { mulberry32, stratifiedSplit } from './split.js';
+export { solveSemidefinite } from './linear-algebra.js';
 export type { TrainTestSplit } from './split.js';
 export { accuracy, auroc, evaluateBinary } from './metrics.js';
 export type { BinaryEvaluation } from './metrics.js';
@@ -37,7 +38,13 @@ export { featureMatrix, predictPipeline } from './pipeline-predict.js';
 export type { PipelineCell, PipelineColumns, PipelinePrediction } from './pipeline-predict.js';
 export { fitGbdt, predictGbdtProba, predictGbdtRaw, toTreeEnsembleSpec } from './gbdt.js';
 export type { GbdtEarlyStopping, GbdtModel, GbdtOptions, GbdtTask, GbdtTree } from './gbdt.js';
-export { SELECTION_METRICS, prepareTabularNetwork, trainTabular } from './train-tabular.js';
+export {
+  BACKGROUND_ROWS,
+  SELECTION_METRICS,
+  prepareTabularNetwork,
+  sampleRows,
+  trainTabular,
+} from './train-tabular.js';
 export type {
   ModelSelection,
   SelectionMetric,
