@@ -99,6 +99,7 @@ export default tseslint.config(
     'ehr',
     'fhir',
     'clinical',
+    'explain',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },

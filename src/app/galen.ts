@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { GalenConfig } from '../config/index.js';
 import { systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
+import { ExplainService } from '../explain/index.js';
 import { JobService, pytorchBackend } from '../jobs/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
@@ -35,6 +36,8 @@ export interface Galen {
   readonly metrics: GalenMetrics;
   readonly models: ModelManager;
   readonly inference: InferenceService;
+  /** Per-prediction explanations and explainers. */
+  readonly explain: ExplainService;
   /** Training jobs; a server calls `jobs.start()` to run them (the CLI only submits and reads). */
   readonly jobs: JobService;
   close(): Promise<void>;
@@ -86,6 +89,7 @@ export async function createGalen(
   });
   const models = new ModelManager(registry, artifacts, runtime, logger);
   const inference = new InferenceService(registry, models, runtime, metrics);
+  const explain = new ExplainService(registry, inference);
   const jobs = new JobService(store, registry, datasets, clock, logger, {
     launcher: childProcessLauncher(config),
     concurrency: config.jobs.concurrency,
@@ -108,6 +112,7 @@ export async function createGalen(
     metrics,
     models,
     inference,
+    explain,
     jobs,
     async close() {
       await jobs.close();

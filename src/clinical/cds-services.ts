@@ -11,6 +11,7 @@ import type { Actor } from '../core/index.js';
 import { DEFAULT_THRESHOLDS } from '../fhir/index.js';
 import type { FeatureMap, RiskThresholds } from '../fhir/index.js';
 import type { ModelRegistry } from '../registry/index.js';
+import type { ExplainService } from '../explain/index.js';
 import type { InferenceService } from '../serving/index.js';
 import type { CdsFeedbackRecord, MetadataStore } from '../store/index.js';
 import { predictFromFhir } from './predict-from-fhir.js';
@@ -220,7 +221,7 @@ export interface CdsCallResult {
 
 /** Runs a service for one hook call. */
 export async function callCdsService(
-  deps: { registry: ModelRegistry; inference: InferenceService },
+  deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService },
   id: string,
   request: CdsRequest,
 ): Promise<CdsCallResult> {
@@ -287,6 +288,7 @@ export async function callCdsService(
           detail: [
             `Model **${method?.code ?? id}**: probability ${p.toFixed(3)} of ${outcome}.`,
             `Thresholds: warning from ${thresholds.warning}, critical from ${thresholds.critical}.`,
+            ...(prediction?.rationale ? [prediction.rationale] : []),
             ...(assessment.note?.map((n) => n.text ?? '') ?? []),
             'Decision support only: the model card states its intended use and limitations.',
           ].join('\n\n'),

@@ -9,7 +9,8 @@ import type { Bundle, RiskAssessment } from '@medplum/fhirtypes';
 import { GalenError } from '../core/index.js';
 import type { Tensor } from '../core/index.js';
 import { evaluateFeatures, patientData } from '../fhir/index.js';
-import type { ModelRegistry } from '../registry/index.js';
+import type { ModelRegistry, ModelVersion } from '../registry/index.js';
+import type { Cell, ExplainResult, ExplainService } from '../explain/index.js';
 import type { InferenceService } from '../serving/index.js';
 
 export const GALEN_MODEL_SYSTEM = 'urn:galen:model';
@@ -26,8 +27,49 @@ export interface FhirPredictRequest {
   protocol: string;
 }
 
+/** What explains a FHIR prediction when the version has an explainer: cheap settings, a short deadline. */
+const RATIONALE = { top: 3, kernelCoalitions: 512, kernelBackground: 20, timeoutMs: 2000 } as const;
+
+/**
+ * The main contributions to one prediction, in words: the `RATIONALE.top` inputs with the largest
+ * Shapley values. Undefined when the version has no explainer or the explanation fails (a
+ * prediction is never refused for want of its rationale).
+ */
+async function rationaleOf(
+  explain: ExplainService,
+  version: ModelVersion,
+  inputs: Tensor[],
+  outcome: string,
+): Promise<string | undefined> {
+  let result: ExplainResult;
+  try {
+    result = await explain.explainRows(version, {
+      model: version.model,
+      inputs,
+      maxCoalitions: RATIONALE.kernelCoalitions,
+      backgroundRows: RATIONALE.kernelBackground,
+      timeoutMs: RATIONALE.timeoutMs,
+    });
+  } catch {
+    return undefined;
+  }
+  const [row] = result.explanations;
+  if (!row) return undefined;
+  const shown = (value: Cell): string =>
+    value === null
+      ? 'no data'
+      : typeof value === 'number'
+        ? String(Math.round(value * 1000) / 1000)
+        : String(value);
+  const parts = row.attributions
+    .slice(0, RATIONALE.top)
+    .map((a) => `${a.name} ${shown(a.value)} (${a.shap >= 0 ? '+' : '−'}${Math.abs(a.shap).toFixed(2)})`);
+  const units = result.output.explained.startsWith('log-odds') ? 'log-odds' : 'output';
+  return `Main contributions to the ${units} of ${outcome}, against ${result.settings.backgroundRows} training rows (${result.exact ? 'exact' : 'estimated'} Shapley values): ${parts.join(', ')}.`;
+}
+
 export async function predictFromFhir(
-  deps: { registry: ModelRegistry; inference: InferenceService },
+  deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService },
   request: FhirPredictRequest,
 ): Promise<RiskAssessment> {
   const version = await deps.registry.resolve(request.model, request.version);
@@ -81,6 +123,11 @@ export async function predictFromFhir(
     (version.lineage.parameters?.['classes'] as string[] | null | undefined) ??
     probabilities.map((_, i) => `class ${i}`);
   const shown = probabilities.length === 2 ? [1] : probabilities.map((_, i) => i);
+  const outcomeOf = (i: number): string =>
+    (probabilities.length === 2 ? map.outcome : undefined) ?? classes[i] ?? `class ${i}`;
+  // Two classes: why the positive one. More: why the predicted one.
+  const explained = probabilities.length === 2 ? 1 : probabilities.indexOf(Math.max(...probabilities));
+  const rationale = deps.explain && (await rationaleOf(deps.explain, version, inputs, outcomeOf(explained)));
   const patientRef = data.referenceOf.get(data.patient)!;
   return {
     resourceType: 'RiskAssessment',
@@ -99,8 +146,9 @@ export async function predictFromFhir(
     },
     basis: features.basis.map((reference) => ({ reference })),
     prediction: shown.map((i) => ({
-      outcome: { text: (probabilities.length === 2 ? map.outcome : undefined) ?? classes[i] ?? `class ${i}` },
+      outcome: { text: outcomeOf(i) },
       probabilityDecimal: Math.round(probabilities[i]! * 1e6) / 1e6,
+      ...(rationale !== undefined && i === explained && { rationale }),
     })),
     ...(features.missing.length > 0 && {
       note: [

@@ -5,7 +5,14 @@
  */
 import { sha256Hex } from '../core/index.js';
 import { OnnxGraphBuilder, attr, onnxElemType } from '../onnx/index.js';
-import { fitLogisticRegression, fitStandardizer, standardize, stratifiedSplit } from '../training/index.js';
+import {
+  BACKGROUND_ROWS,
+  fitLogisticRegression,
+  fitStandardizer,
+  sampleRows,
+  standardize,
+  stratifiedSplit,
+} from '../training/index.js';
 import { parseWdbcCsv } from './wdbc-csv.js';
 
 /** Training settings; every field has a default. */
@@ -50,6 +57,8 @@ export interface BreastCancerModel {
   /** The held-out rows, unscaled and in feature order, for evaluating the exported graph. */
   readonly test: { readonly features: Float32Array; readonly labels: number[] };
   readonly trainRows: number;
+  /** Up to 100 training rows (feature order), drawn by the seed: the background of its explanations. */
+  readonly background: number[][];
   /** Human-readable summary: inputs, outputs, label meaning, training data. Also the model's doc_string. */
   readonly description: string;
   /** The fitted numbers the graph embeds (float64 here; float32 in the graph). */
@@ -131,6 +140,7 @@ export function buildBreastCancerModel(
     parameters,
     test: { features, labels: test.map((i) => data.labels[i] as number) },
     trainRows: train.length,
+    background: sampleRows(train, BACKGROUND_ROWS, seed ^ 0xbac6).map((i) => data.rows[i] as number[]),
     description,
     coefficients,
   };

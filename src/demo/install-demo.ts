@@ -85,6 +85,24 @@ async function installBreastCancerDemo(galen: Galen): Promise<DemoInstall> {
     evaluatedOn: `held-out stratified split (${n} rows, seed ${built.parameters.seed}), scored by the registered ONNX`,
   };
   await galen.registry.recordMetrics(DEMO_MODEL, version.version, metrics, DEMO_ACTOR);
+  // Explanations: KernelSHAP against training rows (the graph is imported-style, one [-1, 30] input).
+  await galen.explain.setBackground(
+    {
+      model: DEMO_MODEL,
+      version: version.version,
+      inputs: [
+        {
+          name: 'features',
+          datatype: 'FP32',
+          shape: [built.background.length, built.featureNames.length],
+          data: Float32Array.from(built.background.flat()),
+        },
+      ],
+      names: built.featureNames,
+      classes: ['benign', 'malignant'],
+    },
+    DEMO_ACTOR,
+  );
   await galen.inference.moveAlias(DEMO_MODEL, PRODUCTION_ALIAS, version.version, DEMO_ACTOR);
   return { model: DEMO_MODEL, version: version.version, installed: true, metrics };
 }

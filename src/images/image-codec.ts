@@ -122,3 +122,38 @@ export async function resizePixels(
 export function pixelsToUnit(pixels: Uint8Array, out: Float32Array, offset: number): void {
   for (let i = 0; i < pixels.length; i++) out[offset + i] = pixels[i]! / 255;
 }
+
+/**
+ * A saliency map drawn over its image as a PNG: the image in grey, red where `values` is
+ * positive (evidence for the class), blue where negative, opacity growing with |value| up to 60%.
+ * Scaled up (nearest neighbour) so the shorter side is at least `minSide` pixels.
+ * `pixels` is C × H × W in 0–1; `values` is H × W.
+ */
+export async function saliencyOverlayPng(
+  pixels: Float32Array,
+  shape: PixelShape,
+  values: ArrayLike<number>,
+  minSide = 224,
+): Promise<Buffer> {
+  const { channels, height, width } = shape;
+  const plane = height * width;
+  let max = 0;
+  for (let i = 0; i < plane; i++) max = Math.max(max, Math.abs(values[i]!));
+  const rgb = Buffer.alloc(plane * 3);
+  for (let i = 0; i < plane; i++) {
+    const grey =
+      channels === 1
+        ? pixels[i]!
+        : 0.299 * pixels[i]! + 0.587 * pixels[plane + i]! + 0.114 * pixels[2 * plane + i]!;
+    const base = Math.min(255, Math.max(0, grey * 255));
+    const v = values[i]!;
+    const alpha = max > 0 ? (0.6 * Math.abs(v)) / max : 0;
+    const tint = v > 0 ? [255, 0, 0] : [0, 0, 255];
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round((1 - alpha) * base + alpha * tint[c]!);
+  }
+  const scale = Math.max(1, Math.ceil(minSide / Math.min(height, width)));
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .resize(width * scale, height * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
+}

@@ -7,6 +7,7 @@ export {
   pixelsToUnit,
   probeImage,
   resizePixels,
+  saliencyOverlayPng,
 } from './image-codec.js';
 export type { ImageFormat, PixelShape } from './image-codec.js';
 export {

@@ -13,6 +13,7 @@ import { GALEN_VERSION, GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { decodeNpy } from '../datasets/index.js';
 import { backendMissing } from '../deep/pytorch-backend.js';
+import { networkExplainer } from '../explain/index.js';
 import { compileTabularNetwork } from '../onnx/index.js';
 import type { ModelVersion } from '../registry/index.js';
 import { prepareTabularNetwork } from '../training/index.js';
@@ -203,6 +204,12 @@ export async function trainMlp(
         },
         metrics,
         card: card as unknown as Record<string, unknown>,
+        explainer: networkExplainer(
+          data.features,
+          data.task,
+          data.classes,
+          data.backgroundColumns,
+        ) as unknown as Record<string, unknown>,
       },
       actor,
     );

@@ -7,6 +7,7 @@
 import { GALEN_VERSION, GalenError, assertCan } from '../core/index.js';
 import type { Actor, Tensor } from '../core/index.js';
 import type { ColumnOverride } from '../datasets/index.js';
+import { pipelineExplainer } from '../explain/index.js';
 import { compileTabularPipeline } from '../onnx/index.js';
 import type { DatasetRegistry, ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { ModelRuntime } from '../runtime/index.js';
@@ -202,7 +203,15 @@ export async function trainModel(
     : `held-out ${regression ? 'random' : 'stratified'} split of ${n} rows (seed ${seed}), scored by the compiled ONNX in Galen's runtime`;
   metrics['parityMaxAbsDiff'] = parity; // compiled graph vs the TypeScript model on those rows
 
-  progress(PHASE.register, 'writing the model card and registering the version');
+  progress(PHASE.register, 'computing global importance, writing the model card, registering the version');
+  const explainer = pipelineExplainer(
+    trained.spec,
+    trained.task,
+    trained.classes,
+    trained.backgroundColumns,
+    { columns: trained.testColumns, targets: trained.testTargets },
+    seed,
+  );
   const algorithm = ALGORITHMS[trained.model];
   const framework = `galen ${GALEN_VERSION}`;
   const card = buildModelCard({
@@ -254,6 +263,7 @@ export async function trainModel(
       },
       metrics,
       card: card as unknown as Record<string, unknown>,
+      explainer: explainer as unknown as Record<string, unknown>,
     },
     actor,
   );

@@ -211,6 +211,8 @@ export class ModelRegistry {
         };
         await tx.insertVersion(record);
         if (input.card !== undefined) await tx.insertModelCard(input.model, record.version, input.card);
+        if (input.explainer !== undefined)
+          await tx.putExplainer(input.model, record.version, input.explainer, record.createdAt);
         await tx.updateModel(input.model, { updatedAt: now });
         return this.toVersion(record, []);
       });
@@ -277,6 +279,34 @@ export class ModelRegistry {
       );
     }
     return { ...record, map: record.map as unknown as FeatureMap };
+  }
+
+  /**
+   * The version's explainer (background rows included: for the explain service only);
+   * `precondition_failed` when it has none.
+   */
+  async getExplainer(name: string, version: number): Promise<JsonObject> {
+    await this.getVersion(name, version);
+    const explainer = await this.store.getExplainer(name, version);
+    if (!explainer) {
+      throw new GalenError(
+        'precondition_failed',
+        `model "${name}" version ${version} has no explainer: versions trained by Galen get one (a background sample of their training rows); others can be given one with PUT /api/v1/models/${name}/versions/${version}/explainer`,
+      );
+    }
+    return explainer;
+  }
+
+  /** Stores a version's explainer (checked by the caller against the signature). */
+  async setExplainer(
+    name: string,
+    version: number,
+    explainer: Record<string, unknown>,
+    actor: Actor,
+  ): Promise<void> {
+    assertCan(actor, 'model:write', 'set explainers');
+    await this.getVersion(name, version);
+    await this.store.putExplainer(name, version, explainer, isoTime(this.clock.now()));
   }
 
   /** The version's model card; `not_found` when the version has none (it was not trained here). */

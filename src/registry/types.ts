@@ -74,6 +74,8 @@ export interface NewVersionInput {
   metrics?: Record<string, unknown> | undefined;
   /** The model card (training writes one), stored with the version. */
   card?: Record<string, unknown> | undefined;
+  /** The explainer (training writes one: background rows, pipeline, global importance). */
+  explainer?: Record<string, unknown> | undefined;
   maxBytes?: number | undefined;
 }
 

@@ -76,6 +76,9 @@ export interface MetadataStore {
   /** A version's model card (written in the transaction that registers it). */
   insertModelCard(model: string, version: number, card: JsonObject): Promise<void>;
   getModelCard(model: string, version: number): Promise<JsonObject | undefined>;
+  /** Stores (or replaces) a version's explainer. */
+  putExplainer(model: string, version: number, explainer: JsonObject, updatedAt: string): Promise<void>;
+  getExplainer(model: string, version: number): Promise<JsonObject | undefined>;
   /** Stores (or replaces) a version's feature map. */
   putFeatureMap(record: FeatureMapRecord): Promise<void>;
   getFeatureMap(model: string, version: number): Promise<FeatureMapRecord | undefined>;

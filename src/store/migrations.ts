@@ -204,6 +204,23 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('cds_jwt_ids_expires').on('cds_jwt_ids').column('expires_at').execute();
     },
   },
+  '0008-explainers': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A version's explainer: background rows, the trained pipeline, global importance.
+      await db.schema
+        .createTable('explainers')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('explainer', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('explainers_pk', ['model', 'version'])
+        .addForeignKeyConstraint('explainers_version_fk', ['model', 'version'], 'model_versions', [
+          'model',
+          'version',
+        ])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -132,6 +132,13 @@ export interface CdsJwtIdsTable {
   expires_at: string;
 }
 
+export interface ExplainersTable {
+  model: string;
+  version: number;
+  explainer: string;
+  updated_at: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -145,4 +152,5 @@ export interface Database {
   feature_maps: FeatureMapsTable;
   cds_feedback: CdsFeedbackTable;
   cds_jwt_ids: CdsJwtIdsTable;
+  explainers: ExplainersTable;
 }

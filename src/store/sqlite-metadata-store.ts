@@ -495,6 +495,32 @@ class SqlMetadataStore implements MetadataStore {
     return row && parseJson(row.card);
   }
 
+  async putExplainer(
+    model: string,
+    version: number,
+    explainer: JsonObject,
+    updatedAt: string,
+  ): Promise<void> {
+    const row = { model, version, explainer: JSON.stringify(explainer), updated_at: updatedAt };
+    await this.db
+      .insertInto('explainers')
+      .values(row)
+      .onConflict((c) =>
+        c.columns(['model', 'version']).doUpdateSet({ explainer: row.explainer, updated_at: updatedAt }),
+      )
+      .execute();
+  }
+
+  async getExplainer(model: string, version: number): Promise<JsonObject | undefined> {
+    const row = await this.db
+      .selectFrom('explainers')
+      .select('explainer')
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row && parseJson(row.explainer);
+  }
+
   async putFeatureMap(record: FeatureMapRecord): Promise<void> {
     const row = {
       model: record.model,

@@ -86,6 +86,23 @@ export interface TabularTrainingResult {
   testTargets: Float64Array;
   /** The training rows' targets (class index, or value for regression). */
   trainTargets: Float64Array;
+  /** Raw feature columns of up to 100 training rows drawn by the seed: the explainer's background. */
+  backgroundColumns: PipelineColumns;
+}
+
+/** Training rows kept as the explanation background. */
+export const BACKGROUND_ROWS = 100;
+
+/** Up to `n` of `rows`, drawn without replacement by `seed`, in their original order. */
+export function sampleRows(rows: readonly number[], n: number, seed: number): number[] {
+  if (rows.length <= n) return [...rows];
+  const random = mulberry32(seed);
+  const pool = [...rows];
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, n).sort((a, b) => a - b);
 }
 
 /** What the target column asks for, and each row's target as a class index or value (NaN = missing). */
@@ -526,6 +543,7 @@ export function trainTabular(
     testColumns: pick(columns, test),
     testTargets: targetsOf(y, test),
     trainTargets: targetsOf(y, train),
+    backgroundColumns: pick(columns, sampleRows(train, BACKGROUND_ROWS, seed ^ 0xbac6)),
   };
 }
 
@@ -546,6 +564,8 @@ export interface TabularNetworkData {
   /** Raw columns of the validation and held-out rows, as the served graph takes them. */
   validationColumns: PipelineColumns;
   testColumns: PipelineColumns;
+  /** Raw feature columns of up to 100 training rows: the explainer's background. */
+  backgroundColumns: PipelineColumns;
   testTargets: Float64Array;
 }
 
@@ -599,6 +619,7 @@ export function prepareTabularNetwork(
     y: { train: targetsOf(y, train), validation: targetsOf(y, validation) },
     validationColumns: pick(columns, validation),
     testColumns: pick(columns, test),
+    backgroundColumns: pick(columns, sampleRows(train, BACKGROUND_ROWS, seed ^ 0xbac6)),
     testTargets: targetsOf(y, test),
   };
 }

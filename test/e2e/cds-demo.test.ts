@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HEART_DEMO_MODEL, demoCdsClientPath } from '../../src/demo/index.js';
-import { GalenProcesses, assertCliBuilt, runCli } from '../helpers/galen-process.js';
+import { CHILD_ADMIN_KEY, GalenProcesses, assertCliBuilt, runCli } from '../helpers/galen-process.js';
 
 const PATIENT = new URL(
   '../../../shared/data/fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json',
@@ -48,6 +48,29 @@ describe('the demo CDS service', () => {
     expect(card.detail).toContain('Thresholds: warning from 0.3, critical from 0.6.');
     expect(card.detail).toContain('No data for chol');
     expect(card.links[0].url).toBe('https://archive.ics.uci.edu/dataset/45/heart+disease');
+
+    // The rationale: the exact Shapley values the version's explainer gives.
+    expect(card.detail).toMatch(
+      /Main contributions to the log-odds of coronary artery disease .*: age 17 \(−/,
+    );
+    const explained = await runCli(
+      [
+        'explain',
+        HEART_DEMO_MODEL,
+        '--row',
+        '{"age": 63, "sex": 1, "trestbps": 145, "chol": null}',
+        '--url',
+        server.url,
+      ],
+      dir,
+      20_000,
+      { GALEN_KEY: CHILD_ADMIN_KEY },
+    );
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(
+      /^heart-disease:1 — linear, exact Shapley values of the log-odds of P\(true\)/,
+    );
+    expect(explained.stdout).toMatch(/chol\s+\(missing\)\s+[+-]\d\.\d{4}/);
 
     const card1 = (await server.call('GET', `/api/v1/models/${HEART_DEMO_MODEL}/versions/1/card`)).body;
     expect(card1.intendedUse.statement).toMatch(/Not a medical device/);

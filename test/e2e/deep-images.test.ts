@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/datasets/index.js';
-import { packImageFolder } from '../../src/images/index.js';
+import { packImageFolder, probeImage } from '../../src/images/index.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
@@ -163,6 +163,42 @@ describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
     expect(tfs.status, JSON.stringify(tfs.body)).toBe(200);
     expect(tfs.body.predictions[0].probabilities).toEqual(probabilities.data);
     expect(tfs.body.predictions[0].label).toBe(label.data[0]);
+
+    // Why: an occlusion saliency map of the same image, and its overlay.
+    const explained = await server.call('POST', '/v2/models/pneumonia-cnn/explain', {
+      body: {
+        inputs: [
+          {
+            name: 'image',
+            datatype: 'BYTES',
+            shape: [1],
+            parameters: { content_type: 'base64' },
+            data: [png.toString('base64')],
+          },
+        ],
+      },
+    });
+    expect(explained.status, JSON.stringify(explained.body).slice(0, 500)).toBe(200);
+    expect(explained.body).toMatchObject({
+      method: 'occlusion',
+      exact: false,
+      output: { tensor: 'probabilities', explained: 'P(pneumonia)' },
+      settings: { patch: 4, stride: 2, windows: 169, fill: 'image mean per channel', modelRowsRun: 170 },
+    });
+    const map = explained.body.explanations[0];
+    expect(Math.abs(map.output - probabilities.data[1])).toBeLessThan(1e-6);
+    expect(map.saliency).toMatchObject({ height: 28, width: 28 });
+    expect(map.saliency.values).toHaveLength(784);
+    const overlay = Buffer.from(map.overlay_png, 'base64');
+    expect(await probeImage(overlay, 'overlay')).toMatchObject({ format: 'png', width: 224, height: 224 });
+    // The corner pixel is covered by one window only: its value is that window's drop, checked here.
+    const mean = pixels.reduce((a, b) => a + b, 0) / pixels.length;
+    const occluded = pixels.map((v, i) => (i % 28 < 4 && Math.floor(i / 28) < 4 ? mean : v));
+    const corner = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {
+      body: { inputs: [{ name: 'pixels', datatype: 'FP32', shape: [1, 1, 28, 28], data: occluded }] },
+    });
+    const occludedP = corner.body.outputs.find((o: any) => o.name === 'probabilities').data[1];
+    expect(Math.abs(map.saliency.values[0] - (map.output - occludedP))).toBeLessThan(1e-5);
   }, 600_000);
 
   it('trains a ResNet-18-style network for one epoch whose ONNX matches PyTorch', async () => {

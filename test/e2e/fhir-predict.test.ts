@@ -126,6 +126,10 @@ describe('FHIR $predict', () => {
     expect(basis).toContain('Patient/6b9c211c-2c38-3955-43a0-4d285c714fab');
     expect(basis.filter((b: string) => b.startsWith('Observation/'))).toHaveLength(2); // BP panel, heart rate
     expect(ra.note[0].text).toMatch(/^No data for cp, chol, fbs, restecg, exang, oldpeak, slope, ca, thal/);
+    // Why: the three largest exact Shapley values (the version has an explainer from training).
+    expect(ra.prediction[0].rationale).toMatch(
+      /^Main contributions to the log-odds of true, against 100 training rows \(exact Shapley values\): (\w+ (no data|[\d.]+) \([+−]\d+\.\d\d\)(, |\.$)){3}/,
+    );
 
     // The same values over OIP give the same probability.
     const values: Record<string, number | null> = Object.fromEntries(COLUMNS.map((c) => [c, null]));
@@ -310,6 +314,7 @@ describe('FHIR $predict', () => {
       topic: { system: 'urn:galen:model', code: 'heart:1' },
     });
     expect(card.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(card.detail).toContain('Main contributions to the log-odds of true');
     const direct = await fhir('/fhir/Patient/$predict?model=heart', bundle);
     expect(card.summary).toBe(
       `${Math.round(direct.body.prediction[0].probabilityDecimal * 100)}% predicted probability of true`,
