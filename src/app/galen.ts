@@ -14,7 +14,7 @@ import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { ModelRuntime } from '../runtime/index.js';
-import { ApiKeys, AuditLog, CdsClientAuth } from '../security/index.js';
+import { ApiKeys, AuditLog, CdsClientAuth, OidcVerifier } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
 import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
@@ -30,6 +30,8 @@ export interface Galen {
   readonly registry: ModelRegistry;
   readonly datasets: DatasetRegistry;
   readonly keys: ApiKeys;
+  /** OIDC bearer tokens, when `oidc` is configured. */
+  readonly oidc: OidcVerifier | undefined;
   /** CDS Hooks clients (EHRs) trusted to call CDS services with signed JWTs. */
   readonly cdsClients: CdsClientAuth;
   readonly audit: AuditLog;
@@ -82,6 +84,7 @@ export async function createGalen(
   const datasets = new DatasetRegistry(store, artifacts, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);
   const cdsClients = new CdsClientAuth(config.cds.clients, store, clock);
+  const oidc = config.oidc && new OidcVerifier(config.oidc, clock);
   const audit = new AuditLog(store, clock, {
     bufferedActions: new Set(config.audit.bufferInference ? ['infer'] : []),
     onBufferedError: (err, records) =>
@@ -107,6 +110,7 @@ export async function createGalen(
     registry,
     datasets,
     keys,
+    oidc,
     cdsClients,
     audit,
     metrics,

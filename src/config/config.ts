@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import Value from 'typebox/value';
+import { ROLES, isRole } from '../core/index.js';
 
 /** A CDS client (an EHR) trusted to call Galen's CDS Hooks services with JWTs it signs. */
 export const CdsClientSchema = Type.Object(
@@ -143,6 +144,32 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    oidc: Type.Optional(
+      Type.Object(
+        {
+          issuer: Type.String({ pattern: '^https?://', description: 'The `iss` of accepted tokens.' }),
+          audience: Type.String({ minLength: 1, description: 'The `aud` tokens must name (Galen).' }),
+          jwksUrl: Type.Optional(
+            Type.String({
+              pattern: '^https?://',
+              description: "The issuer's JWKS (default: jwks_uri of its discovery document).",
+            }),
+          ),
+          roleClaim: Type.String({
+            default: 'roles',
+            description: 'Where the roles are in the token, as a dot path (e.g. realm_access.roles).',
+          }),
+          roleMap: Type.Record(Type.String(), Type.String(), {
+            default: {},
+            description: 'Claim values → Galen roles, e.g. {"galen-dev": "developer"}.',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description: 'OIDC / JWT bearer tokens accepted as well as API keys.',
+        },
+      ),
+    ),
     runtime: Type.Object(
       {
         maxConcurrentPerModel: Type.Integer({
@@ -230,6 +257,11 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
   GALEN_CDS_CLIENTS: { path: ['cds', 'clients'], kind: 'json' },
   GALEN_CDS_PUBLIC_URL: { path: ['cds', 'publicUrl'], kind: 'string' },
+  GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },
+  GALEN_OIDC_AUDIENCE: { path: ['oidc', 'audience'], kind: 'string' },
+  GALEN_OIDC_JWKS_URL: { path: ['oidc', 'jwksUrl'], kind: 'string' },
+  GALEN_OIDC_ROLE_CLAIM: { path: ['oidc', 'roleClaim'], kind: 'string' },
+  GALEN_OIDC_ROLE_MAP: { path: ['oidc', 'roleMap'], kind: 'json' },
   GALEN_GRPC_ENABLED: { path: ['grpc', 'enabled'], kind: 'boolean' },
   GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
@@ -353,6 +385,11 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
       );
   }
   if (problems.length === 0) {
+    const { oidc } = withDefaults as GalenConfig;
+    for (const [value, role] of Object.entries(oidc?.roleMap ?? {})) {
+      if (!isRole(role))
+        problems.push(`oidc.roleMap: "${value}" maps to "${role}", which is not one of ${ROLES.join(', ')}`);
+    }
     for (const [i, client] of (withDefaults as GalenConfig).cds.clients.entries()) {
       if ((client.jwksUrl === undefined) === (client.jwks === undefined))
         problems.push(`cds.clients[${i}] (iss ${JSON.stringify(client.iss)}) needs one of jwksUrl or jwks`);

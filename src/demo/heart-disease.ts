@@ -108,6 +108,15 @@ export async function installHeartDiseaseDemo(galen: Galen, actor: Actor): Promi
     },
     actor,
   );
+  await galen.registry.updateModel(
+    HEART_DEMO_MODEL,
+    {
+      description:
+        'Demo: risk of coronary artery disease from age, sex, blood pressure and cholesterol in a FHIR record (UCI Cleveland, CC BY 4.0). Not for clinical use.',
+      tags: { domain: 'cardiology', task: 'binary-classification', demo: 'true' },
+    },
+    actor,
+  );
   await galen.registry.setFeatureMap(HEART_DEMO_MODEL, version.version, HEART_DEMO_FEATURE_MAP, actor);
   await galen.inference.moveAlias(HEART_DEMO_MODEL, PRODUCTION_ALIAS, version.version, actor);
   return { model: HEART_DEMO_MODEL, version: version.version, installed: true, metrics };

@@ -18,6 +18,7 @@ import {
 } from '../core/index.js';
 import type { Actor, Permission } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
+import { bearerActor } from '../security/index.js';
 
 /** The same rule the HTTP edge applies to `x-request-id`. */
 
@@ -120,7 +121,7 @@ export function unary<Req, Res>(
     const facts: RpcContext['audit'] = {};
     const run = async (): Promise<Res> => {
       if (spec.permission !== undefined) {
-        actor = await galen.keys.authenticate(bearerToken(call.metadata));
+        actor = await bearerActor(bearerToken(call.metadata), galen.keys, galen.oidc);
         assertCan(actor, spec.permission, `call inference.GRPCInferenceService/${spec.name}`);
       }
       return handler(call.request, {

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Galen } from '../app/index.js';
 import { GalenError, assertCan } from '../core/index.js';
 import type { Actor } from '../core/index.js';
+import { bearerActor, looksLikeJwt } from '../security/index.js';
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
@@ -24,14 +25,11 @@ function calledUrl(request: FastifyRequest, publicUrl: string | undefined): stri
   return `${publicUrl ?? `${request.protocol}://${request.host}`}${path}`;
 }
 
-/** A JWT is three base64url parts; API keys (`galen_<id>_<secret>`) have no dots. */
-const isJwt = (token: string): boolean => token.split('.').length === 3;
-
 async function authenticate(request: FastifyRequest, galen: Galen): Promise<Actor> {
   const token = bearerToken(request);
   const cds = request.routeOptions.config.cdsClient;
-  if (cds === undefined) return galen.keys.authenticate(token);
-  if (isJwt(token))
+  if (cds === undefined) return bearerActor(token, galen.keys, galen.oidc);
+  if (looksLikeJwt(token))
     return galen.cdsClients.authenticate(token, calledUrl(request, galen.config.cds.publicUrl));
   if (cds === 'or-api-key') return galen.keys.authenticate(token);
   throw new GalenError(

@@ -5,3 +5,5 @@ export { AuditLog, auditHash } from './audit-log.js';
 export type { AuditEntry, AuditVerification } from './audit-log.js';
 export { CDS_JWT_ALGORITHMS, CdsClientAuth, generateCdsClientKey, signCdsClientJwt } from './cds-clients.js';
 export type { CdsClient, CdsClientKey, JwtIdLedger } from './cds-clients.js';
+export { OidcVerifier, bearerActor, looksLikeJwt } from './oidc.js';
+export type { OidcSettings } from './oidc.js';
