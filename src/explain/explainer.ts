@@ -149,12 +149,16 @@ export function pipelineImportance(
   background: readonly Cell[][],
   test: { columns: PipelineColumns; targets: Float64Array },
   seed: number,
-  limits = { rows: 200, repeats: 5 },
+  limits = { rows: 200, repeats: 5, treeVisits: 1_500_000 },
 ): GlobalImportance {
   const all = rowsOf(test.columns, players);
+  // Tree SHAP costs rows × background rows × trees × classes explained: bounded by `treeVisits`.
+  const classCount = output.task === 'multiclass' ? (output.classes?.length ?? 1) : 1;
+  const trees = pipeline.model.type === 'trees' ? pipeline.model.trees.length * classCount : 0;
+  const affordable = trees > 0 ? Math.floor(limits.treeVisits / (trees * background.length)) : limits.rows;
   const picked = sampleRows(
     all.map((_, i) => i),
-    limits.rows,
+    Math.max(20, Math.min(limits.rows, affordable)),
     seed,
   );
   const rows = picked.map((i) => all[i]!);
