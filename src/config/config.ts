@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import Value from 'typebox/value';
-import { ROLES, isRole } from '../core/index.js';
 
 /** A CDS client (an EHR) trusted to call Galen's CDS Hooks services with JWTs it signs. */
 export const CdsClientSchema = Type.Object(
@@ -144,6 +143,18 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          certFile: Type.String({
+            minLength: 1,
+            description: 'PEM certificate chain for the HTTP and gRPC listeners.',
+          }),
+          keyFile: Type.String({ minLength: 1, description: 'PEM private key of that certificate.' }),
+        },
+        { additionalProperties: false, description: 'Serve HTTPS and gRPC over TLS.' },
+      ),
+    ),
     oidc: Type.Optional(
       Type.Object(
         {
@@ -257,6 +268,8 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
   GALEN_CDS_CLIENTS: { path: ['cds', 'clients'], kind: 'json' },
   GALEN_CDS_PUBLIC_URL: { path: ['cds', 'publicUrl'], kind: 'string' },
+  GALEN_TLS_CERT_FILE: { path: ['tls', 'certFile'], kind: 'string' },
+  GALEN_TLS_KEY_FILE: { path: ['tls', 'keyFile'], kind: 'string' },
   GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },
   GALEN_OIDC_AUDIENCE: { path: ['oidc', 'audience'], kind: 'string' },
   GALEN_OIDC_JWKS_URL: { path: ['oidc', 'jwksUrl'], kind: 'string' },
@@ -385,11 +398,6 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
       );
   }
   if (problems.length === 0) {
-    const { oidc } = withDefaults as GalenConfig;
-    for (const [value, role] of Object.entries(oidc?.roleMap ?? {})) {
-      if (!isRole(role))
-        problems.push(`oidc.roleMap: "${value}" maps to "${role}", which is not one of ${ROLES.join(', ')}`);
-    }
     for (const [i, client] of (withDefaults as GalenConfig).cds.clients.entries()) {
       if ((client.jwksUrl === undefined) === (client.jwks === undefined))
         problems.push(`cds.clients[${i}] (iss ${JSON.stringify(client.iss)}) needs one of jwksUrl or jwks`);
@@ -398,6 +406,19 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as GalenConfig;
   return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+/** The TLS certificate and key as configured, read from their files; undefined without `tls`. */
+export function readTls(config: GalenConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.tls) return undefined;
+  const read = (what: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError([`tls.${what} ${file} could not be read: ${(err as Error).message}`]);
+    }
+  };
+  return { cert: read('certFile', config.tls.certFile), key: read('keyFile', config.tls.keyFile) };
 }
 
 /** Every environment variable Galen reads, for documentation and `galen --help`. */

@@ -1,3 +1,3 @@
 /** Loading and validating Galen's settings. Imports nothing of ours. */
-export { ConfigError, ConfigSchema, environmentVariables, loadConfig } from './config.js';
+export { ConfigError, ConfigSchema, environmentVariables, loadConfig, readTls } from './config.js';
 export type { GalenConfig, LoadConfigOptions } from './config.js';

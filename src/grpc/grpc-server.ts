@@ -6,6 +6,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Galen } from '../app/index.js';
+import { readTls } from '../config/index.js';
 import { GALEN_VERSION, GalenError, OIP_EXTENSIONS } from '../core/index.js';
 import type { TensorSpec } from '../core/index.js';
 import { parseTimeoutMicros, servedInputs } from '../serving/index.js';
@@ -168,7 +169,7 @@ const address = (host: string, port: number): string =>
   host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 
 /**
- * Starts serving OIP v2 over gRPC (plaintext HTTP/2) on `host:port`. Messages larger than
+ * Starts serving OIP v2 over gRPC on `host:port`: over TLS when `tls` is configured, else plaintext HTTP/2. Messages larger than
  * `http.bodyLimitBytes` are refused with RESOURCE_EXHAUSTED.
  *
  * @example
@@ -187,7 +188,11 @@ export async function startGrpcServer(galen: Galen, options: GrpcServerOptions):
   );
   const where = address(options.host, options.port);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(where, ServerCredentials.createInsecure(), (err, bound) => {
+    const tls = readTls(galen.config);
+    const credentials = tls
+      ? ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
+      : ServerCredentials.createInsecure();
+    server.bindAsync(where, credentials, (err, bound) => {
       if (!err) return resolve(bound);
       server.forceShutdown();
       reject(

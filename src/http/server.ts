@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Galen } from '../app/index.js';
+import { readTls } from '../config/index.js';
 import { GALEN_VERSION, GalenError, requestIdFrom } from '../core/index.js';
 import './context.js';
 import { sendError } from './errors.js';
@@ -31,12 +32,18 @@ export interface HttpServer {
 export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   const state: ServerState = { ready: false };
   const logger: FastifyBaseLogger = galen.logger;
-  const app = Fastify({
+  const tls = readTls(galen.config);
+  const options = {
     loggerInstance: logger,
     bodyLimit: galen.config.http.bodyLimitBytes,
-    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
+      requestIdFrom(req.headers['x-request-id']),
     return503OnClosing: true,
-  });
+  };
+  // Fastify types an HTTPS server apart from an HTTP one; the routes are the same either way.
+  const app = (tls
+    ? Fastify({ ...options, https: { cert: tls.cert, key: tls.key } })
+    : Fastify(options)) as unknown as FastifyInstance;
 
   // Bodies are validated strictly: a clinical value sent as "7" is an error, never silently a 7.
   // Path and query parts are text by nature, so only they are coerced to their declared types.
