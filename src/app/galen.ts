@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readMasterKeys } from '../config/index.js';
 import type { GalenConfig } from '../config/index.js';
 import { systemClock } from '../core/index.js';
 import type { Clock } from '../core/index.js';
@@ -16,7 +17,7 @@ import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { ApiKeys, AuditLog, CdsClientAuth, OidcVerifier } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
-import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
+import { ArtifactCipher, LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
 import { childProcessLauncher } from './job-process.js';
 
@@ -58,7 +59,9 @@ export async function createGalen(
 ): Promise<Galen> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openSqliteMetadataStore(join(config.dataDir, 'galen.db'));
-  const artifacts = new LocalArtifactStore(config.dataDir);
+  const masterKeys = readMasterKeys(config);
+  const cipher = masterKeys.current && new ArtifactCipher(masterKeys.current, masterKeys.previous);
+  const artifacts = new LocalArtifactStore(config.dataDir, cipher);
   // Built before the runtime so the runtime can report executions; the gauge reads it at scrape time.
   const metrics = new GalenMetrics(() => runtime.loadedKeys().length);
   const runtime = new ModelRuntime({
@@ -80,7 +83,7 @@ export async function createGalen(
       metrics.observeExecution(model, String(version), rows);
     },
   });
-  const registry = new ModelRegistry(store, artifacts, runtime, clock);
+  const registry = new ModelRegistry(store, artifacts, runtime, clock, cipher);
   const datasets = new DatasetRegistry(store, artifacts, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);
   const cdsClients = new CdsClientAuth(config.cds.clients, store, clock);

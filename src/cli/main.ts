@@ -8,6 +8,7 @@ import { ConfigError, environmentVariables } from '../config/index.js';
 import { GALEN_VERSION, isGalenError } from '../core/index.js';
 import { cdsCommand } from './cds-command.js';
 import { datasetsCommand } from './datasets-command.js';
+import { encryptionCommand } from './encryption-command.js';
 import { explainCommand } from './explain-command.js';
 import { jobsCommand } from './jobs-command.js';
 import { trainCommand } from './train-command.js';
@@ -34,6 +35,7 @@ program.addCommand(keysCommand(global));
 program.addCommand(auditCommand(global));
 program.addCommand(cdsCommand(global));
 program.addCommand(explainCommand(global));
+program.addCommand(encryptionCommand(global));
 
 try {
   await program.parseAsync(process.argv);

@@ -143,6 +143,27 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    encryption: Type.Object(
+      {
+        masterKey: Type.Optional(
+          Type.String({
+            description: 'Base64 of 32 random bytes: encrypts model files and datasets at rest.',
+          }),
+        ),
+        masterKeyFile: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'A file holding the master key (base64), instead of masterKey.',
+          }),
+        ),
+        previousKeys: Type.Array(Type.String(), {
+          default: [],
+          description:
+            'Earlier master keys (base64), still accepted for reading until `galen encryption rotate` has re-encrypted everything.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tls: Type.Optional(
       Type.Object(
         {
@@ -253,7 +274,7 @@ export const ConfigSchema = Type.Object(
 
 export type GalenConfig = Static<typeof ConfigSchema>;
 
-type EnvKind = 'string' | 'integer' | 'integers' | 'boolean' | 'json';
+type EnvKind = 'string' | 'strings' | 'integer' | 'integers' | 'boolean' | 'json';
 
 /** Environment variables and the config path they set. Every setting has one. */
 const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind }>> = {
@@ -268,6 +289,9 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
   GALEN_CDS_CLIENTS: { path: ['cds', 'clients'], kind: 'json' },
   GALEN_CDS_PUBLIC_URL: { path: ['cds', 'publicUrl'], kind: 'string' },
+  GALEN_MASTER_KEY: { path: ['encryption', 'masterKey'], kind: 'string' },
+  GALEN_MASTER_KEY_FILE: { path: ['encryption', 'masterKeyFile'], kind: 'string' },
+  GALEN_PREVIOUS_MASTER_KEYS: { path: ['encryption', 'previousKeys'], kind: 'strings' },
   GALEN_TLS_CERT_FILE: { path: ['tls', 'certFile'], kind: 'string' },
   GALEN_TLS_KEY_FILE: { path: ['tls', 'keyFile'], kind: 'string' },
   GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },
@@ -314,6 +338,11 @@ function setPath(target: Record<string, Json>, path: readonly string[], value: J
 
 function parseEnv(name: string, raw: string, kind: EnvKind, problems: string[]): Json {
   if (kind === 'string') return raw;
+  if (kind === 'strings')
+    return raw
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   if (kind === 'json') {
     try {
       return JSON.parse(raw) as Json;
@@ -419,6 +448,43 @@ export function readTls(config: GalenConfig): { cert: Buffer; key: Buffer } | un
     }
   };
   return { cert: read('certFile', config.tls.certFile), key: read('keyFile', config.tls.keyFile) };
+}
+
+/**
+ * The master keys as configured: the current one (from `masterKey` or `masterKeyFile`) and any
+ * earlier ones, each 32 bytes. Undefined current = no encryption at rest.
+ */
+export function readMasterKeys(config: GalenConfig): { current: Buffer | undefined; previous: Buffer[] } {
+  const { masterKey, masterKeyFile, previousKeys } = config.encryption;
+  const decode = (what: string, text: string): Buffer => {
+    const key = Buffer.from(text.trim(), 'base64');
+    if (key.length !== 32) {
+      throw new ConfigError([
+        `${what} must be base64 of 32 random bytes (e.g. \`openssl rand -base64 32\`); it decodes to ${key.length} bytes`,
+      ]);
+    }
+    return key;
+  };
+  if (masterKey !== undefined && masterKeyFile !== undefined) {
+    throw new ConfigError(['set encryption.masterKey or encryption.masterKeyFile, not both']);
+  }
+  let current: Buffer | undefined;
+  if (masterKey !== undefined) current = decode('encryption.masterKey (GALEN_MASTER_KEY)', masterKey);
+  if (masterKeyFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(masterKeyFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError([
+        `encryption.masterKeyFile ${masterKeyFile} could not be read: ${(err as Error).message}`,
+      ]);
+    }
+    current = decode(`the master key in ${masterKeyFile}`, text);
+  }
+  if (!current && previousKeys.length > 0) {
+    throw new ConfigError(['encryption.previousKeys are only read alongside a current master key']);
+  }
+  return { current, previous: previousKeys.map((k, i) => decode(`encryption.previousKeys[${i}]`, k)) };
 }
 
 /** Every environment variable Galen reads, for documentation and `galen --help`. */

@@ -1,3 +1,10 @@
 /** Loading and validating Galen's settings. Imports nothing of ours. */
-export { ConfigError, ConfigSchema, environmentVariables, loadConfig, readTls } from './config.js';
+export {
+  ConfigError,
+  ConfigSchema,
+  environmentVariables,
+  loadConfig,
+  readMasterKeys,
+  readTls,
+} from './config.js';
 export type { GalenConfig, LoadConfigOptions } from './config.js';

@@ -23,7 +23,7 @@ export async function withEvaluationModel<T>(
   const key = `evaluation:${randomUUID()}`;
   try {
     // One group for every evaluation, so throw-away keys leave no per-group state behind.
-    await deps.runtime.load(key, 'training-evaluation', staged.localPath);
+    await deps.runtime.load(key, 'training-evaluation', await staged.read());
     return await use(async (inputs, outputs) => {
       const lease = deps.runtime.acquire(key);
       if (!lease) throw new GalenError('internal', 'the evaluation model was unloaded before it ran');

@@ -5,7 +5,6 @@
  * schema inferred, every image checked) before anything is kept, so a file Galen cannot read
  * leaves nothing behind.
  */
-import { readFile } from 'node:fs/promises';
 import { GalenError, assertCan, isoTime } from '../core/index.js';
 import type { Actor, Clock } from '../core/index.js';
 import {
@@ -164,7 +163,7 @@ export class DatasetRegistry {
     );
     try {
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the dataset file is empty');
-      const bytes = await readFile(staged.localPath);
+      const bytes = await staged.read();
       const format = input.format ?? (isZip(bytes) ? detectImageArchive(bytes) : detectFormat(bytes));
       let schema: StoredSchema;
       if (format === 'npz' || format === 'images') {
@@ -278,8 +277,7 @@ export class DatasetRegistry {
     dataset: Pick<DatasetVersion, 'name' | 'version' | 'sha256' | 'format' | 'schema'>,
   ): Promise<ParsedTable> {
     tableSchemaOf(dataset);
-    const path = await this.artifacts.openVerified(dataset.sha256);
-    return parseDataset(await readFile(path), dataset.format);
+    return parseDataset(await this.artifacts.readVerified(dataset.sha256), dataset.format);
   }
 
   /** Every sequence of a stored sequence dataset, its bytes checked against its sha256 first. */
@@ -292,8 +290,7 @@ export class DatasetRegistry {
         `dataset ${dataset.name}:${dataset.version} is ${dataset.format}, not sequences`,
       );
     }
-    const path = await this.artifacts.openVerified(dataset.sha256);
-    return parseSequences(await readFile(path)).records;
+    return parseSequences(await this.artifacts.readVerified(dataset.sha256)).records;
   }
 
   /** Every image of a stored image dataset at `shape`, its bytes checked against its sha256 first. */
@@ -307,7 +304,10 @@ export class DatasetRegistry {
         `dataset ${dataset.name}:${dataset.version} is a table (${dataset.format}), not images`,
       );
     }
-    const path = await this.artifacts.openVerified(dataset.sha256);
-    return loadImageArchive(await readFile(path), dataset.format as 'npz' | 'images', shape);
+    return loadImageArchive(
+      await this.artifacts.readVerified(dataset.sha256),
+      dataset.format as 'npz' | 'images',
+      shape,
+    );
   }
 }

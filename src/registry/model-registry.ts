@@ -2,7 +2,6 @@
  * The model registry: models, immutable integer versions, aliases moved atomically, archive,
  * and resolution of `model[:version|alias]` to the version that serves a call.
  */
-import { readFile } from 'node:fs/promises';
 import {
   GalenError,
   NAME_PATTERN,
@@ -20,6 +19,7 @@ import { imageInputsOf } from '../images/index.js';
 import { readOnnxModelInfo } from '../onnx/index.js';
 import type {
   AliasRecord,
+  ArtifactCipher,
   ArtifactStore,
   JsonObject,
   MetadataStore,
@@ -101,7 +101,23 @@ export class ModelRegistry {
     private readonly artifacts: ArtifactStore,
     private readonly inspector: SignatureInspector,
     private readonly clock: Clock,
+    /** With a master key: explainers (their background rows are training data) are stored encrypted. */
+    private readonly cipher?: ArtifactCipher,
   ) {}
+
+  private sealExplainer(explainer: Record<string, unknown>): JsonObject {
+    const json = Buffer.from(JSON.stringify(explainer));
+    return this.cipher ? { sealed: this.cipher.seal(json).toString('base64') } : explainer;
+  }
+
+  private openExplainer(stored: JsonObject, what: string): JsonObject {
+    if (typeof stored['sealed'] !== 'string') return stored;
+    if (!this.cipher)
+      throw new GalenError('internal', `${what} is encrypted, and no master key is configured`);
+    return JSON.parse(
+      this.cipher.open(Buffer.from(stored['sealed'], 'base64'), what).toString('utf8'),
+    ) as JsonObject;
+  }
 
   private toModel(record: ModelRecord, latestVersion: number, aliases: AliasRecord[]): Model {
     return {
@@ -163,8 +179,9 @@ export class ModelRegistry {
       // Checked again in the transaction below; checking first too keeps a refused file out of the store.
       if ((await this.store.getModel(input.model))?.archivedAt) throw archivedModel(input.model);
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the model file is empty');
-      const info = readOnnxModelInfo(await readFile(staged.localPath));
-      const graphSignature = await this.inspector.inspect(staged.localPath);
+      const bytes = await staged.read();
+      const info = readOnnxModelInfo(bytes);
+      const graphSignature = await this.inspector.inspect(bytes);
       const imageInputs = imageInputsOf(info.metadata, graphSignature);
       const signature = imageInputs.length > 0 ? { ...graphSignature, imageInputs } : graphSignature;
       await staged.commit();
@@ -212,7 +229,12 @@ export class ModelRegistry {
         await tx.insertVersion(record);
         if (input.card !== undefined) await tx.insertModelCard(input.model, record.version, input.card);
         if (input.explainer !== undefined)
-          await tx.putExplainer(input.model, record.version, input.explainer, record.createdAt);
+          await tx.putExplainer(
+            input.model,
+            record.version,
+            this.sealExplainer(input.explainer),
+            record.createdAt,
+          );
         await tx.updateModel(input.model, { updatedAt: now });
         return this.toVersion(record, []);
       });
@@ -287,14 +309,37 @@ export class ModelRegistry {
    */
   async getExplainer(name: string, version: number): Promise<JsonObject> {
     await this.getVersion(name, version);
-    const explainer = await this.store.getExplainer(name, version);
-    if (!explainer) {
+    const stored = await this.store.getExplainer(name, version);
+    if (!stored) {
       throw new GalenError(
         'precondition_failed',
         `model "${name}" version ${version} has no explainer: versions trained by Galen get one (a background sample of their training rows); others can be given one with PUT /api/v1/models/${name}/versions/${version}/explainer`,
       );
     }
-    return explainer;
+    return this.openExplainer(stored, `the explainer of model "${name}" version ${version}`);
+  }
+
+  /** Re-encrypts every stored explainer under the current master key (after a rotation). */
+  async resealExplainers(): Promise<number> {
+    let count = 0;
+    for (const model of await this.store.listModels()) {
+      for (const version of await this.store.listVersions(model.name)) {
+        const stored = await this.store.getExplainer(model.name, version.version);
+        if (!stored) continue;
+        const plain = this.openExplainer(
+          stored,
+          `the explainer of model "${model.name}" version ${version.version}`,
+        );
+        await this.store.putExplainer(
+          model.name,
+          version.version,
+          this.sealExplainer(plain),
+          isoTime(this.clock.now()),
+        );
+        count++;
+      }
+    }
+    return count;
   }
 
   /** Stores a version's explainer (checked by the caller against the signature). */
@@ -306,7 +351,7 @@ export class ModelRegistry {
   ): Promise<void> {
     assertCan(actor, 'model:write', 'set explainers');
     await this.getVersion(name, version);
-    await this.store.putExplainer(name, version, explainer, isoTime(this.clock.now()));
+    await this.store.putExplainer(name, version, this.sealExplainer(explainer), isoTime(this.clock.now()));
   }
 
   /** The version's model card; `not_found` when the version has none (it was not trained here). */

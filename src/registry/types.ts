@@ -81,5 +81,5 @@ export interface NewVersionInput {
 
 /** Reads a model's signature by loading it the way serving will (the runtime provides it). */
 export interface SignatureInspector {
-  inspect(localPath: string): Promise<Signature>;
+  inspect(model: Uint8Array): Promise<Signature>;
 }

@@ -6,15 +6,21 @@
  */
 import { hrtime } from 'node:process';
 import ort from 'onnxruntime-node';
-import type { WireTensor } from './session-worker.js';
+import type { ModelSource, WireTensor } from './session-worker.js';
 
 export class InlineSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  /** Opens `path` with one intra-op thread: it runs on the calling thread, spawning none. */
-  static async open(path: string, options: ort.InferenceSession.SessionOptions): Promise<InlineSession> {
+  /** Opens `model` with one intra-op thread: it runs on the calling thread, spawning none. */
+  static async open(
+    model: ModelSource,
+    options: ort.InferenceSession.SessionOptions,
+  ): Promise<InlineSession> {
+    const settings = { ...options, intraOpNumThreads: 1, interOpNumThreads: 1 };
     return new InlineSession(
-      await ort.InferenceSession.create(path, { ...options, intraOpNumThreads: 1, interOpNumThreads: 1 }),
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, settings)
+        : await ort.InferenceSession.create(model, settings),
     );
   }
 

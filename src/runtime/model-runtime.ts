@@ -12,7 +12,7 @@ import { DynamicBatcher, canBatch } from './dynamic-batcher.js';
 import { Semaphore } from './semaphore.js';
 import { InlineSession } from './inline-session.js';
 import { SessionPool, SessionRunError } from './session-pool.js';
-import type { WireSessionMetadata } from './session-worker.js';
+import type { ModelSource, WireSessionMetadata } from './session-worker.js';
 import { addDuration, emptyStats } from './stats.js';
 import type { VersionStats } from './stats.js';
 import { datatypeOfOrt, fromWire, toWire, zeroTensor } from './tensor-convert.js';
@@ -206,24 +206,25 @@ export class ModelRuntime {
     );
   }
 
-  private async createSession(path: string): Promise<{ sid: number; metadata: WireSessionMetadata }> {
+  private async createSession(model: ModelSource): Promise<{ sid: number; metadata: WireSessionMetadata }> {
     try {
-      return await this.pool.open(path);
+      return await this.pool.open(model);
     } catch (err) {
       if (!(err instanceof SessionRunError)) throw err;
       // ONNX Runtime names the file it read: a server path the client should not see.
+      const path = typeof model === 'string' ? model : '';
       const reason = err.message
-        .replace(`Load model from ${path} failed:`, '')
-        .replaceAll(path, 'the model file')
+        .replace(path ? `Load model from ${path} failed:` : /^Load model from .* failed:/, '')
+        .replaceAll(path || '\u0000', 'the model file')
         .replace(/\s+/g, ' ')
         .trim();
       throw new GalenError('invalid_input', `ONNX Runtime cannot load this model: ${reason}`, { cause: err });
     }
   }
 
-  /** Loads the file only to read and check its signature; refuses what ONNX Runtime cannot load. */
-  async inspect(path: string): Promise<Signature> {
-    const { sid, metadata } = await this.createSession(path);
+  /** Loads the model only to read and check its signature; refuses what ONNX Runtime cannot load. */
+  async inspect(model: ModelSource): Promise<Signature> {
+    const { sid, metadata } = await this.createSession(model);
     try {
       return signatureOf(metadata);
     } finally {
@@ -231,11 +232,11 @@ export class ModelRuntime {
     }
   }
 
-  /** Loads `path` under `key` (deduplicating concurrent loads) and warms it up. */
+  /** Loads `model` (a path, or the file's bytes) under `key` (deduplicating concurrent loads) and warms it up. */
   async load(
     key: string,
     group: string,
-    path: string,
+    model: ModelSource,
   ): Promise<{ signature: Signature; warmupError?: string }> {
     const existing = this.entries.get(key);
     if (existing && !existing.draining) return this.describe(existing);
@@ -243,7 +244,7 @@ export class ModelRuntime {
     const pending = this.loading.get(key);
     if (pending) return this.describe(await pending);
     const promise = (async () => {
-      const { sid, metadata } = await this.createSession(path);
+      const { sid, metadata } = await this.createSession(model);
       let signature: Signature;
       try {
         signature = signatureOf(metadata);
@@ -268,7 +269,7 @@ export class ModelRuntime {
       };
       if (this.options.warmup) entry.warmupError = await this.warmup(entry);
       const inlineMaxNs = (this.options.inlineMaxMicros ?? 0) * 1000;
-      if (entry.nsPerRow <= inlineMaxNs) entry.inline = await InlineSession.open(path, this.sessionOptions);
+      if (entry.nsPerRow <= inlineMaxNs) entry.inline = await InlineSession.open(model, this.sessionOptions);
       this.applyBatching(entry);
       this.entries.set(key, entry);
       if (!this.stats.has(key)) this.stats.set(key, emptyStats());

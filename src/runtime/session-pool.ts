@@ -10,7 +10,13 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { GalenError } from '../core/index.js';
 import { SESSION_WORKER_SOURCE } from './session-worker.js';
-import type { WireSessionMetadata, WireTensor, WorkerReply, WorkerRequest } from './session-worker.js';
+import type {
+  ModelSource,
+  WireSessionMetadata,
+  WireTensor,
+  WorkerReply,
+  WorkerRequest,
+} from './session-worker.js';
 
 type Reply = WorkerReply & { ok: true };
 
@@ -36,7 +42,7 @@ const ORT_PATH = createRequire(import.meta.url).resolve('onnxruntime-node');
 export class SessionPool {
   private readonly workers: PoolWorker[] = [];
   /** Open sessions and where they came from, to open them again in a replacement worker. */
-  private readonly sessions = new Map<number, { path: string }>();
+  private readonly sessions = new Map<number, { model: ModelSource }>();
   private nextId = 1;
   private nextSid = 1;
   private closed = false;
@@ -91,13 +97,13 @@ export class SessionPool {
     if (entry.stopping || this.closed) return;
     const replacement = this.spawn();
     this.workers.push(replacement);
-    for (const [sid, { path }] of this.sessions) {
+    for (const [sid, { model }] of this.sessions) {
       // Requests are handled in order, so later runs on this worker find the session open.
       this.send(replacement, {
         op: 'open',
         id: this.nextId++,
         sid,
-        path,
+        model,
         options: this.sessionOptions,
       }).catch(() => undefined);
     }
@@ -111,13 +117,13 @@ export class SessionPool {
     });
   }
 
-  /** Opens a session from `path` in every worker; resolves with ONNX Runtime's metadata. */
-  async open(path: string): Promise<{ sid: number; metadata: WireSessionMetadata }> {
+  /** Opens a session from `model` (a path, or the file's bytes) in every worker; resolves with ONNX Runtime's metadata. */
+  async open(model: ModelSource): Promise<{ sid: number; metadata: WireSessionMetadata }> {
     this.ensureStarted();
     const sid = this.nextSid++;
     const replies = await Promise.allSettled(
       this.workers.map((w) =>
-        this.send(w, { op: 'open', id: this.nextId++, sid, path, options: this.sessionOptions }),
+        this.send(w, { op: 'open', id: this.nextId++, sid, model, options: this.sessionOptions }),
       ),
     );
     const failed = replies.find((r) => r.status === 'rejected');
@@ -125,7 +131,7 @@ export class SessionPool {
       await this.closeSession(sid);
       throw failed.reason;
     }
-    this.sessions.set(sid, { path });
+    this.sessions.set(sid, { model });
     const first = replies[0] as PromiseFulfilledResult<Reply>;
     return { sid, metadata: (first.value as { metadata: WireSessionMetadata }).metadata };
   }

@@ -31,12 +31,16 @@ export interface WireSessionMetadata {
   readonly outputs: readonly WireValueMetadata[];
 }
 
+/** What a session is opened from: a file path, or the model file's bytes. */
+export type ModelSource = string | Uint8Array;
+
 export type WorkerRequest =
   | {
       readonly op: 'open';
       readonly id: number;
       readonly sid: number;
-      readonly path: string;
+      /** A file path, or the model file's bytes (decrypted in the main thread). */
+      readonly model: ModelSource;
       readonly options: object;
     }
   | {
@@ -75,7 +79,7 @@ function sessionWorkerMain(require: (id: string) => any): void {
 
   async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
     if (request.op === 'open') {
-      const session = await ort.InferenceSession.create(request.path, request.options);
+      const session = await ort.InferenceSession.create(request.model, request.options);
       sessions.set(request.sid, session);
       const metadata = {
         inputs: metadataOf(session.inputMetadata),

@@ -45,9 +45,9 @@ export class ModelManager {
     if (!pending) {
       pending = (async () => {
         const started = Date.now();
-        const path = await this.artifacts.openVerified(version.sha256);
+        const bytes = await this.artifacts.readVerified(version.sha256);
         this.runtime.configure(version.model, await this.registry.servingOf(version.model));
-        const { warmupError } = await this.runtime.load(key, version.model, path);
+        const { warmupError } = await this.runtime.load(key, version.model, bytes);
         this.logger.info(
           {
             model: version.model,

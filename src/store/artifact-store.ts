@@ -7,8 +7,8 @@
 export interface StagedArtifact {
   readonly sha256: string;
   readonly sizeBytes: number;
-  /** A local file holding the staged bytes, readable until commit or discard. */
-  readonly localPath: string;
+  /** The staged bytes (decrypted), readable until commit or discard. */
+  read(): Promise<Buffer>;
   /** Moves the bytes into the store under their digest; idempotent for equal content. */
   commit(): Promise<void>;
   /** Removes the staged bytes. Safe to call after commit (it then does nothing). */
@@ -22,10 +22,15 @@ export interface ArtifactStore {
     options?: { maxBytes?: number },
   ): Promise<StagedArtifact>;
   /**
-   * A local path holding the artifact's bytes, after checking they still hash to `sha256`.
-   * Throws `not_found` when missing and `internal` when the bytes do not match.
+   * The artifact's bytes (decrypted), after checking they still hash to `sha256`. Throws
+   * `not_found` when missing and `internal` when the bytes do not match or fail decryption.
    */
-  openVerified(sha256: string): Promise<string>;
+  readVerified(sha256: string): Promise<Buffer>;
+  /**
+   * Encrypts every artifact stored in the clear and re-encrypts those sealed by an earlier master
+   * key under the current one. Each file is replaced atomically.
+   */
+  rotate(): Promise<{ encrypted: number; rewrapped: number; unchanged: number }>;
   has(sha256: string): Promise<boolean>;
   /**
    * Removes staging leftovers and artifacts no version refers to, older than `minAgeMs`

@@ -1,12 +1,15 @@
 /**
  * The embedded artifact store: files under `<dataDir>/artifacts/sha256/<ab>/<digest>`, staged in
- * `<dataDir>/artifacts/tmp` on the same file system so the final rename is atomic.
+ * `<dataDir>/artifacts/tmp` on the same file system so the final rename is atomic. With a master
+ * key, every file is written encrypted (`ArtifactCipher`), staging included; the digest is of the
+ * plaintext, checked on every read.
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GalenError, isSha256Hex, randomToken, sha256File } from '../core/index.js';
+import { GalenError, isSha256Hex, randomToken, sha256Hex } from '../core/index.js';
+import { ArtifactCipher } from './artifact-cipher.js';
 import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 
 async function fsyncDirectory(path: string): Promise<void> {
@@ -22,9 +25,24 @@ export class LocalArtifactStore implements ArtifactStore {
   private readonly root: string;
   private readonly tmp: string;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly cipher?: ArtifactCipher,
+  ) {
     this.root = join(dataDir, 'artifacts', 'sha256');
     this.tmp = join(dataDir, 'artifacts', 'tmp');
+  }
+
+  /** The plaintext of a stored file (decrypted when sealed). */
+  private plain(bytes: Buffer, what: string): Buffer {
+    if (!ArtifactCipher.isSealed(bytes)) return bytes;
+    if (!this.cipher) {
+      throw new GalenError(
+        'internal',
+        `${what} is encrypted, and no master key is configured (GALEN_MASTER_KEY)`,
+      );
+    }
+    return this.cipher.open(bytes, what);
   }
 
   private pathOf(sha256: string): string {
@@ -40,8 +58,10 @@ export class LocalArtifactStore implements ArtifactStore {
     const localPath = join(this.tmp, `${Date.now()}-${randomToken(9)}.part`);
     const hash = createHash('sha256');
     const handle = await open(localPath, 'wx', 0o600);
+    const sealing = this.cipher?.begin();
     let size = 0;
     try {
+      if (sealing) await handle.write(sealing.head);
       const chunks = source instanceof Uint8Array ? [source] : source;
       for await (const chunk of chunks) {
         size += chunk.byteLength;
@@ -52,8 +72,9 @@ export class LocalArtifactStore implements ArtifactStore {
           );
         }
         hash.update(chunk);
-        await handle.write(chunk);
+        await handle.write(sealing ? sealing.update(chunk) : chunk);
       }
+      if (sealing) await handle.write(sealing.final());
       await handle.sync();
     } catch (err) {
       await handle.close();
@@ -66,7 +87,7 @@ export class LocalArtifactStore implements ArtifactStore {
     return {
       sha256,
       sizeBytes: size,
-      localPath,
+      read: async () => this.plain(await readFile(localPath), `staged upload ${sha256}`),
       commit: async () => {
         if (settled) return;
         const target = this.pathOf(sha256);
@@ -92,23 +113,59 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  async openVerified(sha256: string): Promise<string> {
+  async readVerified(sha256: string): Promise<Buffer> {
     const path = this.pathOf(sha256);
-    let actual: string;
+    let stored: Buffer;
     try {
-      actual = await sha256File(path);
+      stored = await readFile(path);
     } catch (err) {
       throw new GalenError('not_found', `artifact ${sha256} is missing from the artifact store`, {
         cause: err,
       });
     }
+    const bytes = this.plain(stored, `artifact ${sha256}`);
+    const actual = sha256Hex(bytes);
     if (actual !== sha256) {
       throw new GalenError(
         'internal',
         `artifact ${sha256} is corrupted on disk (its bytes hash to ${actual}); restore it from a backup`,
       );
     }
-    return path;
+    return bytes;
+  }
+
+  async rotate(): Promise<{ encrypted: number; rewrapped: number; unchanged: number }> {
+    if (!this.cipher)
+      throw new GalenError('invalid_input', 'set a master key (GALEN_MASTER_KEY) to encrypt artifacts');
+    const counts = { encrypted: 0, rewrapped: 0, unchanged: 0 };
+    for (const prefix of await readdir(this.root).catch(() => [] as string[])) {
+      for (const name of await readdir(join(this.root, prefix)).catch(() => [] as string[])) {
+        if (!isSha256Hex(name)) continue;
+        const path = join(this.root, prefix, name);
+        const stored = await readFile(path);
+        const kid = ArtifactCipher.keyIdOf(stored);
+        if (kid === this.cipher.currentId) {
+          counts.unchanged++;
+          continue;
+        }
+        const plain = this.plain(stored, `artifact ${name}`);
+        if (sha256Hex(plain) !== name) {
+          throw new GalenError(
+            'internal',
+            `artifact ${name} is corrupted on disk; restore it before rotating`,
+          );
+        }
+        // Written beside, then renamed over: a crash leaves the old file or the new one, whole.
+        await mkdir(this.tmp, { recursive: true });
+        const staged = join(this.tmp, `${Date.now()}-${randomToken(9)}.rotate`);
+        await writeFile(staged, this.cipher.seal(plain), { mode: 0o600, flush: true });
+        await rename(staged, path);
+        await fsyncDirectory(join(this.root, prefix));
+        if (kid === undefined) counts.encrypted++;
+        else counts.rewrapped++;
+      }
+    }
+    return counts;
   }
 
   async sweep(
