@@ -100,6 +100,7 @@ export default tseslint.config(
     'fhir',
     'clinical',
     'explain',
+    'deid',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },

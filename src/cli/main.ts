@@ -8,6 +8,7 @@ import { ConfigError, environmentVariables } from '../config/index.js';
 import { GALEN_VERSION, isGalenError } from '../core/index.js';
 import { cdsCommand } from './cds-command.js';
 import { datasetsCommand } from './datasets-command.js';
+import { deidCommand } from './deid-command.js';
 import { encryptionCommand } from './encryption-command.js';
 import { explainCommand } from './explain-command.js';
 import { jobsCommand } from './jobs-command.js';
@@ -36,6 +37,7 @@ program.addCommand(auditCommand(global));
 program.addCommand(cdsCommand(global));
 program.addCommand(explainCommand(global));
 program.addCommand(encryptionCommand(global));
+program.addCommand(deidCommand(global));
 
 try {
   await program.parseAsync(process.argv);

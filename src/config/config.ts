@@ -164,6 +164,18 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    deid: Type.Object(
+      {
+        keyFile: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              'A file of ≥ 16 secret bytes: enables pseudonymous de-identification over the API (stable pseudonyms).',
+          }),
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tls: Type.Optional(
       Type.Object(
         {
@@ -292,6 +304,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_MASTER_KEY: { path: ['encryption', 'masterKey'], kind: 'string' },
   GALEN_MASTER_KEY_FILE: { path: ['encryption', 'masterKeyFile'], kind: 'string' },
   GALEN_PREVIOUS_MASTER_KEYS: { path: ['encryption', 'previousKeys'], kind: 'strings' },
+  GALEN_DEID_KEY_FILE: { path: ['deid', 'keyFile'], kind: 'string' },
   GALEN_TLS_CERT_FILE: { path: ['tls', 'certFile'], kind: 'string' },
   GALEN_TLS_KEY_FILE: { path: ['tls', 'keyFile'], kind: 'string' },
   GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },
@@ -485,6 +498,22 @@ export function readMasterKeys(config: GalenConfig): { current: Buffer | undefin
     throw new ConfigError(['encryption.previousKeys are only read alongside a current master key']);
   }
   return { current, previous: previousKeys.map((k, i) => decode(`encryption.previousKeys[${i}]`, k)) };
+}
+
+/** The pseudonymisation key, read from `deid.keyFile`; undefined when unset. */
+export function readDeidKey(config: GalenConfig): Buffer | undefined {
+  if (!config.deid.keyFile) return undefined;
+  let key: Buffer;
+  try {
+    key = readFileSync(config.deid.keyFile);
+  } catch (err) {
+    throw new ConfigError([
+      `deid.keyFile ${config.deid.keyFile} could not be read: ${(err as Error).message}`,
+    ]);
+  }
+  if (key.length < 16)
+    throw new ConfigError([`deid.keyFile ${config.deid.keyFile} holds ${key.length} bytes; use at least 16`]);
+  return key;
 }
 
 /** Every environment variable Galen reads, for documentation and `galen --help`. */

@@ -4,6 +4,7 @@ export {
   ConfigSchema,
   environmentVariables,
   loadConfig,
+  readDeidKey,
   readMasterKeys,
   readTls,
 } from './config.js';

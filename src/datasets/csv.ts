@@ -175,3 +175,10 @@ export function parseCsv(bytes: Buffer, options: CsvOptions = {}): ParsedTable {
   }
   return { columns, rows, lines };
 }
+
+/** A table as CSV text (RFC 4180 quoting; null as an empty field). */
+export function formatCsv(header: readonly string[], rows: readonly (readonly (string | null)[])[]): string {
+  const field = (v: string | null): string =>
+    v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  return [header, ...rows].map((row) => row.map(field).join(',')).join('\n') + '\n';
+}

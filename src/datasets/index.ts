@@ -2,7 +2,7 @@
  * Datasets, the pure part: CSV and JSON-lines files (as bytes) into one table shape, and the
  * schema inferred from it (column kinds, roles, categories, missing counts). No I/O.
  */
-export { parseCsv, detectDelimiter } from './csv.js';
+export { detectDelimiter, formatCsv, parseCsv } from './csv.js';
 export type { CsvOptions } from './csv.js';
 export { parseJsonLines } from './json-lines.js';
 export type { JsonLinesOptions } from './json-lines.js';

@@ -14,6 +14,7 @@ import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { datasetsApiRoutes } from './routes/datasets-api.js';
 import { fhirApiRoutes } from './routes/fhir-api.js';
+import { deidRoutes } from './routes/deid-api.js';
 import { explainRoutes } from './routes/explain-api.js';
 import { jobsApiRoutes } from './routes/jobs-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
@@ -113,6 +114,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   jobsApiRoutes(app, galen);
   fhirApiRoutes(app, galen);
   explainRoutes(app, galen);
+  deidRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
     Promise.resolve(app.swagger()),

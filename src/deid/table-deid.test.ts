@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../datasets/index.js';
+import { deidentifyTable } from './table-deid.js';
+
+const CLEVELAND = new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url);
+
+describe('table de-identification with k-anonymity', () => {
+  it('generalises and suppresses Cleveland until every (age, sex) group has ≥ 5 rows and 2 outcomes', async () => {
+    const table = parseCsv(await readFile(CLEVELAND));
+    const { header, rows, report } = deidentifyTable(table.columns, table.rows, {
+      columns: { age: 'keep', sex: 'keep', trestbps: 'keep', chol: 'keep', num: 'keep' },
+      quasiIdentifiers: ['age', 'sex'],
+      k: 5,
+      lDiversity: { sensitive: 'num', l: 2 },
+    });
+    expect(header).toEqual(['age', 'sex', 'trestbps', 'chol', 'num']); // the unnamed columns are removed
+    // Checked independently of the report: group the output by its quasi-identifiers.
+    const groups = new Map<string, (string | null)[][]>();
+    for (const row of rows)
+      groups.set(`${row[0]}|${row[1]}`, [...(groups.get(`${row[0]}|${row[1]}`) ?? []), row]);
+    const smallest = Math.min(...[...groups.values()].map((g) => g.length));
+    const leastDiverse = Math.min(...[...groups.values()].map((g) => new Set(g.map((r) => r[4])).size));
+    expect(smallest).toBeGreaterThanOrEqual(5);
+    expect(leastDiverse).toBeGreaterThanOrEqual(2);
+    expect(report.k).toBe(smallest);
+    expect(report.l).toBe(leastDiverse);
+    expect(report.generalisation['age']).toMatch(/^level [1-3]$/); // raw ages are too specific
+    expect(rows[0]![0]).toMatch(/^\[\d+-\d+\)$/);
+    expect(report.suppressedRows).toBeLessThanOrEqual(Math.floor(0.05 * 303));
+    expect(report.rows + report.suppressedRows).toBe(303);
+  });
+
+  it('applies column rules: removal, years, 3-digit ZIPs, 90+, pseudonyms and masked text', () => {
+    const header = ['mrn', 'admitted', 'zip', 'age', 'note', 'ward'];
+    const rows = [
+      ['A1', '2019-03-04', '02138', '93', 'call 617-555-0100 or j@x.org', 'cardio'],
+      ['A2', '2020-11-30', '03601', '45', 'stable', 'cardio'],
+    ];
+    const key = Buffer.alloc(16, 1);
+    const out = deidentifyTable(
+      header,
+      rows,
+      {
+        columns: { mrn: 'pseudonymize', admitted: 'year', zip: 'zip3', age: 'age', note: 'mask' },
+      },
+      key,
+    );
+    expect(out.header).toEqual(['mrn', 'admitted', 'zip', 'age', 'note']); // ward: not named, removed
+    expect(out.rows[0]!.slice(1)).toEqual(['2019', '021', '90+', 'call [masked] or [masked]']);
+    expect(out.rows[1]!.slice(1, 3)).toEqual(['2020', '000']); // 036: under 20,000 people
+    expect(out.rows[0]![0]).toMatch(/^[0-9a-f]{24}$/);
+    expect(deidentifyTable(header, rows, { columns: { mrn: 'pseudonymize' } }, key).rows[0]![0]).toBe(
+      out.rows[0]![0],
+    );
+    expect(() => deidentifyTable(header, rows, { columns: { nope: 'keep' } })).toThrow(/column "nope"/);
+  });
+});

@@ -1,0 +1,207 @@
+/**
+ * De-identification of a table (CSV rows): a rule per column, then k-anonymity (and optionally
+ * l-diversity) enforced over chosen quasi-identifiers by generalising them step by step (ages to
+ * bands, ZIP codes to fewer digits, years to spans, categories to `*`) and suppressing the rows
+ * still in too-small groups. Everything done is reported, with the k and l achieved.
+ */
+import { createHmac } from 'node:crypto';
+import { GalenError } from '../core/index.js';
+
+export type ColumnRule =
+  | 'keep'
+  | 'remove'
+  /** Keyed HMAC pseudonym (needs the key). */
+  | 'pseudonymize'
+  /** A date reduced to its year. */
+  | 'year'
+  /** A ZIP code to its first three digits (000 for small areas). */
+  | 'zip3'
+  /** An age in years; over 89 becomes "90+". */
+  | 'age'
+  /** Free text: phone, email, SSN, URL, IP and date patterns masked. */
+  | 'mask';
+
+export interface TableDeidConfig {
+  columns: Record<string, ColumnRule>;
+  /** What happens to columns `columns` does not name (default remove: nothing passes unreviewed). */
+  otherColumns?: 'keep' | 'remove';
+  quasiIdentifiers?: string[];
+  /** Every combination of quasi-identifier values is shared by at least k rows (default 5 when quasi-identifiers are given). */
+  k?: number;
+  /** Each group holds at least `l` distinct values of `sensitive`. */
+  lDiversity?: { sensitive: string; l: number };
+  /** Most rows that may be suppressed (share of all), before generalising further (default 0.05). */
+  maxSuppression?: number;
+}
+
+export interface TableDeidReport {
+  columns: Record<string, string>;
+  generalisation: Record<string, string>;
+  suppressedRows: number;
+  rows: number;
+  /** The smallest group of equal quasi-identifiers in the output. */
+  k?: number;
+  /** The fewest distinct sensitive values in a group. */
+  l?: number;
+  masked: number;
+}
+
+type Row = (string | null)[];
+
+const RESTRICTED = new Set([
+  '036',
+  '059',
+  '063',
+  '102',
+  '203',
+  '556',
+  '692',
+  '790',
+  '821',
+  '823',
+  '830',
+  '831',
+  '878',
+  '879',
+  '884',
+  '890',
+  '893',
+]);
+const MASK =
+  /[\w.+-]+@[\w-]+(\.[\w-]+)+|\bhttps?:\/\/\S+|\b\d{3}-\d{2}-\d{4}\b|\(?\b\d{3}\)?[-. ]\d{3}[-. ]\d{4}\b|\b(\d{1,3}\.){3}\d{1,3}\b|\b\d{4}-\d{2}-\d{2}\b/g;
+
+/** A quasi-identifier's generalisation ladder: level 0 is the value as it is. */
+function generalise(value: string | null, level: number): string | null {
+  if (value === null || level === 0) return value;
+  const n = Number(value);
+  if (value.trim() !== '' && Number.isFinite(n)) {
+    const widths = [5, 10, 20];
+    if (level > widths.length) return '*';
+    const w = widths[level - 1]!;
+    const low = Math.floor(n / w) * w;
+    return `[${low}-${low + w})`;
+  }
+  if (/^\d{3,5}$/.test(value)) {
+    // ZIP-like: drop a digit per level.
+    const keep = value.length - level;
+    return keep <= 0 ? '*' : `${value.slice(0, keep)}${'x'.repeat(value.length - keep)}`;
+  }
+  return '*';
+}
+
+function groupsOf(rows: readonly Row[], qi: readonly number[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    const key = JSON.stringify(qi.map((c) => row[c] ?? null));
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  });
+  return groups;
+}
+
+export function deidentifyTable(
+  header: readonly string[],
+  input: readonly Row[],
+  config: TableDeidConfig,
+  key?: Uint8Array,
+): { header: string[]; rows: Row[]; report: TableDeidReport } {
+  const report: TableDeidReport = { columns: {}, generalisation: {}, suppressedRows: 0, rows: 0, masked: 0 };
+  for (const name of Object.keys(config.columns)) {
+    if (!header.includes(name))
+      throw new GalenError(
+        'invalid_input',
+        `the config names column "${name}", which the table does not have`,
+      );
+  }
+  const rules = header.map(
+    (name) => config.columns[name] ?? (config.otherColumns === 'keep' ? 'keep' : 'remove'),
+  );
+  if (rules.includes('pseudonymize') && (!key || key.length < 16)) {
+    throw new GalenError('invalid_input', 'a pseudonymize column needs a key of at least 16 bytes');
+  }
+  const kept = header.map((_, i) => i).filter((i) => rules[i] !== 'remove');
+  header.forEach((name, i) => (report.columns[name] = rules[i]!));
+  const apply = (rule: ColumnRule, value: string | null): string | null => {
+    if (value === null || value === '') return value;
+    switch (rule) {
+      case 'pseudonymize':
+        return createHmac('sha256', key!).update(value).digest('hex').slice(0, 24);
+      case 'year':
+        return /^(\d{4})/.exec(value)?.[1] ?? null;
+      case 'zip3': {
+        const digits = value.replace(/\D/g, '').slice(0, 3);
+        return digits.length < 3 || RESTRICTED.has(digits) ? '000' : digits;
+      }
+      case 'age':
+        return Number(value) > 89 ? '90+' : value;
+      case 'mask':
+        return value.replace(MASK, () => {
+          report.masked++;
+          return '[masked]';
+        });
+      case 'keep':
+      case 'remove':
+        return value;
+    }
+  };
+  let rows: Row[] = input.map((row) => kept.map((i) => apply(rules[i]!, row[i] ?? null)));
+  const outHeader = kept.map((i) => header[i]!);
+
+  const qiNames = config.quasiIdentifiers ?? [];
+  const qi = qiNames.map((name) => {
+    const at = outHeader.indexOf(name);
+    if (at < 0) throw new GalenError('invalid_input', `quasi-identifier "${name}" is not a kept column`);
+    return at;
+  });
+  const sensitive = config.lDiversity && outHeader.indexOf(config.lDiversity.sensitive);
+  if (config.lDiversity && (sensitive === undefined || sensitive < 0)) {
+    throw new GalenError(
+      'invalid_input',
+      `l-diversity's sensitive column "${config.lDiversity.sensitive}" is not a kept column`,
+    );
+  }
+  if (qi.length > 0) {
+    const k = config.k ?? 5;
+    const l = config.lDiversity?.l ?? 1;
+    const budget = Math.floor((config.maxSuppression ?? 0.05) * rows.length);
+    const original = rows;
+    const levels = qi.map(() => 0);
+    const failing = (candidate: readonly Row[]): number[] => {
+      const out: number[] = [];
+      for (const members of groupsOf(candidate, qi).values()) {
+        const distinct =
+          sensitive === undefined ? l : new Set(members.map((i) => candidate[i]![sensitive])).size;
+        if (members.length < k || distinct < l) out.push(...members);
+      }
+      return out;
+    };
+    const generalised = (): Row[] =>
+      original.map((row) => row.map((v, c) => (qi.includes(c) ? generalise(v, levels[qi.indexOf(c)]!) : v)));
+    rows = generalised();
+    // Generalise the quasi-identifier with the most distinct values until suppression fits the budget.
+    for (let step = 0; failing(rows).length > budget && step < 20; step++) {
+      const distinct = qi.map((c) => new Set(rows.map((r) => r[c])).size);
+      const j = distinct.indexOf(Math.max(...distinct));
+      if (distinct[j]! <= 1) break;
+      levels[j]!++;
+      rows = generalised();
+    }
+    const suppressed = new Set(failing(rows));
+    rows = rows.filter((_, i) => !suppressed.has(i));
+    report.suppressedRows = suppressed.size;
+    qiNames.forEach(
+      (name, j) => (report.generalisation[name] = levels[j] === 0 ? 'as is' : `level ${levels[j]}`),
+    );
+    const groups = [...groupsOf(rows, qi).values()];
+    report.k = groups.length > 0 ? Math.min(...groups.map((g) => g.length)) : 0;
+    if (sensitive !== undefined) {
+      report.l =
+        groups.length > 0
+          ? Math.min(...groups.map((g) => new Set(g.map((i) => rows[i]![sensitive])).size))
+          : 0;
+    }
+  }
+  report.rows = rows.length;
+  return { header: outHeader, rows, report };
+}
