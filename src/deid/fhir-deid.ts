@@ -18,6 +18,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { GalenError } from '../core/index.js';
+import { maskPatterns, zip3Of } from './safe-harbor.js';
 
 export type DeidMode = 'safe-harbor' | 'pseudonymous';
 
@@ -31,36 +32,7 @@ export interface DeidOptions {
 
 export type DeidReport = Record<string, number>;
 
-/** 3-digit ZIP areas with 20,000 people or fewer (2000 Census), reported as 000. */
-export const RESTRICTED_ZIP3 = new Set([
-  '036',
-  '059',
-  '063',
-  '102',
-  '203',
-  '556',
-  '692',
-  '790',
-  '821',
-  '823',
-  '830',
-  '831',
-  '878',
-  '879',
-  '884',
-  '890',
-  '893',
-]);
-
 const DATE = /^(\d{4})(-\d{2}(-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
-const MASKS: [string, RegExp][] = [
-  ['email', /[\w.+-]+@[\w-]+(\.[\w-]+)+/g],
-  ['url', /\bhttps?:\/\/[^\s"'<>]+/gi],
-  ['ssn', /\b\d{3}-\d{2}-\d{4}\b/g],
-  ['phone', /(\+?1[-. ]?)?\(?\b\d{3}\)?[-. ]\d{3}[-. ]\d{4}\b/g],
-  ['ip', /\b(\d{1,3}\.){3}\d{1,3}\b/g],
-  ['date', /\b\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?\b/g],
-];
 /** Keys whose string values are codes and canonical URLs, not free text. */
 const CODED = new Set([
   'resourceType',
@@ -124,20 +96,12 @@ function transformDate(ctx: Context, value: string): string {
 }
 
 function maskText(ctx: Context, value: string): string {
-  let out = value;
-  for (const [kind, pattern] of MASKS) {
-    out = out.replace(pattern, () => {
-      count(ctx, `masked ${kind}`);
-      return `[${kind}]`;
-    });
-  }
-  return out;
+  return maskPatterns(value, (kind) => count(ctx, `masked ${kind}`));
 }
 
 function zip3(ctx: Context, postalCode: string): string {
-  const digits = postalCode.replace(/\D/g, '').slice(0, 3);
   count(ctx, 'postal codes');
-  return digits.length < 3 || RESTRICTED_ZIP3.has(digits) ? '000' : digits;
+  return zip3Of(postalCode);
 }
 
 function address(ctx: Context, value: Record<string, unknown>): Record<string, unknown> {

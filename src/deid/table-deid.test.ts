@@ -47,7 +47,7 @@ describe('table de-identification with k-anonymity', () => {
       key,
     );
     expect(out.header).toEqual(['mrn', 'admitted', 'zip', 'age', 'note']); // ward: not named, removed
-    expect(out.rows[0]!.slice(1)).toEqual(['2019', '021', '90+', 'call [masked] or [masked]']);
+    expect(out.rows[0]!.slice(1)).toEqual(['2019', '021', '90+', 'call [phone] or [email]']);
     expect(out.rows[1]!.slice(1, 3)).toEqual(['2020', '000']); // 036: under 20,000 people
     expect(out.rows[0]![0]).toMatch(/^[0-9a-f]{24}$/);
     expect(deidentifyTable(header, rows, { columns: { mrn: 'pseudonymize' } }, key).rows[0]![0]).toBe(

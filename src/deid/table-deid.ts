@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { GalenError } from '../core/index.js';
+import { maskPatterns, zip3Of } from './safe-harbor.js';
 
 export type ColumnRule =
   | 'keep'
@@ -47,28 +48,6 @@ export interface TableDeidReport {
 }
 
 type Row = (string | null)[];
-
-const RESTRICTED = new Set([
-  '036',
-  '059',
-  '063',
-  '102',
-  '203',
-  '556',
-  '692',
-  '790',
-  '821',
-  '823',
-  '830',
-  '831',
-  '878',
-  '879',
-  '884',
-  '890',
-  '893',
-]);
-const MASK =
-  /[\w.+-]+@[\w-]+(\.[\w-]+)+|\bhttps?:\/\/\S+|\b\d{3}-\d{2}-\d{4}\b|\(?\b\d{3}\)?[-. ]\d{3}[-. ]\d{4}\b|\b(\d{1,3}\.){3}\d{1,3}\b|\b\d{4}-\d{2}-\d{2}\b/g;
 
 /** A quasi-identifier's generalisation ladder: level 0 is the value as it is. */
 function generalise(value: string | null, level: number): string | null {
@@ -129,17 +108,12 @@ export function deidentifyTable(
         return createHmac('sha256', key!).update(value).digest('hex').slice(0, 24);
       case 'year':
         return /^(\d{4})/.exec(value)?.[1] ?? null;
-      case 'zip3': {
-        const digits = value.replace(/\D/g, '').slice(0, 3);
-        return digits.length < 3 || RESTRICTED.has(digits) ? '000' : digits;
-      }
+      case 'zip3':
+        return zip3Of(value);
       case 'age':
         return Number(value) > 89 ? '90+' : value;
       case 'mask':
-        return value.replace(MASK, () => {
-          report.masked++;
-          return '[masked]';
-        });
+        return maskPatterns(value, () => report.masked++);
       case 'keep':
       case 'remove':
         return value;

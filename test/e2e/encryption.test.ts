@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBreastCancerModel, readWdbcCsv } from '../../src/demo/index.js';
 import { waitForJob } from '../helpers/pytorch.js';
+import { CLEVELAND_CSV as CLEVELAND, clevelandInputs } from '../helpers/cleveland.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
-
-const CLEVELAND = new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url);
 
 /** Every file under `dir`, recursively. */
 async function files(dir: string): Promise<string[]> {
@@ -35,22 +34,7 @@ describe('encryption at rest', () => {
   let csv: string;
   let onnx: Uint8Array;
   let weights: Buffer;
-  const row = (values: number[]) =>
-    [
-      'age',
-      'sex',
-      'cp',
-      'trestbps',
-      'chol',
-      'fbs',
-      'restecg',
-      'thalach',
-      'exang',
-      'oldpeak',
-      'slope',
-      'ca',
-      'thal',
-    ].map((name, j) => ({ name, datatype: 'FP32', shape: [1, 1], data: [values[j]] }));
+  const row = (values: number[]) => clevelandInputs([values]);
   const patient = [63, 1, 1, 145, 233, 1, 2, 150, 0, 2.3, 3, 0, 6];
 
   beforeAll(async () => {

@@ -9,35 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBreastCancerModel } from '../../src/demo/index.js';
 import { waitForJob } from '../helpers/pytorch.js';
+import { CLEVELAND_CSV as CLEVELAND, CLEVELAND_INPUTS, clevelandInputs } from '../helpers/cleveland.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
-const CLEVELAND = new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url);
-const COLUMNS = [
-  'age',
-  'sex',
-  'cp',
-  'trestbps',
-  'chol',
-  'fbs',
-  'restecg',
-  'thalach',
-  'exang',
-  'oldpeak',
-  'slope',
-  'ca',
-  'thal',
-];
-
-/** Held-out-looking rows of the data set, as OIP inputs (missing values null). */
-function rowsAsInputs(rows: (number | null)[][]) {
-  return COLUMNS.map((c, j) => ({
-    name: c,
-    datatype: 'FP32',
-    shape: [rows.length, 1],
-    data: rows.map((r) => r[j] ?? null),
-  }));
-}
+const COLUMNS = CLEVELAND_INPUTS;
+const rowsAsInputs = clevelandInputs;
 
 describe('explanations', () => {
   let server: TestServer;

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ageOn } from '../../src/fhir/index.js';
 import { startCdsClient } from '../helpers/cds-client.js';
+import { CLEVELAND_INPUTS } from '../helpers/cleveland.js';
 import type { TestCdsClient } from '../helpers/cds-client.js';
 import { startFhirServer } from '../helpers/fhir-server.js';
 import { waitForJob } from '../helpers/pytorch.js';
@@ -20,21 +21,7 @@ const SHARED = new URL('../../../shared/data/', import.meta.url);
 const HIPOLITO = 'fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
 const ROLAND = 'fhir/Roland928_Nienow652_13b1a0f2-dceb-37a2-f32b-f0ca6e3b9925.json';
 const LOINC = 'http://loinc.org';
-const COLUMNS = [
-  'age',
-  'sex',
-  'cp',
-  'trestbps',
-  'chol',
-  'fbs',
-  'restecg',
-  'thalach',
-  'exang',
-  'oldpeak',
-  'slope',
-  'ca',
-  'thal',
-];
+const COLUMNS = CLEVELAND_INPUTS;
 
 /** Inputs Synthea does not record: an absent code, left to the model's imputation. */
 const absent = { source: { from: 'observation', codes: [{ system: LOINC, code: '0000-0' }] } };
