@@ -11,6 +11,7 @@ import type { Galen } from '../../app/index.js';
 import { readDeidKey } from '../../config/index.js';
 import { GalenError } from '../../core/index.js';
 import { deidentifyFhir } from '../../deid/index.js';
+import { FHIR_JSON, acceptFhirJson } from '../fhir-json.js';
 
 const Query = Type.Object(
   { mode: Type.Optional(Type.Union([Type.Literal('safe-harbor'), Type.Literal('pseudonymous')])) },
@@ -20,16 +21,7 @@ const Query = Type.Object(
 export function deidRoutes(app: FastifyInstance, galen: Galen): void {
   const key = readDeidKey(galen.config);
   void app.register((scope) => {
-    scope.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, (_request, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch (err) {
-        done(
-          new GalenError('invalid_input', `the request body is not valid JSON: ${(err as Error).message}`),
-          undefined,
-        );
-      }
-    });
+    acceptFhirJson(scope);
     scope.post(
       '/api/v1/deid/fhir',
       {
@@ -50,10 +42,7 @@ export function deidRoutes(app: FastifyInstance, galen: Galen): void {
         }
         const { output, report } = deidentifyFhir(request.body, { mode, key });
         request.auditFacts = { detail: { mode, changes: Object.values(report).reduce((a, b) => a + b, 0) } };
-        return reply
-          .header('galen-deid-report', JSON.stringify(report))
-          .type('application/fhir+json')
-          .send(output);
+        return reply.header('galen-deid-report', JSON.stringify(report)).type(FHIR_JSON).send(output);
       },
     );
   });

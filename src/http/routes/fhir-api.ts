@@ -16,8 +16,8 @@ import {
   recordCdsFeedback,
 } from '../../clinical/index.js';
 import type { CdsRequest } from '../../clinical/index.js';
-import { GalenError } from '../../core/index.js';
 import { assertVersionNumber } from '../../serving/index.js';
+import { FHIR_JSON, acceptFhirJson } from '../fhir-json.js';
 import { ErrorSchema } from './schemas.js';
 
 const VersionParams = Type.Object({ model: Type.String(), version: Type.String() });
@@ -33,7 +33,6 @@ const PredictQuery = Type.Object(
   { additionalProperties: false },
 );
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
-const FHIR_JSON = 'application/fhir+json';
 
 export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
   app.put(
@@ -135,16 +134,7 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
 
   void app.register((fhir) => {
     // FHIR's own media type, and plain JSON; a body that is not JSON is an OperationOutcome too.
-    fhir.addContentTypeParser(FHIR_JSON, { parseAs: 'string' }, (_request, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch (err) {
-        done(
-          new GalenError('invalid_input', `the request body is not valid JSON: ${(err as Error).message}`),
-          undefined,
-        );
-      }
-    });
+    acceptFhirJson(fhir);
     const predict = async (request: FastifyRequest, reply: FastifyReply, patientId?: string) => {
       const input = predictOperationInput(request.body, request.query as Static<typeof PredictQuery>);
       request.auditFacts = { model: input.model };
