@@ -101,6 +101,7 @@ export default tseslint.config(
     'clinical',
     'explain',
     'deid',
+    'monitoring',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },
