@@ -14,7 +14,6 @@ import type { InferenceService } from '../serving/index.js';
 import { predictPipeline, sampleRows } from '../training/index.js';
 import {
   EXPLAINER_SCHEMA,
-  defaultClassIndex,
   exactShapley,
   explainerView,
   columnsOf,
@@ -234,7 +233,8 @@ function classIndex(output: ExplainedOutput, label: string | undefined, predicte
     if (label !== undefined) throw new GalenError('invalid_input', 'a regression model has no class to pick');
     return 0;
   }
-  if (label === undefined) return output.task === 'binary' ? defaultClassIndex(output) : predicted;
+  // Two classes: the positive one; more: the predicted one.
+  if (label === undefined) return output.task === 'binary' ? 1 : predicted;
   const classes = output.classes ?? [];
   const k = classes.indexOf(label);
   if (k < 0) {
@@ -415,7 +415,17 @@ export class ExplainService {
       shapley = [];
       for (const [i, row] of rows.entries()) {
         shapley.push(
-          await this.kernel(version.model, version.version, data, row, ks[i]!, background, plan, deadline),
+          await this.kernel(
+            version.model,
+            version.version,
+            data,
+            row,
+            scores[i]!,
+            ks[i]!,
+            background,
+            plan,
+            deadline,
+          ),
         );
       }
       exact = plan.exact;
@@ -652,12 +662,16 @@ export class ExplainService {
     return rows.map((_, r) => values.slice(r * width, (r + 1) * width));
   }
 
-  /** KernelSHAP for one row: every coalition against every background row, in chunks, within the deadline. */
+  /**
+   * KernelSHAP for one row, whose served output is `served`: every coalition against every
+   * background row, in chunks, within the deadline.
+   */
   private async kernel(
     model: string,
     version: number,
     data: ExplainerData,
     row: readonly Cell[],
+    served: readonly number[],
     k: number,
     background: readonly Cell[][],
     plan: ReturnType<typeof kernelShapPlan>,
@@ -670,12 +684,11 @@ export class ExplainService {
           ? logit(p[1]!) * (k === 1 ? 1 : -1)
           : Math.log(Math.max(p[k]!, 1e-12));
     const B = background.length;
-    // Coalition n's rows are n·B … n·B + B − 1; the background alone comes last, then the row.
-    const total = (plan.coalitions.length + 1) * B + 1;
+    // Coalition n's rows are n·B … n·B + B − 1; the background alone comes last.
+    const total = (plan.coalitions.length + 1) * B;
     const sums = new Float64Array(plan.coalitions.length + 1);
-    let output = 0;
+    const output = link(served);
     const hybrid = (i: number): Cell[] => {
-      if (i === total - 1) return [...row];
       const n = Math.floor(i / B);
       const z = background[i % B]!;
       const coalition = plan.coalitions[n];
@@ -691,11 +704,7 @@ export class ExplainService {
       const end = Math.min(total, start + EXPLAIN_LIMITS.chunkRows);
       const chunk = Array.from({ length: end - start }, (_, i) => hybrid(start + i));
       const outputs = await this.run(model, version, data, chunk);
-      outputs.forEach((p, i) => {
-        const at = start + i;
-        if (at === total - 1) output = link(p);
-        else sums[Math.floor(at / B)]! += link(p) / B;
-      });
+      outputs.forEach((p, i) => (sums[Math.floor((start + i) / B)]! += link(p) / B));
     }
     const base = sums[plan.coalitions.length]!;
     const values = solveKernelShap(plan, sums, base, output, row.length);

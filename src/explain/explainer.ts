@@ -5,11 +5,17 @@
  * paths), and global importance computed on held-out rows. Stored with the version; the background
  * rows are training data and never leave the server.
  */
-import { GalenError } from '../core/index.js';
+import { GalenError, featureWidth } from '../core/index.js';
 import type { PipelineSpec } from '../core/index.js';
-import { featureMatrix, mulberry32, predictPipeline, sampleRows } from '../training/index.js';
+import {
+  accuracy,
+  auroc,
+  featureMatrix,
+  mulberry32,
+  predictPipeline,
+  sampleRows,
+} from '../training/index.js';
 import type { PipelineCell, PipelineColumns } from '../training/index.js';
-import { auroc } from '../training/index.js';
 import { linearShapley, treeShapley } from './shapley.js';
 import type { Shapley } from './shapley.js';
 
@@ -117,7 +123,7 @@ export function exactShapley(
   const columnIndex = new Map(players.map((p, i) => [p, i]));
   const columnOf: number[] = [];
   for (const f of pipeline.features) {
-    const width = f.kind === 'categorical' ? f.categories.length : f.missingIndicator ? 2 : 1;
+    const width = featureWidth([f]);
     const player = columnIndex.get(f.column);
     if (player === undefined) throw new GalenError('internal', `explainer has no player "${f.column}"`);
     for (let w = 0; w < width; w++) columnOf.push(player);
@@ -130,11 +136,6 @@ export function exactShapley(
       ? linearShapley(model.coefficients[k] ?? [], model.intercepts[k] ?? 0, columnOf, players.length, row, z)
       : treeShapley(model.trees, model.base[k] ?? 0, k, columnOf, players.length, row, z),
   );
-}
-
-/** The class index explained by default: the positive class of a binary model, else the predicted one. */
-export function defaultClassIndex(output: ExplainedOutput): number {
-  return output.task === 'binary' ? 1 : 0;
 }
 
 /**
@@ -162,10 +163,9 @@ export function pipelineImportance(
     seed,
   );
   const rows = picked.map((i) => all[i]!);
-  const k = output.task === 'multiclass' ? -1 : 0;
   const meanAbsShap: Record<string, number> = Object.fromEntries(players.map((p) => [p, 0]));
   // Multiclass: the mean over classes of each class score's |SHAP|.
-  const classes = k === -1 ? output.classes!.map((_, c) => c) : [0];
+  const classes = output.task === 'multiclass' ? output.classes!.map((_, c) => c) : [0];
   for (const c of classes) {
     for (const shap of exactShapley(pipeline, players, rows, background, c)) {
       players.forEach(
@@ -191,13 +191,10 @@ export function pipelineImportance(
         Array.from(targets, (t) => (t === 1 ? 1 : 0)),
       );
     }
-    let right = 0;
-    probabilities.forEach((p, i) => {
-      let best = 0;
-      p.forEach((v, c) => (best = v > p[best]! ? c : best));
-      if (best === targets[i]) right++;
-    });
-    return right / probabilities.length;
+    return accuracy(
+      probabilities.map((p) => p.indexOf(Math.max(...p))),
+      targets,
+    );
   };
   const baseline = score(rows);
   const random = mulberry32(seed ^ 0x9e3779b9);
