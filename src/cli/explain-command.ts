@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Tensor } from '../core/index.js';
 import { GalenError } from '../core/index.js';
 import type { Cell, ExplainMethod, ExplainResult, ImageExplainResult } from '../explain/index.js';
+import { parseDatatype, tensorFromJson } from '../serving/index.js';
 import type { CliOptions } from './local-context.js';
 import { parseModelRef, print, table, withGalen } from './local-context.js';
 import { RemoteGalen } from './remote-client.js';
@@ -44,35 +45,11 @@ function rowInputs(row: Record<string, unknown> | unknown[], input: string): Jso
   }));
 }
 
+/** A JSON input as a tensor, decoded as the server decodes it, so a row means the same locally as with --url. */
 function toTensor(t: JsonTensor): Tensor {
-  if (t.datatype === 'BYTES' && t.parameters?.['content_type'] === 'base64') {
-    return {
-      name: t.name,
-      datatype: 'BYTES',
-      shape: t.shape,
-      data: t.data.map((v) => Buffer.from(String(v), 'base64')),
-    };
-  }
-  if (t.datatype === 'BYTES') {
-    return {
-      name: t.name,
-      datatype: 'BYTES',
-      shape: t.shape,
-      data: t.data.map((v) =>
-        Buffer.from(typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v)),
-      ),
-    };
-  }
-  const values = t.data.map((v) => {
-    if (v !== null && typeof v !== 'number') {
-      throw new GalenError(
-        'invalid_input',
-        `${t.name}: ${JSON.stringify(v)} is not a number (null = missing)`,
-      );
-    }
-    return v === null ? Number.NaN : v;
-  });
-  return { name: t.name, datatype: 'FP32', shape: t.shape, data: Float32Array.from(values) };
+  const tensor = tensorFromJson(t.name, parseDatatype(t.name, t.datatype), t.shape, t.data);
+  if (t.parameters?.['content_type'] !== 'base64') return tensor;
+  return { ...tensor, data: (tensor.data as Buffer[]).map((b) => Buffer.from(b.toString('utf8'), 'base64')) };
 }
 
 function renderImage(result: ImageExplainResult, overlay: string | undefined): string {
