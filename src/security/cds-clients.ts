@@ -17,11 +17,11 @@ import {
   exportJWK,
   generateKeyPair,
   importJWK,
-  errors as joseErrors,
   jwtVerify,
 } from 'jose';
 import type { JWK, JWTVerifyGetKey } from 'jose';
 import { GalenError } from '../core/index.js';
+import { CLOCK_SKEW_S, JWKS_FETCH, JWT_ALGORITHMS, isAcceptedAlgorithm, joseFailure } from './jwt-policy.js';
 import type { Actor, Clock } from '../core/index.js';
 
 /** A trusted client as configured: its issuer and where its public keys are. */
@@ -38,25 +38,8 @@ export interface JwtIdLedger {
   claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean>;
 }
 
-/** Signature algorithms a client may use: public-key ones only (never `none` or HMAC). */
-export const CDS_JWT_ALGORITHMS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'EdDSA',
-] as const;
-
 /** The spec's limit on a token's life: `exp` at most five minutes ahead. */
 const MAX_LIFETIME_S = 300;
-/** Clock difference tolerated between the EHR and Galen. */
-const CLOCK_SKEW_S = 30;
-const JWKS_FETCH = { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 } as const;
 
 const refuse = (why: string): GalenError => new GalenError('unauthorized', `CDS client JWT refused: ${why}`);
 
@@ -105,9 +88,9 @@ export class CdsClientAuth {
       throw refuse('the bearer token is not a JWT (header.payload.signature, base64url)');
     }
     const alg = header.alg ?? 'none';
-    if (!(CDS_JWT_ALGORITHMS as readonly string[]).includes(alg)) {
+    if (!isAcceptedAlgorithm(alg)) {
       throw refuse(
-        `alg "${alg}" is not accepted; a CDS client signs with its private key, using one of ${CDS_JWT_ALGORITHMS.join(', ')}`,
+        `alg "${alg}" is not accepted; a CDS client signs with its private key, using one of ${JWT_ALGORITHMS.join(', ')}`,
       );
     }
     if (typeof header.kid !== 'string' || header.kid === '') {
@@ -127,7 +110,7 @@ export class CdsClientAuth {
     let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
       ({ payload } = await jwtVerify(token, keys, {
-        algorithms: [...CDS_JWT_ALGORITHMS],
+        algorithms: [...JWT_ALGORITHMS],
         issuer: trusted.client.iss,
         audience,
         requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
@@ -135,7 +118,13 @@ export class CdsClientAuth {
         currentDate: now,
       }));
     } catch (err) {
-      throw refuse(explain(err, audience));
+      throw refuse(
+        joseFailure(err, "the client's", (name, reason) =>
+          name === 'aud'
+            ? `aud must be exactly the URL called, ${audience}`
+            : `claim "${name}" ${reason === 'missing' ? 'is missing' : 'is invalid'}`,
+        ),
+      );
     }
     const nowS = Math.floor(now.getTime() / 1000);
     if (payload.exp! > nowS + MAX_LIFETIME_S + CLOCK_SKEW_S) {
@@ -157,21 +146,6 @@ export class CdsClientAuth {
     }
     return keys;
   }
-}
-
-/** Why jose refused a token, in words an integrator can act on. */
-function explain(err: unknown, audience: string): string {
-  if (err instanceof joseErrors.JWTExpired) return 'the token has expired (exp is in the past)';
-  if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') return `aud must be exactly the URL called, ${audience}`;
-    return `claim "${err.claim}" ${err.reason === 'missing' ? 'is missing' : 'is invalid'} (${err.message})`;
-  }
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature does not verify';
-  if (err instanceof joseErrors.JWKSNoMatchingKey)
-    return "no key in the client's JWKS matches the token's kid";
-  if (err instanceof joseErrors.JWKSTimeout) return "the client's JWKS did not answer in time";
-  if (err instanceof joseErrors.JOSEError) return err.message;
-  return `the client's keys could not be read (${(err as Error).message})`;
 }
 
 /** A CDS client's signing key (ES384, what the spec asks services to accept). */

@@ -5,11 +5,11 @@
  * mapped to a Galen role; a token mapping to several takes the most capable, in the order
  * admin, developer, approver, service, auditor. The actor is `oidc:<sub>`.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { GalenError, ROLES, isRole } from '../core/index.js';
 import type { Actor, Clock, Role } from '../core/index.js';
-import { CDS_JWT_ALGORITHMS } from './cds-clients.js';
+import { CLOCK_SKEW_S, JWKS_FETCH, JWT_ALGORITHMS, isAcceptedAlgorithm, joseFailure } from './jwt-policy.js';
 
 export interface OidcSettings {
   issuer: string;
@@ -21,9 +21,6 @@ export interface OidcSettings {
   /** Claim values → Galen roles. */
   roleMap: Record<string, string>;
 }
-
-const FETCH = { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 } as const;
-const CLOCK_SKEW_S = 30;
 
 const refuse = (why: string): GalenError => new GalenError('unauthorized', `bearer token refused: ${why}`);
 
@@ -62,7 +59,7 @@ export class OidcVerifier {
     } catch {
       throw refuse('not a JWT');
     }
-    if (!(CDS_JWT_ALGORITHMS as readonly string[]).includes(alg ?? 'none')) {
+    if (!isAcceptedAlgorithm(alg)) {
       throw refuse(`alg "${alg ?? 'none'}" is not accepted; tokens are signed with the issuer's private key`);
     }
     let payload: JWTPayload;
@@ -70,23 +67,20 @@ export class OidcVerifier {
       ({ payload } = await jwtVerify(token, await this.keySet(), {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
-        algorithms: [...CDS_JWT_ALGORITHMS],
+        algorithms: [...JWT_ALGORITHMS],
         requiredClaims: ['exp', 'sub'],
         clockTolerance: CLOCK_SKEW_S,
         currentDate: new Date(this.clock.now()),
       }));
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw refuse('it has expired');
-      if (err instanceof joseErrors.JWTClaimValidationFailed) {
-        throw refuse(
-          `claim "${err.claim}" ${err.reason === 'missing' ? 'is missing' : `is not ${err.claim === 'aud' ? this.settings.audience : err.claim === 'iss' ? this.settings.issuer : 'valid'}`}`,
-        );
-      }
-      if (err instanceof joseErrors.JWSSignatureVerificationFailed)
-        throw refuse('the signature does not verify');
-      if (err instanceof joseErrors.JWKSNoMatchingKey) throw refuse("no key in the issuer's JWKS matches it");
-      if (err instanceof GalenError) throw err;
-      throw refuse((err as Error).message);
+      if (err instanceof GalenError) throw err; // the discovery document could not be read
+      throw refuse(
+        joseFailure(err, "the issuer's", (name, reason) =>
+          reason === 'missing'
+            ? `claim "${name}" is missing`
+            : `claim "${name}" is not ${name === 'aud' ? this.settings.audience : name === 'iss' ? this.settings.issuer : 'valid'}`,
+        ),
+      );
     }
     const claimed = claimAt(payload, this.settings.roleClaim);
     const values = Array.isArray(claimed)
@@ -113,7 +107,7 @@ export class OidcVerifier {
     if (url === undefined) {
       const discovery = `${this.settings.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
       try {
-        const response = await fetch(discovery, { signal: AbortSignal.timeout(FETCH.timeoutDuration) });
+        const response = await fetch(discovery, { signal: AbortSignal.timeout(JWKS_FETCH.timeoutDuration) });
         const document = (await response.json()) as { jwks_uri?: unknown };
         if (!response.ok || typeof document.jwks_uri !== 'string')
           throw new Error(`answered ${response.status}`);
@@ -125,7 +119,7 @@ export class OidcVerifier {
         );
       }
     }
-    this.keys = createRemoteJWKSet(new URL(url), FETCH);
+    this.keys = createRemoteJWKSet(new URL(url), JWKS_FETCH);
     return this.keys;
   }
 }
