@@ -80,6 +80,22 @@ export class ArtifactCipher {
     return Buffer.concat([run.head, run.update(plain), run.final()]);
   }
 
+  /** The header of a sealed object and where it ends, or why it cannot be read. */
+  private static readHeader(bytes: Buffer): { header: Header; headEnd: number } | string {
+    if (!ArtifactCipher.isSealed(bytes) || bytes.length < MAGIC.length + 4 + 16)
+      return 'not an encrypted object';
+    const headEnd = MAGIC.length + 4 + bytes.readUInt32LE(MAGIC.length);
+    if (headEnd + 16 > bytes.length) return 'truncated';
+    try {
+      return {
+        header: JSON.parse(bytes.subarray(MAGIC.length + 4, headEnd).toString('utf8')) as Header,
+        headEnd,
+      };
+    } catch {
+      return 'its header is damaged';
+    }
+  }
+
   /** The plaintext of a sealed object; `internal` when it fails authentication. */
   open(sealed: Uint8Array, what: string): Buffer {
     const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
@@ -88,17 +104,9 @@ export class ArtifactCipher {
         'internal',
         `${what} cannot be decrypted: ${why}; it was altered, or the master key is wrong`,
       );
-    if (!ArtifactCipher.isSealed(bytes) || bytes.length < MAGIC.length + 4 + 16)
-      throw refuse('not an encrypted object');
-    const length = bytes.readUInt32LE(MAGIC.length);
-    const headEnd = MAGIC.length + 4 + length;
-    if (headEnd + 16 > bytes.length) throw refuse('truncated');
-    let header: Header;
-    try {
-      header = JSON.parse(bytes.subarray(MAGIC.length + 4, headEnd).toString('utf8')) as Header;
-    } catch {
-      throw refuse('its header is damaged');
-    }
+    const read = ArtifactCipher.readHeader(bytes);
+    if (typeof read === 'string') throw refuse(read);
+    const { header, headEnd } = read;
     const master = this.keys.get(header.kid);
     if (!master) throw refuse(`it was sealed with master key ${header.kid}, which is not configured`);
     try {
@@ -116,23 +124,9 @@ export class ArtifactCipher {
     }
   }
 
-  /** The same object with its data key re-wrapped by the current master key (content untouched). */
-  rewrap(sealed: Uint8Array, what: string): Buffer {
-    // Re-wrapping changes the header, which the content's tag covers: re-encrypt.
-    return this.seal(this.open(sealed, what));
-  }
-
-  /** Which master key sealed an object. */
+  /** Which master key sealed an object (undefined: stored in the clear, or unreadable). */
   static keyIdOf(sealed: Uint8Array): string | undefined {
-    if (!ArtifactCipher.isSealed(sealed)) return undefined;
-    const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-    const length = bytes.readUInt32LE(MAGIC.length);
-    try {
-      return (
-        JSON.parse(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + length).toString('utf8')) as Header
-      ).kid;
-    } catch {
-      return undefined;
-    }
+    const read = ArtifactCipher.readHeader(Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength));
+    return typeof read === 'string' ? undefined : read.header.kid;
   }
 }

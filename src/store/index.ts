@@ -8,7 +8,7 @@ export { JOB_STATES } from './records.js';
 export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
 export type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 export { LocalArtifactStore } from './local-artifact-store.js';
-export { ArtifactCipher, masterKeyId } from './artifact-cipher.js';
+export { ArtifactCipher } from './artifact-cipher.js';
 export type {
   AliasRecord,
   ApiKeyRecord,
