@@ -56,7 +56,6 @@ interface Context {
   ids: Map<string, string>;
   /** Days every date of the patient moves (pseudonymous). */
   shiftDays: number;
-  patientId: string | undefined;
 }
 
 const count = (ctx: Context, kind: string, n = 1): void => {
@@ -135,14 +134,9 @@ function reference(ctx: Context, value: string): string | undefined {
 const isHumanName = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && ('family' in v || 'given' in v || ('text' in v && 'use' in v));
 
-function walk(
-  ctx: Context,
-  value: unknown,
-  key: string,
-  parent: Record<string, unknown> | undefined,
-): unknown {
+function walk(ctx: Context, value: unknown, key: string): unknown {
   if (Array.isArray(value)) {
-    const out = value.map((v) => walk(ctx, v, key, parent)).filter((v) => v !== undefined);
+    const out = value.map((v) => walk(ctx, v, key)).filter((v) => v !== undefined);
     return out.length > 0 ? out : undefined;
   }
   if (typeof value === 'string') {
@@ -165,7 +159,7 @@ function walk(
   if (typeof object['contentType'] === 'string' && ('data' in object || 'url' in object)) {
     count(ctx, 'attachments');
     const { data: _data, url: _url, ...rest } = object;
-    return walk(ctx, rest, key, parent);
+    return walk(ctx, rest, key);
   }
   if (AGE_KEYS.test(key) && typeof object['value'] === 'number' && object['value'] > 89) {
     count(ctx, 'ages over 89');
@@ -220,7 +214,7 @@ function walk(
       out[k] = reference(ctx, v) ?? object['resourceType'] ?? v.split(/[/?]/)[0];
       continue;
     }
-    const walked = walk(ctx, v, k, object);
+    const walked = walk(ctx, v, k);
     if (walked !== undefined) out[k] = walked;
   }
   return out;
@@ -280,7 +274,6 @@ export function deidentifyFhir(
       options.mode === 'pseudonymous' && patientId
         ? (parseInt(hmac(options.key!, `shift|${patientId}`).slice(0, 8), 16) % 365) - 182
         : 0,
-    patientId,
   };
   // New ids first, so conditional references (Type?identifier=system|value) find their targets.
   for (const r of resources) {
@@ -293,7 +286,7 @@ export function deidentifyFhir(
       if (i.value !== undefined) ctx.ids.set(`identifier|${i.system ?? ''}|${i.value}`, id);
     }
   }
-  const output = walk(ctx, input, '', undefined) as Record<string, unknown>;
+  const output = walk(ctx, input, '') as Record<string, unknown>;
   // Over 89: no birth date, only the 90+ group (Safe Harbor's single category).
   const at = options.now ?? new Date();
   const out =
