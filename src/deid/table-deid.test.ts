@@ -55,4 +55,28 @@ describe('table de-identification with k-anonymity', () => {
     );
     expect(() => deidentifyTable(header, rows, { columns: { nope: 'keep' } })).toThrow(/column "nope"/);
   });
+
+  it('generalises a ZIP quasi-identifier a digit at a time, not as a number', () => {
+    const header = ['zip', 'dx'];
+    const zips = ['02138', '02139', '02141', '02142', '02143', '02144'];
+    const rows = zips.map((z, i) => [z, i % 2 ? 'a' : 'b']);
+    const { rows: out, report } = deidentifyTable(header, rows, {
+      columns: { zip: 'zip3', dx: 'keep' },
+      quasiIdentifiers: ['zip'],
+      k: 6,
+      maxSuppression: 0,
+    });
+    // zip3 gives "021" for all six: k = 6 with no generalisation.
+    expect(out.map((r) => r[0])).toEqual(Array(6).fill('021'));
+    expect(report.k).toBe(6);
+    const two = deidentifyTable(['zip'], [['021'], ['022'], ['031']], {
+      columns: { zip: 'zip3' },
+      quasiIdentifiers: ['zip'],
+      k: 2,
+      maxSuppression: 0,
+    });
+    // "031" has no partner until two digits go (as numbers, these would have become bands like [20-25)).
+    expect(two.rows.map((r) => r[0])).toEqual(['0xx', '0xx', '0xx']);
+    expect(two.report.generalisation['zip']).toBe('level 2');
+  });
 });

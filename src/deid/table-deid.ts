@@ -49,19 +49,29 @@ export interface TableDeidReport {
 
 type Row = (string | null)[];
 
-/** A quasi-identifier's generalisation ladder: level 0 is the value as it is. */
-function generalise(value: string | null, level: number): string | null {
+/**
+ * How a quasi-identifier generalises, chosen per column: numbers into 5-, 10-, then 20-wide bands;
+ * ZIP codes (a `zip3` column) a digit at a time; anything else straight to `*`.
+ */
+type Ladder = 'bands' | 'digits' | 'suppress';
+
+function ladderOf(rule: ColumnRule, values: readonly (string | null)[]): Ladder {
+  if (rule === 'zip3') return 'digits';
+  const present = values.filter((v): v is string => v !== null && v.trim() !== '');
+  return present.length > 0 && present.every((v) => Number.isFinite(Number(v))) ? 'bands' : 'suppress';
+}
+
+/** `value` at generalisation `level` of its column's ladder (level 0 is the value as it is). */
+function generalise(value: string | null, level: number, ladder: Ladder): string | null {
   if (value === null || level === 0) return value;
-  const n = Number(value);
-  if (value.trim() !== '' && Number.isFinite(n)) {
+  if (ladder === 'bands') {
     const widths = [5, 10, 20];
     if (level > widths.length) return '*';
     const w = widths[level - 1]!;
-    const low = Math.floor(n / w) * w;
+    const low = Math.floor(Number(value) / w) * w;
     return `[${low}-${low + w})`;
   }
-  if (/^\d{3,5}$/.test(value)) {
-    // ZIP-like: drop a digit per level.
+  if (ladder === 'digits') {
     const keep = value.length - level;
     return keep <= 0 ? '*' : `${value.slice(0, keep)}${'x'.repeat(value.length - keep)}`;
   }
@@ -150,8 +160,19 @@ export function deidentifyTable(
       }
       return out;
     };
+    const ladders = qi.map((c) =>
+      ladderOf(
+        rules[kept[c]!]!,
+        original.map((row) => row[c] ?? null),
+      ),
+    );
     const generalised = (): Row[] =>
-      original.map((row) => row.map((v, c) => (qi.includes(c) ? generalise(v, levels[qi.indexOf(c)]!) : v)));
+      original.map((row) =>
+        row.map((v, c) => {
+          const j = qi.indexOf(c);
+          return j < 0 ? v : generalise(v, levels[j]!, ladders[j]!);
+        }),
+      );
     rows = generalised();
     // Generalise the quasi-identifier with the most distinct values until suppression fits the budget.
     for (let step = 0; failing(rows).length > budget && step < 20; step++) {
