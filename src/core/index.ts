@@ -60,3 +60,12 @@ export type {
   TreeEnsembleSpec,
   TreeNodeSpec,
 } from './pipeline-spec.js';
+export {
+  featureNames,
+  layoutFor,
+  rowsFromTensors,
+  scoredOutputFor,
+  tabularLayoutOf,
+  tensorsFromRows,
+} from './tabular-layout.js';
+export type { Cell, FeatureLayout, ScoredOutput } from './tabular-layout.js';

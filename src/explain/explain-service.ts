@@ -5,7 +5,7 @@
  * KernelSHAP, running coalitions through the ordinary inference path. Cost is bounded (rows,
  * coalitions, background rows, a deadline) and the settings used come back with the answer.
  */
-import { GalenError } from '../core/index.js';
+import { GalenError, layoutFor, rowsFromTensors, scoredOutputFor, tensorsFromRows } from '../core/index.js';
 import type { Actor, Signature, Tensor } from '../core/index.js';
 import { decodeImageInputs, saliencyOverlayPng } from '../images/index.js';
 import type { PixelShape } from '../images/index.js';
@@ -20,7 +20,7 @@ import {
   playerNames,
   readExplainer,
 } from './explainer.js';
-import type { Cell, ExplainedOutput, ExplainerData, ExplainerView, PlayerLayout } from './explainer.js';
+import type { Cell, ExplainedOutput, ExplainerData, ExplainerView } from './explainer.js';
 import { defaultPatch, occlusionSaliency } from './saliency.js';
 import { kernelShapPlan, solveKernelShap } from './shapley.js';
 import type { Shapley } from './shapley.js';
@@ -152,81 +152,6 @@ function integer(name: string, value: number | undefined, fallback: number, max:
   return value;
 }
 
-/** The request's tensors as rows of cells in player order. */
-function rowsFromTensors(layout: PlayerLayout, inputs: readonly Tensor[], what: string): Cell[][] {
-  const byName = new Map(inputs.map((t) => [t.name, t]));
-  const cellsOf = (t: Tensor, count: number, at: (r: number) => number): Cell[] =>
-    Array.from({ length: count }, (_, r) => {
-      const v = (t.data as ArrayLike<unknown>)[at(r)];
-      if (Buffer.isBuffer(v) || v instanceof Uint8Array)
-        return v.length === 0 ? null : Buffer.from(v).toString('utf8');
-      const n = Number(v);
-      return Number.isNaN(n) ? null : n;
-    });
-  if (layout.kind === 'vector') {
-    const t = byName.get(layout.input);
-    if (!t) throw new GalenError('invalid_input', `${what} takes input "${layout.input}"`);
-    const width = layout.names.length;
-    const n = Math.floor((t.data as ArrayLike<unknown>).length / width);
-    return Array.from({ length: n }, (_, r) => cellsOf(t, width, (j) => r * width + j));
-  }
-  let n: number | undefined;
-  const columns = layout.inputs.map((spec) => {
-    const t = byName.get(spec.name);
-    if (!t) {
-      throw new GalenError(
-        'invalid_input',
-        `${what} is explained over inputs ${layout.inputs.map((i) => i.name).join(', ')}; "${spec.name}" is missing`,
-      );
-    }
-    const length = (t.data as ArrayLike<unknown>).length;
-    if (n !== undefined && length !== n) {
-      throw new GalenError('invalid_input', `input "${spec.name}" has ${length} rows; the others have ${n}`);
-    }
-    n = length;
-    return cellsOf(t, length, (r) => r);
-  });
-  return Array.from({ length: n ?? 0 }, (_, r) => columns.map((c) => c[r] ?? null));
-}
-
-/** Rows of cells as the model's input tensors. */
-function tensorsFromRows(layout: PlayerLayout, rows: readonly Cell[][]): Tensor[] {
-  const n = rows.length;
-  const number = (c: Cell): number => (c === null ? Number.NaN : Number(c));
-  if (layout.kind === 'vector') {
-    const flat = rows.flatMap((r) => r.map(number));
-    return [
-      layout.datatype === 'FP64'
-        ? {
-            name: layout.input,
-            datatype: 'FP64',
-            shape: [n, layout.names.length],
-            data: Float64Array.from(flat),
-          }
-        : {
-            name: layout.input,
-            datatype: 'FP32',
-            shape: [n, layout.names.length],
-            data: Float32Array.from(flat),
-          },
-    ];
-  }
-  return layout.inputs.map((spec, j): Tensor => {
-    if (spec.datatype === 'BYTES') {
-      return {
-        name: spec.name,
-        datatype: 'BYTES',
-        shape: [n, 1],
-        data: rows.map((r) => Buffer.from(r[j] === null ? '' : String(r[j]), 'utf8')),
-      };
-    }
-    const values = rows.map((r) => number(r[j] ?? null));
-    return spec.datatype === 'FP64'
-      ? { name: spec.name, datatype: 'FP64', shape: [n, 1], data: Float64Array.from(values) }
-      : { name: spec.name, datatype: 'FP32', shape: [n, 1], data: Float32Array.from(values) };
-  });
-}
-
 /** The class index to explain for a request. */
 function classIndex(output: ExplainedOutput, label: string | undefined, predicted: number): number {
   if (output.task === 'regression') {
@@ -270,48 +195,6 @@ export interface BackgroundUpload {
 }
 
 export const BACKGROUND_LIMITS = { min: 10, max: 1000 } as const;
-
-/** How players map onto a signature: one [-1, 1] input each, or the K elements of one [-1, K] input. */
-export function layoutFor(
-  signature: Signature,
-  names: readonly string[] | undefined,
-  what: string,
-): PlayerLayout {
-  const inputs = signature.inputs;
-  const numeric = (d: string): d is 'FP32' | 'FP64' => d === 'FP32' || d === 'FP64';
-  const single = inputs.length === 1 ? inputs[0]! : undefined;
-  if (single && single.shape.length === 2 && single.shape[1]! > 1 && numeric(single.datatype)) {
-    const width = single.shape[1]!;
-    if (names !== undefined && names.length !== width) {
-      throw new GalenError(
-        'invalid_input',
-        `names has ${names.length} entries; input "${single.name}" has ${width} elements`,
-      );
-    }
-    return {
-      kind: 'vector',
-      input: single.name,
-      datatype: single.datatype,
-      names: names ? [...names] : Array.from({ length: width }, (_, j) => `${single.name}[${j}]`),
-    };
-  }
-  const unfit = inputs.find(
-    (i) =>
-      !(numeric(i.datatype) || i.datatype === 'BYTES') ||
-      i.shape.length !== 2 ||
-      (i.shape[1] !== 1 && i.shape[1] !== -1),
-  );
-  if (unfit) {
-    throw new GalenError(
-      'invalid_input',
-      `${what} is not tabular: input "${unfit.name}" is ${unfit.datatype} [${unfit.shape.join(', ')}]; explanations take one FP32, FP64 or BYTES [-1, 1] input per column, or a single FP32/FP64 [-1, K] input`,
-    );
-  }
-  return {
-    kind: 'columns',
-    inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype as 'FP32' | 'FP64' | 'BYTES' })),
-  };
-}
 
 export class ExplainService {
   constructor(
@@ -516,6 +399,7 @@ export class ExplainService {
           ],
           outputs: [tensor.name],
           protocol: 'explain',
+          monitor: false,
         });
         const values = result.outputs[0]!.data as Float32Array;
         const per = values.length / count;
@@ -583,37 +467,15 @@ export class ExplainService {
     const version = await this.registry.getVersion(upload.model, upload.version);
     const what = `model "${version.model}" version ${version.version}`;
     const layout = layoutFor(version.signature, upload.names, what);
-    const outputs = version.signature.outputs;
-    const chosen =
-      upload.output ??
-      (
-        outputs.find((o) => o.name === 'probabilities') ??
-        outputs.find((o) => o.name === 'prediction') ??
-        outputs[0]
-      )?.name;
-    const spec = outputs.find((o) => o.name === chosen);
-    if (!spec || (spec.datatype !== 'FP32' && spec.datatype !== 'FP64')) {
-      throw new GalenError(
-        'invalid_input',
-        `${what} has no FP32/FP64 output ${JSON.stringify(chosen)} to explain; its outputs are ${outputs.map((o) => o.name).join(', ')}`,
-      );
-    }
-    const width = spec.shape.length === 2 ? spec.shape[1]! : 1;
-    const task: ExplainedOutput['task'] = width === 2 ? 'binary' : width > 2 ? 'multiclass' : 'regression';
-    const lineageClasses = version.lineage.parameters?.['classes'];
-    const classes =
-      task === 'regression'
-        ? undefined
-        : (upload.classes ??
-          (Array.isArray(lineageClasses) && lineageClasses.length === width
-            ? lineageClasses.map(String)
-            : Array.from({ length: width }, (_, k) => `class ${k}`)));
-    if (classes && classes.length !== width) {
-      throw new GalenError(
-        'invalid_input',
-        `classes has ${classes.length} labels; output "${spec.name}" has ${width}`,
-      );
-    }
+    const output = scoredOutputFor(
+      version.signature,
+      {
+        chosen: upload.output,
+        classes: upload.classes,
+        lineageClasses: version.lineage.parameters?.['classes'],
+      },
+      what,
+    );
     const background = rowsFromTensors(layout, upload.inputs, what);
     if (background.length < BACKGROUND_LIMITS.min || background.length > BACKGROUND_LIMITS.max) {
       throw new GalenError(
@@ -624,7 +486,7 @@ export class ExplainService {
     const data: ExplainerData = {
       schema: EXPLAINER_SCHEMA,
       layout,
-      output: { tensor: spec.name, task, ...(classes && { classes }) },
+      output,
       background,
     };
     await this.run(version.model, version.version, data, background);
@@ -655,6 +517,7 @@ export class ExplainService {
       inputs: tensorsFromRows(data.layout, rows),
       outputs: [data.output.tensor],
       protocol: 'explain',
+      monitor: false,
     });
     const out = result.outputs[0]!;
     const values = Array.from(out.data as ArrayLike<number | bigint>, Number);

@@ -5,8 +5,8 @@
  * paths), and global importance computed on held-out rows. Stored with the version; the background
  * rows are training data and never leave the server.
  */
-import { GalenError, featureWidth } from '../core/index.js';
-import type { PipelineSpec } from '../core/index.js';
+import { GalenError, featureNames, featureWidth } from '../core/index.js';
+import type { Cell, FeatureLayout, PipelineSpec, ScoredOutput } from '../core/index.js';
 import {
   accuracy,
   auroc,
@@ -15,28 +15,19 @@ import {
   predictPipeline,
   sampleRows,
 } from '../training/index.js';
-import type { PipelineCell, PipelineColumns } from '../training/index.js';
+import type { PipelineColumns } from '../training/index.js';
 import { linearShapley, treeShapley } from './shapley.js';
 import type { Shapley } from './shapley.js';
 
 export const EXPLAINER_SCHEMA = 'galen.explainer/1';
 
-export type Cell = PipelineCell;
+export type { Cell };
 
-/** How players map onto the model's inputs. */
-export type PlayerLayout =
-  /** One input per player, each [-1, 1] (Galen's tabular pipelines). */
-  | { kind: 'columns'; inputs: { name: string; datatype: 'FP32' | 'FP64' | 'BYTES' }[] }
-  /** One [-1, K] input whose K elements are the players. */
-  | { kind: 'vector'; input: string; datatype: 'FP32' | 'FP64'; names: string[] };
+/** How players map onto the model's inputs: one per column, or the elements of one vector input. */
+export type PlayerLayout = FeatureLayout;
 
 /** The output explained: binary → log-odds of the positive class; multiclass → per class; regression → the value. */
-export interface ExplainedOutput {
-  tensor: string;
-  task: 'binary' | 'multiclass' | 'regression';
-  /** Class labels in output order (classification). */
-  classes?: string[];
-}
+export type ExplainedOutput = ScoredOutput;
 
 export interface GlobalImportance {
   /** Mean |SHAP| per player over `rows` held-out rows (log-odds for binary models). */
@@ -83,9 +74,7 @@ export type ExplainerView = Omit<ExplainerData, 'background' | 'pipeline'> & {
   exactPath: 'linear' | 'trees' | null;
 };
 
-export function playerNames(layout: PlayerLayout): string[] {
-  return layout.kind === 'columns' ? layout.inputs.map((i) => i.name) : layout.names;
-}
+export const playerNames = featureNames;
 
 export function explainerView(data: ExplainerData): ExplainerView {
   const { background, pipeline, ...rest } = data;

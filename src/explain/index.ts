@@ -14,7 +14,7 @@ export type {
   GlobalImportance,
   PlayerLayout,
 } from './explainer.js';
-export { BACKGROUND_LIMITS, EXPLAIN_LIMITS, ExplainService, layoutFor } from './explain-service.js';
+export { BACKGROUND_LIMITS, EXPLAIN_LIMITS, ExplainService } from './explain-service.js';
 export type {
   Attribution,
   BackgroundUpload,
