@@ -176,6 +176,36 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    monitoring: Type.Object(
+      {
+        sampleRate: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 1,
+          description:
+            "Share of predictions recorded for monitoring (their model inputs and outputs, no identifiers); a model's own setting wins.",
+        }),
+        window: Type.String({
+          pattern: '^P(\\d+D)?(T(\\d+H)?(\\d+M)?)?$',
+          default: 'P1D',
+          description: 'Window of the monitoring gauges and the default report window (ISO 8601 duration).',
+        }),
+        evaluateSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 86400,
+          default: 60,
+          description:
+            'How often alert rules are judged and monitoring gauges updated (0 = only on request).',
+        }),
+        retentionDays: Type.Integer({
+          minimum: 1,
+          maximum: 3660,
+          default: 90,
+          description: 'Days sampled predictions and their labels are kept.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tls: Type.Optional(
       Type.Object(
         {
@@ -286,7 +316,7 @@ export const ConfigSchema = Type.Object(
 
 export type GalenConfig = Static<typeof ConfigSchema>;
 
-type EnvKind = 'string' | 'strings' | 'integer' | 'integers' | 'boolean' | 'json';
+type EnvKind = 'string' | 'strings' | 'integer' | 'integers' | 'number' | 'boolean' | 'json';
 
 /** Environment variables and the config path they set. Every setting has one. */
 const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind }>> = {
@@ -305,6 +335,10 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_MASTER_KEY_FILE: { path: ['encryption', 'masterKeyFile'], kind: 'string' },
   GALEN_PREVIOUS_MASTER_KEYS: { path: ['encryption', 'previousKeys'], kind: 'strings' },
   GALEN_DEID_KEY_FILE: { path: ['deid', 'keyFile'], kind: 'string' },
+  GALEN_MONITORING_SAMPLE_RATE: { path: ['monitoring', 'sampleRate'], kind: 'number' },
+  GALEN_MONITORING_WINDOW: { path: ['monitoring', 'window'], kind: 'string' },
+  GALEN_MONITORING_EVALUATE_SECONDS: { path: ['monitoring', 'evaluateSeconds'], kind: 'integer' },
+  GALEN_MONITORING_RETENTION_DAYS: { path: ['monitoring', 'retentionDays'], kind: 'integer' },
   GALEN_TLS_CERT_FILE: { path: ['tls', 'certFile'], kind: 'string' },
   GALEN_TLS_KEY_FILE: { path: ['tls', 'keyFile'], kind: 'string' },
   GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },
@@ -369,6 +403,10 @@ function parseEnv(name: string, raw: string, kind: EnvKind, problems: string[]):
     if (!items.every((x) => /^\d+$/.test(x)))
       problems.push(`${name}="${raw}" must be a comma-separated list of integers, e.g. 8,16,32`);
     return items.map(Number);
+  }
+  if (kind === 'number') {
+    if (!/^-?\d+(\.\d+)?$/.test(raw.trim())) problems.push(`${name}="${raw}" must be a number`);
+    return Number(raw);
   }
   if (kind === 'integer') {
     if (!/^-?\d+$/.test(raw.trim())) problems.push(`${name}="${raw}" must be an integer`);

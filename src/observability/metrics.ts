@@ -33,6 +33,12 @@ export class GalenMetrics {
   private readonly computeDuration: Histogram<'model' | 'version'>;
   private readonly httpRequests: Histogram<'method' | 'route' | 'status'>;
   private readonly batchSize: Histogram<'model' | 'version'>;
+  private readonly monitoringRowCount: Counter<'model' | 'outcome'>;
+  private readonly featurePsi: Gauge<'model' | 'version' | 'feature'>;
+  private readonly windowFigures: Gauge<'model' | 'version' | 'figure'>;
+  private readonly alertFiring: Gauge<'model' | 'version' | 'rule'>;
+  private readonly alertTransitions: Counter<'model' | 'rule' | 'state'>;
+  private readonly webhookFailures: Counter<'model' | 'rule'>;
 
   constructor(loadedModels: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: 'galen_process_' });
@@ -77,6 +83,42 @@ export class GalenMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [this.registry],
     });
+    this.monitoringRowCount = new Counter({
+      name: 'galen_monitoring_rows_total',
+      help: 'Prediction rows offered to monitoring: recorded, or dropped because the write queue was full or failed.',
+      labelNames: ['model', 'outcome'],
+      registers: [this.registry],
+    });
+    this.featurePsi = new Gauge({
+      name: 'galen_monitoring_feature_psi',
+      help: "Population stability index of each input over the monitoring window, against the version's reference.",
+      labelNames: ['model', 'version', 'feature'],
+      registers: [this.registry],
+    });
+    this.windowFigures = new Gauge({
+      name: 'galen_monitoring_window',
+      help: 'Figures of the monitoring window per version: samples, labelled, prediction_psi, drifted_features, auroc, brier, calibration_error, accuracy, rmse, mae, subgroup_gap.',
+      labelNames: ['model', 'version', 'figure'],
+      registers: [this.registry],
+    });
+    this.alertFiring = new Gauge({
+      name: 'galen_monitoring_alert_firing',
+      help: 'Whether an alert rule is firing (1) or not (0) for a version.',
+      labelNames: ['model', 'version', 'rule'],
+      registers: [this.registry],
+    });
+    this.alertTransitions = new Counter({
+      name: 'galen_monitoring_alerts_total',
+      help: 'Alert rule state changes (firing, resolved).',
+      labelNames: ['model', 'rule', 'state'],
+      registers: [this.registry],
+    });
+    this.webhookFailures = new Counter({
+      name: 'galen_monitoring_webhook_failures_total',
+      help: 'Alert webhooks that could not be delivered after retrying.',
+      labelNames: ['model', 'rule'],
+      registers: [this.registry],
+    });
     new Gauge({
       name: 'galen_models_loaded',
       help: 'Model versions currently loaded in ONNX Runtime.',
@@ -115,6 +157,37 @@ export class GalenMetrics {
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {
     this.httpRequests.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  monitoringRows(model: string, outcome: 'recorded' | 'dropped', rows: number): void {
+    this.monitoringRowCount.inc({ model, outcome }, rows);
+  }
+
+  /** Replaces a version's window gauges: PSI per input and the window's figures (absent ones are removed). */
+  setMonitoringWindow(
+    model: string,
+    version: string,
+    psi: Record<string, number>,
+    figures: Record<string, number | undefined>,
+  ): void {
+    for (const [feature, value] of Object.entries(psi))
+      this.featurePsi.set({ model, version, feature }, value);
+    for (const [figure, value] of Object.entries(figures)) {
+      if (value === undefined) this.windowFigures.remove({ model, version, figure });
+      else this.windowFigures.set({ model, version, figure }, value);
+    }
+  }
+
+  alertState(model: string, version: string, rule: string, firing: boolean): void {
+    this.alertFiring.set({ model, version, rule }, firing ? 1 : 0);
+  }
+
+  alertTransition(model: string, rule: string, state: 'firing' | 'resolved'): void {
+    this.alertTransitions.inc({ model, rule, state });
+  }
+
+  webhookFailed(model: string, rule: string): void {
+    this.webhookFailures.inc({ model, rule });
   }
 
   get contentType(): string {

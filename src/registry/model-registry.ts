@@ -26,6 +26,7 @@ import type {
   ModelRecord,
   VersionRecord,
 } from '../store/index.js';
+import { openJson, sealJson } from '../store/index.js';
 import type {
   Lineage,
   Model,
@@ -106,17 +107,11 @@ export class ModelRegistry {
   ) {}
 
   private sealExplainer(explainer: Record<string, unknown>): JsonObject {
-    const json = Buffer.from(JSON.stringify(explainer));
-    return this.cipher ? { sealed: this.cipher.seal(json).toString('base64') } : explainer;
+    return sealJson(this.cipher, explainer);
   }
 
   private openExplainer(stored: JsonObject, what: string): JsonObject {
-    if (typeof stored['sealed'] !== 'string') return stored;
-    if (!this.cipher)
-      throw new GalenError('internal', `${what} is encrypted, and no master key is configured`);
-    return JSON.parse(
-      this.cipher.open(Buffer.from(stored['sealed'], 'base64'), what).toString('utf8'),
-    ) as JsonObject;
+    return openJson(this.cipher, stored, what) as JsonObject;
   }
 
   private toModel(record: ModelRecord, latestVersion: number, aliases: AliasRecord[]): Model {
@@ -235,6 +230,13 @@ export class ModelRegistry {
             this.sealExplainer(input.explainer),
             record.createdAt,
           );
+        if (input.monitoringProfile !== undefined)
+          await tx.putMonitoringProfile(
+            input.model,
+            record.version,
+            this.sealExplainer(input.monitoringProfile),
+            record.createdAt,
+          );
         await tx.updateModel(input.model, { updatedAt: now });
         return this.toVersion(record, []);
       });
@@ -319,27 +321,58 @@ export class ModelRegistry {
     return this.openExplainer(stored, `the explainer of model "${name}" version ${version}`);
   }
 
-  /** Re-encrypts every stored explainer under the current master key (after a rotation). */
+  /** Re-encrypts every stored explainer and monitoring profile under the current master key (after a rotation). */
   async resealExplainers(): Promise<number> {
     let count = 0;
     for (const model of await this.store.listModels()) {
       for (const version of await this.store.listVersions(model.name)) {
-        const stored = await this.store.getExplainer(model.name, version.version);
-        if (!stored) continue;
-        const plain = this.openExplainer(
-          stored,
-          `the explainer of model "${model.name}" version ${version.version}`,
-        );
-        await this.store.putExplainer(
-          model.name,
-          version.version,
-          this.sealExplainer(plain),
-          isoTime(this.clock.now()),
-        );
-        count++;
+        const at = isoTime(this.clock.now());
+        const explainer = await this.store.getExplainer(model.name, version.version);
+        if (explainer) {
+          const plain = this.openExplainer(
+            explainer,
+            `the explainer of model "${model.name}" version ${version.version}`,
+          );
+          await this.store.putExplainer(model.name, version.version, this.sealExplainer(plain), at);
+          count++;
+        }
+        const profile = await this.store.getMonitoringProfile(model.name, version.version);
+        if (profile) {
+          const plain = this.openExplainer(
+            profile,
+            `the monitoring profile of model "${model.name}" version ${version.version}`,
+          );
+          await this.store.putMonitoringProfile(model.name, version.version, this.sealExplainer(plain), at);
+          count++;
+        }
       }
     }
     return count;
+  }
+
+  /** The version's monitoring profile, or undefined when it has none. */
+  async getMonitoringProfile(name: string, version: number): Promise<JsonObject | undefined> {
+    const stored = await this.store.getMonitoringProfile(name, version);
+    return (
+      stored && this.openExplainer(stored, `the monitoring profile of model "${name}" version ${version}`)
+    );
+  }
+
+  /** Stores a version's monitoring profile (built by the caller from reference rows). */
+  async setMonitoringProfile(
+    name: string,
+    version: number,
+    profile: Record<string, unknown>,
+    actor: Actor,
+  ): Promise<void> {
+    assertCan(actor, 'model:write', 'set monitoring references');
+    await this.getVersion(name, version);
+    await this.store.putMonitoringProfile(
+      name,
+      version,
+      this.sealExplainer(profile),
+      isoTime(this.clock.now()),
+    );
   }
 
   /** Stores a version's explainer (checked by the caller against the signature). */

@@ -76,6 +76,8 @@ export interface NewVersionInput {
   card?: Record<string, unknown> | undefined;
   /** The explainer (training writes one: background rows, pipeline, global importance). */
   explainer?: Record<string, unknown> | undefined;
+  /** The monitoring profile (training writes one: reference distributions of inputs and prediction). */
+  monitoringProfile?: Record<string, unknown> | undefined;
   maxBytes?: number | undefined;
 }
 

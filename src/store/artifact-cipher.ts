@@ -130,3 +130,17 @@ export class ArtifactCipher {
     return typeof read === 'string' ? undefined : read.header.kid;
   }
 }
+
+/** A JSON value as stored: itself, or `{"sealed": base64}` when a cipher is given. */
+export function sealJson(cipher: ArtifactCipher | undefined, value: unknown): Record<string, unknown> {
+  if (!cipher) return value as Record<string, unknown>;
+  return { sealed: cipher.seal(Buffer.from(JSON.stringify(value))).toString('base64') };
+}
+
+/** The value `sealJson` stored; refuses a sealed value without the key, and any tampered one. */
+export function openJson(cipher: ArtifactCipher | undefined, stored: unknown, what: string): unknown {
+  const sealed = (stored as { sealed?: unknown } | null)?.sealed;
+  if (typeof sealed !== 'string') return stored;
+  if (!cipher) throw new GalenError('internal', `${what} is encrypted, and no master key is configured`);
+  return JSON.parse(cipher.open(Buffer.from(sealed, 'base64'), what).toString('utf8')) as unknown;
+}

@@ -8,7 +8,7 @@ export { JOB_STATES } from './records.js';
 export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
 export type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 export { LocalArtifactStore } from './local-artifact-store.js';
-export { ArtifactCipher } from './artifact-cipher.js';
+export { ArtifactCipher, openJson, sealJson } from './artifact-cipher.js';
 export type {
   AliasRecord,
   ApiKeyRecord,
@@ -23,4 +23,8 @@ export type {
   VersionRecord,
   CdsFeedbackRecord,
   FeatureMapRecord,
+  AlertEventRecord,
+  MonitoringBatchRecord,
+  MonitoringLabelRecord,
+  MonitoringRequestRecord,
 } from './records.js';

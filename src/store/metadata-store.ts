@@ -16,6 +16,10 @@ import type {
   VersionRecord,
   CdsFeedbackRecord,
   FeatureMapRecord,
+  AlertEventRecord,
+  MonitoringBatchRecord,
+  MonitoringLabelRecord,
+  MonitoringRequestRecord,
 } from './records.js';
 
 export interface MetadataStore {
@@ -91,6 +95,61 @@ export interface MetadataStore {
    * already recorded (a replay). Ids expired before `now` are forgotten.
    */
   claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean>;
+
+  /** Stores (or replaces) a version's monitoring profile. */
+  putMonitoringProfile(model: string, version: number, profile: JsonObject, updatedAt: string): Promise<void>;
+  getMonitoringProfile(model: string, version: number): Promise<JsonObject | undefined>;
+  /** Stores (or replaces) a model's monitoring settings. */
+  putMonitoringSettings(
+    model: string,
+    settings: JsonObject,
+    updatedAt: string,
+    updatedBy: string,
+  ): Promise<void>;
+  getMonitoringSettings(model: string): Promise<JsonObject | undefined>;
+  listMonitoringSettings(): Promise<{ model: string; settings: JsonObject }[]>;
+  /** Appends a batch of samples and indexes its requests that carried an id (a repeated id points at the latest). */
+  insertMonitoringBatch(
+    batch: MonitoringBatchRecord,
+    requests: readonly MonitoringRequestRecord[],
+  ): Promise<void>;
+  /** Batches of a version that overlap [from, to), oldest first. */
+  listMonitoringBatches(
+    model: string,
+    version: number,
+    from: string,
+    to: string,
+  ): Promise<MonitoringBatchRecord[]>;
+  /** Every batch (for re-sealing after a key rotation), `limit` at a time after `afterSeq`. */
+  scanMonitoringBatches(
+    afterSeq: number,
+    limit: number,
+  ): Promise<(MonitoringBatchRecord & { seq: number })[]>;
+  replaceMonitoringPayload(seq: number, payload: string): Promise<void>;
+  /** Versions with samples since `since`. */
+  monitoredVersions(since: string): Promise<{ model: string; version: number }[]>;
+  findMonitoringRequests(model: string, keys: readonly string[]): Promise<MonitoringRequestRecord[]>;
+  /** Stores labels; a second label for the same request row replaces the first. */
+  upsertMonitoringLabels(records: readonly MonitoringLabelRecord[]): Promise<void>;
+  /** Labels of a version's predictions made in [from, to). */
+  listMonitoringLabels(
+    model: string,
+    version: number,
+    from: string,
+    to: string,
+  ): Promise<MonitoringLabelRecord[]>;
+  /** Deletes samples, request ids and labels of predictions made before `before`; returns the batches deleted. */
+  pruneMonitoring(before: string): Promise<number>;
+  /** The latest event of each rule of a version. */
+  latestAlertEvents(model: string, version: number): Promise<AlertEventRecord[]>;
+  /**
+   * Records a rule's change of state, unless its latest event already has that state (or it
+   * resolves a rule that never fired): checked and written in one transaction, so processes
+   * judging the same rule report one change between them. Undefined when nothing changed.
+   */
+  recordAlertTransition(event: Omit<AlertEventRecord, 'seq'>): Promise<AlertEventRecord | undefined>;
+  /** A model's alert events, newest first. */
+  listAlertEvents(model: string, limit: number): Promise<AlertEventRecord[]>;
 
   getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
   listAliases(model?: string): Promise<AliasRecord[]>;

@@ -221,6 +221,94 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009-monitoring': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A version's monitoring profile: reference distributions of its inputs and prediction.
+      await db.schema
+        .createTable('monitoring_profiles')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('profile', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('monitoring_profiles_pk', ['model', 'version'])
+        .addForeignKeyConstraint('monitoring_profiles_version_fk', ['model', 'version'], 'model_versions', [
+          'model',
+          'version',
+        ])
+        .execute();
+      // A model's sample rate and alert rules.
+      await db.schema
+        .createTable('monitoring_settings')
+        .addColumn('model', 'text', (c) => c.primaryKey().references('models.name'))
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .execute();
+      // Sampled predictions, written a batch at a time (the payload is sealed with a master key).
+      await db.schema
+        .createTable('monitoring_batches')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('first_at', 'text', (c) => c.notNull())
+        .addColumn('last_at', 'text', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('monitoring_batches_time')
+        .on('monitoring_batches')
+        .columns(['model', 'version', 'last_at'])
+        .execute();
+      // Which sampled request a request id was (its SHA-256, never the id), for labels.
+      await db.schema
+        .createTable('monitoring_requests')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('request_key', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('monitoring_requests_pk', ['model', 'request_key'])
+        .execute();
+      await db.schema.createIndex('monitoring_requests_at').on('monitoring_requests').column('at').execute();
+      // Labels given later for sampled predictions.
+      await db.schema
+        .createTable('monitoring_labels')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('request_key', 'text', (c) => c.notNull())
+        .addColumn('row', 'integer', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('predicted_at', 'text', (c) => c.notNull())
+        .addColumn('label', 'real', (c) => c.notNull())
+        .addColumn('groups', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('received_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('monitoring_labels_pk', ['model', 'request_key', 'row'])
+        .execute();
+      await db.schema
+        .createIndex('monitoring_labels_time')
+        .on('monitoring_labels')
+        .columns(['model', 'version', 'predicted_at'])
+        .execute();
+      // Every change of an alert rule's state (firing, resolved).
+      await db.schema
+        .createTable('alert_events')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('value', 'real', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('alert_events_rule')
+        .on('alert_events')
+        .columns(['model', 'version', 'rule', 'seq'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -150,3 +150,46 @@ export interface CdsFeedbackRecord {
   receivedAt: string;
   receivedBy: string;
 }
+
+/** A batch of sampled predictions as stored: the payload is JSON, or sealed JSON with a master key. */
+export interface MonitoringBatchRecord {
+  model: string;
+  version: number;
+  firstAt: string;
+  lastAt: string;
+  rows: number;
+  payload: string;
+}
+
+/** A sampled request that carried an id: the id's SHA-256, when, and how many rows it had. */
+export interface MonitoringRequestRecord {
+  model: string;
+  requestKey: string;
+  version: number;
+  at: string;
+  rows: number;
+}
+
+export interface MonitoringLabelRecord {
+  model: string;
+  requestKey: string;
+  row: number;
+  version: number;
+  predictedAt: string;
+  /** Class index or value. */
+  label: number;
+  groups: Record<string, string> | null;
+  receivedAt: string;
+  receivedBy: string;
+}
+
+export interface AlertEventRecord {
+  seq: number;
+  model: string;
+  version: number;
+  rule: string;
+  state: 'firing' | 'resolved';
+  value: number;
+  at: string;
+  detail: JsonObject;
+}

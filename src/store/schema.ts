@@ -139,6 +139,61 @@ export interface ExplainersTable {
   updated_at: string;
 }
 
+export interface MonitoringProfilesTable {
+  model: string;
+  version: number;
+  profile: string;
+  updated_at: string;
+}
+
+export interface MonitoringSettingsTable {
+  model: string;
+  settings: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface MonitoringBatchesTable {
+  seq: Generated<number>;
+  model: string;
+  version: number;
+  first_at: string;
+  last_at: string;
+  rows: number;
+  payload: string;
+}
+
+export interface MonitoringRequestsTable {
+  model: string;
+  request_key: string;
+  version: number;
+  at: string;
+  rows: number;
+}
+
+export interface MonitoringLabelsTable {
+  model: string;
+  request_key: string;
+  row: number;
+  version: number;
+  predicted_at: string;
+  label: number;
+  groups: string | null;
+  received_at: string;
+  received_by: string;
+}
+
+export interface AlertEventsTable {
+  seq: Generated<number>;
+  model: string;
+  version: number;
+  rule: string;
+  state: string;
+  value: number;
+  at: string;
+  detail: string;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -153,4 +208,10 @@ export interface Database {
   cds_feedback: CdsFeedbackTable;
   cds_jwt_ids: CdsJwtIdsTable;
   explainers: ExplainersTable;
+  monitoring_profiles: MonitoringProfilesTable;
+  monitoring_settings: MonitoringSettingsTable;
+  monitoring_batches: MonitoringBatchesTable;
+  monitoring_requests: MonitoringRequestsTable;
+  monitoring_labels: MonitoringLabelsTable;
+  alert_events: AlertEventsTable;
 }

@@ -26,6 +26,10 @@ import type {
   VersionRecord,
   CdsFeedbackRecord,
   FeatureMapRecord,
+  AlertEventRecord,
+  MonitoringBatchRecord,
+  MonitoringLabelRecord,
+  MonitoringRequestRecord,
 } from './records.js';
 import type {
   AuditLogTable,
@@ -124,6 +128,26 @@ const toJob = (row: Selectable<JobsTable>): JobRecord => ({
   createdRole: row.created_role,
   startedAt: row.started_at,
   finishedAt: row.finished_at,
+});
+
+const toBatch = (row: Selectable<Database['monitoring_batches']>): MonitoringBatchRecord => ({
+  model: row.model,
+  version: row.version,
+  firstAt: row.first_at,
+  lastAt: row.last_at,
+  rows: row.rows,
+  payload: row.payload,
+});
+
+const toAlertEvent = (row: Selectable<Database['alert_events']>): AlertEventRecord => ({
+  seq: row.seq,
+  model: row.model,
+  version: row.version,
+  rule: row.rule,
+  state: row.state === 'firing' ? 'firing' : 'resolved',
+  value: row.value,
+  at: row.at,
+  detail: parseJson(row.detail),
 });
 
 class HotPaths {
@@ -227,6 +251,25 @@ class SqlMetadataStore implements MetadataStore {
         const result = await fn(new SqlMetadataStore(conn, true, this.registryWrites, this.hot));
         await sql`COMMIT`.execute(conn);
         this.registryWrites.count++;
+        return result;
+      } catch (err) {
+        await sql`ROLLBACK`.execute(conn);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A write transaction that does not touch the registry's tables, so it leaves the change token
+   * (and the registry caches keyed on it) alone.
+   */
+  private async writeTx<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this.db);
+    return this.db.connection().execute(async (conn) => {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`COMMIT`.execute(conn);
         return result;
       } catch (err) {
         await sql`ROLLBACK`.execute(conn);
@@ -584,6 +627,285 @@ class SqlMetadataStore implements MetadataStore {
       .groupBy('outcome')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)]));
+  }
+
+  async putMonitoringProfile(
+    model: string,
+    version: number,
+    profile: JsonObject,
+    updatedAt: string,
+  ): Promise<void> {
+    const row = { model, version, profile: JSON.stringify(profile), updated_at: updatedAt };
+    await this.db
+      .insertInto('monitoring_profiles')
+      .values(row)
+      .onConflict((c) =>
+        c.columns(['model', 'version']).doUpdateSet({ profile: row.profile, updated_at: updatedAt }),
+      )
+      .execute();
+  }
+
+  async getMonitoringProfile(model: string, version: number): Promise<JsonObject | undefined> {
+    const row = await this.db
+      .selectFrom('monitoring_profiles')
+      .select('profile')
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row && parseJson(row.profile);
+  }
+
+  async putMonitoringSettings(
+    model: string,
+    settings: JsonObject,
+    updatedAt: string,
+    updatedBy: string,
+  ): Promise<void> {
+    const row = { model, settings: JSON.stringify(settings), updated_at: updatedAt, updated_by: updatedBy };
+    await this.db
+      .insertInto('monitoring_settings')
+      .values(row)
+      .onConflict((c) =>
+        c
+          .column('model')
+          .doUpdateSet({ settings: row.settings, updated_at: updatedAt, updated_by: updatedBy }),
+      )
+      .execute();
+  }
+
+  async getMonitoringSettings(model: string): Promise<JsonObject | undefined> {
+    const row = await this.db
+      .selectFrom('monitoring_settings')
+      .select('settings')
+      .where('model', '=', model)
+      .executeTakeFirst();
+    return row && parseJson(row.settings);
+  }
+
+  async listMonitoringSettings(): Promise<{ model: string; settings: JsonObject }[]> {
+    const rows = await this.db.selectFrom('monitoring_settings').select(['model', 'settings']).execute();
+    return rows.map((r) => ({ model: r.model, settings: parseJson(r.settings) }));
+  }
+
+  async insertMonitoringBatch(
+    batch: MonitoringBatchRecord,
+    requests: readonly MonitoringRequestRecord[],
+  ): Promise<void> {
+    await this.writeTx(async (db) => {
+      await db
+        .insertInto('monitoring_batches')
+        .values({
+          model: batch.model,
+          version: batch.version,
+          first_at: batch.firstAt,
+          last_at: batch.lastAt,
+          rows: batch.rows,
+          payload: batch.payload,
+        })
+        .execute();
+      for (let i = 0; i < requests.length; i += 200) {
+        const chunk = requests.slice(i, i + 200).map((r) => ({
+          model: r.model,
+          request_key: r.requestKey,
+          version: r.version,
+          at: r.at,
+          rows: r.rows,
+        }));
+        await db
+          .insertInto('monitoring_requests')
+          .values(chunk)
+          .onConflict((c) =>
+            c.columns(['model', 'request_key']).doUpdateSet((eb) => ({
+              version: eb.ref('excluded.version'),
+              at: eb.ref('excluded.at'),
+              rows: eb.ref('excluded.rows'),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async listMonitoringBatches(
+    model: string,
+    version: number,
+    from: string,
+    to: string,
+  ): Promise<MonitoringBatchRecord[]> {
+    const rows = await this.db
+      .selectFrom('monitoring_batches')
+      .selectAll()
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .where('last_at', '>=', from)
+      .where('first_at', '<', to)
+      .orderBy('seq')
+      .execute();
+    return rows.map(toBatch);
+  }
+
+  async scanMonitoringBatches(
+    afterSeq: number,
+    limit: number,
+  ): Promise<(MonitoringBatchRecord & { seq: number })[]> {
+    const rows = await this.db
+      .selectFrom('monitoring_batches')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ ...toBatch(r), seq: r.seq }));
+  }
+
+  async replaceMonitoringPayload(seq: number, payload: string): Promise<void> {
+    await this.db.updateTable('monitoring_batches').set({ payload }).where('seq', '=', seq).execute();
+  }
+
+  async monitoredVersions(since: string): Promise<{ model: string; version: number }[]> {
+    return this.db
+      .selectFrom('monitoring_batches')
+      .select(['model', 'version'])
+      .where('last_at', '>=', since)
+      .distinct()
+      .execute();
+  }
+
+  async findMonitoringRequests(model: string, keys: readonly string[]): Promise<MonitoringRequestRecord[]> {
+    const out: MonitoringRequestRecord[] = [];
+    for (let i = 0; i < keys.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('monitoring_requests')
+        .selectAll()
+        .where('model', '=', model)
+        .where('request_key', 'in', keys.slice(i, i + 500))
+        .execute();
+      for (const r of rows)
+        out.push({ model: r.model, requestKey: r.request_key, version: r.version, at: r.at, rows: r.rows });
+    }
+    return out;
+  }
+
+  async upsertMonitoringLabels(records: readonly MonitoringLabelRecord[]): Promise<void> {
+    await this.writeTx(async (db) => {
+      for (let i = 0; i < records.length; i += 200) {
+        await db
+          .insertInto('monitoring_labels')
+          .values(
+            records.slice(i, i + 200).map((r) => ({
+              model: r.model,
+              request_key: r.requestKey,
+              row: r.row,
+              version: r.version,
+              predicted_at: r.predictedAt,
+              label: r.label,
+              groups: r.groups && JSON.stringify(r.groups),
+              received_at: r.receivedAt,
+              received_by: r.receivedBy,
+            })),
+          )
+          .onConflict((c) =>
+            c.columns(['model', 'request_key', 'row']).doUpdateSet((eb) => ({
+              version: eb.ref('excluded.version'),
+              predicted_at: eb.ref('excluded.predicted_at'),
+              label: eb.ref('excluded.label'),
+              groups: eb.ref('excluded.groups'),
+              received_at: eb.ref('excluded.received_at'),
+              received_by: eb.ref('excluded.received_by'),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async listMonitoringLabels(
+    model: string,
+    version: number,
+    from: string,
+    to: string,
+  ): Promise<MonitoringLabelRecord[]> {
+    const rows = await this.db
+      .selectFrom('monitoring_labels')
+      .selectAll()
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .where('predicted_at', '>=', from)
+      .where('predicted_at', '<', to)
+      .execute();
+    return rows.map((r) => ({
+      model: r.model,
+      requestKey: r.request_key,
+      row: r.row,
+      version: r.version,
+      predictedAt: r.predicted_at,
+      label: r.label,
+      groups: r.groups === null ? null : (parseJson(r.groups) as Record<string, string>),
+      receivedAt: r.received_at,
+      receivedBy: r.received_by,
+    }));
+  }
+
+  async pruneMonitoring(before: string): Promise<number> {
+    return this.writeTx(async (db) => {
+      const batches = await db
+        .deleteFrom('monitoring_batches')
+        .where('last_at', '<', before)
+        .executeTakeFirst();
+      await db.deleteFrom('monitoring_requests').where('at', '<', before).execute();
+      await db.deleteFrom('monitoring_labels').where('predicted_at', '<', before).execute();
+      return Number(batches.numDeletedRows);
+    });
+  }
+
+  async latestAlertEvents(model: string, version: number): Promise<AlertEventRecord[]> {
+    const rows = await this.db
+      .selectFrom('alert_events as e')
+      .selectAll()
+      .where('e.model', '=', model)
+      .where('e.version', '=', version)
+      .where('e.seq', 'in', (eb) =>
+        eb
+          .selectFrom('alert_events')
+          .select((e) => e.fn.max('seq').as('seq'))
+          .where('model', '=', model)
+          .where('version', '=', version)
+          .groupBy('rule'),
+      )
+      .execute();
+    return rows.map(toAlertEvent);
+  }
+
+  async recordAlertTransition(event: Omit<AlertEventRecord, 'seq'>): Promise<AlertEventRecord | undefined> {
+    return this.writeTx(async (db) => {
+      const last = await db
+        .selectFrom('alert_events')
+        .select('state')
+        .where('model', '=', event.model)
+        .where('version', '=', event.version)
+        .where('rule', '=', event.rule)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const current = last?.state ?? 'resolved';
+      if (current === event.state) return undefined;
+      const result = await db
+        .insertInto('alert_events')
+        .values({ ...event, detail: JSON.stringify(event.detail) })
+        .executeTakeFirstOrThrow();
+      return { ...event, seq: Number(result.insertId) };
+    });
+  }
+
+  async listAlertEvents(model: string, limit: number): Promise<AlertEventRecord[]> {
+    const rows = await this.db
+      .selectFrom('alert_events')
+      .selectAll()
+      .where('model', '=', model)
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toAlertEvent);
   }
 
   async claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean> {
