@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { readMasterKeys } from '../config/index.js';
 import type { GalenConfig } from '../config/index.js';
 import { systemClock } from '../core/index.js';
-import type { Clock } from '../core/index.js';
+import type { Clock, Tensor } from '../core/index.js';
 import { ExplainService } from '../explain/index.js';
 import { JobService, pytorchBackend } from '../jobs/index.js';
+import { MonitorService } from '../monitoring/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
@@ -41,6 +42,8 @@ export interface Galen {
   readonly inference: InferenceService;
   /** Per-prediction explanations and explainers. */
   readonly explain: ExplainService;
+  /** Sampled predictions, labels, drift and alerts; a server calls `monitoring.start()` to judge rules on a timer. */
+  readonly monitoring: MonitorService;
   /** Training jobs; a server calls `jobs.start()` to run them (the CLI only submits and reads). */
   readonly jobs: JobService;
   close(): Promise<void>;
@@ -94,7 +97,27 @@ export async function createGalen(
       logger.error({ err, records }, 'could not write buffered audit records; they will be retried'),
   });
   const models = new ModelManager(registry, artifacts, runtime, logger);
-  const inference = new InferenceService(registry, models, runtime, metrics);
+  const monitoring: MonitorService = new MonitorService({
+    store,
+    registry,
+    metrics,
+    logger,
+    clock,
+    cipher,
+    options: config.monitoring,
+    run: async (version, inputs, outputs): Promise<Tensor[]> =>
+      (
+        await inference.infer({
+          model: version.model,
+          version: String(version.version),
+          inputs,
+          outputs,
+          protocol: 'monitoring',
+          monitor: false,
+        })
+      ).outputs,
+  });
+  const inference = new InferenceService(registry, models, runtime, metrics, monitoring);
   const explain = new ExplainService(registry, inference);
   const jobs = new JobService(store, registry, datasets, clock, logger, {
     launcher: childProcessLauncher(config),
@@ -120,9 +143,11 @@ export async function createGalen(
     models,
     inference,
     explain,
+    monitoring,
     jobs,
     async close() {
       await jobs.close();
+      await monitoring.close();
       await runtime.close();
       await audit.flush();
       await store.close();

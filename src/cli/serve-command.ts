@@ -67,6 +67,7 @@ export function serveCommand(global: () => CliOptions): Command {
         }
       }
       await galen.jobs.start();
+      await galen.monitoring.start();
       state.ready = true;
       logger.info({ address, dataDir: config.dataDir }, `Galen is serving on ${address}`);
       if (grpc) logger.info({ address: grpc.address }, `OIP v2 over gRPC on ${grpc.address}`);

@@ -15,6 +15,7 @@ import type { Actor } from '../core/index.js';
 import { decodeNpy } from '../datasets/index.js';
 import { backendMissing, probePyTorch, runTrainer } from '../deep/pytorch-backend.js';
 import type { PyTorchBackend, TrainerDone, TrainerEpoch } from '../deep/pytorch-backend.js';
+import { buildProfile } from '../monitoring/index.js';
 import { addClassifierHead } from '../onnx/index.js';
 import { isImageDataset, isSequenceDataset } from '../registry/index.js';
 import type { DatasetVersion, ModelVersion } from '../registry/index.js';
@@ -586,6 +587,16 @@ export async function trainDeep(
         },
         metrics,
         card: card as unknown as Record<string, unknown>,
+        // Images, signals and histories are not compared input by input: the prediction is.
+        monitoringProfile: buildProfile({
+          layout: undefined,
+          output: { tensor: 'probabilities', task: k === 2 ? 'binary' : 'multiclass', classes },
+          featureRows: [],
+          outputs: testTargets.map((_, r) => served.subarray(r * k, (r + 1) * k)),
+          labels: testTargets,
+          source: `prediction: the ${splits.test.length} held-out ${kind}, scored by the exported ONNX`,
+          createdAt: new Date().toISOString(),
+        }) as unknown as Record<string, unknown>,
       },
       actor,
     );

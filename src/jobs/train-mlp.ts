@@ -38,6 +38,7 @@ import {
   loadTrainingTable,
   subgroupMetrics,
   toTensors,
+  trainedMonitoringProfile,
 } from './training-table.js';
 
 const ALGORITHM = 'multilayer perceptron';
@@ -210,6 +211,15 @@ export async function trainMlp(
           data.classes,
           data.backgroundColumns,
         ) as unknown as Record<string, unknown>,
+        monitoringProfile: trainedMonitoringProfile({
+          features: data.features,
+          classes: data.classes,
+          trainColumns: data.trainColumns,
+          served,
+          testTargets: data.testTargets,
+          sensitive: request.sensitive,
+          source: `inputs: the ${data.train.length} training rows of ${dataset.name}:${dataset.version}; prediction: the ${n} held-out rows, scored by the compiled graph`,
+        }),
       },
       actor,
     );

@@ -30,6 +30,7 @@ import {
   loadTrainingTable,
   subgroupMetrics,
   toTensors,
+  trainedMonitoringProfile,
 } from './training-table.js';
 import { isDeepArchitecture, trainDeep } from './train-deep.js';
 import { trainMlp } from './train-mlp.js';
@@ -264,6 +265,15 @@ export async function trainModel(
       metrics,
       card: card as unknown as Record<string, unknown>,
       explainer: explainer as unknown as Record<string, unknown>,
+      monitoringProfile: trainedMonitoringProfile({
+        features: trained.spec.features,
+        classes: trained.classes,
+        trainColumns: trained.trainColumns,
+        served,
+        testTargets: trained.testTargets,
+        sensitive: request.sensitive,
+        source: `inputs: the ${trained.train.length} training rows of ${dataset.name}:${dataset.version}; prediction: the ${n} held-out rows, scored by the compiled graph`,
+      }),
     },
     actor,
   );

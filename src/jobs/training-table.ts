@@ -4,9 +4,10 @@
  * takes them; held-out metrics per subgroup.
  */
 import { GalenError } from '../core/index.js';
-import type { Actor, PipelineSpec, Tensor } from '../core/index.js';
+import type { Actor, FeatureLayout, PipelineSpec, ScoredOutput, Tensor } from '../core/index.js';
 import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
 import type { DatasetSchema, ParsedTable } from '../datasets/index.js';
+import { buildProfile } from '../monitoring/index.js';
 import type { DatasetRegistry, DatasetVersion } from '../registry/index.js';
 import { bySubgroup } from '../training/index.js';
 import type { PipelineColumns } from '../training/index.js';
@@ -154,4 +155,49 @@ export function lineageOf(
     ...(request.positive !== undefined && { positive: request.positive }),
     ...(request.threshold !== undefined && { threshold: request.threshold }),
   };
+}
+
+/**
+ * The monitoring profile of a trained tabular version: each input's distribution over the
+ * training rows, and the prediction's over the held-out rows as the compiled graph scored them,
+ * with the held-out performance as the baseline.
+ */
+export function trainedMonitoringProfile(input: {
+  features: PipelineSpec['features'];
+  classes: string[] | undefined;
+  trainColumns: PipelineColumns;
+  /** The compiled graph's output on the held-out rows (n × classes, or n values). */
+  served: Float32Array;
+  testTargets: Float64Array;
+  sensitive: string | undefined;
+  source: string;
+}): Record<string, unknown> {
+  const layout: FeatureLayout = {
+    kind: 'columns',
+    inputs: input.features.map((f) => ({
+      name: f.column,
+      datatype: f.kind === 'numeric' ? ('FP32' as const) : ('BYTES' as const),
+    })),
+  };
+  const k = input.classes?.length ?? 1;
+  const output: ScoredOutput = input.classes
+    ? { tensor: 'probabilities', task: k === 2 ? 'binary' : 'multiclass', classes: input.classes }
+    : { tensor: 'prediction', task: 'regression' };
+  const names = input.features.map((f) => f.column);
+  const n = input.trainColumns[names[0]!]?.length ?? 0;
+  const rows = Array.from({ length: n }, (_, r) => names.map((c) => input.trainColumns[c]?.[r] ?? null));
+  const outputs = Array.from({ length: input.testTargets.length }, (_, r) =>
+    input.served.subarray(r * k, (r + 1) * k),
+  );
+  return buildProfile({
+    layout,
+    output,
+    featureRows: rows,
+    outputs,
+    labels: input.testTargets,
+    subgroupFeatures:
+      input.sensitive !== undefined && names.includes(input.sensitive) ? [input.sensitive] : [],
+    source: input.source,
+    createdAt: new Date().toISOString(),
+  }) as unknown as Record<string, unknown>;
 }

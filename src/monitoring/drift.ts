@@ -206,9 +206,10 @@ export function drift(reference: ReferenceProfile, values: readonly Value[]): Dr
   let chi = 0;
   let bins = 0;
   reference.shares.forEach((e, i) => {
-    const expected = Math.max(e, EPS) * values.length;
     const observed = shares[i]! * values.length;
-    if (e > 0 || observed > 0) bins++;
+    if (e === 0 && observed === 0) return; // a bin neither sample uses is no evidence either way
+    const expected = Math.max(e, EPS) * values.length;
+    bins++;
     chi += (observed - expected) ** 2 / expected;
   });
   const p = chiSquareSurvival(chi, Math.max(1, bins - 1));

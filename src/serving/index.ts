@@ -7,6 +7,7 @@ export type {
   InferenceRequest,
   InferenceResult,
   ModelMetadata,
+  PredictionRecorder,
   ServingView,
   VersionStatistics,
 } from './inference-service.js';

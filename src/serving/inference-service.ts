@@ -25,6 +25,18 @@ export interface InferenceRequest {
   timeoutMicros?: number | undefined;
   /** Which edge the call came through, for metrics (`oip-http`, `tfserving`, ...). */
   protocol: string;
+  /** False for Galen's own calls (explanations, references), which monitoring must not sample. */
+  monitor?: boolean;
+}
+
+/** Where answered requests are offered for monitoring (sampled there, off the request path). */
+export interface PredictionRecorder {
+  record(
+    version: ModelVersion,
+    id: string | undefined,
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[],
+  ): void;
 }
 
 export interface InferenceResult {
@@ -66,6 +78,7 @@ export class InferenceService {
     private readonly manager: ModelManager,
     private readonly runtime: ModelRuntime,
     private readonly metrics: GalenMetrics,
+    private readonly recorder?: PredictionRecorder,
   ) {}
 
   /** Runs one inference. The version is resolved once, so a concurrent alias move cannot split it. */
@@ -89,6 +102,7 @@ export class InferenceService {
         queueSeconds: run.queueNs / 1e9,
         computeSeconds: run.computeNs / 1e9,
       });
+      if (request.monitor !== false) this.recorder?.record(version, request.id, inputs, run.outputs);
       return {
         model: version.model,
         version: version.version,

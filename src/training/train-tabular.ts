@@ -88,6 +88,8 @@ export interface TabularTrainingResult {
   trainTargets: Float64Array;
   /** Raw feature columns of up to 100 training rows drawn by the seed: the explainer's background. */
   backgroundColumns: PipelineColumns;
+  /** Raw feature columns of the training rows: the monitoring reference. */
+  trainColumns: PipelineColumns;
 }
 
 /** Training rows kept as the explanation background. */
@@ -544,6 +546,7 @@ export function trainTabular(
     testTargets: targetsOf(y, test),
     trainTargets: targetsOf(y, train),
     backgroundColumns: pick(columns, sampleRows(train, BACKGROUND_ROWS, seed ^ 0xbac6)),
+    trainColumns: pick(columns, train),
   };
 }
 
@@ -566,6 +569,8 @@ export interface TabularNetworkData {
   testColumns: PipelineColumns;
   /** Raw feature columns of up to 100 training rows: the explainer's background. */
   backgroundColumns: PipelineColumns;
+  /** Raw feature columns of the training rows: the monitoring reference. */
+  trainColumns: PipelineColumns;
   testTargets: Float64Array;
 }
 
@@ -620,6 +625,7 @@ export function prepareTabularNetwork(
     validationColumns: pick(columns, validation),
     testColumns: pick(columns, test),
     backgroundColumns: pick(columns, sampleRows(train, BACKGROUND_ROWS, seed ^ 0xbac6)),
+    trainColumns: pick(columns, train),
     testTargets: targetsOf(y, test),
   };
 }

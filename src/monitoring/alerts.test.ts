@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { durationMs, judge, parseMonitoringSettings } from './alerts.js';
+import { performanceOf, subgroupGap } from './performance.js';
+import { labelValue, predictionOf } from './profile.js';
+import type { WindowReport } from './report.js';
+
+const binary = { tensor: 'probabilities', task: 'binary' as const, classes: ['no', 'yes'] };
+
+describe('live performance', () => {
+  it('computes calibration error from the bins: a calibrated model scores ~0, an overconfident one does not', () => {
+    // Predictions of 0.2 that come true 20% of the time, and of 0.8 that come true 80% of the time.
+    const p = [...Array<number>(100).fill(0.2), ...Array<number>(100).fill(0.8)];
+    const y = [
+      ...p.slice(0, 100).map((_, i) => (i < 20 ? 1 : 0)),
+      ...p.slice(100).map((_, i) => (i < 80 ? 1 : 0)),
+    ];
+    const calibrated = performanceOf(binary, p, y);
+    expect(calibrated).toMatchObject({ task: 'binary', n: 200, positives: 100, calibrationError: 0 });
+    if (calibrated.task !== 'binary') throw new Error('binary');
+    expect(calibrated.auroc).toBeCloseTo(0.8, 6);
+    // The same ranking, pushed to 0.01 / 0.99: AUROC unchanged, calibration error 0.19 per row.
+    const overconfident = performanceOf(
+      binary,
+      p.map((v) => (v < 0.5 ? 0.01 : 0.99)),
+      y,
+    );
+    if (overconfident.task !== 'binary') throw new Error('binary');
+    expect(overconfident.auroc).toBeCloseTo(0.8, 6);
+    expect(overconfident.calibrationError).toBeCloseTo(0.19, 6);
+    expect(overconfident.brier).toBeGreaterThan(calibrated.brier);
+  });
+
+  it('leaves AUROC out when the labels hold one class, and skips rows without a prediction', () => {
+    const result = performanceOf(binary, [0.1, null, 0.3], [0, 1, 0]);
+    expect(result).toMatchObject({ n: 2, positives: 0 });
+    expect(result.task === 'binary' && result.auroc).toBeUndefined();
+  });
+
+  it('names the best and worst group with enough labels', () => {
+    const good = performanceOf(
+      binary,
+      [...Array<number>(20).fill(0.9), ...Array<number>(20).fill(0.1)],
+      [...Array<number>(20).fill(1), ...Array<number>(20).fill(0)],
+    );
+    const coin = performanceOf(
+      binary,
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? 0.6 : 0.4)),
+      Array.from({ length: 40 }, (_, i) => (i < 20 ? 1 : 0)),
+    );
+    const few = performanceOf(binary, [0.9, 0.1], [0, 1]);
+    expect(subgroupGap({ F: good, M: coin, X: few })).toMatchObject({
+      metric: 'auroc',
+      gap: 0.5,
+      best: 'F',
+      worst: 'M',
+    });
+    expect(subgroupGap({ F: good, X: few })).toBeUndefined();
+  });
+});
+
+describe('labels and predictions', () => {
+  it('takes class names, or 0/1 and booleans for two classes, and refuses anything else', () => {
+    expect(labelValue(binary, 'yes')).toBe(1);
+    expect(labelValue(binary, 0)).toBe(0);
+    expect(labelValue(binary, true)).toBe(1);
+    expect(() => labelValue(binary, 'maybe')).toThrow(/not one of the classes "no", "yes"/);
+    const three = { tensor: 'probabilities', task: 'multiclass' as const, classes: ['a', 'b', 'c'] };
+    expect(() => labelValue(three, 1)).toThrow(/not one of the classes/);
+    expect(predictionOf(three, [0.1, 0.7, 0.2])).toBe('b');
+    expect(labelValue({ tensor: 'prediction', task: 'regression' }, 4.5)).toBe(4.5);
+  });
+});
+
+describe('alert rules', () => {
+  it('parses durations from a minute to a year', () => {
+    expect(durationMs('PT1H', 'w')).toBe(3_600_000);
+    expect(durationMs('P1DT6H', 'w')).toBe(30 * 3_600_000);
+    expect(() => durationMs('PT30S', 'w')).toThrow(/ISO 8601 duration/);
+    expect(() => durationMs('P400D', 'w')).toThrow(/PT1M to P366D/);
+  });
+
+  it('fills defaults, and refuses duplicates, unknown fields and misplaced options', () => {
+    const parsed = parseMonitoringSettings({ rules: [{ name: 'drop', metric: 'auroc', below: 0.7 }] });
+    expect(parsed.rules[0]).toEqual({
+      name: 'drop',
+      metric: 'auroc',
+      below: 0.7,
+      window: 'P1D',
+      minSamples: 30,
+      actions: ['log', 'metric'],
+    });
+    expect(() => parseMonitoringSettings({ rules: [parsed.rules[0], parsed.rules[0]] })).toThrow(
+      /names must be unique/,
+    );
+    expect(() =>
+      parseMonitoringSettings({ rules: [{ name: 'a', metric: 'auroc', below: 1, colour: 'red' }] }),
+    ).toThrow(/unknown field "colour"/);
+    expect(() =>
+      parseMonitoringSettings({ rules: [{ name: 'a', metric: 'auroc', below: 1, feature: 'age' }] }),
+    ).toThrow(/feature goes with metric feature_psi/);
+    expect(() => parseMonitoringSettings({ sampleRate: 0.5, extra: 1 })).toThrow(/unknown field "extra"/);
+  });
+
+  it('judges only windows with enough samples', () => {
+    const rule = parseMonitoringSettings({
+      rules: [{ name: 'drop', metric: 'auroc', below: 0.7, minSamples: 100 }],
+    }).rules[0]!;
+    const window = (labelled: number, auroc: number): WindowReport => ({
+      from: '',
+      to: '',
+      samples: labelled,
+      labelled,
+      performance: {
+        task: 'binary',
+        n: labelled,
+        positives: 1,
+        meanPredicted: 0,
+        observedRate: 0,
+        auroc,
+        brier: 0,
+        calibrationError: 0,
+        calibration: [],
+      },
+    });
+    expect(judge(rule, window(99, 0.5))).toBeUndefined();
+    expect(judge(rule, window(100, 0.5))).toEqual({ state: 'firing', value: 0.5 });
+    expect(judge(rule, window(100, 0.75))).toEqual({ state: 'ok', value: 0.75 });
+  });
+});

@@ -1,0 +1,782 @@
+/**
+ * Production monitoring of every served version: a share of predictions is recorded (the model's
+ * own inputs and outputs, and the SHA-256 of the request id, never the id), written a batch at a
+ * time off the request path; labels given later by request id join them; reports compare windows
+ * with the version's reference profile; alert rules are judged on a timer and on request.
+ */
+import {
+  GalenError,
+  assertCan,
+  isoTime,
+  layoutFor,
+  rowsFromTensors,
+  scoredOutputFor,
+  sha256Hex,
+  tabularLayoutOf,
+} from '../core/index.js';
+import type { Actor, Cell, Clock, Tensor } from '../core/index.js';
+import type { GalenMetrics, Logger } from '../observability/index.js';
+import type { ModelRegistry, ModelVersion } from '../registry/index.js';
+import { openJson, sealJson } from '../store/index.js';
+import type {
+  AlertEventRecord,
+  ArtifactCipher,
+  MetadataStore,
+  MonitoringBatchRecord,
+} from '../store/index.js';
+import { durationMs, judge, parseMonitoringSettings, ruleValue } from './alerts.js';
+import type { AlertRule, MonitoringSettings } from './alerts.js';
+import { buildProfile, labelValue, predictionOf, PROFILE_SCHEMA } from './profile.js';
+import type { MonitoringProfile } from './profile.js';
+import { windowReport } from './report.js';
+import type { SampleRow, WindowReport } from './report.js';
+
+export interface MonitoringOptions {
+  /** Default share of predictions recorded (a model's settings win). */
+  sampleRate: number;
+  /** Window of the gauges and default report window (ISO 8601 duration). */
+  window: string;
+  /** Seconds between judging alert rules (0 = only on request). */
+  evaluateSeconds: number;
+  retentionDays: number;
+}
+
+export interface MonitorDeps {
+  store: MetadataStore;
+  registry: ModelRegistry;
+  metrics: GalenMetrics;
+  logger: Logger;
+  clock: Clock;
+  cipher?: ArtifactCipher | undefined;
+  options: MonitoringOptions;
+  /** Runs a version without recording it (reference rows). */
+  run: (version: ModelVersion, inputs: Tensor[], outputs: string[]) => Promise<Tensor[]>;
+  /** For alert webhooks (default: the global fetch). */
+  fetch?: typeof fetch;
+}
+
+export const MONITORING_LIMITS = {
+  /** Predictions held in memory waiting to be written; beyond it new ones are dropped (and counted). */
+  maxPending: 20_000,
+  /** Rows per write. */
+  flushRows: 2_000,
+  flushMs: 1_000,
+  /** Rows a report reads per window; beyond it an even subsample is used. */
+  reportRowsPerWindow: 50_000,
+  maxWindows: 90,
+  maxLabels: 10_000,
+  referenceRows: { min: 20, max: 50_000 },
+  groupAttributes: 10,
+  webhookTimeoutMs: 5_000,
+} as const;
+
+interface Pending {
+  version: ModelVersion;
+  at: number;
+  key: string | undefined;
+  inputs: readonly Tensor[];
+  outputs: readonly Tensor[];
+}
+
+/** One stored sample row: time, request key, row in the request, features, prediction. */
+interface StoredRow {
+  t: number;
+  k?: string;
+  r: number;
+  f?: Cell[];
+  p: Cell;
+}
+
+export interface LabelInput {
+  id: string;
+  label: unknown;
+  /** Which row of a request with several rows (default: the only row). */
+  row?: number | undefined;
+  /** Subgroup attributes of the patient, e.g. {"sex": "F", "site": "north"}. */
+  groups?: Record<string, string> | undefined;
+}
+
+export interface LabelResult {
+  accepted: number;
+  /** Ids of no recorded prediction (not sampled, too old, or unknown). */
+  unmatched: { index: number; id: string }[];
+  rejected: { index: number; id: string; reason: string }[];
+}
+
+export interface ReportOptions {
+  window?: string | undefined;
+  windows?: number | undefined;
+  end?: Date | undefined;
+}
+
+export interface MonitoringReport {
+  model: string;
+  version: number;
+  reference: {
+    source: string;
+    createdAt: string | null;
+    /** Inputs with a reference distribution. */
+    features: string[];
+    prediction: boolean;
+    baseline?: MonitoringProfile['baseline'];
+  } | null;
+  sampleRate: number;
+  window: string;
+  /** The whole span, then each window oldest first. */
+  overall: WindowReport;
+  windows: WindowReport[];
+  /** Windows whose rows were subsampled to `reportRowsPerWindow`. */
+  subsampled: number;
+  alerts: { rule: string; state: 'firing' | 'resolved'; since: string; value: number }[];
+}
+
+/** What a reference upload gives for a version Galen did not train (or to replace the training reference). */
+export interface ReferenceUpload {
+  model: string;
+  version: number;
+  /** Reference rows as the model's inputs. */
+  inputs: Tensor[];
+  /** Their labels (class names, or values), for the baseline performance. */
+  labels?: unknown[] | undefined;
+  output?: string | undefined;
+  classes?: string[] | undefined;
+  names?: string[] | undefined;
+  subgroupFeatures?: string[] | undefined;
+  description?: string | undefined;
+}
+
+const versionKey = (model: string, version: number): string => `${model}\u0000${version}`;
+
+/** The request id as monitoring keeps it: SHA-256 of the model and the id. */
+export const requestKey = (model: string, id: string): string => sha256Hex(`${model}\n${id}`);
+
+export class MonitorService {
+  private pending: Pending[] = [];
+  private pendingRows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private evaluator: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly rates = new Map<string, number>();
+  private readonly profiles = new Map<string, MonitoringProfile | null>();
+  private closed = false;
+
+  constructor(private readonly deps: MonitorDeps) {}
+
+  /** Loads every model's sample rate and starts judging alert rules on the configured period. */
+  async start(): Promise<void> {
+    await this.refreshRates();
+    const seconds = this.deps.options.evaluateSeconds;
+    if (seconds > 0) {
+      this.evaluator = setInterval(() => {
+        this.evaluateAll().catch((err: unknown) =>
+          this.deps.logger.error({ err }, 'monitoring: judging alert rules failed'),
+        );
+      }, seconds * 1000);
+      this.evaluator.unref();
+    }
+  }
+
+  private async refreshRates(): Promise<void> {
+    this.rates.clear();
+    for (const { model, settings } of await this.deps.store.listMonitoringSettings()) {
+      const rate = (settings as unknown as MonitoringSettings).sampleRate;
+      if (rate !== undefined) this.rates.set(model, rate);
+    }
+  }
+
+  /**
+   * Offers one answered request to monitoring (the hot path): a draw against the model's rate,
+   * then a push onto the write queue. Nothing is read from the tensors until the write.
+   */
+  record(
+    version: ModelVersion,
+    id: string | undefined,
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[],
+  ): void {
+    const rate = this.rates.get(version.model) ?? this.deps.options.sampleRate;
+    if (this.closed || rate <= 0 || (rate < 1 && Math.random() >= rate)) return;
+    if (this.pendingRows >= MONITORING_LIMITS.maxPending) {
+      this.deps.metrics.monitoringRows(version.model, 'dropped', 1);
+      return;
+    }
+    this.pending.push({
+      version,
+      at: this.deps.clock.now(),
+      key: id === undefined || id === '' ? undefined : requestKey(version.model, id),
+      inputs,
+      outputs,
+    });
+    this.pendingRows++;
+    if (this.pendingRows >= MONITORING_LIMITS.flushRows) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), MONITORING_LIMITS.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what is queued; resolves when it is stored (errors are logged and the rows counted as dropped). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingRows = 0;
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(() => this.write(batch));
+    return this.flushing;
+  }
+
+  private async write(batch: readonly Pending[]): Promise<void> {
+    const byVersion = new Map<string, Pending[]>();
+    for (const p of batch) {
+      const key = versionKey(p.version.model, p.version.version);
+      byVersion.set(key, [...(byVersion.get(key) ?? []), p]);
+    }
+    for (const items of byVersion.values()) {
+      const { model, version } = items[0]!.version;
+      try {
+        const profile = await this.profileOf(items[0]!.version);
+        const rows: StoredRow[] = [];
+        const requests = new Map<string, { at: number; rows: number }>();
+        for (const item of items) {
+          const extracted = extract(profile, item);
+          extracted.forEach((row) => rows.push(row));
+          if (item.key !== undefined) requests.set(item.key, { at: item.at, rows: extracted.length });
+        }
+        if (rows.length === 0) continue;
+        const times = rows.map((r) => r.t);
+        const record: MonitoringBatchRecord = {
+          model,
+          version,
+          firstAt: new Date(Math.min(...times)).toISOString(),
+          lastAt: new Date(Math.max(...times)).toISOString(),
+          rows: rows.length,
+          payload: JSON.stringify(sealJson(this.deps.cipher, { rows })),
+        };
+        await this.deps.store.insertMonitoringBatch(
+          record,
+          [...requests].map(([requestKey, r]) => ({
+            model,
+            requestKey,
+            version,
+            at: new Date(r.at).toISOString(),
+            rows: r.rows,
+          })),
+        );
+        this.deps.metrics.monitoringRows(model, 'recorded', rows.length);
+      } catch (err) {
+        this.deps.metrics.monitoringRows(model, 'dropped', items.length);
+        this.deps.logger.error(
+          { err, model, version, requests: items.length },
+          'monitoring: could not store sampled predictions',
+        );
+      }
+    }
+  }
+
+  /**
+   * The version's profile: stored, else one derived from its signature (no reference
+   * distributions); null when the version has no output monitoring can score.
+   */
+  private async profileOf(version: ModelVersion): Promise<MonitoringProfile | null> {
+    const key = versionKey(version.model, version.version);
+    const cached = this.profiles.get(key);
+    if (cached !== undefined) return cached;
+    const stored = await this.deps.registry.getMonitoringProfile(version.model, version.version);
+    const profile = stored
+      ? (stored as unknown as MonitoringProfile)
+      : derivedProfile(version, this.deps.clock);
+    this.profiles.set(key, profile);
+    return profile;
+  }
+
+  private async scoredProfile(version: ModelVersion): Promise<MonitoringProfile> {
+    const profile = await this.profileOf(version);
+    if (!profile) {
+      throw new GalenError(
+        'invalid_input',
+        `model "${version.model}" version ${version.version} has no FP32/FP64 output to monitor; its outputs are ${version.signature.outputs.map((o) => o.name).join(', ')}`,
+      );
+    }
+    return profile;
+  }
+
+  /**
+   * Gives a version a reference from rows of its inputs (and optionally their labels): each input's
+   * distribution, and the prediction's, from running the rows through the version.
+   */
+  async setReference(upload: ReferenceUpload, actor: Actor): Promise<MonitoringReport['reference']> {
+    assertCan(actor, 'model:write', 'set monitoring references');
+    const version = await this.deps.registry.getVersion(upload.model, upload.version);
+    const what = `model "${version.model}" version ${version.version}`;
+    const layout = tabularLayoutOf(version.signature)
+      ? layoutFor(version.signature, upload.names, what)
+      : undefined;
+    const output = scoredOutputFor(
+      version.signature,
+      {
+        chosen: upload.output,
+        classes: upload.classes,
+        lineageClasses: version.lineage.parameters?.['classes'],
+      },
+      what,
+    );
+    const rows = layout ? rowsFromTensors(layout, upload.inputs, what) : undefined;
+    const outputs = await this.deps.run(version, upload.inputs, [output.tensor]);
+    const scored = outputs[0]!;
+    const values = Array.from(scored.data as ArrayLike<number | bigint>, Number);
+    const n = scored.shape[0] ?? 0;
+    if (n < MONITORING_LIMITS.referenceRows.min || n > MONITORING_LIMITS.referenceRows.max) {
+      throw new GalenError(
+        'invalid_input',
+        `a reference is ${MONITORING_LIMITS.referenceRows.min} to ${MONITORING_LIMITS.referenceRows.max} rows; this one has ${n}`,
+      );
+    }
+    const width = values.length / n;
+    const perRow = Array.from({ length: n }, (_, r) => values.slice(r * width, (r + 1) * width));
+    if (upload.labels !== undefined && upload.labels.length !== n) {
+      throw new GalenError('invalid_input', `labels has ${upload.labels.length} entries for ${n} rows`);
+    }
+    const labels = upload.labels?.map((l, i) => {
+      try {
+        return labelValue(output, l);
+      } catch (err) {
+        throw new GalenError('invalid_input', `labels[${i}]: ${(err as Error).message}`);
+      }
+    });
+    const profile = buildProfile({
+      layout,
+      output,
+      featureRows: rows ?? [],
+      outputs: perRow,
+      labels,
+      subgroupFeatures: upload.subgroupFeatures,
+      source: upload.description ?? `${n} reference rows given by ${actor.keyId ?? 'a caller'}`,
+      createdAt: isoTime(this.deps.clock.now()),
+    });
+    await this.deps.registry.setMonitoringProfile(
+      version.model,
+      version.version,
+      profile as unknown as Record<string, unknown>,
+      actor,
+    );
+    this.profiles.delete(versionKey(version.model, version.version));
+    return referenceView(profile);
+  }
+
+  /** Joins labels to recorded predictions by request id. */
+  async addLabels(model: string, raw: unknown, actor: Actor): Promise<LabelResult> {
+    assertCan(actor, 'data:write', 'give labels (outcomes) for predictions');
+    const items = parseLabelItems(raw);
+    await this.deps.registry.getModel(model);
+    await this.flush();
+    const keys = items.map((item) => requestKey(model, item.id));
+    const found = new Map(
+      (await this.deps.store.findMonitoringRequests(model, keys)).map((r) => [r.requestKey, r]),
+    );
+    const result: LabelResult = { accepted: 0, unmatched: [], rejected: [] };
+    const records = [];
+    const now = isoTime(this.deps.clock.now());
+    for (const [index, item] of items.entries()) {
+      const request = found.get(keys[index]!);
+      if (!request) {
+        result.unmatched.push({ index, id: item.id });
+        continue;
+      }
+      try {
+        const version = await this.deps.registry.getVersion(model, request.version);
+        const profile = await this.scoredProfile(version);
+        const row = item.row ?? (request.rows === 1 ? 0 : undefined);
+        if (row === undefined || row >= request.rows) {
+          throw new GalenError(
+            'invalid_input',
+            `the request had ${request.rows} rows; give "row" from 0 to ${request.rows - 1}`,
+          );
+        }
+        records.push({
+          model,
+          requestKey: request.requestKey,
+          row,
+          version: request.version,
+          predictedAt: request.at,
+          label: labelValue(profile.output, item.label),
+          groups: parseGroups(item.groups),
+          receivedAt: now,
+          receivedBy: actor.keyId ?? 'unknown',
+        });
+        result.accepted++;
+      } catch (err) {
+        result.rejected.push({ index, id: item.id, reason: (err as Error).message });
+      }
+    }
+    if (records.length > 0) await this.deps.store.upsertMonitoringLabels(records);
+    return result;
+  }
+
+  /** Rows of a version predicted in [from, to), with their labels. */
+  private async rowsIn(model: string, version: number, from: Date, to: Date): Promise<SampleRow[]> {
+    const [batches, labels] = await Promise.all([
+      this.deps.store.listMonitoringBatches(model, version, from.toISOString(), to.toISOString()),
+      this.deps.store.listMonitoringLabels(model, version, from.toISOString(), to.toISOString()),
+    ]);
+    const byKey = new Map(labels.map((l) => [`${l.requestKey}:${l.row}`, l]));
+    const rows: SampleRow[] = [];
+    const lo = from.getTime();
+    const hi = to.getTime();
+    for (const batch of batches) {
+      const { rows: stored } = openJson(
+        this.deps.cipher,
+        JSON.parse(batch.payload),
+        `monitoring samples of model "${model}" version ${version}`,
+      ) as { rows: StoredRow[] };
+      for (const s of stored) {
+        if (s.t < lo || s.t >= hi) continue;
+        const label = s.k === undefined ? undefined : byKey.get(`${s.k}:${s.r}`);
+        rows.push({
+          at: s.t,
+          features: s.f ?? null,
+          prediction: s.p,
+          ...(label && { label: label.label, ...(label.groups && { groups: label.groups }) }),
+        });
+      }
+    }
+    return rows;
+  }
+
+  /** A report of a version (`ref`: number or alias) over `windows` windows ending at `end`. */
+  async report(
+    model: string,
+    ref: string | undefined,
+    options: ReportOptions = {},
+  ): Promise<MonitoringReport> {
+    await this.flush();
+    const version = await this.deps.registry.resolve(model, ref);
+    const profile = await this.scoredProfile(version);
+    const window = options.window ?? this.deps.options.window;
+    const span = durationMs(window, 'window');
+    const count = options.windows ?? 7;
+    if (!Number.isInteger(count) || count < 1 || count > MONITORING_LIMITS.maxWindows) {
+      throw new GalenError(
+        'invalid_input',
+        `windows is ${count}; use an integer from 1 to ${MONITORING_LIMITS.maxWindows}`,
+      );
+    }
+    const end = options.end ?? new Date(this.deps.clock.now());
+    const start = new Date(end.getTime() - count * span);
+    const rows = await this.rowsIn(model, version.version, start, end);
+    let subsampled = 0;
+    const windows: WindowReport[] = [];
+    for (let w = 0; w < count; w++) {
+      const from = new Date(start.getTime() + w * span);
+      const to = new Date(from.getTime() + span);
+      let inWindow = rows.filter((r) => r.at >= from.getTime() && r.at < to.getTime());
+      if (inWindow.length > MONITORING_LIMITS.reportRowsPerWindow) {
+        const step = inWindow.length / MONITORING_LIMITS.reportRowsPerWindow;
+        inWindow = Array.from(
+          { length: MONITORING_LIMITS.reportRowsPerWindow },
+          (_, i) => inWindow[Math.floor(i * step)]!,
+        );
+        subsampled++;
+      }
+      windows.push(windowReport(profile, inWindow, from, to));
+    }
+    const events = await this.deps.store.latestAlertEvents(model, version.version);
+    return {
+      model,
+      version: version.version,
+      reference: referenceView(profile),
+      sampleRate: this.rates.get(model) ?? this.deps.options.sampleRate,
+      window,
+      overall: windowReport(profile, rows, start, end),
+      windows,
+      subsampled,
+      alerts: events.map((e) => ({ rule: e.rule, state: e.state, since: e.at, value: e.value })),
+    };
+  }
+
+  async settings(model: string): Promise<MonitoringSettings & { effectiveSampleRate: number }> {
+    await this.deps.registry.getModel(model);
+    const stored = await this.deps.store.getMonitoringSettings(model);
+    const settings = stored ? (stored as unknown as MonitoringSettings) : { rules: [] };
+    return { ...settings, effectiveSampleRate: settings.sampleRate ?? this.deps.options.sampleRate };
+  }
+
+  async configure(
+    model: string,
+    raw: unknown,
+    actor: Actor,
+  ): Promise<MonitoringSettings & { effectiveSampleRate: number }> {
+    assertCan(actor, 'model:write', 'change monitoring settings');
+    await this.deps.registry.getModel(model);
+    const settings = parseMonitoringSettings(raw);
+    await this.deps.store.putMonitoringSettings(
+      model,
+      settings as unknown as Record<string, never>,
+      isoTime(this.deps.clock.now()),
+      actor.keyId ?? 'unknown',
+    );
+    if (settings.sampleRate === undefined) this.rates.delete(model);
+    else this.rates.set(model, settings.sampleRate);
+    return { ...settings, effectiveSampleRate: settings.sampleRate ?? this.deps.options.sampleRate };
+  }
+
+  async alertEvents(model: string, limit = 100): Promise<AlertEventRecord[]> {
+    await this.deps.registry.getModel(model);
+    return this.deps.store.listAlertEvents(model, limit);
+  }
+
+  /**
+   * Judges every rule of every version with recent samples, updates the gauges, and prunes
+   * samples past retention. Returns the state changes.
+   */
+  async evaluateAll(only?: string): Promise<AlertEventRecord[]> {
+    await this.flush();
+    await this.refreshRates();
+    const now = new Date(this.deps.clock.now());
+    await this.deps.store.pruneMonitoring(
+      new Date(now.getTime() - this.deps.options.retentionDays * 86_400_000).toISOString(),
+    );
+    const settings = new Map(
+      (await this.deps.store.listMonitoringSettings()).map((s) => [
+        s.model,
+        s.settings as unknown as MonitoringSettings,
+      ]),
+    );
+    const gaugeSpan = durationMs(this.deps.options.window, 'monitoring.window');
+    const longest = Math.max(
+      gaugeSpan,
+      ...[...settings.values()].flatMap((s) => s.rules.map((r) => durationMs(r.window, r.name))),
+    );
+    const versions = (
+      await this.deps.store.monitoredVersions(new Date(now.getTime() - longest).toISOString())
+    ).filter((v) => only === undefined || v.model === only);
+    const changes: AlertEventRecord[] = [];
+    for (const { model, version } of versions) {
+      let detail: ModelVersion;
+      try {
+        detail = await this.deps.registry.getVersion(model, version);
+      } catch {
+        continue; // the version is gone
+      }
+      const profile = await this.profileOf(detail);
+      if (!profile) continue;
+      const reports = new Map<number, WindowReport>();
+      const reportFor = async (span: number): Promise<WindowReport> => {
+        const cached = reports.get(span);
+        if (cached) return cached;
+        const from = new Date(now.getTime() - span);
+        const report = windowReport(profile, await this.rowsIn(model, version, from, now), from, now);
+        reports.set(span, report);
+        return report;
+      };
+      this.updateGauges(model, version, await reportFor(gaugeSpan));
+      for (const rule of settings.get(model)?.rules ?? []) {
+        const verdict = judge(rule, await reportFor(durationMs(rule.window, rule.name)));
+        if (!verdict) continue;
+        const event = await this.deps.store.recordAlertTransition({
+          model,
+          version,
+          rule: rule.name,
+          state: verdict.state === 'firing' ? 'firing' : 'resolved',
+          value: verdict.value,
+          at: now.toISOString(),
+          detail: { metric: rule.metric, window: rule.window, ...thresholdOf(rule) },
+        });
+        if (rule.actions.includes('metric'))
+          this.deps.metrics.alertState(model, String(version), rule.name, verdict.state === 'firing');
+        if (event) {
+          changes.push(event);
+          await this.act(rule, event);
+        }
+      }
+    }
+    return changes;
+  }
+
+  private updateGauges(model: string, version: number, report: WindowReport): void {
+    const psi = Object.fromEntries(Object.entries(report.drift?.features ?? {}).map(([f, d]) => [f, d.psi]));
+    const figure = (metric: AlertRule['metric']): number | undefined =>
+      ruleValue({ metric, above: 0, window: 'P1D', minSamples: 0, actions: [], name: metric }, report).value;
+    this.deps.metrics.setMonitoringWindow(model, String(version), psi, {
+      samples: report.samples,
+      labelled: report.labelled,
+      prediction_psi: figure('prediction_psi'),
+      drifted_features: figure('drifted_features'),
+      auroc: figure('auroc'),
+      brier: figure('brier'),
+      calibration_error: figure('calibration_error'),
+      accuracy: figure('accuracy'),
+      rmse: figure('rmse'),
+      mae: figure('mae'),
+      subgroup_gap: figure('subgroup_gap'),
+    });
+  }
+
+  /** A rule's actions on a change of state: log, count, post to its webhook. */
+  private async act(rule: AlertRule, event: AlertEventRecord): Promise<void> {
+    const body = {
+      model: event.model,
+      version: event.version,
+      rule: rule.name,
+      metric: rule.metric,
+      ...(rule.feature !== undefined && { feature: rule.feature }),
+      ...(rule.attribute !== undefined && { attribute: rule.attribute }),
+      state: event.state,
+      value: event.value,
+      ...thresholdOf(rule),
+      window: rule.window,
+      at: event.at,
+    };
+    if (rule.actions.includes('log')) {
+      this.deps.logger.warn(
+        { alert: body },
+        `monitoring alert ${event.state}: ${event.model} v${event.version} ${rule.name}`,
+      );
+    }
+    if (rule.actions.includes('metric'))
+      this.deps.metrics.alertTransition(event.model, rule.name, event.state);
+    if (rule.webhook) await this.postWebhook(rule, body);
+  }
+
+  private async postWebhook(rule: AlertRule, body: Record<string, unknown>): Promise<void> {
+    const post = this.deps.fetch ?? fetch;
+    let problem = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const response = await post(rule.webhook!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'galen-monitoring' },
+          body: JSON.stringify(body),
+          redirect: 'error',
+          signal: AbortSignal.timeout(MONITORING_LIMITS.webhookTimeoutMs),
+        });
+        await response.body?.cancel();
+        if (response.ok) return;
+        problem = `status ${response.status}`;
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+    this.deps.metrics.webhookFailed(String(body['model']), rule.name);
+    this.deps.logger.error(
+      { rule: rule.name, model: body['model'], problem },
+      'monitoring: alert webhook failed after 3 attempts',
+    );
+  }
+
+  /** Stops the timers and writes what is queued. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.evaluator) clearInterval(this.evaluator);
+    await this.flush();
+  }
+}
+
+const thresholdOf = (rule: AlertRule): { above: number } | { below: number } =>
+  rule.above !== undefined ? { above: rule.above } : { below: rule.below! };
+
+function parseLabelItems(raw: unknown): LabelInput[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MONITORING_LIMITS.maxLabels) {
+    throw new GalenError(
+      'invalid_input',
+      `labels is a list of 1 to ${MONITORING_LIMITS.maxLabels} entries, each {"id": "<request id>", "label": …, "row"?: n, "groups"?: {…}}`,
+    );
+  }
+  return (raw as unknown[]).map((entry, i) => {
+    const item = entry as Partial<Record<keyof LabelInput, unknown>> | null;
+    if (typeof item?.id !== 'string' || item.id === '' || item.id.length > 256)
+      throw new GalenError('invalid_input', `labels[${i}].id is the request's id, 1–256 characters`);
+    if (
+      item.row !== undefined &&
+      (typeof item.row !== 'number' || !Number.isInteger(item.row) || item.row < 0)
+    )
+      throw new GalenError('invalid_input', `labels[${i}].row is a row number of the request, from 0`);
+    return {
+      id: item.id,
+      label: item.label,
+      ...(typeof item.row === 'number' && { row: item.row }),
+      ...(item.groups !== undefined && { groups: item.groups as Record<string, string> }),
+    };
+  });
+}
+
+function parseGroups(raw: unknown): Record<string, string> | null {
+  if (raw === undefined || raw === null) return null;
+  if (
+    typeof raw !== 'object' ||
+    Array.isArray(raw) ||
+    Object.keys(raw).length > MONITORING_LIMITS.groupAttributes ||
+    Object.entries(raw).some(([k, v]) => k === '' || k.length > 64 || typeof v !== 'string' || v.length > 64)
+  ) {
+    throw new GalenError(
+      'invalid_input',
+      `groups is an object of at most ${MONITORING_LIMITS.groupAttributes} attributes, each a name and a text value of at most 64 characters, e.g. {"sex": "F"}`,
+    );
+  }
+  return raw as Record<string, string>;
+}
+
+/** A profile for a version without a stored one: how to read its features and output, no references. */
+function derivedProfile(version: ModelVersion, clock: Clock): MonitoringProfile | null {
+  let output;
+  try {
+    output = scoredOutputFor(
+      version.signature,
+      { lineageClasses: version.lineage.parameters?.['classes'] },
+      'the model',
+    );
+  } catch {
+    return null;
+  }
+  const layout = tabularLayoutOf(version.signature);
+  return {
+    schema: PROFILE_SCHEMA,
+    ...(layout && { layout }),
+    output,
+    features: {},
+    subgroupFeatures: [],
+    source: 'none: no reference was given (PUT …/monitoring/reference)',
+    createdAt: isoTime(clock.now()),
+  };
+}
+
+function referenceView(profile: MonitoringProfile | null): MonitoringReport['reference'] {
+  if (!profile) return null;
+  const hasReference = Object.keys(profile.features).length > 0 || profile.prediction !== undefined;
+  return {
+    source: profile.source,
+    createdAt: hasReference ? profile.createdAt : null,
+    features: Object.keys(profile.features),
+    prediction: profile.prediction !== undefined,
+    ...(profile.baseline && { baseline: profile.baseline }),
+  };
+}
+
+/** The stored rows of one recorded request. */
+function extract(profile: MonitoringProfile | null, item: Pending): StoredRow[] {
+  if (!profile) return [];
+  const out = item.outputs.find((t) => t.name === profile.output.tensor);
+  let features: Cell[][] | undefined;
+  if (profile.layout) {
+    try {
+      features = rowsFromTensors(profile.layout, item.inputs, 'the model');
+    } catch {
+      features = undefined;
+    }
+  }
+  const n = out ? (out.shape[0] ?? 0) : (features?.length ?? 0);
+  const values = out ? (out.data as ArrayLike<number | bigint>) : undefined;
+  const width = out && n > 0 ? values!.length / n : 0;
+  return Array.from({ length: n }, (_, r) => {
+    const slice = values ? Array.from({ length: width }, (_, c) => Number(values[r * width + c])) : undefined;
+    return {
+      t: item.at,
+      ...(item.key !== undefined && { k: item.key }),
+      r,
+      ...(features?.[r] && { f: features[r] }),
+      p: slice ? predictionOf(profile.output, slice) : null,
+    };
+  });
+}
