@@ -16,6 +16,7 @@ import { datasetsApiRoutes } from './routes/datasets-api.js';
 import { fhirApiRoutes } from './routes/fhir-api.js';
 import { deidRoutes } from './routes/deid-api.js';
 import { explainRoutes } from './routes/explain-api.js';
+import { monitoringRoutes } from './routes/monitoring-api.js';
 import { jobsApiRoutes } from './routes/jobs-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
@@ -114,6 +115,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   jobsApiRoutes(app, galen);
   fhirApiRoutes(app, galen);
   explainRoutes(app, galen);
+  monitoringRoutes(app, galen);
   deidRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
