@@ -29,6 +29,7 @@ import type { BenchResults, Protocol } from './results.js';
 import { CNN_PROTOCOL, probe, runCnn, runOverhead, runTabular, TABULAR_PROTOCOLS } from './scenarios.js';
 import type { BenchContext, ModelUnderTest } from './scenarios.js';
 import { DEEP_HEADING } from './deep/deep-heading.js';
+import { MONITORING_HEADING } from './monitoring/monitoring-heading.js';
 import { TRAINING_HEADING, sectionOf } from './train/doc-section.js';
 
 const log = (line: string): void => console.log(line);
@@ -146,9 +147,11 @@ function previousAnalysis(file: string): string | undefined {
 function previousTraining(file: string): string | undefined {
   try {
     const text = readFileSync(file, 'utf8');
-    const kept = [sectionOf(text, TRAINING_HEADING), sectionOf(text, DEEP_HEADING)].filter(
-      (s) => s !== undefined,
-    );
+    const kept = [
+      sectionOf(text, TRAINING_HEADING),
+      sectionOf(text, DEEP_HEADING),
+      sectionOf(text, MONITORING_HEADING),
+    ].filter((s) => s !== undefined);
     return kept.length === 0 ? undefined : kept.join('\n\n');
   } catch {
     return undefined;
