@@ -36,11 +36,13 @@ export function encryptionCommand(global: () => CliOptions): Command {
         const result = await audited(galen, 'encryption.rotate', {}, async () => ({
           artifacts: await galen.artifacts.rotate(),
           explainers: await galen.registry.resealExplainers(),
+          monitoringBatches: await galen.monitoring.reseal(),
         }));
         print(result, opts.json, () =>
           [
             `artifacts: ${result.artifacts.encrypted} encrypted, ${result.artifacts.rewrapped} re-encrypted from a previous key, ${result.artifacts.unchanged} already under the current key`,
-            `explainers: ${result.explainers} sealed under the current key`,
+            `explainers and monitoring profiles: ${result.explainers} sealed under the current key`,
+            `recorded prediction batches: ${result.monitoringBatches} sealed under the current key`,
             'Earlier master keys can now be removed from GALEN_PREVIOUS_MASTER_KEYS.',
           ].join('\n'),
         );

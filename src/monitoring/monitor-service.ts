@@ -14,7 +14,7 @@ import {
   sha256Hex,
   tabularLayoutOf,
 } from '../core/index.js';
-import type { Actor, Cell, Clock, Tensor } from '../core/index.js';
+import type { Actor, Clock, Tensor } from '../core/index.js';
 import type { GalenMetrics, Logger } from '../observability/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import { openJson, sealJson } from '../store/index.js';
@@ -26,9 +26,11 @@ import type {
 } from '../store/index.js';
 import { durationMs, judge, parseMonitoringSettings, ruleValue } from './alerts.js';
 import type { AlertRule, MonitoringSettings } from './alerts.js';
-import { buildProfile, labelValue, predictionOf, PROFILE_SCHEMA } from './profile.js';
+import { buildProfile, labelValue, PROFILE_SCHEMA } from './profile.js';
 import type { MonitoringProfile } from './profile.js';
 import { windowReport } from './report.js';
+import { decodeBatch, encodeBatch } from './sample-codec.js';
+import type { RecordedRequest, StoredBatch } from './sample-codec.js';
 import type { SampleRow, WindowReport } from './report.js';
 
 export interface MonitoringOptions {
@@ -70,21 +72,8 @@ export const MONITORING_LIMITS = {
   webhookTimeoutMs: 5_000,
 } as const;
 
-interface Pending {
+interface Pending extends RecordedRequest {
   version: ModelVersion;
-  at: number;
-  key: string | undefined;
-  inputs: readonly Tensor[];
-  outputs: readonly Tensor[];
-}
-
-/** One stored sample row: time, request key, row in the request, features, prediction. */
-interface StoredRow {
-  t: number;
-  k?: string;
-  r: number;
-  f?: Cell[];
-  p: Cell;
 }
 
 export interface LabelInput {
@@ -147,8 +136,8 @@ export interface ReferenceUpload {
 
 const versionKey = (model: string, version: number): string => `${model}\u0000${version}`;
 
-/** The request id as monitoring keeps it: SHA-256 of the model and the id. */
-export const requestKey = (model: string, id: string): string => sha256Hex(`${model}\n${id}`);
+/** The request id as monitoring keeps it: the first 128 bits of the SHA-256 of the model and the id. */
+export const requestKey = (model: string, id: string): string => sha256Hex(`${model}\n${id}`).slice(0, 32);
 
 export class MonitorService {
   private pending: Pending[] = [];
@@ -231,28 +220,32 @@ export class MonitorService {
     const byVersion = new Map<string, Pending[]>();
     for (const p of batch) {
       const key = versionKey(p.version.model, p.version.version);
-      byVersion.set(key, [...(byVersion.get(key) ?? []), p]);
+      const list = byVersion.get(key);
+      if (list) list.push(p);
+      else byVersion.set(key, [p]);
     }
     for (const items of byVersion.values()) {
       const { model, version } = items[0]!.version;
       try {
         const profile = await this.profileOf(items[0]!.version);
-        const rows: StoredRow[] = [];
+        if (!profile) continue;
+        const { batch: stored, rows } = encodeBatch(profile, items);
+        if (rows === 0) continue;
+        let first = Number.POSITIVE_INFINITY;
+        let last = Number.NEGATIVE_INFINITY;
         const requests = new Map<string, { at: number; rows: number }>();
-        for (const item of items) {
-          const extracted = extract(profile, item);
-          extracted.forEach((row) => rows.push(row));
-          if (item.key !== undefined) requests.set(item.key, { at: item.at, rows: extracted.length });
-        }
-        if (rows.length === 0) continue;
-        const times = rows.map((r) => r.t);
+        items.forEach((item, i) => {
+          first = Math.min(first, item.at);
+          last = Math.max(last, item.at);
+          if (item.key !== undefined) requests.set(item.key, { at: item.at, rows: stored.n[i]! });
+        });
         const record: MonitoringBatchRecord = {
           model,
           version,
-          firstAt: new Date(Math.min(...times)).toISOString(),
-          lastAt: new Date(Math.max(...times)).toISOString(),
-          rows: rows.length,
-          payload: JSON.stringify(sealJson(this.deps.cipher, { rows })),
+          firstAt: new Date(first).toISOString(),
+          lastAt: new Date(last).toISOString(),
+          rows,
+          payload: JSON.stringify(sealJson(this.deps.cipher, stored)),
         };
         await this.deps.store.insertMonitoringBatch(
           record,
@@ -264,7 +257,7 @@ export class MonitorService {
             rows: r.rows,
           })),
         );
-        this.deps.metrics.monitoringRows(model, 'recorded', rows.length);
+        this.deps.metrics.monitoringRows(model, 'recorded', rows);
       } catch (err) {
         this.deps.metrics.monitoringRows(model, 'dropped', items.length);
         this.deps.logger.error(
@@ -415,7 +408,13 @@ export class MonitorService {
   }
 
   /** Rows of a version predicted in [from, to), with their labels. */
-  private async rowsIn(model: string, version: number, from: Date, to: Date): Promise<SampleRow[]> {
+  private async rowsIn(
+    profile: MonitoringProfile,
+    model: string,
+    version: number,
+    from: Date,
+    to: Date,
+  ): Promise<SampleRow[]> {
     const [batches, labels] = await Promise.all([
       this.deps.store.listMonitoringBatches(model, version, from.toISOString(), to.toISOString()),
       this.deps.store.listMonitoringLabels(model, version, from.toISOString(), to.toISOString()),
@@ -425,18 +424,18 @@ export class MonitorService {
     const lo = from.getTime();
     const hi = to.getTime();
     for (const batch of batches) {
-      const { rows: stored } = openJson(
+      const stored = openJson(
         this.deps.cipher,
         JSON.parse(batch.payload),
         `monitoring samples of model "${model}" version ${version}`,
-      ) as { rows: StoredRow[] };
-      for (const s of stored) {
-        if (s.t < lo || s.t >= hi) continue;
-        const label = s.k === undefined ? undefined : byKey.get(`${s.k}:${s.r}`);
+      ) as StoredBatch;
+      for (const s of decodeBatch(profile, stored)) {
+        if (s.at < lo || s.at >= hi) continue;
+        const label = s.key === null ? undefined : byKey.get(`${s.key}:${s.row}`);
         rows.push({
-          at: s.t,
-          features: s.f ?? null,
-          prediction: s.p,
+          at: s.at,
+          features: s.features,
+          prediction: s.prediction,
           ...(label && { label: label.label, ...(label.groups && { groups: label.groups }) }),
         });
       }
@@ -464,7 +463,7 @@ export class MonitorService {
     }
     const end = options.end ?? new Date(this.deps.clock.now());
     const start = new Date(end.getTime() - count * span);
-    const rows = await this.rowsIn(model, version.version, start, end);
+    const rows = await this.rowsIn(profile, model, version.version, start, end);
     let subsampled = 0;
     const windows: WindowReport[] = [];
     for (let w = 0; w < count; w++) {
@@ -566,7 +565,12 @@ export class MonitorService {
         const cached = reports.get(span);
         if (cached) return cached;
         const from = new Date(now.getTime() - span);
-        const report = windowReport(profile, await this.rowsIn(model, version, from, now), from, now);
+        const report = windowReport(
+          profile,
+          await this.rowsIn(profile, model, version, from, now),
+          from,
+          now,
+        );
         reports.set(span, report);
         return report;
       };
@@ -666,6 +670,25 @@ export class MonitorService {
     );
   }
 
+  /** Re-encrypts every recorded batch under the current master key (after a rotation); returns how many. */
+  async reseal(): Promise<number> {
+    await this.flush();
+    let count = 0;
+    for (let after = 0; ;) {
+      const page = await this.deps.store.scanMonitoringBatches(after, 200);
+      if (page.length === 0) return count;
+      for (const batch of page) {
+        const plain = openJson(this.deps.cipher, JSON.parse(batch.payload), `monitoring batch ${batch.seq}`);
+        await this.deps.store.replaceMonitoringPayload(
+          batch.seq,
+          JSON.stringify(sealJson(this.deps.cipher, plain)),
+        );
+        count++;
+        after = batch.seq;
+      }
+    }
+  }
+
   /** Stops the timers and writes what is queued. */
   async close(): Promise<void> {
     this.closed = true;
@@ -752,31 +775,4 @@ function referenceView(profile: MonitoringProfile | null): MonitoringReport['ref
     prediction: profile.prediction !== undefined,
     ...(profile.baseline && { baseline: profile.baseline }),
   };
-}
-
-/** The stored rows of one recorded request. */
-function extract(profile: MonitoringProfile | null, item: Pending): StoredRow[] {
-  if (!profile) return [];
-  const out = item.outputs.find((t) => t.name === profile.output.tensor);
-  let features: Cell[][] | undefined;
-  if (profile.layout) {
-    try {
-      features = rowsFromTensors(profile.layout, item.inputs, 'the model');
-    } catch {
-      features = undefined;
-    }
-  }
-  const n = out ? (out.shape[0] ?? 0) : (features?.length ?? 0);
-  const values = out ? (out.data as ArrayLike<number | bigint>) : undefined;
-  const width = out && n > 0 ? values!.length / n : 0;
-  return Array.from({ length: n }, (_, r) => {
-    const slice = values ? Array.from({ length: width }, (_, c) => Number(values[r * width + c])) : undefined;
-    return {
-      t: item.at,
-      ...(item.key !== undefined && { k: item.key }),
-      r,
-      ...(features?.[r] && { f: features[r] }),
-      p: slice ? predictionOf(profile.output, slice) : null,
-    };
-  });
 }

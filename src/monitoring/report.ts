@@ -118,9 +118,11 @@ function subgroups(
   const names = profile.layout ? featureNames(profile.layout) : [];
   const byAttribute = new Map<string, Map<string, SampleRow[]>>();
   const add = (attribute: string, value: string, row: SampleRow): void => {
-    const groups = byAttribute.get(attribute) ?? new Map<string, SampleRow[]>();
-    byAttribute.set(attribute, groups);
-    groups.set(value, [...(groups.get(value) ?? []), row]);
+    let groups = byAttribute.get(attribute);
+    if (!groups) byAttribute.set(attribute, (groups = new Map<string, SampleRow[]>()));
+    const list = groups.get(value);
+    if (list) list.push(row);
+    else groups.set(value, [row]);
   };
   for (const row of labelled) {
     for (const feature of profile.subgroupFeatures) {

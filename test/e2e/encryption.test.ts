@@ -85,6 +85,18 @@ describe('encryption at rest', () => {
       body: { inputs: row(patient) },
     });
     expect(explained.status, JSON.stringify(explained.body)).toBe(200);
+
+    // The prediction was recorded for monitoring; its inputs are sealed like everything else.
+    await server.galen.monitoring.flush();
+    for (const file of await files(dataDir)) {
+      expect(
+        (await readFile(file)).includes(Buffer.from('"v":2,"t":[')),
+        `${file} holds a clear sample batch`,
+      ).toBe(false);
+    }
+    const monitored = await server.call('GET', '/api/v1/models/heart/monitoring?window=PT1H&windows=1');
+    expect(monitored.body.overall.samples).toBe(1);
+    expect(monitored.body.reference.features).toHaveLength(13);
   });
 
   it('refuses an artifact whose ciphertext has a flipped byte', async () => {
@@ -113,6 +125,7 @@ describe('encryption at rest', () => {
     expect(artifacts.rewrapped).toBeGreaterThanOrEqual(4); // two datasets, heart, wdbc, demo models
     expect(artifacts.encrypted).toBe(0);
     expect(await rotating.galen.registry.resealExplainers()).toBeGreaterThanOrEqual(2);
+    expect(await rotating.galen.monitoring.reseal()).toBeGreaterThanOrEqual(1);
     expect((await rotating.galen.artifacts.rotate()).rewrapped).toBe(0);
     await rotating.close();
 
@@ -124,6 +137,10 @@ describe('encryption at rest', () => {
       body: { inputs: row(patient) },
     });
     expect(explained.status, JSON.stringify(explained.body)).toBe(200);
+    // The recorded prediction and the version's profile were re-sealed: the report reads them under the new key alone.
+    const monitored = await server.call('GET', '/api/v1/models/heart/monitoring?window=PT1H&windows=1');
+    expect(monitored.status, JSON.stringify(monitored.body)).toBe(200);
+    expect(monitored.body.overall.samples).toBeGreaterThanOrEqual(1);
     const dataset = (await server.call('GET', '/api/v1/datasets/heart/versions/1')).body;
     expect((await server.galen.artifacts.readVerified(dataset.sha256)).toString('utf8')).toBe(csv);
     await server.close();
