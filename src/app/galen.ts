@@ -125,6 +125,7 @@ export async function createGalen(
     maxAttempts: config.jobs.maxAttempts,
     audit: (entry) => audit.record(entry),
     deepBackend: () => pytorchBackend(config.jobs.python),
+    deidKey: config.deid.keyFile !== undefined,
   });
   return {
     config,

@@ -4,6 +4,7 @@
  * through the ordinary domain services, and reports over the IPC channel. If the parent goes away
  * it stops too, so a job never runs unsupervised.
  */
+import { readDeidKey } from '../config/index.js';
 import type { GalenConfig } from '../config/index.js';
 import { GalenError } from '../core/index.js';
 import { jobActor, removeWorkDirsNow, trainModel } from '../jobs/index.js';
@@ -39,7 +40,7 @@ async function run(start: WorkerStart): Promise<JobOutcome> {
   try {
     const actor = jobActor(start.job as JobRecord);
     const request = start.job.request as unknown as TrainModelRequest;
-    const deps = { ...galen, python: config.jobs.python };
+    const deps = { ...galen, python: config.jobs.python, deidKey: readDeidKey(config) };
     const { version, metrics } = await trainModel(deps, request, actor, {
       job: start.job.id,
       onProgress: (fraction, stage) => void send({ type: 'progress', fraction, stage }),

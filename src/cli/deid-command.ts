@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { GalenError } from '../core/index.js';
 import { formatCsv, parseCsv } from '../datasets/index.js';
-import { deidentifyFhir, deidentifyTable } from '../deid/index.js';
-import type { DeidMode, DeidReport, TableDeidConfig, TableDeidReport } from '../deid/index.js';
+import { deidentifyFhir, deidentifyTable, parseTableDeidConfig } from '../deid/index.js';
+import type { DeidMode, DeidReport, TableDeidReport } from '../deid/index.js';
 import type { CliOptions } from './local-context.js';
 import { print, table } from './local-context.js';
 
@@ -78,15 +78,13 @@ export function deidCommand(global: () => CliOptions): Command {
     )
     .option('--key-file <file>', 'the key for pseudonymize columns (at least 16 secret bytes)')
     .action(async (input: string, output: string, o: { rules: string; keyFile?: string }) => {
-      let config: TableDeidConfig;
+      let raw: unknown;
       try {
-        config = JSON.parse(await readFile(o.rules, 'utf8')) as TableDeidConfig;
+        raw = JSON.parse(await readFile(o.rules, 'utf8'));
       } catch (err) {
         throw new GalenError('invalid_input', `--rules ${o.rules} is not JSON: ${(err as Error).message}`);
       }
-      if (typeof config?.columns !== 'object' || config.columns === null) {
-        throw new GalenError('invalid_input', 'the config needs "columns": {"<column>": "<rule>"}');
-      }
+      const config = parseTableDeidConfig(raw);
       const table = parseCsv(await readFile(input));
       const key = o.keyFile ? await readFile(o.keyFile) : undefined;
       const { header, rows, report } = deidentifyTable(table.columns, table.rows, config, key);

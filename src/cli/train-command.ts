@@ -4,10 +4,12 @@
  * job on a running server (`--url`, key from `GALEN_KEY`), with a progress bar on stderr.
  * With `--json` it prints one JSON object other tools can script: `model`, `version`, `metrics.test`.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { readDeidKey } from '../config/index.js';
 import { GalenError } from '../core/index.js';
 import { looksLikeTargetExpression } from '../datasets/index.js';
+import { parseTableDeidConfig } from '../deid/index.js';
 import { trainModel } from '../jobs/index.js';
 import { SELECTION_METRICS } from '../training/index.js';
 import type { SelectionMetric, TabularModelKind } from '../training/index.js';
@@ -43,7 +45,19 @@ interface TrainFlags {
   classWeight?: 'balanced' | Record<string, number>;
   oversample?: boolean;
   url?: string;
+  /** De-identification rules read from the --deid file. */
+  deid?: Record<string, unknown>;
   progress: boolean;
+}
+
+/** The --deid file: de-identification rules as `galen deid csv` takes them. */
+function deidRules(file: string): Record<string, unknown> {
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return parseTableDeidConfig(raw) as unknown as Record<string, unknown>;
+  } catch (err) {
+    throw new InvalidArgumentError(`${file}: ${(err as Error).message}`);
+  }
 }
 
 function selectBy(value: string): SelectionMetric {
@@ -151,6 +165,7 @@ async function trainRemote(o: TrainFlags, json: boolean | undefined): Promise<vo
     ...(o.sensitive !== undefined && { sensitive: o.sensitive }),
     ...(o.threshold !== undefined && { threshold: o.threshold }),
     ...(o.intendedUse !== undefined && { intendedUse: o.intendedUse }),
+    ...(o.deid !== undefined && { deid: o.deid }),
   });
   // Ctrl-C cancels the job on the server rather than leaving it running unseen.
   let interrupted = false;
@@ -236,6 +251,11 @@ export function trainCommand(global: () => CliOptions): Command {
     )
     .option('--oversample', 'repeat rows of the smaller classes in the training rows until classes are even')
     .option('--intended-use <text>', 'what the model is for, in your words (goes on the model card)')
+    .option(
+      '--deid <rules.json>',
+      'de-identify the data on the way in, by the rules `galen deid csv --rules` takes (the uploaded dataset stays as it is)',
+      deidRules,
+    )
     .option('--url <url>', 'train on this Galen server as a job (API key from GALEN_KEY)')
     .option(
       '--select-by <metric>',
@@ -271,7 +291,7 @@ export function trainCommand(global: () => CliOptions): Command {
         const bar = o.progress ? new ProgressBar() : undefined;
         const { version, metrics } = await audited(galen, 'model.train', { model: o.name }, () =>
           trainModel(
-            { ...galen, python: galen.config.jobs.python },
+            { ...galen, python: galen.config.jobs.python, deidKey: readDeidKey(galen.config) },
             {
               model: o.name,
               dataset: train.dataset.name,
@@ -285,6 +305,7 @@ export function trainCommand(global: () => CliOptions): Command {
               sensitive: o.sensitive,
               threshold: o.threshold,
               intendedUse: o.intendedUse,
+              deid: o.deid,
             },
             CLI_ACTOR,
             bar ? { onProgress: (fraction, stage) => bar.update(fraction, stage) } : {},

@@ -78,6 +78,14 @@ function generalise(value: string | null, level: number, ladder: Ladder): string
   return '*';
 }
 
+/** What a generalisation level did, in words for the report. */
+function describeLevel(level: number, ladder: Ladder): string {
+  if (level === 0) return 'as is';
+  if (ladder === 'bands' && level <= 3) return `${[5, 10, 20][level - 1]}-wide bands (level ${level})`;
+  if (ladder === 'digits') return `last ${level} digit${level > 1 ? 's' : ''} masked (level ${level})`;
+  return `replaced by * (level ${level})`;
+}
+
 function groupsOf(rows: readonly Row[], qi: readonly number[]): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   rows.forEach((row, i) => {
@@ -185,9 +193,7 @@ export function deidentifyTable(
     const suppressed = new Set(failing(rows));
     rows = rows.filter((_, i) => !suppressed.has(i));
     report.suppressedRows = suppressed.size;
-    qiNames.forEach(
-      (name, j) => (report.generalisation[name] = levels[j] === 0 ? 'as is' : `level ${levels[j]}`),
-    );
+    qiNames.forEach((name, j) => (report.generalisation[name] = describeLevel(levels[j]!, ladders[j]!)));
     const groups = [...groupsOf(rows, qi).values()];
     report.k = groups.length > 0 ? Math.min(...groups.map((g) => g.length)) : 0;
     if (sensitive !== undefined) {
@@ -199,4 +205,50 @@ export function deidentifyTable(
   }
   report.rows = rows.length;
   return { header: outHeader, rows, report };
+}
+
+const COLUMN_RULES: readonly ColumnRule[] = ['keep', 'remove', 'pseudonymize', 'year', 'zip3', 'age', 'mask'];
+const CONFIG_SHAPE =
+  '{"columns": {"<column>": "keep|remove|pseudonymize|year|zip3|age|mask"}, "otherColumns"?: "keep|remove", "quasiIdentifiers"?: [...], "k"?: 5, "lDiversity"?: {"sensitive": "<column>", "l": 2}, "maxSuppression"?: 0.05}';
+
+/** Checks table de-identification rules from JSON, saying what is wrong and what is allowed. */
+export function parseTableDeidConfig(raw: unknown): TableDeidConfig {
+  const fail = (message: string): never => {
+    throw new GalenError('invalid_input', `de-identification rules: ${message}; they are ${CONFIG_SHAPE}`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not an object');
+  const r = raw as Record<string, unknown>;
+  const known = ['columns', 'otherColumns', 'quasiIdentifiers', 'k', 'lDiversity', 'maxSuppression'];
+  const extra = Object.keys(r).find((k) => !known.includes(k));
+  if (extra !== undefined) fail(`unknown field "${extra}"`);
+  const columns = r['columns'];
+  if (typeof columns !== 'object' || columns === null || Array.isArray(columns))
+    return fail('"columns" is missing');
+  for (const [name, rule] of Object.entries(columns)) {
+    if (!COLUMN_RULES.includes(rule as ColumnRule)) fail(`column "${name}" has rule ${JSON.stringify(rule)}`);
+  }
+  const other = r['otherColumns'];
+  if (other !== undefined && other !== 'keep' && other !== 'remove')
+    fail('"otherColumns" is "keep" or "remove"');
+  const qi = r['quasiIdentifiers'];
+  if (qi !== undefined && (!Array.isArray(qi) || qi.some((q) => typeof q !== 'string')))
+    fail('"quasiIdentifiers" is a list of column names');
+  const k = r['k'];
+  if (k !== undefined && (typeof k !== 'number' || !Number.isInteger(k) || k < 2 || k > 1000))
+    fail('"k" is an integer from 2 to 1000');
+  const ld = r['lDiversity'] as Record<string, unknown> | undefined;
+  if (
+    ld !== undefined &&
+    (typeof ld !== 'object' ||
+      ld === null ||
+      typeof ld['sensitive'] !== 'string' ||
+      typeof ld['l'] !== 'number' ||
+      !Number.isInteger(ld['l']) ||
+      ld['l'] < 2)
+  )
+    fail('"lDiversity" is {"sensitive": "<column>", "l": 2 or more}');
+  const ms = r['maxSuppression'];
+  if (ms !== undefined && (typeof ms !== 'number' || !(ms >= 0 && ms <= 0.5)))
+    fail('"maxSuppression" is a share from 0 to 0.5');
+  return raw as TableDeidConfig;
 }

@@ -19,6 +19,7 @@ import type { Logger } from '../observability/index.js';
 import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { checkName } from '../registry/index.js';
 import { parseTargetExpression } from '../datasets/index.js';
+import { parseTableDeidConfig } from '../deid/index.js';
 import { JOB_STATES } from '../store/index.js';
 import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
 import { PYTORCH_INSTALL_HINT, backendMissing } from '../deep/pytorch-backend.js';
@@ -69,6 +70,8 @@ export interface JobServiceOptions {
   audit?: (entry: JobAuditEntry) => Promise<unknown>;
   /** The PyTorch backend deep jobs need, probed when the service starts. */
   deepBackend?: () => Promise<PyTorchBackend>;
+  /** Whether the server has a de-identification key (`deid.keyFile`), which `pseudonymize` rules need. */
+  deidKey?: boolean;
 }
 
 export interface JobAuditEntry {
@@ -175,6 +178,12 @@ export class JobService {
     assertCan(actor, 'model:write', 'register trained models');
     checkName('model', request.model);
     const dataset = await this.datasets.get(request.dataset, request.datasetVersion, actor);
+    if (isDeepArchitecture(request.modelKind) && request.deid !== undefined) {
+      throw new GalenError(
+        'invalid_input',
+        'de-identification rules apply to tables; this is a deep architecture',
+      );
+    }
     if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
     else this.checkTabular(request, dataset);
     if (request.modelKind === 'mlp') await this.checkBackend(request);
@@ -215,6 +224,11 @@ export class JobService {
   /** A tabular request: the target column (or comparison) and positive class exist. */
   private checkTabular(request: TrainJobRequest, dataset: DatasetVersion): void {
     const columns = tableSchemaOf(dataset).columns;
+    if (request.deid !== undefined)
+      this.checkDeid(
+        request,
+        columns.map((c) => c.name),
+      );
     const column = columns.find((c) => c.name === request.target);
     // A comparison such as `num > 0` is checked too: its column must exist.
     const expression = column
@@ -237,6 +251,32 @@ export class JobService {
       throw new GalenError(
         'invalid_input',
         `"${request.positive}" is not a value of target "${request.target}" in ${dataset.name}:${dataset.version}; its values are ${column.categories.map((c) => `"${c}"`).join(', ')}`,
+      );
+    }
+  }
+
+  /** De-identification rules that fit the table: known columns, the target kept, a key for pseudonyms. */
+  private checkDeid(request: TrainJobRequest, columns: readonly string[]): void {
+    const rules = parseTableDeidConfig(request.deid);
+    const unknown = Object.keys(rules.columns).find((c) => !columns.includes(c));
+    if (unknown !== undefined) {
+      throw new GalenError(
+        'invalid_input',
+        `the de-identification rules name column "${unknown}", which ${request.dataset} does not have; its columns are ${columns.join(', ')}`,
+      );
+    }
+    const target = parseTargetExpression(request.target, [...columns])?.column ?? request.target;
+    const ruleOf = (c: string): string => rules.columns[c] ?? rules.otherColumns ?? 'remove';
+    if (ruleOf(target) !== 'keep') {
+      throw new GalenError(
+        'invalid_input',
+        `the de-identification rules would ${ruleOf(target) === 'remove' ? 'remove' : 'change'} the target column "${target}"; give it "keep"`,
+      );
+    }
+    if (Object.values(rules.columns).includes('pseudonymize') && !this.options.deidKey) {
+      throw new GalenError(
+        'precondition_failed',
+        'a "pseudonymize" rule needs the server\'s de-identification key: set deid.keyFile (GALEN_DEID_KEY_FILE)',
       );
     }
   }

@@ -63,6 +63,8 @@ export interface ModelCard {
     /** Rows left out because their target was missing. */
     droppedRows: number;
     evaluatedOn: string;
+    /** How the data was de-identified on its way into training, in words (absent when it was not). */
+    deidentified?: string;
     /** Target class counts (classification), training and held-out rows. */
     classBalance?: { train: Record<string, number>; test: Record<string, number> };
     /** A tabular model's columns (empty for other models). */
@@ -105,6 +107,7 @@ export interface ModelCardInput {
   testRows: number;
   droppedRows: number;
   evaluatedOn: string;
+  deidentified?: string | undefined;
   /** Class index per training and held-out row (classification). */
   trainTargets?: ArrayLike<number> | undefined;
   testTargets?: ArrayLike<number> | undefined;
@@ -287,6 +290,7 @@ export function buildModelCard(input: ModelCardInput): ModelCard {
       testRows: input.testRows,
       droppedRows: input.droppedRows,
       evaluatedOn: input.evaluatedOn,
+      ...(input.deidentified !== undefined && { deidentified: input.deidentified }),
       ...(classification &&
         input.classes &&
         input.trainTargets &&
@@ -386,6 +390,7 @@ export function renderModelCardMarkdown(card: ModelCard, model: string, version:
   lines.push(`- Training rows: ${card.data.trainRows}; held-out rows: ${card.data.testRows}`);
   if (card.data.droppedRows > 0) lines.push(`- Rows without a target (not used): ${card.data.droppedRows}`);
   lines.push(`- Evaluated on: ${card.data.evaluatedOn}`);
+  if (card.data.deidentified) lines.push(`- De-identified before training: ${card.data.deidentified}`);
   if (card.data.classBalance) {
     const { train, test } = card.data.classBalance;
     lines.push(

@@ -56,7 +56,12 @@ export async function trainMlp(
   if (!backend.available) throw backendMissing(backend);
 
   progress(0, 'loading data');
-  const { dataset, testDataset, table, testRows, schema } = await loadTrainingTable(deps, request, actor);
+  const { dataset, testDataset, table, testRows, schema, deid } = await loadTrainingTable(
+    deps,
+    request,
+    actor,
+  );
+  if (deid) hooks.onLog?.('info', `de-identified on the way in: ${deid.summary}`);
   const seed = request.options?.seed ?? 42;
   const data = prepareTabularNetwork(table, schema, {
     seed,
@@ -170,6 +175,7 @@ export async function trainMlp(
       testRows: n,
       droppedRows: data.droppedRows,
       evaluatedOn,
+      deidentified: deid?.summary,
       trainTargets: data.y.train,
       testTargets: data.testTargets,
       report: scored.report,
@@ -185,7 +191,7 @@ export async function trainMlp(
         source: 'galen training',
         datasetSha256: dataset.sha256,
         parameters: {
-          ...lineageOf(dataset, testDataset, request, hooks.job),
+          ...lineageOf(dataset, testDataset, request, hooks.job, deid),
           model: 'mlp',
           seed,
           options: request.options ?? {},

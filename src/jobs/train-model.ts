@@ -70,6 +70,11 @@ export interface TrainModelRequest {
   intendedUse?: string | undefined;
   /** Known limitations to put on the model card before the ones Galen finds. */
   limitations?: string[] | undefined;
+  /**
+   * De-identify the table (and test data) on the way in: the rules of `galen deid csv`
+   * (per-column rules, k-anonymity, l-diversity). The stored dataset is left as it is.
+   */
+  deid?: Record<string, unknown> | undefined;
 }
 
 /** Where a run stands: share done (0–1) and what it is doing, in words without patient data. */
@@ -95,6 +100,8 @@ export interface TrainModelDeps {
   artifacts: ArtifactStore;
   /** The Python with torch and onnx for deep models (default: found on the machine). */
   python?: string | undefined;
+  /** The key of `pseudonymize` de-identification rules (`deid.keyFile`). */
+  deidKey?: Uint8Array | undefined;
 }
 
 /** Runs compiled ONNX bytes in Galen's runtime under a throw-away key, and unloads it. */
@@ -144,7 +151,12 @@ export async function trainModel(
     );
   }
   progress(PHASE.load, 'loading data');
-  const { dataset, testDataset, table, testRows, schema } = await loadTrainingTable(deps, request, actor);
+  const { dataset, testDataset, table, testRows, schema, deid } = await loadTrainingTable(
+    deps,
+    request,
+    actor,
+  );
+  if (deid) hooks.onLog?.('info', `de-identified on the way in: ${deid.summary}`);
   const seed = request.options?.seed ?? 42;
   const trained = trainTabular(table, schema, {
     ...request.options,
@@ -234,6 +246,7 @@ export async function trainModel(
     testRows: n,
     droppedRows: trained.droppedRows,
     evaluatedOn: String(metrics['evaluatedOn']),
+    deidentified: deid?.summary,
     trainTargets: trained.trainTargets,
     testTargets: trained.testTargets,
     report,
@@ -251,7 +264,7 @@ export async function trainModel(
       source: 'galen training',
       datasetSha256: dataset.sha256,
       parameters: {
-        ...lineageOf(dataset, testDataset, request, hooks.job),
+        ...lineageOf(dataset, testDataset, request, hooks.job, deid),
         model: trained.model,
         ...(trained.selection && { selection: trained.selection }),
         seed,

@@ -7,6 +7,8 @@ import { GalenError } from '../core/index.js';
 import type { Actor, FeatureLayout, PipelineSpec, ScoredOutput, Tensor } from '../core/index.js';
 import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
 import type { DatasetSchema, ParsedTable } from '../datasets/index.js';
+import { deidentifyTable, parseTableDeidConfig } from '../deid/index.js';
+import type { TableDeidReport } from '../deid/index.js';
 import { buildProfile } from '../monitoring/index.js';
 import type { DatasetRegistry, DatasetVersion } from '../registry/index.js';
 import { bySubgroup } from '../training/index.js';
@@ -14,6 +16,8 @@ import type { PipelineColumns } from '../training/index.js';
 import type { TrainModelRequest } from './train-model.js';
 
 export interface TrainingTable {
+  /** What de-identification did to the data on its way in, when the request asked for it. */
+  deid?: { train: TableDeidReport; test?: TableDeidReport; summary: string } | undefined;
   dataset: DatasetVersion;
   testDataset: DatasetVersion | undefined;
   table: ParsedTable;
@@ -24,17 +28,34 @@ export interface TrainingTable {
 
 /** Reads the request's table, derives a target expression (`num > 0`) and infers the schema, checked. */
 export async function loadTrainingTable(
-  deps: { datasets: DatasetRegistry },
+  deps: { datasets: DatasetRegistry; deidKey?: Uint8Array | undefined },
   request: TrainModelRequest,
   actor: Actor,
 ): Promise<TrainingTable> {
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
   let table = await deps.datasets.load(dataset);
+  const rules = request.deid && parseTableDeidConfig(request.deid);
+  // De-identification on the way in: what is trained on (and held out) is the de-identified table.
+  const deidentify = (t: ParsedTable): { table: ParsedTable; report: TableDeidReport } => {
+    const out = deidentifyTable(t.columns, t.rows, rules!, deps.deidKey);
+    return { table: { columns: out.header, rows: out.rows }, report: out.report };
+  };
+  let deid: TrainingTable['deid'];
+  if (rules) {
+    const done = deidentify(table);
+    table = done.table;
+    deid = { train: done.report, summary: deidSummary(done.report) };
+  }
   let testRows: number[] | undefined;
   let testDataset: DatasetVersion | undefined;
   if (request.testDataset !== undefined) {
     testDataset = await deps.datasets.get(request.testDataset, undefined, actor);
-    const held = await deps.datasets.load(testDataset);
+    let held = await deps.datasets.load(testDataset);
+    if (rules) {
+      const done = deidentify(held);
+      held = done.table;
+      deid = { ...deid!, test: done.report };
+    }
     if (held.columns.join('\u0000') !== table.columns.join('\u0000')) {
       throw new GalenError(
         'invalid_input',
@@ -68,7 +89,22 @@ export async function loadTrainingTable(
       `the sensitive column "${request.sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
     );
   }
-  return { dataset, testDataset, table, testRows, schema };
+  return { dataset, testDataset, table, testRows, schema, deid };
+}
+
+/** What de-identification did, in one line for the model card and the job log. */
+function deidSummary(report: TableDeidReport): string {
+  const rules = Object.entries(report.columns)
+    .filter(([, rule]) => rule !== 'keep')
+    .map(([column, rule]) => `${column} ${rule === 'remove' ? 'removed' : `→ ${rule}`}`);
+  const generalised = Object.entries(report.generalisation).map(([c, g]) => `${c} generalised to ${g}`);
+  return [
+    ...rules,
+    ...generalised,
+    ...(report.k !== undefined ? [`k-anonymity k = ${report.k}`] : []),
+    ...(report.l !== undefined ? [`l-diversity l = ${report.l}`] : []),
+    `${report.suppressedRows} rows suppressed, ${report.rows} kept`,
+  ].join('; ');
 }
 
 /**
@@ -141,10 +177,14 @@ export function cardSubgroups(
 export function lineageOf(
   dataset: DatasetVersion,
   testDataset: DatasetVersion | undefined,
-  request: Pick<TrainModelRequest, 'target' | 'positive' | 'threshold'>,
+  request: Pick<TrainModelRequest, 'target' | 'positive' | 'threshold' | 'deid'>,
   job: string | undefined,
+  deid?: TrainingTable['deid'],
 ): Record<string, unknown> {
   return {
+    ...(deid && {
+      deid: { rules: request.deid, report: deid.train, ...(deid.test && { testReport: deid.test }) },
+    }),
     dataset: `${dataset.name}:${dataset.version}`,
     ...(testDataset && {
       testDataset: `${testDataset.name}:${testDataset.version}`,

@@ -8,11 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
+import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
 const FHIR = new URL('../../../shared/data/fhir/', import.meta.url);
 const HIPOLITO = 'Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
+const ADMISSIONS = new URL('../../../shared/data/ehr/mimic3_demo_ADMISSIONS.csv', import.meta.url);
+const CLEVELAND = new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url);
 
 describe('de-identification API and CLI', () => {
   let server: TestServer;
@@ -100,5 +103,101 @@ describe('de-identification API and CLI', () => {
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/pseudonymous mode needs --key-file/);
+  });
+
+  it('de-identifies a table over the API: column rules, pseudonyms with the server key, k-anonymity it can show', async () => {
+    const csv = await readFile(ADMISSIONS, 'utf8');
+    const rules = {
+      columns: {
+        SUBJECT_ID: 'pseudonymize',
+        ADMISSION_TYPE: 'keep',
+        INSURANCE: 'keep',
+        MARITAL_STATUS: 'keep',
+        ETHNICITY: 'keep',
+        DIAGNOSIS: 'mask',
+        HOSPITAL_EXPIRE_FLAG: 'keep',
+      },
+      quasiIdentifiers: ['INSURANCE', 'MARITAL_STATUS', 'ETHNICITY'],
+      k: 3,
+    };
+    const answer = await server.call('POST', '/api/v1/deid/csv', { body: { csv, rules } });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const out = answer.body.csv as string;
+    const [header, ...lines] = out.trim().split('\n');
+    // Only the named columns remain: row ids, admission ids and every date are gone.
+    expect(header).toBe(
+      'SUBJECT_ID,ADMISSION_TYPE,INSURANCE,MARITAL_STATUS,ETHNICITY,DIAGNOSIS,HOSPITAL_EXPIRE_FLAG',
+    );
+    for (const id of ['142345', '10/23/64', '10006,']) expect(out).not.toContain(id);
+    // k-anonymity, counted here rather than taken from the report.
+    const groups = new Map<string, number>();
+    for (const line of lines) {
+      const cells = line.split(',');
+      const key = [cells[2], cells[3], cells[4]].join('|');
+      groups.set(key, (groups.get(key) ?? 0) + 1);
+    }
+    expect(Math.min(...groups.values())).toBeGreaterThanOrEqual(3);
+    expect(answer.body.report.k).toBe(Math.min(...groups.values()));
+    expect(lines.length + answer.body.report.suppressedRows).toBe(csv.trim().split('\n').length - 1);
+
+    const bad = await server.call('POST', '/api/v1/deid/csv', {
+      body: { csv, rules: { columns: { SUBJECT_ID: 'hash' } } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/column "SUBJECT_ID" has rule "hash"; they are \{"columns"/);
+    const noKey = await createTestServer();
+    try {
+      const refused = await noKey.call('POST', '/api/v1/deid/csv', { body: { csv, rules } });
+      expect(refused.status).toBe(412);
+      expect(refused.body.error).toMatch(/needs the server key/);
+    } finally {
+      await noKey.close();
+    }
+  });
+
+  it('trains on data de-identified on the way in, and says so on the version', async () => {
+    const csv = await readFile(CLEVELAND, 'utf8');
+    expect(
+      (await server.call('POST', '/api/v1/datasets/heart', { body: csv, contentType: 'text/csv' })).status,
+    ).toBe(201);
+    const rules = { columns: { age: 'age' }, otherColumns: 'keep', quasiIdentifiers: ['age', 'sex'], k: 10 };
+    const submit = (deid: unknown, extra: Record<string, unknown> = {}) =>
+      server.call('POST', '/api/v1/jobs', {
+        body: {
+          model: 'heart-deid',
+          dataset: 'heart',
+          target: 'num > 0',
+          modelKind: 'logistic',
+          deid,
+          ...extra,
+        },
+      });
+    const job = await submit(rules);
+    expect(job.status, JSON.stringify(job.body)).toBe(202);
+    const done = await waitForJob(server, job.body.id);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    const version = (await server.call('GET', '/api/v1/models/heart-deid/versions/1')).body;
+    const deid = version.lineage.parameters.deid;
+    expect(deid.rules).toEqual(rules);
+    expect(deid.report.k).toBeGreaterThanOrEqual(10);
+    expect(deid.report.generalisation.age).toMatch(/-wide bands/);
+    // The model takes what it was trained on: age bands, not ages.
+    const inputs = (await server.call('GET', '/v2/models/heart-deid')).body.inputs;
+    expect(inputs.find((i: { name: string }) => i.name === 'age').datatype).toBe('BYTES');
+    const card = (await server.call('GET', '/api/v1/models/heart-deid/versions/1/card')).body;
+    expect(JSON.stringify(card)).toMatch(/k-anonymity k = \d+/);
+    const logs = (await server.call('GET', `/api/v1/jobs/${job.body.id}/logs`)).body;
+    expect(JSON.stringify(logs)).toContain('de-identified on the way in');
+
+    // Refused at submit, with the reason.
+    expect((await submit({ columns: { chol: 'keep', pulse: 'keep' } })).body.error).toMatch(
+      /name column "pulse", which heart does not have/,
+    );
+    expect((await submit({ columns: { age: 'keep' } })).body.error).toMatch(
+      /would remove the target column "num"/,
+    );
+    expect((await submit({ columns: { num: 'keep' }, k: 1 })).body.error).toMatch(
+      /"k" is an integer from 2 to 1000/,
+    );
   });
 });

@@ -214,6 +214,12 @@ const TrainJobBody = Type.Object(
       Type.String({ maxLength: 10_000, description: 'goes on the model card as given' }),
     ),
     limitations: Type.Optional(Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 50 })),
+    deid: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'de-identify the table on the way in, by the rules of `galen deid csv`: {"columns": {"<column>": "keep|remove|pseudonymize|year|zip3|age|mask"}, "otherColumns"?, "quasiIdentifiers"?, "k"?, "lDiversity"?, "maxSuppression"?}',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
