@@ -282,7 +282,7 @@ export async function callCdsService(
     answer: {
       cards: [
         {
-          uuid: randomUUID(),
+          uuid: assessment.id ?? randomUUID(),
           summary: `${Math.round(p * 100)}% predicted probability of ${outcome}`.slice(0, 140),
           indicator,
           detail: [

@@ -5,6 +5,7 @@
  * used as `basis`, one prediction per class (the positive class for two), and a note naming the
  * inputs the data had nothing for.
  */
+import { randomUUID } from 'node:crypto';
 import type { Bundle, RiskAssessment } from '@medplum/fhirtypes';
 import { GalenError } from '../core/index.js';
 import type { Tensor } from '../core/index.js';
@@ -111,9 +112,12 @@ export async function predictFromFhir(
       `model "${version.model}" version ${version.version} has no "probabilities" output; a RiskAssessment needs a classifier`,
     );
   }
+  // The prediction's id: the RiskAssessment's (and a CDS card's uuid), and what monitoring labels it by.
+  const id = randomUUID();
   const result = await deps.inference.infer({
     model: version.model,
     version: String(version.version),
+    id,
     inputs,
     outputs: ['probabilities'],
     protocol: request.protocol,
@@ -131,6 +135,7 @@ export async function predictFromFhir(
   const patientRef = data.referenceOf.get(data.patient)!;
   return {
     resourceType: 'RiskAssessment',
+    id,
     status: 'final',
     subject: { reference: patientRef },
     occurrenceDateTime: at.toISOString(),

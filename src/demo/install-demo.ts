@@ -76,6 +76,7 @@ async function installBreastCancerDemo(galen: Galen): Promise<DemoInstall> {
     ],
     outputs: ['probabilities'],
     protocol: 'internal',
+    monitor: false,
   });
   const probabilities = result.outputs[0]!.data as Float32Array;
   const malignant = Array.from({ length: n }, (_, i) => probabilities[i * 2 + 1]!);
@@ -100,6 +101,26 @@ async function installBreastCancerDemo(galen: Galen): Promise<DemoInstall> {
       ],
       names: built.featureNames,
       classes: ['benign', 'malignant'],
+    },
+    DEMO_ACTOR,
+  );
+  // Monitoring: production is compared with the held-out rows and their diagnoses.
+  await galen.monitoring.setReference(
+    {
+      model: DEMO_MODEL,
+      version: version.version,
+      inputs: [
+        {
+          name: 'features',
+          datatype: 'FP32',
+          shape: [n, built.featureNames.length],
+          data: built.test.features,
+        },
+      ],
+      labels: Array.from(built.test.labels, (y) => (y === 1 ? 'malignant' : 'benign')),
+      names: built.featureNames,
+      classes: ['benign', 'malignant'],
+      description: `the ${n} held-out rows of the WDBC data (seed ${built.parameters.seed}) and their diagnoses`,
     },
     DEMO_ACTOR,
   );

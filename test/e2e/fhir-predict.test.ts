@@ -118,6 +118,13 @@ describe('FHIR $predict', () => {
       /^Main contributions to the log-odds of true, against 100 training rows \(exact Shapley values\): (\w+ (no data|[\d.]+) \([+−]\d+\.\d\d\)(, |\.$)){3}/,
     );
 
+    // The RiskAssessment's id is the prediction's: an outcome observed later is given as a label by it.
+    expect(ra.id).toMatch(/^[0-9a-f-]{36}$/);
+    const labelled = await server.call('POST', '/api/v1/models/heart/monitoring/labels', {
+      body: { labels: [{ id: ra.id, label: 'true' }] },
+    });
+    expect(labelled.body).toMatchObject({ accepted: 1, unmatched: [], rejected: [] });
+
     // The same values over OIP give the same probability.
     const values: Record<string, number | null> = Object.fromEntries(COLUMNS.map((c) => [c, null]));
     Object.assign(values, {

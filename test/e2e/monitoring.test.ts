@@ -12,6 +12,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/datasets/index.js';
+import { WDBC_FEATURE_NAMES, parseWdbcCsv, readWdbcCsv } from '../../src/demo/index.js';
 import { auroc, mulberry32 } from '../../src/training/index.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
@@ -88,6 +89,7 @@ describe('monitoring', () => {
     webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/alerts`;
 
     server = await createTestServer({
+      withDemo: true,
       config: { monitoring: { sampleRate: 1, window: 'PT1H', evaluateSeconds: 0, retentionDays: 90 } },
     });
     const table = parseCsv(await readFile(READMISSIONS));
@@ -335,5 +337,39 @@ describe('monitoring', () => {
     expect((await server.call('GET', '/api/v1/models/readmit/monitoring', { key: null })).status).toBe(401);
     expect((await server.call('GET', '/api/v1/models/nope/monitoring')).status).toBe(404);
     expect((await server.call('GET', '/api/v1/models/readmit/monitoring?window=P0D')).status).toBe(400);
+  });
+
+  it("monitors an imported model by its uploaded reference: the demo's one [-1, 30] input, element by element", async () => {
+    const before = await server.call('GET', '/api/v1/models/breast-cancer/monitoring?window=PT1H&windows=1');
+    expect(before.body.reference.features).toEqual([...WDBC_FEATURE_NAMES]);
+    expect(before.body.reference.source).toMatch(/held-out rows of the WDBC data/);
+    expect(before.body.reference.baseline.auroc).toBeGreaterThan(0.95);
+    const wdbc = parseWdbcCsv(await readWdbcCsv());
+    for (let k = 0; k * 50 < wdbc.rows.length; k++) {
+      const rows = wdbc.rows.slice(k * 50, k * 50 + 50);
+      const answer = await server.call('POST', '/v2/models/breast-cancer/infer', {
+        body: {
+          id: `wdbc-${k}`,
+          inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 30], data: rows.flat() }],
+        },
+      });
+      expect(answer.status).toBe(200);
+    }
+    const labels = wdbc.labels.map((y, i) => ({
+      id: `wdbc-${Math.floor(i / 50)}`,
+      row: i % 50,
+      label: y === 1 ? 'malignant' : 'benign',
+    }));
+    expect(
+      (await server.call('POST', '/api/v1/models/breast-cancer/monitoring/labels', { body: { labels } })).body
+        .accepted,
+    ).toBe(wdbc.rows.length);
+    const body = (await server.call('GET', '/api/v1/models/breast-cancer/monitoring?window=PT1H&windows=1'))
+      .body;
+    expect(body.overall).toMatchObject({ samples: wdbc.rows.length, labelled: wdbc.rows.length });
+    expect(Object.keys(body.overall.drift.features)).toEqual([...WDBC_FEATURE_NAMES]);
+    // The stored features are the values sent: the mean radius PSI is small against the held-out reference.
+    expect(body.overall.drift.features.mean_radius.psi).toBeLessThan(0.1);
+    expect(body.overall.performance.auroc).toBeGreaterThan(0.95);
   });
 });
