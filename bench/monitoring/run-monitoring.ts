@@ -46,7 +46,13 @@ async function main(): Promise<void> {
     overrides: {
       dataDir: dir,
       logLevel: 'silent',
-      monitoring: { sampleRate: 1, window: 'P1D', evaluateSeconds: 0, retentionDays: 90 },
+      monitoring: {
+        sampleRate: 1,
+        window: 'P1D',
+        evaluateSeconds: 0,
+        retentionDays: 90,
+        allowPrivateWebhooks: false,
+      },
     },
   });
   const galen = await createGalen(config, createLogger('silent'));

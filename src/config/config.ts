@@ -203,6 +203,11 @@ export const ConfigSchema = Type.Object(
           default: 90,
           description: 'Days sampled predictions and their labels are kept.',
         }),
+        allowPrivateWebhooks: Type.Boolean({
+          default: false,
+          description:
+            'Let alert webhooks go to loopback, private and link-local addresses (refused by default).',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -339,6 +344,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_MONITORING_WINDOW: { path: ['monitoring', 'window'], kind: 'string' },
   GALEN_MONITORING_EVALUATE_SECONDS: { path: ['monitoring', 'evaluateSeconds'], kind: 'integer' },
   GALEN_MONITORING_RETENTION_DAYS: { path: ['monitoring', 'retentionDays'], kind: 'integer' },
+  GALEN_MONITORING_ALLOW_PRIVATE_WEBHOOKS: { path: ['monitoring', 'allowPrivateWebhooks'], kind: 'boolean' },
   GALEN_TLS_CERT_FILE: { path: ['tls', 'certFile'], kind: 'string' },
   GALEN_TLS_KEY_FILE: { path: ['tls', 'keyFile'], kind: 'string' },
   GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },

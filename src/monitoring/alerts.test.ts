@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationMs, judge, parseMonitoringSettings } from './alerts.js';
+import { durationMs, isPrivateHost, judge, maskedWebhook, parseMonitoringSettings } from './alerts.js';
 import { performanceOf, subgroupGap } from './performance.js';
 import { labelValue, predictionOf } from './profile.js';
 import type { WindowReport } from './report.js';
@@ -125,5 +125,27 @@ describe('alert rules', () => {
     expect(judge(rule, window(99, 0.5))).toBeUndefined();
     expect(judge(rule, window(100, 0.5))).toEqual({ state: 'firing', value: 0.5 });
     expect(judge(rule, window(100, 0.75))).toEqual({ state: 'ok', value: 0.75 });
+  });
+
+  it('refuses webhooks to internal addresses unless allowed, and shows them by origin only', () => {
+    const rule = (webhook: string) => ({
+      rules: [{ name: 'w', metric: 'auroc', below: 0.7, actions: ['webhook'], webhook }],
+    });
+    for (const url of [
+      'http://127.0.0.1:9/x',
+      'http://localhost/x',
+      'http://169.254.169.254/latest',
+      'http://10.0.0.5/',
+      'http://[::1]/',
+      'http://192.168.1.1/',
+    ])
+      expect(() => parseMonitoringSettings(rule(url)), url).toThrow(/loopback, private or link-local/);
+    expect(parseMonitoringSettings(rule('http://127.0.0.1:9/x'), true).rules[0]!.webhook).toBe(
+      'http://127.0.0.1:9/x',
+    );
+    expect(parseMonitoringSettings(rule('https://hooks.example.org/T0/B1/secret')).rules).toHaveLength(1);
+    expect(isPrivateHost('8.8.8.8')).toBe(false);
+    expect(isPrivateHost('::ffff:10.0.0.1')).toBe(true);
+    expect(maskedWebhook('https://hooks.example.org/T0/B1/secret?x=1')).toBe('https://hooks.example.org/…');
   });
 });

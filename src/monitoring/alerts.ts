@@ -3,6 +3,7 @@
  * compared with a threshold. A rule fires when the figure crosses it and resolves when it comes
  * back; each change is logged, counted in a metric, and posted to a webhook when the rule has one.
  */
+import { isIP } from 'node:net';
 import { GalenError } from '../core/index.js';
 import type { WindowReport } from './report.js';
 
@@ -83,7 +84,7 @@ function fail(at: string, message: string): never {
   throw new GalenError('invalid_input', `${at}: ${message}`);
 }
 
-function parseRule(raw: unknown, at: string): AlertRule {
+function parseRule(raw: unknown, at: string, allowPrivate: boolean): AlertRule {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(at, 'a rule is an object');
   const r = raw as Record<string, unknown>;
   const known = new Set([
@@ -154,6 +155,11 @@ function parseRule(raw: unknown, at: string): AlertRule {
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password)
       fail(where, 'webhook is an http(s) URL without credentials in it');
+    if (!allowPrivate && isPrivateHost(url.hostname))
+      fail(
+        where,
+        `webhook host ${url.hostname} is a loopback, private or link-local address; alerts go to public hosts unless monitoring.allowPrivateWebhooks is set`,
+      );
   }
   return {
     name,
@@ -170,7 +176,7 @@ function parseRule(raw: unknown, at: string): AlertRule {
 }
 
 /** Checks a model's monitoring settings: `{"sampleRate"?: 0–1, "rules"?: [...]}`. */
-export function parseMonitoringSettings(raw: unknown): MonitoringSettings {
+export function parseMonitoringSettings(raw: unknown, allowPrivate = false): MonitoringSettings {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new GalenError(
       'invalid_input',
@@ -190,7 +196,7 @@ export function parseMonitoringSettings(raw: unknown): MonitoringSettings {
   const rulesRaw = r['rules'] ?? [];
   if (!Array.isArray(rulesRaw) || rulesRaw.length > MAX_RULES)
     fail('rules', `a list of at most ${MAX_RULES} rules`);
-  const rules = rulesRaw.map((rule, i) => parseRule(rule, `rules[${i}]`));
+  const rules = rulesRaw.map((rule, i) => parseRule(rule, `rules[${i}]`, allowPrivate));
   const names = new Set<string>();
   for (const rule of rules) {
     if (names.has(rule.name)) fail(`rule "${rule.name}"`, 'names must be unique');
@@ -256,4 +262,41 @@ export function judge(
   if (value === undefined || count < rule.minSamples) return undefined;
   const firing = rule.above !== undefined ? value > rule.above : value < rule.below!;
   return { state: firing ? 'firing' : 'ok', value };
+}
+
+/** Whether a host name or address is loopback, private, link-local or otherwise not public (cloud metadata included). */
+export function isPrivateHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal'))
+    return true;
+  if (isIP(h) === 4) {
+    const [a, b] = h.split('.').map(Number) as [number, number];
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      a >= 224
+    );
+  }
+  if (isIP(h) === 6) {
+    if (h === '::' || h === '::1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    if (mapped) return isPrivateHost(mapped[1]!);
+    return /^(fc|fd|fe8|fe9|fea|feb|ff)/.test(h);
+  }
+  return false;
+}
+
+/** A webhook URL as shown to readers: its origin only (paths and queries often carry secrets). */
+export function maskedWebhook(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname === '/' && u.search === '' ? u.origin : `${u.origin}/…`;
+  } catch {
+    return '…';
+  }
 }

@@ -24,7 +24,15 @@ import type {
   MetadataStore,
   MonitoringBatchRecord,
 } from '../store/index.js';
-import { durationMs, judge, parseMonitoringSettings, ruleValue } from './alerts.js';
+import { lookup } from 'node:dns/promises';
+import {
+  durationMs,
+  isPrivateHost,
+  judge,
+  maskedWebhook,
+  parseMonitoringSettings,
+  ruleValue,
+} from './alerts.js';
 import type { AlertRule, MonitoringSettings } from './alerts.js';
 import { buildProfile, labelValue, PROFILE_SCHEMA } from './profile.js';
 import type { MonitoringProfile } from './profile.js';
@@ -41,6 +49,8 @@ export interface MonitoringOptions {
   /** Seconds between judging alert rules (0 = only on request). */
   evaluateSeconds: number;
   retentionDays: number;
+  /** Whether alert webhooks may go to loopback, private and link-local addresses. */
+  allowPrivateWebhooks: boolean;
 }
 
 export interface MonitorDeps {
@@ -74,6 +84,7 @@ export const MONITORING_LIMITS = {
 
 interface Pending extends RecordedRequest {
   version: ModelVersion;
+  rows: number;
 }
 
 export interface LabelInput {
@@ -146,7 +157,12 @@ export class MonitorService {
   private evaluator: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly rates = new Map<string, number>();
-  private readonly profiles = new Map<string, MonitoringProfile | null>();
+  /** Profiles by version, with when they were read: re-read after a minute, so another process's upload is seen. */
+  private readonly profiles = new Map<string, { profile: MonitoringProfile | null; at: number }>();
+  /** Rows handed to the write chain and not yet written. */
+  private inflightRows = 0;
+  private evaluating: Promise<AlertEventRecord[]> | undefined;
+  private lastPrune = 0;
   private closed = false;
 
   constructor(private readonly deps: MonitorDeps) {}
@@ -157,6 +173,7 @@ export class MonitorService {
     const seconds = this.deps.options.evaluateSeconds;
     if (seconds > 0) {
       this.evaluator = setInterval(() => {
+        if (this.evaluating) return; // the previous run (slow webhooks) is still going
         this.evaluateAll().catch((err: unknown) =>
           this.deps.logger.error({ err }, 'monitoring: judging alert rules failed'),
         );
@@ -166,11 +183,14 @@ export class MonitorService {
   }
 
   private async refreshRates(): Promise<void> {
-    this.rates.clear();
+    const rates = new Map<string, number>();
     for (const { model, settings } of await this.deps.store.listMonitoringSettings()) {
       const rate = (settings as unknown as MonitoringSettings).sampleRate;
-      if (rate !== undefined) this.rates.set(model, rate);
+      if (rate !== undefined) rates.set(model, rate);
     }
+    // Swapped in whole: a model set to record nothing is never recorded while this was read.
+    this.rates.clear();
+    for (const [model, rate] of rates) this.rates.set(model, rate);
   }
 
   /**
@@ -185,18 +205,22 @@ export class MonitorService {
   ): void {
     const rate = this.rates.get(version.model) ?? this.deps.options.sampleRate;
     if (this.closed || rate <= 0 || (rate < 1 && Math.random() >= rate)) return;
-    if (this.pendingRows >= MONITORING_LIMITS.maxPending) {
-      this.deps.metrics.monitoringRows(version.model, 'dropped', 1);
+    const rows = outputs[0]?.shape[0] ?? inputs[0]?.shape[0] ?? 1;
+    if (this.pendingRows + this.inflightRows + rows > MONITORING_LIMITS.maxPending) {
+      this.deps.metrics.monitoringRows(version.model, 'dropped', rows);
       return;
     }
+    // Images and sequences are not compared input by input: do not hold on to them.
+    const cached = this.profiles.get(versionKey(version.model, version.version))?.profile;
     this.pending.push({
       version,
       at: this.deps.clock.now(),
       key: id === undefined || id === '' ? undefined : requestKey(version.model, id),
-      inputs,
+      inputs: cached && !cached.layout ? [] : inputs,
       outputs,
+      rows,
     });
-    this.pendingRows++;
+    this.pendingRows += rows;
     if (this.pendingRows >= MONITORING_LIMITS.flushRows) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), MONITORING_LIMITS.flushMs);
@@ -209,10 +233,13 @@ export class MonitorService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
+    const rows = this.pendingRows;
     this.pending = [];
     this.pendingRows = 0;
     if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.write(batch));
+    this.inflightRows += rows;
+    // write() catches its own errors, so one failed write never breaks the chain.
+    this.flushing = this.flushing.then(() => this.write(batch)).finally(() => (this.inflightRows -= rows));
     return this.flushing;
   }
 
@@ -259,7 +286,11 @@ export class MonitorService {
         );
         this.deps.metrics.monitoringRows(model, 'recorded', rows);
       } catch (err) {
-        this.deps.metrics.monitoringRows(model, 'dropped', items.length);
+        this.deps.metrics.monitoringRows(
+          model,
+          'dropped',
+          items.reduce((n, item) => n + item.rows, 0),
+        );
         this.deps.logger.error(
           { err, model, version, requests: items.length },
           'monitoring: could not store sampled predictions',
@@ -274,13 +305,14 @@ export class MonitorService {
    */
   private async profileOf(version: ModelVersion): Promise<MonitoringProfile | null> {
     const key = versionKey(version.model, version.version);
+    const now = this.deps.clock.now();
     const cached = this.profiles.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && now - cached.at < PROFILE_TTL_MS) return cached.profile;
     const stored = await this.deps.registry.getMonitoringProfile(version.model, version.version);
     const profile = stored
       ? (stored as unknown as MonitoringProfile)
       : derivedProfile(version, this.deps.clock);
-    this.profiles.set(key, profile);
+    this.profiles.set(key, { profile, at: now });
     return profile;
   }
 
@@ -419,19 +451,31 @@ export class MonitorService {
       this.deps.store.listMonitoringBatches(model, version, from.toISOString(), to.toISOString()),
       this.deps.store.listMonitoringLabels(model, version, from.toISOString(), to.toISOString()),
     ]);
-    const byKey = new Map(labels.map((l) => [`${l.requestKey}:${l.row}`, l]));
+    // A label belongs to the prediction its id named when it was given: same id, row and time.
+    const byKey = new Map(labels.map((l) => [`${l.requestKey}:${l.row}:${Date.parse(l.predictedAt)}`, l]));
     const rows: SampleRow[] = [];
     const lo = from.getTime();
     const hi = to.getTime();
     for (const batch of batches) {
-      const stored = openJson(
-        this.deps.cipher,
-        JSON.parse(batch.payload),
-        `monitoring samples of model "${model}" version ${version}`,
-      ) as StoredBatch;
-      for (const s of decodeBatch(profile, stored)) {
+      let decoded;
+      try {
+        const stored = openJson(
+          this.deps.cipher,
+          JSON.parse(batch.payload),
+          `monitoring samples of model "${model}" version ${version}`,
+        ) as StoredBatch;
+        decoded = decodeBatch(profile, stored);
+      } catch (err) {
+        // Sealed under a key no longer configured, or damaged: the rest is still reported.
+        this.deps.logger.error(
+          { err, model, version, firstAt: batch.firstAt },
+          'monitoring: a batch of recorded predictions could not be read; it is left out',
+        );
+        continue;
+      }
+      for (const s of decoded) {
         if (s.at < lo || s.at >= hi) continue;
-        const label = s.key === null ? undefined : byKey.get(`${s.key}:${s.row}`);
+        const label = s.key === null ? undefined : byKey.get(`${s.key}:${s.row}:${s.at}`);
         rows.push({
           at: s.at,
           features: s.features,
@@ -469,15 +513,9 @@ export class MonitorService {
     for (let w = 0; w < count; w++) {
       const from = new Date(start.getTime() + w * span);
       const to = new Date(from.getTime() + span);
-      let inWindow = rows.filter((r) => r.at >= from.getTime() && r.at < to.getTime());
-      if (inWindow.length > MONITORING_LIMITS.reportRowsPerWindow) {
-        const step = inWindow.length / MONITORING_LIMITS.reportRowsPerWindow;
-        inWindow = Array.from(
-          { length: MONITORING_LIMITS.reportRowsPerWindow },
-          (_, i) => inWindow[Math.floor(i * step)]!,
-        );
-        subsampled++;
-      }
+      const all = rows.filter((r) => r.at >= from.getTime() && r.at < to.getTime());
+      const inWindow = evenly(all, MONITORING_LIMITS.reportRowsPerWindow);
+      if (inWindow.length < all.length) subsampled++;
       windows.push(windowReport(profile, inWindow, from, to));
     }
     const events = await this.deps.store.latestAlertEvents(model, version.version);
@@ -487,7 +525,7 @@ export class MonitorService {
       reference: referenceView(profile),
       sampleRate: this.rates.get(model) ?? this.deps.options.sampleRate,
       window,
-      overall: windowReport(profile, rows, start, end),
+      overall: windowReport(profile, evenly(rows, MONITORING_LIMITS.reportRowsPerWindow * 4), start, end),
       windows,
       subsampled,
       alerts: events.map((e) => ({ rule: e.rule, state: e.state, since: e.at, value: e.value })),
@@ -498,7 +536,7 @@ export class MonitorService {
     await this.deps.registry.getModel(model);
     const stored = await this.deps.store.getMonitoringSettings(model);
     const settings = stored ? (stored as unknown as MonitoringSettings) : { rules: [] };
-    return { ...settings, effectiveSampleRate: settings.sampleRate ?? this.deps.options.sampleRate };
+    return this.view(settings);
   }
 
   async configure(
@@ -508,7 +546,7 @@ export class MonitorService {
   ): Promise<MonitoringSettings & { effectiveSampleRate: number }> {
     assertCan(actor, 'model:write', 'change monitoring settings');
     await this.deps.registry.getModel(model);
-    const settings = parseMonitoringSettings(raw);
+    const settings = parseMonitoringSettings(raw, this.deps.options.allowPrivateWebhooks);
     await this.deps.store.putMonitoringSettings(
       model,
       settings as unknown as Record<string, never>,
@@ -517,7 +555,16 @@ export class MonitorService {
     );
     if (settings.sampleRate === undefined) this.rates.delete(model);
     else this.rates.set(model, settings.sampleRate);
-    return { ...settings, effectiveSampleRate: settings.sampleRate ?? this.deps.options.sampleRate };
+    return this.view(settings);
+  }
+
+  /** Settings as shown: webhooks by their origin only (their paths often hold secrets). */
+  private view(settings: MonitoringSettings): MonitoringSettings & { effectiveSampleRate: number } {
+    return {
+      ...settings,
+      rules: settings.rules.map((r) => (r.webhook ? { ...r, webhook: maskedWebhook(r.webhook) } : r)),
+      effectiveSampleRate: settings.sampleRate ?? this.deps.options.sampleRate,
+    };
   }
 
   async alertEvents(model: string, limit = 100): Promise<AlertEventRecord[]> {
@@ -530,12 +577,25 @@ export class MonitorService {
    * samples past retention. Returns the state changes.
    */
   async evaluateAll(only?: string): Promise<AlertEventRecord[]> {
+    while (this.evaluating) await this.evaluating.catch(() => undefined);
+    this.evaluating = this.evaluate(only);
+    try {
+      return await this.evaluating;
+    } finally {
+      this.evaluating = undefined;
+    }
+  }
+
+  private async evaluate(only: string | undefined): Promise<AlertEventRecord[]> {
     await this.flush();
     await this.refreshRates();
     const now = new Date(this.deps.clock.now());
-    await this.deps.store.pruneMonitoring(
-      new Date(now.getTime() - this.deps.options.retentionDays * 86_400_000).toISOString(),
-    );
+    if (now.getTime() - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now.getTime();
+      await this.deps.store.pruneMonitoring(
+        new Date(now.getTime() - this.deps.options.retentionDays * 86_400_000).toISOString(),
+      );
+    }
     const settings = new Map(
       (await this.deps.store.listMonitoringSettings()).map((s) => [
         s.model,
@@ -552,61 +612,74 @@ export class MonitorService {
     ).filter((v) => only === undefined || v.model === only);
     const changes: AlertEventRecord[] = [];
     for (const { model, version } of versions) {
-      let detail: ModelVersion;
       try {
-        detail = await this.deps.registry.getVersion(model, version);
-      } catch {
-        continue; // the version is gone
+        changes.push(...(await this.evaluateVersion(model, version, now, settings.get(model), gaugeSpan)));
+      } catch (err) {
+        // One version that cannot be judged does not stop the others.
+        this.deps.logger.error({ err, model, version }, "monitoring: could not judge this version's rules");
       }
-      const profile = await this.profileOf(detail);
-      if (!profile) continue;
-      const reports = new Map<number, WindowReport>();
-      const reportFor = async (span: number): Promise<WindowReport> => {
-        const cached = reports.get(span);
-        if (cached) return cached;
-        const from = new Date(now.getTime() - span);
-        const report = windowReport(
-          profile,
-          await this.rowsIn(profile, model, version, from, now),
-          from,
-          now,
-        );
-        reports.set(span, report);
-        return report;
-      };
-      this.updateGauges(model, version, await reportFor(gaugeSpan));
-      for (const rule of settings.get(model)?.rules ?? []) {
-        const verdict = judge(rule, await reportFor(durationMs(rule.window, rule.name)));
-        if (!verdict) continue;
-        const event = await this.deps.store.recordAlertTransition({
-          model,
-          version,
-          rule: rule.name,
-          state: verdict.state === 'firing' ? 'firing' : 'resolved',
-          value: verdict.value,
-          at: now.toISOString(),
-          detail: { metric: rule.metric, window: rule.window, ...thresholdOf(rule) },
-        });
-        if (rule.actions.includes('metric'))
-          this.deps.metrics.alertState(model, String(version), rule.name, verdict.state === 'firing');
-        if (event) {
-          changes.push(event);
-          await this.act(rule, event);
-        }
+    }
+    return changes;
+  }
+
+  private async evaluateVersion(
+    model: string,
+    version: number,
+    now: Date,
+    settings: MonitoringSettings | undefined,
+    gaugeSpan: number,
+  ): Promise<AlertEventRecord[]> {
+    const changes: AlertEventRecord[] = [];
+    let detail: ModelVersion;
+    try {
+      detail = await this.deps.registry.getVersion(model, version);
+    } catch {
+      return changes; // the version is gone
+    }
+    const profile = await this.profileOf(detail);
+    if (!profile) return changes;
+    const reports = new Map<number, WindowReport>();
+    const reportFor = async (span: number): Promise<WindowReport> => {
+      const cached = reports.get(span);
+      if (cached) return cached;
+      const from = new Date(now.getTime() - span);
+      const report = windowReport(profile, await this.rowsIn(profile, model, version, from, now), from, now);
+      reports.set(span, report);
+      return report;
+    };
+    this.updateGauges(model, version, await reportFor(gaugeSpan));
+    for (const rule of settings?.rules ?? []) {
+      const verdict = judge(rule, await reportFor(durationMs(rule.window, rule.name)));
+      if (!verdict) continue;
+      const event = await this.deps.store.recordAlertTransition({
+        model,
+        version,
+        rule: rule.name,
+        state: verdict.state === 'firing' ? 'firing' : 'resolved',
+        value: verdict.value,
+        at: now.toISOString(),
+        detail: { metric: rule.metric, window: rule.window, ...thresholdOf(rule) },
+      });
+      if (rule.actions.includes('metric'))
+        this.deps.metrics.alertState(model, String(version), rule.name, verdict.state === 'firing');
+      if (event) {
+        changes.push(event);
+        await this.act(rule, event);
       }
     }
     return changes;
   }
 
   private updateGauges(model: string, version: number, report: WindowReport): void {
-    const psi = Object.fromEntries(Object.entries(report.drift?.features ?? {}).map(([f, d]) => [f, d.psi]));
+    const drift = report.drift?.enough ? report.drift : undefined;
+    const psi = Object.fromEntries(Object.entries(drift?.features ?? {}).map(([f, d]) => [f, d.psi]));
     const figure = (metric: AlertRule['metric']): number | undefined =>
       ruleValue({ metric, above: 0, window: 'P1D', minSamples: 0, actions: [], name: metric }, report).value;
     this.deps.metrics.setMonitoringWindow(model, String(version), psi, {
       samples: report.samples,
       labelled: report.labelled,
-      prediction_psi: figure('prediction_psi'),
-      drifted_features: figure('drifted_features'),
+      prediction_psi: report.drift?.enough ? figure('prediction_psi') : undefined,
+      drifted_features: report.drift?.enough ? figure('drifted_features') : undefined,
       auroc: figure('auroc'),
       brier: figure('brier'),
       calibration_error: figure('calibration_error'),
@@ -646,6 +719,20 @@ export class MonitorService {
   private async postWebhook(rule: AlertRule, body: Record<string, unknown>): Promise<void> {
     const post = this.deps.fetch ?? fetch;
     let problem = '';
+    if (!this.deps.options.allowPrivateWebhooks) {
+      // The name may resolve to an internal address even when it does not look like one.
+      const host = new URL(rule.webhook!).hostname;
+      const resolved = await lookup(host, { all: true }).catch(() => []);
+      const inside = resolved.find((a) => isPrivateHost(a.address));
+      if (inside) {
+        this.deps.metrics.webhookFailed(String(body['model']), rule.name);
+        this.deps.logger.error(
+          { rule: rule.name, model: body['model'], host },
+          `monitoring: alert webhook not sent: ${host} resolves to the internal address ${inside.address}`,
+        );
+        return;
+      }
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const response = await post(rule.webhook!, {
@@ -661,7 +748,7 @@ export class MonitorService {
       } catch (err) {
         problem = (err as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt).unref());
     }
     this.deps.metrics.webhookFailed(String(body['model']), rule.name);
     this.deps.logger.error(
@@ -693,8 +780,21 @@ export class MonitorService {
   async close(): Promise<void> {
     this.closed = true;
     if (this.evaluator) clearInterval(this.evaluator);
+    await this.evaluating?.catch(() => undefined);
     await this.flush();
   }
+}
+
+/** How long a version's profile is used before it is read again. */
+const PROFILE_TTL_MS = 60_000;
+/** Retention is enforced at most this often (it deletes across the tables). */
+const PRUNE_EVERY_MS = 3_600_000;
+
+/** At most `max` of `rows`, evenly spaced. */
+function evenly<T>(rows: readonly T[], max: number): T[] {
+  if (rows.length <= max) return [...rows];
+  const step = rows.length / max;
+  return Array.from({ length: max }, (_, i) => rows[Math.floor(i * step)]!);
 }
 
 const thresholdOf = (rule: AlertRule): { above: number } | { below: number } =>

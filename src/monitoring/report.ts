@@ -68,19 +68,14 @@ export function windowReport(
     samples: rows.length,
     labelled: labelled.length,
   };
-  if (Object.keys(profile.features).length > 0 || profile.prediction) {
+  if (rows.length > 0 && (Object.keys(profile.features).length > 0 || profile.prediction)) {
     const enough = rows.length >= MIN_DRIFT_SAMPLES;
     const features: Record<string, DriftResult> = {};
     const names = profile.layout ? featureNames(profile.layout) : [];
     names.forEach((name, j) => {
       const reference = profile.features[name];
-      if (!reference) return;
-      features[name] = rounded(
-        drift(
-          reference,
-          rows.flatMap((r) => (r.features ? [r.features[j] ?? null] : [])),
-        ),
-      );
+      const values = rows.flatMap((r) => (r.features ? [r.features[j] ?? null] : []));
+      if (reference && values.length > 0) features[name] = rounded(drift(reference, values));
     });
     const prediction =
       profile.prediction &&
@@ -125,11 +120,14 @@ function subgroups(
     else groups.set(value, [row]);
   };
   for (const row of labelled) {
+    // One group per attribute and row: a group given with the label wins over the feature's value.
+    const attributes = new Map<string, string>();
     for (const feature of profile.subgroupFeatures) {
       const cell = row.features?.[names.indexOf(feature)];
-      if (cell !== undefined && cell !== null) add(feature, String(cell), row);
+      if (cell !== undefined && cell !== null) attributes.set(feature, String(cell));
     }
-    for (const [attribute, value] of Object.entries(row.groups ?? {})) add(attribute, value, row);
+    for (const [attribute, value] of Object.entries(row.groups ?? {})) attributes.set(attribute, value);
+    for (const [attribute, value] of attributes) add(attribute, value, row);
   }
   const out: Record<string, { groups: Record<string, Performance>; gap?: SubgroupGap }> = {};
   for (const [attribute, groups] of byAttribute) {

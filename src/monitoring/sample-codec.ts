@@ -54,6 +54,13 @@ function textOf(v: unknown): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
 }
 
+/** Rows of a request by its first layout input (0 when it is absent). */
+export function inputRows(layout: FeatureLayout, inputs: readonly Tensor[]): number {
+  const name = layout.kind === 'vector' ? layout.input : layout.inputs[0]?.name;
+  const t = inputs.find((i) => i.name === name);
+  return t?.shape[0] ?? 0;
+}
+
 /** The inputs a layout reads, each with the width of one row and how it is stored. */
 function layoutInputs(
   layout: FeatureLayout,
@@ -76,9 +83,10 @@ export function encodeBatch(
   requests: readonly RecordedRequest[],
 ): { batch: StoredBatch; rows: number } {
   const { output, layout } = profile;
+  // Rows: the scored output's; a request that did not ask for it still counts its input rows.
   const counts = requests.map((q) => {
     const out = q.outputs.find((t) => t.name === output.tensor);
-    return out?.shape[0] ?? 0;
+    return out?.shape[0] ?? (layout ? inputRows(layout, q.inputs) : 0);
   });
   const total = counts.reduce((s, c) => s + c, 0);
   const numeric = output.task !== 'multiclass';
@@ -88,7 +96,14 @@ export function encodeBatch(
   requests.forEach((q, i) => {
     const out = q.outputs.find((t) => t.name === output.tensor);
     const n = counts[i]!;
-    if (!out || n === 0) return;
+    if (!out || n === 0) {
+      for (let r = 0; r < n; r++) {
+        if (pNumbers) pNumbers[at + r] = Number.NaN;
+        else pText.push(null);
+      }
+      at += n;
+      return;
+    }
     const data = out.data as ArrayLike<number | bigint>;
     const width = data.length / n;
     const slice = new Float64Array(width);

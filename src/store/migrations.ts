@@ -290,6 +290,17 @@ const migrations: Record<string, Migration> = {
         .on('monitoring_labels')
         .columns(['model', 'version', 'predicted_at'])
         .execute();
+      // Retention deletes by time across models.
+      await db.schema
+        .createIndex('monitoring_batches_last_at')
+        .on('monitoring_batches')
+        .column('last_at')
+        .execute();
+      await db.schema
+        .createIndex('monitoring_labels_predicted_at')
+        .on('monitoring_labels')
+        .column('predicted_at')
+        .execute();
       // Every change of an alert rule's state (firing, resolved).
       await db.schema
         .createTable('alert_events')

@@ -90,7 +90,15 @@ describe('monitoring', () => {
 
     server = await createTestServer({
       withDemo: true,
-      config: { monitoring: { sampleRate: 1, window: 'PT1H', evaluateSeconds: 0, retentionDays: 90 } },
+      config: {
+        monitoring: {
+          sampleRate: 1,
+          window: 'PT1H',
+          evaluateSeconds: 0,
+          retentionDays: 90,
+          allowPrivateWebhooks: true,
+        },
+      },
     });
     const table = parseCsv(await readFile(READMISSIONS));
     columns = table.columns;
@@ -295,6 +303,35 @@ describe('monitoring', () => {
     expect((await report(1)).overall.samples).toBe(before);
     await server.call('PUT', '/api/v1/models/readmit/monitoring/settings', { body: { sampleRate: 1 } });
 
+    // An id used twice: the label belongs to the prediction the id named last, not to both.
+    const labelledBefore = (await report(1)).overall.labelled;
+    await send(1, 'again', production.slice(0, 1));
+    await send(1, 'again', production.slice(1, 2));
+    const again = await server.call('POST', '/api/v1/models/readmit/monitoring/labels', {
+      body: { labels: [{ id: 'again-0', label: 'yes' }] },
+    });
+    expect(again.body.accepted).toBe(1);
+    expect((await report(1)).overall.labelled).toBe(labelledBefore + 1);
+
+    // Readers see a webhook by its origin only.
+    await server.call('PUT', '/api/v1/models/readmit/monitoring/settings', {
+      body: {
+        rules: [
+          {
+            name: 'w',
+            metric: 'auroc',
+            below: 0.5,
+            actions: ['webhook'],
+            webhook: `${webhookUrl}?token=secret`,
+          },
+        ],
+      },
+    });
+    const shown = (await server.call('GET', '/api/v1/models/readmit/monitoring/settings')).body;
+    expect(shown.rules[0].webhook).toBe(`${new URL(webhookUrl).origin}/…`);
+    expect(JSON.stringify(shown)).not.toContain('secret');
+    await server.call('PUT', '/api/v1/models/readmit/monitoring/settings', { body: { sampleRate: 1 } });
+
     const bad = async (body: unknown) =>
       (await server.call('PUT', '/api/v1/models/readmit/monitoring/settings', { body })).body.error as string;
     expect(await bad({ sampleRate: 2 })).toMatch(/not a share from 0/);
@@ -337,6 +374,9 @@ describe('monitoring', () => {
     expect((await server.call('GET', '/api/v1/models/readmit/monitoring', { key: null })).status).toBe(401);
     expect((await server.call('GET', '/api/v1/models/nope/monitoring')).status).toBe(404);
     expect((await server.call('GET', '/api/v1/models/readmit/monitoring?window=P0D')).status).toBe(400);
+    expect(
+      (await server.call('GET', '/api/v1/models/readmit/monitoring?end=-271821-04-20T00:00:00Z')).status,
+    ).toBe(400);
   });
 
   it("monitors an imported model by its uploaded reference: the demo's one [-1, 30] input, element by element", async () => {

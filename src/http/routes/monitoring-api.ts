@@ -88,8 +88,11 @@ export function monitoringRoutes(app: FastifyInstance, galen: Galen): void {
       const { model } = request.params as Static<typeof ModelParams>;
       const q = request.query as Static<typeof ReportQuery>;
       const end = q.end === undefined ? undefined : new Date(q.end);
-      if (end && Number.isNaN(end.getTime()))
-        throw new GalenError('invalid_input', `end "${q.end}" is not an ISO 8601 date-time`);
+      if (end && !(Math.abs(end.getTime() - Date.now()) < 100 * 366 * 86_400_000))
+        throw new GalenError(
+          'invalid_input',
+          `end "${q.end}" is not an ISO 8601 date-time within a century of now, e.g. "2026-11-24T00:00:00Z"`,
+        );
       return galen.monitoring.report(model, q.version, { window: q.window, windows: q.windows, end });
     },
   );
