@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, RiskAssessment } from '@medplum/fhirtypes';
-import { GalenError } from '../core/index.js';
+import { GalenError, isGalenError } from '../core/index.js';
 import type { Tensor } from '../core/index.js';
 import { evaluateFeatures, patientData } from '../fhir/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
@@ -33,15 +33,15 @@ const RATIONALE = { top: 3, kernelCoalitions: 512, kernelBackground: 20, timeout
 
 /**
  * The main contributions to one prediction, in words: the `RATIONALE.top` inputs with the largest
- * Shapley values. Undefined when the version has no explainer or the explanation fails (a
- * prediction is never refused for want of its rationale).
+ * Shapley values. Undefined when the version has no explainer; `{ failed }` when explaining did
+ * not work (a prediction is never refused for want of its rationale, but the answer says why).
  */
 async function rationaleOf(
   explain: ExplainService,
   version: ModelVersion,
   inputs: Tensor[],
   outcome: string,
-): Promise<string | undefined> {
+): Promise<string | { failed: string } | undefined> {
   let result: ExplainResult;
   try {
     result = await explain.explainRows(version, {
@@ -51,8 +51,9 @@ async function rationaleOf(
       backgroundRows: RATIONALE.kernelBackground,
       timeoutMs: RATIONALE.timeoutMs,
     });
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (isGalenError(err) && err.code === 'precondition_failed') return undefined; // no explainer
+    return { failed: err instanceof Error ? err.message : String(err) };
   }
   const [row] = result.explanations;
   if (!row) return undefined;
@@ -131,7 +132,28 @@ export async function predictFromFhir(
     (probabilities.length === 2 ? map.outcome : undefined) ?? classes[i] ?? `class ${i}`;
   // Two classes: why the positive one. More: why the predicted one.
   const explained = probabilities.length === 2 ? 1 : probabilities.indexOf(Math.max(...probabilities));
-  const rationale = deps.explain && (await rationaleOf(deps.explain, version, inputs, outcomeOf(explained)));
+  const explanation =
+    deps.explain && (await rationaleOf(deps.explain, version, inputs, outcomeOf(explained)));
+  const rationale = typeof explanation === 'string' ? explanation : undefined;
+  const notes = [
+    ...(features.missing.length > 0
+      ? [
+          {
+            text: `No data for ${features.missing.join(', ')}: ${features.missing
+              .map((name) => {
+                const policy = map.inputs[name]!.missing;
+                return policy.policy === 'value'
+                  ? `${name} taken as ${JSON.stringify(policy.value)}`
+                  : `${name} left to the model's imputation`;
+              })
+              .join('; ')}.`,
+          },
+        ]
+      : []),
+    ...(typeof explanation === 'object'
+      ? [{ text: `No rationale: the explanation failed (${explanation.failed}).` }]
+      : []),
+  ];
   const patientRef = data.referenceOf.get(data.patient)!;
   return {
     resourceType: 'RiskAssessment',
@@ -155,20 +177,7 @@ export async function predictFromFhir(
       probabilityDecimal: Math.round(probabilities[i]! * 1e6) / 1e6,
       ...(rationale !== undefined && i === explained && { rationale }),
     })),
-    ...(features.missing.length > 0 && {
-      note: [
-        {
-          text: `No data for ${features.missing.join(', ')}: ${features.missing
-            .map((name) => {
-              const policy = map.inputs[name]!.missing;
-              return policy.policy === 'value'
-                ? `${name} taken as ${JSON.stringify(policy.value)}`
-                : `${name} left to the model's imputation`;
-            })
-            .join('; ')}.`,
-        },
-      ],
-    }),
+    ...(notes.length > 0 && { note: notes }),
   };
 }
 
