@@ -12,6 +12,7 @@ import { GalenError } from '../core/index.js';
 import { AUDIT_GENESIS_HASH } from './metadata-store.js';
 import type { MetadataStore } from './metadata-store.js';
 import { migrationProvider } from './migrations.js';
+import { MonitoringWriter } from './monitoring-writer.js';
 import type {
   AliasRecord,
   ApiKeyRecord,
@@ -157,7 +158,11 @@ class HotPaths {
   private readonly insertBatch: SqliteDatabase.Statement<unknown[]>;
   private readonly upsertRequest: SqliteDatabase.Statement<unknown[]>;
 
-  constructor(readonly database: SqliteDatabase.Database) {
+  constructor(
+    readonly database: SqliteDatabase.Database,
+    /** Writes recorded-prediction batches on its own thread (file databases only). */
+    readonly monitoringWriter?: MonitoringWriter,
+  ) {
     this.insertBatch = database.prepare(
       'INSERT INTO monitoring_batches (model, version, first_at, last_at, rows, payload) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -717,6 +722,11 @@ class SqlMetadataStore implements MetadataStore {
     batch: MonitoringBatchRecord,
     requests: readonly MonitoringRequestRecord[],
   ): Promise<void> {
+    if (!this.inTransaction && this.hot.monitoringWriter) {
+      // On the writer's thread and connection: the SQLite work leaves the main thread.
+      await this.hot.monitoringWriter.write(batch, requests);
+      return;
+    }
     if (!this.inTransaction && !this.hot.database.inTransaction) {
       // The connection is free: prepared statements, without Kysely building a statement per chunk.
       this.hot.insertMonitoringBatch(batch, requests);
@@ -1100,6 +1110,7 @@ class SqlMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.hot.monitoringWriter?.close();
     await this.db.destroy();
   }
 }
@@ -1152,5 +1163,6 @@ export async function openSqliteMetadataStore(path: string): Promise<MetadataSto
       },
     );
   }
-  return new SqlMetadataStore(db, false, { count: 0 }, new HotPaths(database));
+  const writer = path === ':memory:' ? undefined : new MonitoringWriter(path);
+  return new SqlMetadataStore(db, false, { count: 0 }, new HotPaths(database, writer));
 }
