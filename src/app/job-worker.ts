@@ -31,6 +31,17 @@ function send(message: WorkerMessage): Promise<void> {
   });
 }
 
+/** The pseudonymisation key, read only for a job whose de-identification rules pseudonymise. */
+function deidKeyFor(request: TrainModelRequest, config: GalenConfig): Uint8Array | undefined {
+  const columns = (request.deid?.['columns'] ?? {}) as Record<string, unknown>;
+  if (!Object.values(columns).includes('pseudonymize')) return undefined;
+  try {
+    return readDeidKey(config);
+  } catch (err) {
+    throw new GalenError('precondition_failed', (err as Error).message);
+  }
+}
+
 async function run(start: WorkerStart): Promise<JobOutcome> {
   const config: GalenConfig = { ...start.config, runtime: { ...start.config.runtime, workers: 1 } };
   const galen = await createGalen(
@@ -40,7 +51,7 @@ async function run(start: WorkerStart): Promise<JobOutcome> {
   try {
     const actor = jobActor(start.job as JobRecord);
     const request = start.job.request as unknown as TrainModelRequest;
-    const deps = { ...galen, python: config.jobs.python, deidKey: readDeidKey(config) };
+    const deps = { ...galen, python: config.jobs.python, deidKey: deidKeyFor(request, config) };
     const { version, metrics } = await trainModel(deps, request, actor, {
       job: start.job.id,
       onProgress: (fraction, stage) => void send({ type: 'progress', fraction, stage }),

@@ -128,8 +128,12 @@ export function deidentifyTable(
         return /^(\d{4})/.exec(value)?.[1] ?? null;
       case 'zip3':
         return zip3Of(value);
-      case 'age':
-        return Number(value) > 89 ? '90+' : value;
+      case 'age': {
+        // A value that is not a number of years cannot be checked against 89: it is not kept.
+        const years = Number(value.trim());
+        if (value.trim() === '' || !Number.isFinite(years)) return null;
+        return years > 89 ? '90+' : value;
+      }
       case 'mask':
         return maskPatterns(value, () => report.masked++);
       case 'keep':
@@ -195,11 +199,15 @@ export function deidentifyTable(
     report.suppressedRows = suppressed.size;
     qiNames.forEach((name, j) => (report.generalisation[name] = describeLevel(levels[j]!, ladders[j]!)));
     const groups = [...groupsOf(rows, qi).values()];
-    report.k = groups.length > 0 ? Math.min(...groups.map((g) => g.length)) : 0;
+    report.k =
+      groups.length > 0 ? groups.reduce((m, g) => Math.min(m, g.length), Number.POSITIVE_INFINITY) : 0;
     if (sensitive !== undefined) {
       report.l =
         groups.length > 0
-          ? Math.min(...groups.map((g) => new Set(g.map((i) => rows[i]![sensitive])).size))
+          ? groups.reduce(
+              (m, g) => Math.min(m, new Set(g.map((i) => rows[i]![sensitive])).size),
+              Number.POSITIVE_INFINITY,
+            )
           : 0;
     }
   }

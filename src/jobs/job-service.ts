@@ -27,6 +27,7 @@ import type { PyTorchBackend } from '../deep/pytorch-backend.js';
 import { tableSchemaOf } from '../registry/index.js';
 import type { DatasetVersion } from '../registry/index.js';
 import type { TrainModelRequest } from './train-model.js';
+import { checkDeidRules } from './training-table.js';
 import { checkDeepData, checkDeepOptions, classOrder, isDeepArchitecture } from './train-deep.js';
 import type { DeepArchitecture } from './train-deep.js';
 
@@ -255,30 +256,9 @@ export class JobService {
     }
   }
 
-  /** De-identification rules that fit the table: known columns, the target kept, a key for pseudonyms. */
+  /** De-identification rules that fit the table and the request, checked before the job is queued. */
   private checkDeid(request: TrainJobRequest, columns: readonly string[]): void {
-    const rules = parseTableDeidConfig(request.deid);
-    const unknown = Object.keys(rules.columns).find((c) => !columns.includes(c));
-    if (unknown !== undefined) {
-      throw new GalenError(
-        'invalid_input',
-        `the de-identification rules name column "${unknown}", which ${request.dataset} does not have; its columns are ${columns.join(', ')}`,
-      );
-    }
-    const target = parseTargetExpression(request.target, [...columns])?.column ?? request.target;
-    const ruleOf = (c: string): string => rules.columns[c] ?? rules.otherColumns ?? 'remove';
-    if (ruleOf(target) !== 'keep') {
-      throw new GalenError(
-        'invalid_input',
-        `the de-identification rules would ${ruleOf(target) === 'remove' ? 'remove' : 'change'} the target column "${target}"; give it "keep"`,
-      );
-    }
-    if (Object.values(rules.columns).includes('pseudonymize') && !this.options.deidKey) {
-      throw new GalenError(
-        'precondition_failed',
-        'a "pseudonymize" rule needs the server\'s de-identification key: set deid.keyFile (GALEN_DEID_KEY_FILE)',
-      );
-    }
+    checkDeidRules(parseTableDeidConfig(request.deid), columns, request, this.options.deidKey === true);
   }
 
   /** A deep request: data its architecture trains on, its labels, and (with its options) the backend. */

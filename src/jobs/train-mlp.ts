@@ -38,6 +38,7 @@ import {
   loadTrainingTable,
   subgroupMetrics,
   toTensors,
+  deidLimitation,
   trainedMonitoringProfile,
 } from './training-table.js';
 
@@ -167,7 +168,7 @@ export async function trainMlp(
       classes: data.classes,
       job: hooks.job,
       intendedUse: request.intendedUse,
-      limitations: request.limitations,
+      limitations: [...(request.limitations ?? []), ...(deid ? [deidLimitation(deid.summary)] : [])],
       dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
       schema,
       inputs: columnInputs(data.features),

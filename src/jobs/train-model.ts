@@ -30,6 +30,7 @@ import {
   loadTrainingTable,
   subgroupMetrics,
   toTensors,
+  deidLimitation,
   trainedMonitoringProfile,
 } from './training-table.js';
 import { isDeepArchitecture, trainDeep } from './train-deep.js';
@@ -238,7 +239,7 @@ export async function trainModel(
     selection: trained.selection && describeSelection(trained.selection),
     job: hooks.job,
     intendedUse: request.intendedUse,
-    limitations: request.limitations,
+    limitations: [...(request.limitations ?? []), ...(deid ? [deidLimitation(deid.summary)] : [])],
     dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
     schema,
     inputs: columnInputs(trained.spec.features),

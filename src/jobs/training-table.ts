@@ -8,7 +8,7 @@ import type { Actor, FeatureLayout, PipelineSpec, ScoredOutput, Tensor } from '.
 import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
 import type { DatasetSchema, ParsedTable } from '../datasets/index.js';
 import { deidentifyTable, parseTableDeidConfig } from '../deid/index.js';
-import type { TableDeidReport } from '../deid/index.js';
+import type { TableDeidConfig, TableDeidReport } from '../deid/index.js';
 import { buildProfile } from '../monitoring/index.js';
 import type { DatasetRegistry, DatasetVersion } from '../registry/index.js';
 import { bySubgroup } from '../training/index.js';
@@ -16,8 +16,8 @@ import type { PipelineColumns } from '../training/index.js';
 import type { TrainModelRequest } from './train-model.js';
 
 export interface TrainingTable {
-  /** What de-identification did to the data on its way in, when the request asked for it. */
-  deid?: { train: TableDeidReport; test?: TableDeidReport; summary: string } | undefined;
+  /** What de-identification did to the data on its way in (training and test rows together), when asked. */
+  deid?: { report: TableDeidReport; summary: string } | undefined;
   dataset: DatasetVersion;
   testDataset: DatasetVersion | undefined;
   table: ParsedTable;
@@ -34,28 +34,11 @@ export async function loadTrainingTable(
 ): Promise<TrainingTable> {
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
   let table = await deps.datasets.load(dataset);
-  const rules = request.deid && parseTableDeidConfig(request.deid);
-  // De-identification on the way in: what is trained on (and held out) is the de-identified table.
-  const deidentify = (t: ParsedTable): { table: ParsedTable; report: TableDeidReport } => {
-    const out = deidentifyTable(t.columns, t.rows, rules!, deps.deidKey);
-    return { table: { columns: out.header, rows: out.rows }, report: out.report };
-  };
-  let deid: TrainingTable['deid'];
-  if (rules) {
-    const done = deidentify(table);
-    table = done.table;
-    deid = { train: done.report, summary: deidSummary(done.report) };
-  }
   let testRows: number[] | undefined;
   let testDataset: DatasetVersion | undefined;
   if (request.testDataset !== undefined) {
     testDataset = await deps.datasets.get(request.testDataset, undefined, actor);
-    let held = await deps.datasets.load(testDataset);
-    if (rules) {
-      const done = deidentify(held);
-      held = done.table;
-      deid = { ...deid!, test: done.report };
-    }
+    const held = await deps.datasets.load(testDataset);
     if (held.columns.join('\u0000') !== table.columns.join('\u0000')) {
       throw new GalenError(
         'invalid_input',
@@ -64,6 +47,16 @@ export async function loadTrainingTable(
     }
     testRows = held.rows.map((_, i) => table.rows.length + i);
     table = { columns: table.columns, rows: [...table.rows, ...held.rows] };
+  }
+  // De-identification on the way in: what is trained on and held out is the de-identified table.
+  let deid: TrainingTable['deid'];
+  if (request.deid !== undefined) {
+    const rules = parseTableDeidConfig(request.deid);
+    checkDeidRules(rules, table.columns, request, deps.deidKey !== undefined);
+    const done = deidentifyForTraining(table, testRows, rules, deps.deidKey);
+    table = done.table;
+    testRows = done.testRows;
+    deid = { report: done.report, summary: deidSummary(done.report) };
   }
   // A target such as `num > 0` is derived from its column, which then stops being a feature.
   let target = request.target;
@@ -90,6 +83,111 @@ export async function loadTrainingTable(
     );
   }
   return { dataset, testDataset, table, testRows, schema, deid };
+}
+
+/** The column marking which rows are held out while training and test rows are de-identified together. */
+const PART = '\u0000galen-part';
+
+/**
+ * De-identifies training and test rows together, so both get the same generalisation (a band
+ * seen in training is the band held out) and k-anonymity holds over the data the model sees;
+ * then splits them again. Ages over 89 become 90 (the "90+" group as a number, so the column
+ * stays numeric).
+ */
+function deidentifyForTraining(
+  table: ParsedTable,
+  testRows: readonly number[] | undefined,
+  rules: TableDeidConfig,
+  key: Uint8Array | undefined,
+): { table: ParsedTable; testRows: number[] | undefined; report: TableDeidReport } {
+  const held = new Set(testRows ?? []);
+  const out = deidentifyTable(
+    [...table.columns, PART],
+    table.rows.map((row, i) => [...row, held.has(i) ? 'test' : 'train']),
+    { ...rules, columns: { ...rules.columns, [PART]: 'keep' } },
+    key,
+  );
+  const part = out.header.indexOf(PART);
+  const ages = out.header.map((c, j) => (rules.columns[c] === 'age' ? j : -1)).filter((j) => j >= 0);
+  const rows = out.rows.map((row) => {
+    const cells = row.filter((_, j) => j !== part);
+    for (const j of ages) if (row[j] === '90+') cells[j < part ? j : j - 1] = '90';
+    return cells;
+  });
+  const isTest = out.rows.map((row) => row[part] === 'test');
+  const train = rows.filter((_, i) => !isTest[i]);
+  const test = rows.filter((_, i) => isTest[i]);
+  if (testRows && test.length === 0) {
+    throw new GalenError(
+      'invalid_input',
+      'de-identification suppressed every row of the test data; loosen k or use more test rows',
+    );
+  }
+  const { [PART]: _part, ...columns } = out.report.columns;
+  return {
+    table: { columns: out.header.filter((c) => c !== PART), rows: [...train, ...test] },
+    testRows: testRows && test.map((_, i) => train.length + i),
+    report: { ...out.report, columns },
+  };
+}
+
+/**
+ * Checks de-identification rules against a training request before anything runs: every column
+ * they name exists, quasi-identifiers and the l-diversity column are kept, the target's column is
+ * kept as it is and is not a quasi-identifier, the sensitive column survives, and pseudonyms
+ * have a key.
+ */
+export function checkDeidRules(
+  rules: TableDeidConfig,
+  columns: readonly string[],
+  request: Pick<TrainModelRequest, 'dataset' | 'target' | 'sensitive'>,
+  hasKey: boolean,
+): void {
+  const fail = (message: string): never => {
+    throw new GalenError('invalid_input', `de-identification rules: ${message}`);
+  };
+  const known = (c: string, what: string): void => {
+    if (!columns.includes(c))
+      fail(`${what} "${c}" is not a column of ${request.dataset}; its columns are ${columns.join(', ')}`);
+  };
+  const ruleOf = (c: string): string => rules.columns[c] ?? rules.otherColumns ?? 'remove';
+  for (const c of Object.keys(rules.columns)) known(c, 'they name column');
+  for (const c of rules.quasiIdentifiers ?? []) {
+    known(c, 'quasi-identifier');
+    if (ruleOf(c) === 'remove')
+      fail(`quasi-identifier "${c}" is removed; keep it (or give it a rule) to generalise it`);
+  }
+  if (rules.lDiversity) {
+    known(rules.lDiversity.sensitive, 'the l-diversity column');
+    if (ruleOf(rules.lDiversity.sensitive) === 'remove')
+      fail(`the l-diversity column "${rules.lDiversity.sensitive}" is removed`);
+  }
+  const target = columns.includes(request.target)
+    ? request.target
+    : parseTargetExpression(request.target, [...columns])?.column;
+  if (target === undefined)
+    fail(`the target "${request.target}" is neither a column nor a comparison of one`);
+  if (ruleOf(target!) !== 'keep')
+    fail(
+      `they would ${ruleOf(target!) === 'remove' ? 'remove' : 'change'} the target column "${target}"; give it "keep"`,
+    );
+  if (rules.quasiIdentifiers?.includes(target!))
+    fail(
+      `the target column "${target}" is a quasi-identifier, so it would be generalised; take it out of quasiIdentifiers`,
+    );
+  if (request.sensitive !== undefined && ruleOf(request.sensitive) === 'remove')
+    fail(`they remove the sensitive column "${request.sensitive}" the subgroup metrics need`);
+  if (Object.values(rules.columns).includes('pseudonymize') && !hasKey) {
+    throw new GalenError(
+      'precondition_failed',
+      'a "pseudonymize" rule needs the server\'s de-identification key: set deid.keyFile (GALEN_DEID_KEY_FILE)',
+    );
+  }
+}
+
+/** The limitation a model trained on de-identified data carries on its card. */
+export function deidLimitation(summary: string): string {
+  return `Trained on de-identified data (${summary}). Inputs must be given the same way: a generalised column takes its band or year, not the raw value, and a pseudonymised one its pseudonym.`;
 }
 
 /** What de-identification did, in one line for the model card and the job log. */
@@ -182,9 +280,7 @@ export function lineageOf(
   deid?: TrainingTable['deid'],
 ): Record<string, unknown> {
   return {
-    ...(deid && {
-      deid: { rules: request.deid, report: deid.train, ...(deid.test && { testReport: deid.test }) },
-    }),
+    ...(deid && { deid: { rules: request.deid, report: deid.report } }),
     dataset: `${dataset.name}:${dataset.version}`,
     ...(testDataset && {
       testDataset: `${testDataset.name}:${testDataset.version}`,

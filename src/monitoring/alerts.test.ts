@@ -146,6 +146,13 @@ describe('alert rules', () => {
     expect(parseMonitoringSettings(rule('https://hooks.example.org/T0/B1/secret')).rules).toHaveLength(1);
     expect(isPrivateHost('8.8.8.8')).toBe(false);
     expect(isPrivateHost('::ffff:10.0.0.1')).toBe(true);
+    // The forms Node's URL parser and resolver give for IPv4 inside IPv6 are judged as IPv4.
+    expect(isPrivateHost(new URL('http://[::ffff:169.254.169.254]/').hostname)).toBe(true);
+    expect(isPrivateHost('::ffff:a9fe:a9fe')).toBe(true);
+    expect(isPrivateHost('64:ff9b::a00:1')).toBe(true);
+    expect(isPrivateHost('2002:7f00:1::')).toBe(true);
+    expect(isPrivateHost('2001:4860:4860::8888')).toBe(false);
+    expect(isPrivateHost('::ffff:8.8.8.8')).toBe(false);
     expect(maskedWebhook('https://hooks.example.org/T0/B1/secret?x=1')).toBe('https://hooks.example.org/…');
   });
 });

@@ -283,12 +283,34 @@ export function isPrivateHost(host: string): boolean {
     );
   }
   if (isIP(h) === 6) {
-    if (h === '::' || h === '::1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    if (mapped) return isPrivateHost(mapped[1]!);
-    return /^(fc|fd|fe8|fe9|fea|feb|ff)/.test(h);
+    const groups = expandIpv6(h);
+    const v4 = (hi: number, lo: number): string => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+    const zeros = (n: number): boolean => groups.slice(0, n).every((g) => g === 0);
+    // IPv4 carried inside IPv6 (mapped, compatible, NAT64, 6to4) is judged as the IPv4 address.
+    if (zeros(5) && groups[5] === 0xffff) return isPrivateHost(v4(groups[6]!, groups[7]!));
+    if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0))
+      return isPrivateHost(v4(groups[6]!, groups[7]!));
+    if (groups[0] === 0x2002) return isPrivateHost(v4(groups[1]!, groups[2]!));
+    if (zeros(6)) return true; // ::, ::1 and the deprecated IPv4-compatible form
+    const first = groups[0]!;
+    return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
   }
   return false;
+}
+
+/** The eight 16-bit groups of an IPv6 address (a dotted IPv4 tail included). */
+function expandIpv6(address: string): number[] {
+  let text = address;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
 /** A webhook URL as shown to readers: its origin only (paths and queries often carry secrets). */

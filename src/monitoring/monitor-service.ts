@@ -722,13 +722,16 @@ export class MonitorService {
     if (!this.deps.options.allowPrivateWebhooks) {
       // The name may resolve to an internal address even when it does not look like one.
       const host = new URL(rule.webhook!).hostname;
-      const resolved = await lookup(host, { all: true }).catch(() => []);
-      const inside = resolved.find((a) => isPrivateHost(a.address));
+      const resolved = await lookup(host, { all: true }).catch(() => undefined);
+      const inside =
+        resolved === undefined
+          ? { address: 'unknown (the name did not resolve)' }
+          : resolved.find((a) => isPrivateHost(a.address));
       if (inside) {
         this.deps.metrics.webhookFailed(String(body['model']), rule.name);
         this.deps.logger.error(
           { rule: rule.name, model: body['model'], host },
-          `monitoring: alert webhook not sent: ${host} resolves to the internal address ${inside.address}`,
+          `monitoring: alert webhook not sent: ${host} resolves to ${inside.address}, not a public address`,
         );
         return;
       }

@@ -67,7 +67,12 @@ const SOURCE = `(${writerMain.toString()})(require)`;
 export class MonitoringWriter {
   private worker: Worker | undefined;
   private next = 0;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  /** Waiters per thread: a crashed thread fails only its own writes. */
+  private readonly pending = new Map<
+    Worker,
+    Map<number, { resolve: () => void; reject: (err: Error) => void }>
+  >();
+  private closed = false;
 
   constructor(private readonly path: string) {}
 
@@ -76,38 +81,44 @@ export class MonitoringWriter {
       eval: true,
       workerData: { path: this.path, sqlitePath: SQLITE_PATH },
     });
+    const waiters = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+    this.pending.set(worker, waiters);
     worker.on('message', (reply: WriteReply) => {
-      const waiter = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref(); // idle: the thread does not keep the process alive
+      const waiter = waiters.get(reply.id);
+      waiters.delete(reply.id);
+      if (waiters.size === 0) worker.unref(); // idle: the thread does not keep the process alive
       if (reply.error === undefined) waiter?.resolve();
       else
         waiter?.reject(new GalenError('unavailable', `could not store recorded predictions: ${reply.error}`));
     });
-    const fail = (err: Error): void => {
-      for (const waiter of this.pending.values()) waiter.reject(err);
-      this.pending.clear();
-      this.worker = undefined; // the next write starts a new thread
+    const lost = (err: Error): void => {
+      for (const waiter of waiters.values()) waiter.reject(err);
+      waiters.clear();
+      this.pending.delete(worker);
+      if (this.worker === worker) this.worker = undefined; // the next write starts a new thread
     };
-    worker.on('error', fail);
-    worker.on('exit', () => fail(new GalenError('unavailable', 'the monitoring writer thread stopped')));
+    worker.on('error', lost);
+    worker.on('exit', () => lost(new GalenError('unavailable', 'the monitoring writer thread stopped')));
     return worker;
   }
 
   /** Writes a batch and its request index in one transaction; resolves once it is committed. */
   write(batch: MonitoringBatchRecord, requests: readonly MonitoringRequestRecord[]): Promise<void> {
+    if (this.closed) return Promise.reject(new GalenError('unavailable', 'the metadata store is closed'));
     this.worker ??= this.start();
-    const id = ++this.next;
     const worker = this.worker;
+    const waiters = this.pending.get(worker)!;
+    const id = ++this.next;
     worker.ref(); // a write in flight keeps the process alive until it is committed
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      waiters.set(id, { resolve, reject });
       worker.postMessage({ id, batch, requests } satisfies WriteRequest);
     });
   }
 
   /** Closes the thread's connection once the writes sent before are done. */
   async close(): Promise<void> {
+    this.closed = true;
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;

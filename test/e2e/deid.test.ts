@@ -186,12 +186,55 @@ describe('de-identification API and CLI', () => {
     expect(inputs.find((i: { name: string }) => i.name === 'age').datatype).toBe('BYTES');
     const card = (await server.call('GET', '/api/v1/models/heart-deid/versions/1/card')).body;
     expect(JSON.stringify(card)).toMatch(/k-anonymity k = \d+/);
+    expect(JSON.stringify(card)).toMatch(/Trained on de-identified data .*Inputs must be given the same way/);
     const logs = (await server.call('GET', `/api/v1/jobs/${job.body.id}/logs`)).body;
     expect(JSON.stringify(logs)).toContain('de-identified on the way in');
 
+    // With separate test data, both parts are de-identified together: the test rows get the training's bands.
+    const [header, ...lines] = csv.trim().split('\n');
+    const part = (rows: string[]) => [header, ...rows].join('\n') + '\n';
+    for (const [name, rows] of [
+      ['heart-train', lines.slice(0, 240)],
+      ['heart-test', lines.slice(240)],
+    ] as const) {
+      expect(
+        (
+          await server.call('POST', `/api/v1/datasets/${name}`, {
+            body: part([...rows]),
+            contentType: 'text/csv',
+          })
+        ).status,
+      ).toBe(201);
+    }
+    const split = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'heart-deid-split',
+        dataset: 'heart-train',
+        testDataset: 'heart-test',
+        target: 'num > 0',
+        modelKind: 'logistic',
+        deid: rules,
+      },
+    });
+    const splitDone = await waitForJob(server, split.body.id);
+    expect(splitDone.state, JSON.stringify(splitDone.error)).toBe('succeeded');
+    const splitVersion = (await server.call('GET', '/api/v1/models/heart-deid-split/versions/1')).body;
+    expect(splitVersion.lineage.parameters.deid.report.k).toBeGreaterThanOrEqual(10);
+    expect(splitVersion.lineage.parameters.testRows).toBeGreaterThan(40);
+    expect(splitVersion.metrics.test.auroc).toBeGreaterThan(0.7);
+
     // Refused at submit, with the reason.
     expect((await submit({ columns: { chol: 'keep', pulse: 'keep' } })).body.error).toMatch(
-      /name column "pulse", which heart does not have/,
+      /they name column "pulse" is not a column of heart; its columns are age, sex/,
+    );
+    expect(
+      (await submit({ columns: { num: 'keep', age: 'keep' }, quasiIdentifiers: ['age', 'num'] })).body.error,
+    ).toMatch(/the target column "num" is a quasi-identifier/);
+    expect((await submit({ columns: { num: 'keep' }, quasiIdentifiers: ['age'] })).body.error).toMatch(
+      /quasi-identifier "age" is removed/,
+    );
+    expect((await submit({ columns: { num: 'keep' } }, { sensitive: 'sex' })).body.error).toMatch(
+      /remove the sensitive column "sex"/,
     );
     expect((await submit({ columns: { age: 'keep' } })).body.error).toMatch(
       /would remove the target column "num"/,
