@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { durationMs, isPrivateHost, judge, maskedWebhook, parseMonitoringSettings } from './alerts.js';
 import { performanceOf, subgroupGap } from './performance.js';
-import { labelValue, predictionOf } from './profile.js';
+import { buildProfile, labelValue, predictionOf } from './profile.js';
+import { windowReport } from './report.js';
 import type { WindowReport } from './report.js';
 
 const binary = { tensor: 'probabilities', task: 'binary' as const, classes: ['no', 'yes'] };
@@ -154,5 +155,26 @@ describe('alert rules', () => {
     expect(isPrivateHost('2001:4860:4860::8888')).toBe(false);
     expect(isPrivateHost('::ffff:8.8.8.8')).toBe(false);
     expect(maskedWebhook('https://hooks.example.org/T0/B1/secret?x=1')).toBe('https://hooks.example.org/…');
+  });
+
+  it('flags no drift in a window too small to judge, however far its few values are', () => {
+    const profile = buildProfile({
+      layout: { kind: 'columns', inputs: [{ name: 'age', datatype: 'FP32' }] },
+      output: binary,
+      featureRows: Array.from({ length: 200 }, (_, i) => [20 + (i % 50)]),
+      outputs: Array.from({ length: 200 }, (_, i) => [1 - (i % 10) / 10, (i % 10) / 10]),
+      source: 'test',
+      createdAt: '2026-01-01T00:00:00Z',
+    });
+    const far = (n: number) => Array.from({ length: n }, () => ({ at: 0, features: [95], prediction: 0.9 }));
+    const small = windowReport(profile, far(5), new Date(0), new Date(1));
+    expect(small.drift?.enough).toBe(false);
+    expect(small.drift?.features['age']?.psi).toBeGreaterThan(1);
+    expect(small.drift?.features['age']?.drifted).toBe(false);
+    expect(small.drift?.drifted).toEqual([]);
+    const enough = windowReport(profile, far(60), new Date(0), new Date(1));
+    expect(enough.drift?.features['age']?.drifted).toBe(true);
+    expect(enough.drift?.drifted).toEqual(['age', 'prediction']);
+    expect(windowReport(profile, [], new Date(0), new Date(1)).drift).toBeUndefined();
   });
 });

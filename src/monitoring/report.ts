@@ -51,8 +51,15 @@ export const MIN_DRIFT_SAMPLES = 50;
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 
-function rounded(d: DriftResult): DriftResult {
-  return { ...d, psi: round(d.psi), statistic: round(d.statistic), pValue: Number(d.pValue.toPrecision(6)) };
+/** A drift result rounded for the report; not flagged in a window too small to judge. */
+function judged(d: DriftResult, enough: boolean): DriftResult {
+  return {
+    ...d,
+    psi: round(d.psi),
+    statistic: round(d.statistic),
+    pValue: Number(d.pValue.toPrecision(6)),
+    drifted: d.drifted && enough,
+  };
 }
 
 export function windowReport(
@@ -75,15 +82,16 @@ export function windowReport(
     names.forEach((name, j) => {
       const reference = profile.features[name];
       const values = rows.flatMap((r) => (r.features ? [r.features[j] ?? null] : []));
-      if (reference && values.length > 0) features[name] = rounded(drift(reference, values));
+      if (reference && values.length > 0) features[name] = judged(drift(reference, values), enough);
     });
     const prediction =
       profile.prediction &&
-      rounded(
+      judged(
         drift(
           profile.prediction,
           rows.map((r) => r.prediction),
         ),
+        enough,
       );
     const drifted = enough
       ? [
