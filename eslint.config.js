@@ -22,6 +22,7 @@ const owners = [
   { name: 'fhirpath', owner: 'src/fhir/', why: 'only src/fhir/ evaluates FHIRPath' },
   { name: '@lhncbc/ucum-lhc', owner: 'src/fhir/', why: 'only src/fhir/ converts UCUM units' },
   { name: 'jose', owner: 'src/security/', why: 'only src/security/ verifies and signs JWTs' },
+  { name: 'highs', owner: 'src/optimize/', why: 'only src/optimize/ runs the HiGHS solver' },
 ];
 
 const restrictedFor = (file) =>
@@ -102,6 +103,7 @@ export default tseslint.config(
     'explain',
     'deid',
     'monitoring',
+    'optimize',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { parseModel } from './model.js';
+import { solveModel } from './solve.js';
+
+const options = { timeLimitSeconds: 10 };
+
+describe('solving with HiGHS', () => {
+  it('finds the optimum of a linear program', async () => {
+    // max 3x + 2y  s.t. x + y ≤ 4, x + 3y ≤ 6, x ≤ 3  →  x = 3, y = 1, objective 11.
+    const result = await solveModel(
+      parseModel({
+        sense: 'maximize',
+        variables: [{ name: 'x', upper: 3 }, { name: 'y' }],
+        constraints: [
+          { name: 'a', terms: { x: 1, y: 1 }, max: 4 },
+          { name: 'b', terms: { x: 1, y: 3 }, max: 6 },
+        ],
+        objective: { linear: { x: 3, y: 2 } },
+      }),
+      options,
+    );
+    expect(result).toMatchObject({ status: 'optimal', objective: 11, values: { x: 3, y: 1 } });
+    expect(result.gap).toBeUndefined();
+  });
+
+  it('solves an integer program to a proved optimum (gap 0)', async () => {
+    // Chvátal's example: max 5x1 + 4x2 + 3x3 with 2x1+3x2+x3 ≤ 5, 4x1+x2+2x3 ≤ 11, 3x1+4x2+2x3 ≤ 8 → 13 at (2, 0, 1).
+    const result = await solveModel(
+      parseModel({
+        sense: 'maximize',
+        variables: ['x1', 'x2', 'x3'].map((name) => ({ name, type: 'integer' })),
+        constraints: [
+          { name: 'r1', terms: { x1: 2, x2: 3, x3: 1 }, max: 5 },
+          { name: 'r2', terms: { x1: 4, x2: 1, x3: 2 }, max: 11 },
+          { name: 'r3', terms: { x1: 3, x2: 4, x3: 2 }, max: 8 },
+        ],
+        objective: { linear: { x1: 5, x2: 4, x3: 3 } },
+      }),
+      options,
+    );
+    expect(result).toMatchObject({
+      status: 'optimal',
+      objective: 13,
+      values: { x1: 2, x2: 0, x3: 1 },
+      gap: 0,
+    });
+  });
+
+  it('minimises a convex quadratic objective', async () => {
+    // (x − 1)² + (y − 2)² = x² − 2x + y² − 4y + 5 → (1, 2), objective 0.
+    const result = await solveModel(
+      parseModel({
+        variables: [
+          { name: 'x', lower: -10, upper: 10 },
+          { name: 'y', lower: -10, upper: 10 },
+        ],
+        objective: {
+          linear: { x: -2, y: -4 },
+          quadratic: [
+            { a: 'x', b: 'x', coefficient: 1 },
+            { a: 'y', b: 'y', coefficient: 1 },
+          ],
+          offset: 5,
+        },
+      }),
+      options,
+    );
+    expect(result.status).toBe('optimal');
+    expect(result.values!['x']).toBeCloseTo(1, 5);
+    expect(result.values!['y']).toBeCloseTo(2, 5);
+    expect(result.objective).toBeCloseTo(0, 6);
+  });
+
+  it('names an irreducible set of conflicting constraints for an infeasible roster', async () => {
+    // Two nurses, two shifts each needing both of them, at most one shift per nurse; a loose budget too.
+    const raw = {
+      variables: ['a_day', 'a_night', 'b_day', 'b_night'].map((name) => ({ name, type: 'binary' })),
+      constraints: [
+        { name: 'budget', terms: { a_day: 1, a_night: 1, b_day: 1, b_night: 1 }, max: 10 },
+        { name: 'cover_day', terms: { a_day: 1, b_day: 1 }, min: 2 },
+        { name: 'cover_night', terms: { a_night: 1, b_night: 1 }, min: 2 },
+        { name: 'rest_a', terms: { a_day: 1, a_night: 1 }, max: 1 },
+        { name: 'rest_b', terms: { b_day: 1, b_night: 1 }, max: 1 },
+      ],
+      objective: { linear: {} },
+    };
+    const result = await solveModel(parseModel(raw), options);
+    expect(result.status).toBe('infeasible');
+    expect(result.values).toBeUndefined();
+    const named = result.conflict!.constraints;
+    expect(result.conflict!.complete).toBe(true);
+    expect(named).toEqual(expect.arrayContaining(['cover_day', 'cover_night']));
+    expect(named).not.toContain('budget');
+    // Irreducible, checked here: the named set alone is infeasible, and without any one of them it is feasible.
+    const only = (names: string[]) =>
+      parseModel({ ...raw, constraints: raw.constraints.filter((c) => names.includes(c.name)) });
+    expect((await solveModel(only(named), options)).status).toBe('infeasible');
+    for (const drop of named) {
+      expect((await solveModel(only(named.filter((n) => n !== drop)), options)).status, drop).toBe('optimal');
+    }
+  });
+
+  it('answers the best solution found and its gap when the time limit stops a hard integer program', async () => {
+    // A 500-item, 40-constraint binary knapsack with correlated weights: no proof of optimality in 0.5 s.
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const items = Array.from({ length: 500 }, (_, j) => ({
+      name: `x${j}`,
+      type: 'binary',
+      base: 20 + random() * 80,
+    }));
+    const result = await solveModel(
+      parseModel({
+        sense: 'maximize',
+        variables: items.map(({ name, type }) => ({ name, type })),
+        constraints: Array.from({ length: 40 }, (_, r) => ({
+          name: `capacity${r}`,
+          terms: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + random() * 20)])),
+          max: 6000,
+        })),
+        objective: { linear: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + 10)])) },
+      }),
+      { timeLimitSeconds: 0.5 },
+    );
+    expect(result.status).toBe('time_limit');
+    expect(result.objective).toBeGreaterThan(0);
+    expect(Object.keys(result.values!)).toHaveLength(500);
+    expect(result.gap).toBeGreaterThan(0);
+    expect(result.seconds).toBeLessThan(3);
+  });
+
+  it('says when a model is unbounded', async () => {
+    const result = await solveModel(
+      parseModel({
+        sense: 'maximize',
+        variables: [{ name: 'x' }, { name: 'y', upper: 1 }],
+        constraints: [{ name: 'c', terms: { x: 1, y: -1 }, min: 0 }],
+        objective: { linear: { x: 1 } },
+      }),
+      options,
+    );
+    expect(['unbounded', 'infeasible_or_unbounded']).toContain(result.status);
+  });
+
+  it('refuses a malformed model, saying what is wrong', () => {
+    const base = { variables: [{ name: 'x' }], objective: { linear: { x: 1 } } };
+    expect(() => parseModel({ ...base, sense: 'maximise' })).toThrow(/sense is "maximise"/);
+    expect(() => parseModel({ ...base, variables: [{ name: 'x' }, { name: 'x' }] })).toThrow(
+      /declared twice/,
+    );
+    expect(() => parseModel({ ...base, objective: { linear: { y: 1 } } })).toThrow(
+      /names "y", which is not a variable/,
+    );
+    expect(() => parseModel({ ...base, constraints: [{ name: 'c', terms: { x: 1 } }] })).toThrow(
+      /neither "min", "max" nor "equals"/,
+    );
+    expect(() => parseModel({ ...base, variables: [{ name: 'x', lower: 2, upper: 1 }] })).toThrow(
+      /lower 2 above upper 1/,
+    );
+    expect(() =>
+      parseModel({ ...base, constraints: [{ name: 'c', terms: { x: Number.NaN }, max: 1 }] }),
+    ).toThrow(/not a finite number/);
+  });
+});
