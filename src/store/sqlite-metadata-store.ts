@@ -155,21 +155,12 @@ class HotPaths {
   private readonly dataVersion: SqliteDatabase.Statement<[], number>;
   private readonly lastAudit: SqliteDatabase.Statement<[], { seq: number; hash: string }>;
   private readonly insertAudit: SqliteDatabase.Statement<unknown[]>;
-  private readonly insertBatch: SqliteDatabase.Statement<unknown[]>;
-  private readonly upsertRequest: SqliteDatabase.Statement<unknown[]>;
 
   constructor(
     readonly database: SqliteDatabase.Database,
     /** Writes recorded-prediction batches on its own thread (file databases only). */
     readonly monitoringWriter?: MonitoringWriter,
   ) {
-    this.insertBatch = database.prepare(
-      'INSERT INTO monitoring_batches (model, version, first_at, last_at, rows, payload) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.upsertRequest = database.prepare(
-      `INSERT INTO monitoring_requests (model, request_key, version, at, rows) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (model, request_key) DO UPDATE SET version = excluded.version, at = excluded.at, rows = excluded.rows`,
-    );
     this.dataVersion = database.prepare<[], number>('PRAGMA data_version').pluck();
     this.lastAudit = database.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.insertAudit = database.prepare(
@@ -204,23 +195,6 @@ class HotPaths {
           );
         }
         return sealed;
-      })
-      .immediate();
-  }
-
-  /** A batch of monitoring samples and its request index, in one immediate transaction. */
-  insertMonitoringBatch(batch: MonitoringBatchRecord, requests: readonly MonitoringRequestRecord[]): void {
-    this.database
-      .transaction(() => {
-        this.insertBatch.run(
-          batch.model,
-          batch.version,
-          batch.firstAt,
-          batch.lastAt,
-          batch.rows,
-          batch.payload,
-        );
-        for (const r of requests) this.upsertRequest.run(r.model, r.requestKey, r.version, r.at, r.rows);
       })
       .immediate();
   }
@@ -725,11 +699,6 @@ class SqlMetadataStore implements MetadataStore {
     if (!this.inTransaction && this.hot.monitoringWriter) {
       // On the writer's thread and connection: the SQLite work leaves the main thread.
       await this.hot.monitoringWriter.write(batch, requests);
-      return;
-    }
-    if (!this.inTransaction && !this.hot.database.inTransaction) {
-      // The connection is free: prepared statements, without Kysely building a statement per chunk.
-      this.hot.insertMonitoringBatch(batch, requests);
       return;
     }
     await this.writeTx(async (db) => {
