@@ -205,9 +205,12 @@ export function parseMonitoringSettings(raw: unknown, allowPrivate = false): Mon
   return { ...(typeof rate === 'number' && { sampleRate: rate }), rules };
 }
 
-/** The rule's figure in a window's report, and the count it is judged on; undefined when the report does not have it. */
+/**
+ * A metric's figure in a window's report (for one `feature` or `attribute` when given), and the
+ * count it is judged on; undefined when the report does not have it.
+ */
 export function ruleValue(
-  rule: AlertRule,
+  rule: Pick<AlertRule, 'metric' | 'feature' | 'attribute'>,
   report: WindowReport,
 ): { value: number | undefined; count: number } {
   const drift = report.drift;

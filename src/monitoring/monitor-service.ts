@@ -182,15 +182,21 @@ export class MonitorService {
     }
   }
 
-  private async refreshRates(): Promise<void> {
+  /** Re-reads every model's settings and takes their sample rates; returns the settings by model. */
+  private async refreshRates(): Promise<Map<string, MonitoringSettings>> {
+    const settings = new Map(
+      (await this.deps.store.listMonitoringSettings()).map((s) => [
+        s.model,
+        s.settings as unknown as MonitoringSettings,
+      ]),
+    );
     const rates = new Map<string, number>();
-    for (const { model, settings } of await this.deps.store.listMonitoringSettings()) {
-      const rate = (settings as unknown as MonitoringSettings).sampleRate;
-      if (rate !== undefined) rates.set(model, rate);
-    }
+    for (const [model, { sampleRate }] of settings)
+      if (sampleRate !== undefined) rates.set(model, sampleRate);
     // Swapped in whole: a model set to record nothing is never recorded while this was read.
     this.rates.clear();
     for (const [model, rate] of rates) this.rates.set(model, rate);
+    return settings;
   }
 
   /**
@@ -588,7 +594,7 @@ export class MonitorService {
 
   private async evaluate(only: string | undefined): Promise<AlertEventRecord[]> {
     await this.flush();
-    await this.refreshRates();
+    const settings = await this.refreshRates();
     const now = new Date(this.deps.clock.now());
     if (now.getTime() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now.getTime();
@@ -596,12 +602,6 @@ export class MonitorService {
         new Date(now.getTime() - this.deps.options.retentionDays * 86_400_000).toISOString(),
       );
     }
-    const settings = new Map(
-      (await this.deps.store.listMonitoringSettings()).map((s) => [
-        s.model,
-        s.settings as unknown as MonitoringSettings,
-      ]),
-    );
     const gaugeSpan = durationMs(this.deps.options.window, 'monitoring.window');
     const longest = Math.max(
       gaugeSpan,
@@ -673,8 +673,7 @@ export class MonitorService {
   private updateGauges(model: string, version: number, report: WindowReport): void {
     const drift = report.drift?.enough ? report.drift : undefined;
     const psi = Object.fromEntries(Object.entries(drift?.features ?? {}).map(([f, d]) => [f, d.psi]));
-    const figure = (metric: AlertRule['metric']): number | undefined =>
-      ruleValue({ metric, above: 0, window: 'P1D', minSamples: 0, actions: [], name: metric }, report).value;
+    const figure = (metric: AlertRule['metric']): number | undefined => ruleValue({ metric }, report).value;
     this.deps.metrics.setMonitoringWindow(model, String(version), psi, {
       samples: report.samples,
       labelled: report.labelled,
