@@ -35,7 +35,7 @@ export function encryptionCommand(global: () => CliOptions): Command {
         }
         const result = await audited(galen, 'encryption.rotate', {}, async () => ({
           artifacts: await galen.artifacts.rotate(),
-          explainers: await galen.registry.resealExplainers(),
+          explainers: await galen.registry.resealStoredValues(),
           monitoringBatches: await galen.monitoring.reseal(),
         }));
         print(result, opts.json, () =>

@@ -102,15 +102,16 @@ export class ModelRegistry {
     private readonly artifacts: ArtifactStore,
     private readonly inspector: SignatureInspector,
     private readonly clock: Clock,
-    /** With a master key: explainers (their background rows are training data) are stored encrypted. */
+    /** With a master key: explainers and monitoring profiles (they hold training data) are stored encrypted. */
     private readonly cipher?: ArtifactCipher,
   ) {}
 
-  private sealExplainer(explainer: Record<string, unknown>): JsonObject {
-    return sealJson(this.cipher, explainer);
+  /** A value derived from training data (explainer, monitoring profile) as stored: sealed under a master key. */
+  private sealValue(value: Record<string, unknown>): JsonObject {
+    return sealJson(this.cipher, value);
   }
 
-  private openExplainer(stored: JsonObject, what: string): JsonObject {
+  private openValue(stored: JsonObject, what: string): JsonObject {
     return openJson(this.cipher, stored, what) as JsonObject;
   }
 
@@ -227,14 +228,14 @@ export class ModelRegistry {
           await tx.putExplainer(
             input.model,
             record.version,
-            this.sealExplainer(input.explainer),
+            this.sealValue(input.explainer),
             record.createdAt,
           );
         if (input.monitoringProfile !== undefined)
           await tx.putMonitoringProfile(
             input.model,
             record.version,
-            this.sealExplainer(input.monitoringProfile),
+            this.sealValue(input.monitoringProfile),
             record.createdAt,
           );
         await tx.updateModel(input.model, { updatedAt: now });
@@ -318,31 +319,31 @@ export class ModelRegistry {
         `model "${name}" version ${version} has no explainer: versions trained by Galen get one (a background sample of their training rows); others can be given one with PUT /api/v1/models/${name}/versions/${version}/explainer`,
       );
     }
-    return this.openExplainer(stored, `the explainer of model "${name}" version ${version}`);
+    return this.openValue(stored, `the explainer of model "${name}" version ${version}`);
   }
 
   /** Re-encrypts every stored explainer and monitoring profile under the current master key (after a rotation). */
-  async resealExplainers(): Promise<number> {
+  async resealStoredValues(): Promise<number> {
     let count = 0;
     for (const model of await this.store.listModels()) {
       for (const version of await this.store.listVersions(model.name)) {
         const at = isoTime(this.clock.now());
         const explainer = await this.store.getExplainer(model.name, version.version);
         if (explainer) {
-          const plain = this.openExplainer(
+          const plain = this.openValue(
             explainer,
             `the explainer of model "${model.name}" version ${version.version}`,
           );
-          await this.store.putExplainer(model.name, version.version, this.sealExplainer(plain), at);
+          await this.store.putExplainer(model.name, version.version, this.sealValue(plain), at);
           count++;
         }
         const profile = await this.store.getMonitoringProfile(model.name, version.version);
         if (profile) {
-          const plain = this.openExplainer(
+          const plain = this.openValue(
             profile,
             `the monitoring profile of model "${model.name}" version ${version.version}`,
           );
-          await this.store.putMonitoringProfile(model.name, version.version, this.sealExplainer(plain), at);
+          await this.store.putMonitoringProfile(model.name, version.version, this.sealValue(plain), at);
           count++;
         }
       }
@@ -353,9 +354,7 @@ export class ModelRegistry {
   /** The version's monitoring profile, or undefined when it has none. */
   async getMonitoringProfile(name: string, version: number): Promise<JsonObject | undefined> {
     const stored = await this.store.getMonitoringProfile(name, version);
-    return (
-      stored && this.openExplainer(stored, `the monitoring profile of model "${name}" version ${version}`)
-    );
+    return stored && this.openValue(stored, `the monitoring profile of model "${name}" version ${version}`);
   }
 
   /** Stores a version's monitoring profile (built by the caller from reference rows). */
@@ -367,12 +366,7 @@ export class ModelRegistry {
   ): Promise<void> {
     assertCan(actor, 'model:write', 'set monitoring references');
     await this.getVersion(name, version);
-    await this.store.putMonitoringProfile(
-      name,
-      version,
-      this.sealExplainer(profile),
-      isoTime(this.clock.now()),
-    );
+    await this.store.putMonitoringProfile(name, version, this.sealValue(profile), isoTime(this.clock.now()));
   }
 
   /** Stores a version's explainer (checked by the caller against the signature). */
@@ -384,7 +378,7 @@ export class ModelRegistry {
   ): Promise<void> {
     assertCan(actor, 'model:write', 'set explainers');
     await this.getVersion(name, version);
-    await this.store.putExplainer(name, version, this.sealExplainer(explainer), isoTime(this.clock.now()));
+    await this.store.putExplainer(name, version, this.sealValue(explainer), isoTime(this.clock.now()));
   }
 
   /** The version's model card; `not_found` when the version has none (it was not trained here). */

@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBreastCancerModel, readWdbcCsv } from '../../src/demo/index.js';
-import { waitForJob } from '../helpers/pytorch.js';
-import { CLEVELAND_CSV as CLEVELAND, clevelandInputs } from '../helpers/cleveland.js';
+import { clevelandInputs, trainHeart, uploadHeart } from '../helpers/cleveland.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
@@ -44,14 +43,8 @@ describe('encryption at rest', () => {
       withDemo: true,
       config: { encryption: { masterKey: key1, previousKeys: [] } },
     });
-    csv = await readFile(CLEVELAND, 'utf8');
-    expect(
-      (await server.call('POST', '/api/v1/datasets/heart', { body: csv, contentType: 'text/csv' })).status,
-    ).toBe(201);
-    const job = await server.call('POST', '/api/v1/jobs', {
-      body: { model: 'heart', dataset: 'heart', target: 'num > 0', modelKind: 'logistic' },
-    });
-    expect((await waitForJob(server, job.body.id)).state).toBe('succeeded');
+    csv = await uploadHeart(server);
+    await trainHeart(server, 'heart');
     const built = buildBreastCancerModel(await readWdbcCsv());
     onnx = built.onnx;
     weights = Buffer.from(Float32Array.from(built.coefficients.weights).buffer);
@@ -124,7 +117,7 @@ describe('encryption at rest', () => {
     const artifacts = await rotating.galen.artifacts.rotate();
     expect(artifacts.rewrapped).toBeGreaterThanOrEqual(4); // two datasets, heart, wdbc, demo models
     expect(artifacts.encrypted).toBe(0);
-    expect(await rotating.galen.registry.resealExplainers()).toBeGreaterThanOrEqual(2);
+    expect(await rotating.galen.registry.resealStoredValues()).toBeGreaterThanOrEqual(2);
     expect(await rotating.galen.monitoring.reseal()).toBeGreaterThanOrEqual(1);
     expect((await rotating.galen.artifacts.rotate()).rewrapped).toBe(0);
     await rotating.close();
