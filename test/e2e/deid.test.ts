@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
+import { uploadHeart } from '../helpers/cleveland.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
@@ -15,7 +16,6 @@ import type { TestServer } from '../helpers/test-server.js';
 const FHIR = new URL('../../../shared/data/fhir/', import.meta.url);
 const HIPOLITO = 'Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
 const ADMISSIONS = new URL('../../../shared/data/ehr/mimic3_demo_ADMISSIONS.csv', import.meta.url);
-const CLEVELAND = new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url);
 
 describe('de-identification API and CLI', () => {
   let server: TestServer;
@@ -156,10 +156,7 @@ describe('de-identification API and CLI', () => {
   });
 
   it('trains on data de-identified on the way in, and says so on the version', async () => {
-    const csv = await readFile(CLEVELAND, 'utf8');
-    expect(
-      (await server.call('POST', '/api/v1/datasets/heart', { body: csv, contentType: 'text/csv' })).status,
-    ).toBe(201);
+    const csv = await uploadHeart(server);
     const rules = { columns: { age: 'age' }, otherColumns: 'keep', quasiIdentifiers: ['age', 'sex'], k: 10 };
     const submit = (deid: unknown, extra: Record<string, unknown> = {}) =>
       server.call('POST', '/api/v1/jobs', {

@@ -8,8 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBreastCancerModel } from '../../src/demo/index.js';
-import { waitForJob } from '../helpers/pytorch.js';
-import { CLEVELAND_CSV as CLEVELAND, CLEVELAND_INPUTS, clevelandInputs } from '../helpers/cleveland.js';
+import { CLEVELAND_INPUTS, clevelandInputs, trainHeart, uploadHeart } from '../helpers/cleveland.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
@@ -25,7 +24,7 @@ describe('explanations', () => {
 
   beforeAll(async () => {
     server = await createTestServer({ withDemo: true });
-    const csv = await readFile(CLEVELAND, 'utf8');
+    const csv = await uploadHeart(server);
     rows = csv
       .trim()
       .split('\n')
@@ -36,18 +35,8 @@ describe('explanations', () => {
           .slice(0, 13)
           .map((v) => (v === '?' ? null : Number(v))),
       );
-    expect(
-      (await server.call('POST', '/api/v1/datasets/heart', { body: csv, contentType: 'text/csv' })).status,
-    ).toBe(201);
-    for (const [model, modelKind] of [
-      ['heart-linear', 'logistic'],
-      ['heart-trees', 'gbdt'],
-    ]) {
-      const job = await server.call('POST', '/api/v1/jobs', {
-        body: { model, dataset: 'heart', target: 'num > 0', modelKind },
-      });
-      expect((await waitForJob(server, job.body.id)).state).toBe('succeeded');
-    }
+    await trainHeart(server, 'heart-linear', 'logistic');
+    await trainHeart(server, 'heart-trees', 'gbdt');
   });
   afterAll(async () => server.close());
 

@@ -10,10 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ageOn } from '../../src/fhir/index.js';
 import { startCdsClient } from '../helpers/cds-client.js';
-import { CLEVELAND_INPUTS } from '../helpers/cleveland.js';
+import { CLEVELAND_INPUTS, trainHeart, uploadHeart } from '../helpers/cleveland.js';
 import type { TestCdsClient } from '../helpers/cds-client.js';
 import { startFhirServer } from '../helpers/fhir-server.js';
-import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
@@ -62,14 +61,8 @@ describe('FHIR $predict', () => {
     server = await createTestServer({
       config: { cds: { clients: [{ iss: ehr.iss, jwksUrl: ehr.jwksUrl, jku: [] }] } },
     });
-    const csv = await readFile(new URL('clinical/heart_cleveland.csv', SHARED));
-    expect(
-      (await server.call('POST', '/api/v1/datasets/heart', { body: csv, contentType: 'text/csv' })).status,
-    ).toBe(201);
-    const job = await server.call('POST', '/api/v1/jobs', {
-      body: { model: 'heart', dataset: 'heart', target: 'num > 0', modelKind: 'logistic' },
-    });
-    expect((await waitForJob(server, job.body.id)).state).toBe('succeeded');
+    await uploadHeart(server);
+    await trainHeart(server, 'heart');
   });
   afterAll(async () => {
     await server.close();
