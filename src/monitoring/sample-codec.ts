@@ -55,7 +55,7 @@ function textOf(v: unknown): string | null {
 }
 
 /** Rows of a request by its first layout input (0 when it is absent). */
-export function inputRows(layout: FeatureLayout, inputs: readonly Tensor[]): number {
+function inputRows(layout: FeatureLayout, inputs: readonly Tensor[]): number {
   const name = layout.kind === 'vector' ? layout.input : layout.inputs[0]?.name;
   const t = inputs.find((i) => i.name === name);
   return t?.shape[0] ?? 0;
