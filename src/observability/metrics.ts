@@ -39,6 +39,8 @@ export class GalenMetrics {
   private readonly alertFiring: Gauge<'model' | 'version' | 'rule'>;
   private readonly alertTransitions: Counter<'model' | 'rule' | 'state'>;
   private readonly webhookFailures: Counter<'model' | 'rule'>;
+  private readonly solves: Counter<'problem' | 'status'>;
+  private readonly solveDuration: Histogram<'problem'>;
 
   constructor(loadedModels: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: 'galen_process_' });
@@ -119,6 +121,19 @@ export class GalenMetrics {
       labelNames: ['model', 'rule'],
       registers: [this.registry],
     });
+    this.solves = new Counter({
+      name: 'galen_optimize_solves_total',
+      help: 'Optimisation solves by problem (a template, or "model") and status (optimal, infeasible, time_limit, ..., or error).',
+      labelNames: ['problem', 'status'],
+      registers: [this.registry],
+    });
+    this.solveDuration = new Histogram({
+      name: 'galen_optimize_solve_seconds',
+      help: 'Time a solve took, building the problem (and any predictions it needs) included.',
+      labelNames: ['problem'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [this.registry],
+    });
     new Gauge({
       name: 'galen_models_loaded',
       help: 'Model versions currently loaded in ONNX Runtime.',
@@ -188,6 +203,11 @@ export class GalenMetrics {
 
   webhookFailed(model: string, rule: string): void {
     this.webhookFailures.inc({ model, rule });
+  }
+
+  observeSolve(problem: string, status: string, seconds: number): void {
+    this.solves.inc({ problem, status });
+    this.solveDuration.observe({ problem }, seconds);
   }
 
   get contentType(): string {

@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseModel } from './model.js';
-import { solveModel } from './solve.js';
+import type { OptimizationModel } from './model.js';
+import { SolverPool } from './solve.js';
+import type { SolveOptions } from './solver-thread.js';
+
+const pool = new SolverPool();
+afterAll(() => pool.close());
+const solveModel = (model: OptimizationModel, options: SolveOptions) => pool.solve(model, options);
 
 const options = { timeLimitSeconds: 10 };
 
@@ -101,32 +107,12 @@ describe('solving with HiGHS', () => {
   });
 
   it('answers the best solution found and its gap when the time limit stops a hard integer program', async () => {
-    // A 500-item, 40-constraint binary knapsack with correlated weights: no proof of optimality in 0.5 s.
-    let seed = 7;
-    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const items = Array.from({ length: 500 }, (_, j) => ({
-      name: `x${j}`,
-      type: 'binary',
-      base: 20 + random() * 80,
-    }));
-    const result = await solveModel(
-      parseModel({
-        sense: 'maximize',
-        variables: items.map(({ name, type }) => ({ name, type })),
-        constraints: Array.from({ length: 40 }, (_, r) => ({
-          name: `capacity${r}`,
-          terms: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + random() * 20)])),
-          max: 6000,
-        })),
-        objective: { linear: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + 10)])) },
-      }),
-      { timeLimitSeconds: 0.5 },
-    );
+    const result = await solveModel(knapsack(), { timeLimitSeconds: 1.5 });
     expect(result.status).toBe('time_limit');
     expect(result.objective).toBeGreaterThan(0);
     expect(Object.keys(result.values!)).toHaveLength(500);
     expect(result.gap).toBeGreaterThan(0);
-    expect(result.seconds).toBeLessThan(3);
+    expect(result.seconds).toBeLessThan(5);
   });
 
   it('says when a model is unbounded', async () => {
@@ -161,4 +147,42 @@ describe('solving with HiGHS', () => {
       parseModel({ ...base, constraints: [{ name: 'c', terms: { x: Number.NaN }, max: 1 }] }),
     ).toThrow(/not a finite number/);
   });
+
+  it('solves on its own thread: the event loop keeps running, and a full queue is refused as busy', async () => {
+    const busy = new SolverPool({ threads: 1, maxQueued: 0 });
+    try {
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 20);
+      const running = busy.solve(knapsack(), { timeLimitSeconds: 0.6 });
+      await expect(busy.solve(knapsack(), { timeLimitSeconds: 0.6 })).rejects.toThrow(
+        /the solver is busy: 1 solve\(s\) running and 0 waiting/,
+      );
+      expect(busy.load()).toEqual({ running: 1, queued: 0 });
+      const result = await running;
+      clearInterval(ticker);
+      expect(result.status).toBe('time_limit');
+      // About 30 ticks of 20 ms fit in 0.6 s; a solve on this thread would have allowed none.
+      expect(ticks).toBeGreaterThan(10);
+      expect((await busy.solve(knapsack(), { timeLimitSeconds: 0.2 })).status).toBe('time_limit');
+    } finally {
+      await busy.close();
+    }
+  });
 });
+
+/** A 500-item, 40-constraint binary knapsack with correlated weights: no proof of optimality in a second. */
+function knapsack(): OptimizationModel {
+  let seed = 7;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const items = Array.from({ length: 500 }, (_, j) => ({ name: `x${j}`, base: 20 + random() * 80 }));
+  return parseModel({
+    sense: 'maximize',
+    variables: items.map(({ name }) => ({ name, type: 'binary' })),
+    constraints: Array.from({ length: 40 }, (_, r) => ({
+      name: `capacity${r}`,
+      terms: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + random() * 20)])),
+      max: 6000,
+    })),
+    objective: { linear: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + 10)])) },
+  });
+}

@@ -1,229 +1,155 @@
 /**
- * Solving a model with HiGHS (compiled to WebAssembly; the only user of `highs`): status in
- * plain words, the objective, every variable's value, the MIP gap, and for an infeasible model
- * the constraints that conflict — an irreducible set found by a deletion filter (drop each
- * constraint in turn; keep it dropped while the rest stay infeasible), so every constraint named
- * is needed for the conflict.
+ * Solving off the serving thread: a small pool of solver threads (`solver-thread.ts`), each running
+ * one solve at a time, with a bounded queue in front. A solve that runs well past its time limit
+ * (HiGHS checks its clock between steps, but one step of a huge model can be long) is stopped by
+ * ending its thread, and answered as `unavailable`; the next solve gets a new thread.
  */
-import * as highsModule from 'highs';
-import type { Highs, ModelData } from 'highs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { GalenError } from '../core/index.js';
 import type { OptimizationModel } from './model.js';
+import { solverMain } from './solver-thread.js';
+import type { SolveOptions, SolveReply, SolveRequest, SolveResult } from './solver-thread.js';
 
-export type SolveStatus = 'optimal' | 'infeasible' | 'unbounded' | 'time_limit' | 'infeasible_or_unbounded';
-
-export interface SolveOptions {
-  /** Longest the solve may run (seconds); the best solution found by then is answered. */
-  timeLimitSeconds: number;
-  /** Relative MIP gap at which to stop (default HiGHS's 1e-4). */
-  mipGap?: number | undefined;
-  /** Constraints up to which the conflict of an infeasible model is named (each needs a solve). */
-  conflictConstraints?: number | undefined;
+export interface SolverPoolOptions {
+  /** Solves run at once, each on a thread of its own (default 1). */
+  threads?: number;
+  /** Solves that may wait for a thread; beyond them a solve is refused as busy (default 16). */
+  maxQueued?: number;
 }
 
-export interface SolveResult {
-  status: SolveStatus;
-  /** Objective of the solution answered (absent when there is none). */
-  objective?: number;
-  values?: Record<string, number>;
-  /** Relative gap between the solution and the best bound (integer models). */
-  gap?: number;
-  /** Infeasible models: the constraints (and variable bounds) that cannot hold together. */
-  conflict?: { constraints: string[]; complete: boolean; note?: string };
-  seconds: number;
+const HIGHS_PATH = createRequire(import.meta.url).resolve('highs');
+const SOURCE = `(${solverMain.toString()})(require)`;
+
+/** How long past its time limit (doubled: the conflict search has a budget of its own) a solve may run. */
+const OVERRUN_GRACE_MS = 5000;
+
+interface Waiting {
+  model: OptimizationModel;
+  options: SolveOptions;
+  resolve: (result: SolveResult) => void;
+  reject: (err: Error) => void;
 }
 
-let loading: Promise<Highs> | undefined;
-// The package's types describe CommonJS; under ESM its loader is the module's default export.
-const highs = (): Promise<Highs> => (loading ??= (highsModule.default as unknown as () => Promise<Highs>)());
+interface Slot {
+  worker: Worker | undefined;
+  busy: boolean;
+}
 
-const DEFAULT_CONFLICT_CONSTRAINTS = 500;
+export class SolverPool {
+  private readonly slots: Slot[];
+  private readonly queue: Waiting[] = [];
+  private readonly maxQueued: number;
+  private next = 0;
+  private closed = false;
 
-/** The model as HiGHS's arrays, with the constraints in `rows` (all by default). */
-function modelData(h: Highs, model: OptimizationModel, rows: readonly number[]): ModelData {
-  const index = new Map(model.variables.map((v, j) => [v.name, j]));
-  const starts = [0];
-  const indices: number[] = [];
-  const values: number[] = [];
-  for (const r of rows) {
-    for (const [name, c] of Object.entries(model.constraints[r]!.terms)) {
-      indices.push(index.get(name)!);
-      values.push(c);
+  constructor(options: SolverPoolOptions = {}) {
+    this.slots = Array.from({ length: Math.max(1, options.threads ?? 1) }, () => ({
+      worker: undefined,
+      busy: false,
+    }));
+    this.maxQueued = options.maxQueued ?? 16;
+  }
+
+  /** Solves running and waiting now. */
+  load(): { running: number; queued: number } {
+    return { running: this.slots.filter((s) => s.busy).length, queued: this.queue.length };
+  }
+
+  /**
+   * Solves `model` within its time limit on a solver thread. Outcomes (infeasible, unbounded, time
+   * limit) are statuses; a full queue, an overrun or a solver fault is `unavailable`.
+   */
+  solve(model: OptimizationModel, options: SolveOptions): Promise<SolveResult> {
+    if (this.closed) return Promise.reject(new GalenError('unavailable', 'the solver is shut down'));
+    if (this.queue.length >= this.maxQueued && !this.slots.some((s) => !s.busy)) {
+      return Promise.reject(
+        new GalenError(
+          'unavailable',
+          `the solver is busy: ${this.slots.length} solve(s) running and ${this.queue.length} waiting; try again later, or submit the solve as a job`,
+        ),
+      );
     }
-    starts.push(indices.length);
+    return new Promise<SolveResult>((resolve, reject) => {
+      this.queue.push({ model, options, resolve, reject });
+      this.pump();
+    });
   }
-  const n = model.variables.length;
-  const data: ModelData = {
-    numCols: n,
-    numRows: rows.length,
-    sense:
-      model.sense === 'maximize' ? h.constants.objectiveSense.maximize : h.constants.objectiveSense.minimize,
-    offset: model.objective.offset,
-    colCost: model.variables.map((v) => model.objective.linear[v.name] ?? 0),
-    colLower: model.variables.map((v) => (Number.isFinite(v.lower) ? v.lower : -h.infinity)),
-    colUpper: model.variables.map((v) => (Number.isFinite(v.upper) ? v.upper : h.infinity)),
-    rowLower: rows.map((r) => {
-      const l = model.constraints[r]!.lower;
-      return Number.isFinite(l) ? l : -h.infinity;
-    }),
-    rowUpper: rows.map((r) => {
-      const u = model.constraints[r]!.upper;
-      return Number.isFinite(u) ? u : h.infinity;
-    }),
-    matrix: { format: 'csr', numRows: rows.length, numCols: n, starts, indices, values },
-    integrality: model.variables.map((v) => (v.type === 'continuous' ? 0 : 1)),
-  };
-  if (model.objective.quadratic.length === 0) return data;
-  // ½·xᵀQx from "coefficient · a · b" terms: Q[a][a] += 2c; Q[a][b] = Q[b][a] += c. Lower triangle, by column.
-  const q = new Map<number, Map<number, number>>();
-  const add = (row: number, col: number, v: number): void => {
-    const column = q.get(col) ?? new Map<number, number>();
-    q.set(col, column);
-    column.set(row, (column.get(row) ?? 0) + v);
-  };
-  for (const t of model.objective.quadratic) {
-    const a = index.get(t.a)!;
-    const b = index.get(t.b)!;
-    if (a === b) add(a, a, 2 * t.coefficient);
-    else add(Math.max(a, b), Math.min(a, b), t.coefficient);
-  }
-  const hStarts = [0];
-  const hIndices: number[] = [];
-  const hValues: number[] = [];
-  for (let j = 0; j < n; j++) {
-    for (const [i, v] of [...(q.get(j) ?? new Map<number, number>())].sort((x, y) => x[0] - y[0])) {
-      hIndices.push(i);
-      hValues.push(v);
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const waiting = this.queue.shift();
+      if (!waiting) return;
+      this.start(slot, waiting);
     }
-    hStarts.push(hIndices.length);
   }
-  return {
-    ...data,
-    hessian: { format: 'triangular', dimension: n, starts: hStarts, indices: hIndices, values: hValues },
-  };
-}
 
-interface Run {
-  status: number;
-  objective: number;
-  colValue: ArrayLike<number> | undefined;
-  gap: number;
-  hasSolution: boolean;
-}
-
-function run(h: Highs, model: OptimizationModel, rows: readonly number[], options: SolveOptions): Run {
-  const m = h.createModel();
-  try {
-    m.options.set({ output_flag: false, time_limit: options.timeLimitSeconds });
-    if (options.mipGap !== undefined) m.options.set({ mip_rel_gap: options.mipGap });
-    m.passModel(modelData(h, model, rows));
-    const status = m.run().modelStatus;
-    const hasSolution = Number(m.info.get('primal_solution_status')) === 2; // feasible
-    return {
-      status,
-      objective: m.getObjectiveValue(),
-      colValue: hasSolution ? m.getSolution().colValue : undefined,
-      gap: Number(m.info.get('mip_gap')),
-      hasSolution,
+  private start(slot: Slot, waiting: Waiting): void {
+    slot.busy = true;
+    const worker = (slot.worker ??= new Worker(SOURCE, {
+      eval: true,
+      workerData: { highsPath: HIGHS_PATH },
+    }));
+    worker.ref();
+    const id = ++this.next;
+    let settled = false;
+    const finish = (outcome: { result: SolveResult } | { error: GalenError }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      slot.busy = false;
+      if ('result' in outcome) {
+        worker.unref();
+        waiting.resolve(outcome.result);
+      } else {
+        // The thread may be mid-solve or broken: never reuse it.
+        if (slot.worker === worker) slot.worker = undefined;
+        void worker.terminate();
+        waiting.reject(outcome.error);
+      }
+      this.pump();
     };
-  } finally {
-    m.dispose();
-  }
-}
-
-/** Solves `model` within the time limit. Solver faults are `unavailable`; outcomes are statuses. */
-export async function solveModel(model: OptimizationModel, options: SolveOptions): Promise<SolveResult> {
-  const h = await highs();
-  const started = performance.now();
-  const all = model.constraints.map((_, i) => i);
-  let result: Run;
-  try {
-    result = run(h, model, all, options);
-  } catch (err) {
-    throw new GalenError('unavailable', `the solver failed: ${(err as Error).message}`);
-  }
-  const s = h.constants.modelStatus;
-  const seconds = (): number => Math.round(performance.now() - started) / 1000;
-  const solution = (): Pick<SolveResult, 'objective' | 'values'> =>
-    result.hasSolution && result.colValue
-      ? {
-          objective: result.objective,
-          values: Object.fromEntries(model.variables.map((v, j) => [v.name, cleaned(result.colValue![j]!)])),
-        }
-      : {};
-  const integer = model.variables.some((v) => v.type !== 'continuous');
-  switch (result.status) {
-    case s.optimal:
-      return { status: 'optimal', ...solution(), ...(integer && { gap: result.gap }), seconds: seconds() };
-    case s.timeLimit:
-    case s.iterationLimit:
-      return {
-        status: 'time_limit',
-        ...solution(),
-        ...(result.hasSolution && integer && { gap: result.gap }),
-        seconds: seconds(),
-      };
-    case s.unbounded:
-      return { status: 'unbounded', seconds: seconds() };
-    case s.unboundedOrInfeasible:
-      return { status: 'infeasible_or_unbounded', seconds: seconds() };
-    case s.infeasible:
-      return { status: 'infeasible', conflict: conflictOf(h, model, options), seconds: seconds() };
-    default:
-      throw new GalenError('unavailable', `the solver stopped with status ${result.status}`);
-  }
-}
-
-/** -0 and 1e-12 noise become 0 and whole numbers stay whole in answers. */
-function cleaned(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v - r) < 1e-9 ? r + 0 : v;
-}
-
-/**
- * A deletion filter over the constraints of an infeasible model: each constraint is dropped in
- * turn and stays dropped while the rest remain infeasible. What is left is irreducible: without
- * any one of them the model is feasible (given the variables' bounds, which stay).
- */
-function conflictOf(
-  h: Highs,
-  model: OptimizationModel,
-  options: SolveOptions,
-): NonNullable<SolveResult['conflict']> {
-  const limit = options.conflictConstraints ?? DEFAULT_CONFLICT_CONSTRAINTS;
-  const s = h.constants.modelStatus;
-  if (model.constraints.length > limit) {
-    return {
-      constraints: [],
-      complete: false,
-      note: `not computed: the model has ${model.constraints.length} constraints, above the ${limit} the conflict search solves one by one`,
+    const onMessage = (reply: SolveReply): void => {
+      if (reply.id !== id) return;
+      if ('result' in reply) finish({ result: reply.result });
+      else finish({ error: new GalenError('unavailable', `the solver failed: ${reply.error}`) });
     };
+    const onError = (err: Error): void =>
+      finish({ error: new GalenError('unavailable', `the solver thread failed: ${err.message}`) });
+    const onExit = (): void =>
+      finish({ error: new GalenError('unavailable', 'the solver thread stopped during the solve') });
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    const limitMs = waiting.options.timeLimitSeconds * 2000 + OVERRUN_GRACE_MS;
+    const timer = setTimeout(
+      () =>
+        finish({
+          error: new GalenError(
+            'unavailable',
+            `the solve ran ${Math.round(limitMs / 1000)} s, well past its ${waiting.options.timeLimitSeconds} s time limit, and was stopped`,
+          ),
+        }),
+      limitMs,
+    );
+    worker.postMessage({ id, model: waiting.model, options: waiting.options } satisfies SolveRequest);
   }
-  const perSolve = Math.max(0.05, options.timeLimitSeconds / Math.max(1, model.constraints.length));
-  const infeasible = (rows: readonly number[]): boolean | undefined => {
-    const r = run(h, model, rows, { timeLimitSeconds: perSolve });
-    return r.status === s.infeasible ? true : r.status === s.optimal || r.hasSolution ? false : undefined;
-  };
-  if (infeasible([]) === true) {
-    return {
-      constraints: [],
-      complete: true,
-      note: "the variables' bounds alone cannot hold (a variable's type and bounds leave it no value)",
-    };
+
+  /** Refuses what is waiting and ends the threads (a solve under way is abandoned). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const waiting of this.queue.splice(0))
+      waiting.reject(new GalenError('unavailable', 'the solver is shut down'));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const worker = slot.worker;
+        slot.worker = undefined;
+        if (worker) await worker.terminate();
+      }),
+    );
   }
-  let kept = model.constraints.map((_, i) => i);
-  let complete = true;
-  for (const r of [...kept]) {
-    const without = kept.filter((k) => k !== r);
-    const verdict = infeasible(without);
-    if (verdict === true) kept = without;
-    else if (verdict === undefined) complete = false; // could not tell in time: keep it, to be safe
-  }
-  return {
-    constraints: kept.map((r) => model.constraints[r]!.name),
-    complete,
-    ...(!complete && {
-      note: 'some re-solves hit their time limit; the set may hold constraints that are not needed',
-    }),
-  };
 }
