@@ -15,6 +15,7 @@ import { MonitorService } from '../monitoring/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
+import { OptimizeService, SolverPool, optimizeRequestOf, servedPredict } from '../optimize/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { ApiKeys, AuditLog, CdsClientAuth, OidcVerifier } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
@@ -46,6 +47,7 @@ export interface Galen {
   readonly monitoring: MonitorService;
   /** Training jobs; a server calls `jobs.start()` to run them (the CLI only submits and reads). */
   readonly jobs: JobService;
+  readonly optimize: OptimizeService;
   close(): Promise<void>;
 }
 
@@ -119,6 +121,13 @@ export async function createGalen(
   });
   const inference = new InferenceService(registry, models, runtime, metrics, monitoring);
   const explain = new ExplainService(registry, inference);
+  const solvers = new SolverPool({ threads: config.optimize.threads, maxQueued: config.optimize.maxQueued });
+  const optimize = new OptimizeService(
+    solvers,
+    servedPredict(inference),
+    config.optimize,
+    (problem, status, seconds) => metrics.observeSolve(problem, status, seconds),
+  );
   const jobs = new JobService(store, registry, datasets, clock, logger, {
     launcher: childProcessLauncher(config),
     concurrency: config.jobs.concurrency,
@@ -126,6 +135,7 @@ export async function createGalen(
     audit: (entry) => audit.record(entry),
     deepBackend: () => pytorchBackend(config.jobs.python),
     deidKey: config.deid.keyFile !== undefined,
+    checkOptimization: (request, actor) => optimize.check(optimizeRequestOf(request), actor, true),
   });
   return {
     config,
@@ -146,8 +156,10 @@ export async function createGalen(
     explain,
     monitoring,
     jobs,
+    optimize,
     async close() {
       await jobs.close();
+      await solvers.close();
       await monitoring.close();
       await runtime.close();
       await audit.flush();

@@ -70,7 +70,13 @@ export function childProcessLauncher(config: GalenConfig): JobLauncher {
       });
       const start: WorkerStart = {
         type: 'start',
-        job: { id: job.id, request: job.request, createdBy: job.createdBy, createdRole: job.createdRole },
+        job: {
+          id: job.id,
+          kind: job.kind,
+          request: job.request,
+          createdBy: job.createdBy,
+          createdRole: job.createdRole,
+        },
         config: childConfig,
       };
       child.send(start);

@@ -11,11 +11,14 @@ import { jobActor, removeWorkDirsNow, trainModel } from '../jobs/index.js';
 import type { JobOutcome, TrainModelRequest } from '../jobs/index.js';
 import type { JobLogRecord, JobRecord, JsonObject } from '../store/index.js';
 import { createLogger, stderrDestination } from '../observability/index.js';
+import type { Actor } from '../core/index.js';
+import { optimizeRequestOf } from '../optimize/index.js';
 import { createGalen } from './galen.js';
+import type { Galen } from './galen.js';
 
 export interface WorkerStart {
   type: 'start';
-  job: Pick<JobRecord, 'id' | 'request' | 'createdBy' | 'createdRole'>;
+  job: Pick<JobRecord, 'id' | 'kind' | 'request' | 'createdBy' | 'createdRole'>;
   config: GalenConfig;
 }
 
@@ -50,6 +53,7 @@ async function run(start: WorkerStart): Promise<JobOutcome> {
   );
   try {
     const actor = jobActor(start.job as JobRecord);
+    if (start.job.kind === 'optimize') return await optimize(galen, start.job.request, actor);
     const request = start.job.request as unknown as TrainModelRequest;
     const deps = { ...galen, python: config.jobs.python, deidKey: deidKeyFor(request, config) };
     const { version, metrics } = await trainModel(deps, request, actor, {
@@ -81,11 +85,26 @@ async function run(start: WorkerStart): Promise<JobOutcome> {
       return { state: 'failed', error: { code: err.code, message: err.message } };
     return {
       state: 'failed',
-      error: { code: 'internal', message: `training failed: ${(err as Error).message}` },
+      error: {
+        code: 'internal',
+        message: `${start.job.kind === 'optimize' ? 'the solve' : 'training'} failed: ${(err as Error).message}`,
+      },
     };
   } finally {
     await galen.close();
   }
+}
+
+/** An optimisation job: the same solve as a request answered at once, with the job's longer time limit. */
+async function optimize(galen: Galen, request: JsonObject, actor: Actor): Promise<JobOutcome> {
+  void send({ type: 'progress', fraction: 0.05, stage: 'solving' });
+  const answer = await galen.optimize.run(optimizeRequestOf(request), actor, true);
+  await send({
+    type: 'log',
+    level: 'info',
+    message: `${answer.status} in ${answer.solveSeconds} s${answer.objective === undefined ? '' : `, objective ${answer.objective}`}${answer.gap === undefined ? '' : `, gap ${answer.gap}`}`,
+  });
+  return { state: 'succeeded', result: answer as unknown as JsonObject };
 }
 
 let reported = false;

@@ -211,6 +211,41 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    optimize: Type.Object(
+      {
+        threads: Type.Integer({
+          minimum: 1,
+          maximum: 64,
+          default: 1,
+          description: 'Solver threads: optimisation solves run at once, each on a thread of its own.',
+        }),
+        maxQueued: Type.Integer({
+          minimum: 0,
+          maximum: 10_000,
+          default: 16,
+          description: 'Solves that may wait for a solver thread; more are refused as busy (503).',
+        }),
+        defaultSeconds: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 3600,
+          default: 10,
+          description: 'Time limit of a solve that gives none.',
+        }),
+        maxSeconds: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 3600,
+          default: 60,
+          description: 'Longest time limit a solve answered at once may ask for; longer ones are jobs.',
+        }),
+        maxJobSeconds: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 86_400,
+          default: 3600,
+          description: 'Longest time limit an optimisation job may ask for.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tls: Type.Optional(
       Type.Object(
         {
@@ -345,6 +380,11 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_MONITORING_EVALUATE_SECONDS: { path: ['monitoring', 'evaluateSeconds'], kind: 'integer' },
   GALEN_MONITORING_RETENTION_DAYS: { path: ['monitoring', 'retentionDays'], kind: 'integer' },
   GALEN_MONITORING_ALLOW_PRIVATE_WEBHOOKS: { path: ['monitoring', 'allowPrivateWebhooks'], kind: 'boolean' },
+  GALEN_OPTIMIZE_THREADS: { path: ['optimize', 'threads'], kind: 'integer' },
+  GALEN_OPTIMIZE_MAX_QUEUED: { path: ['optimize', 'maxQueued'], kind: 'integer' },
+  GALEN_OPTIMIZE_DEFAULT_SECONDS: { path: ['optimize', 'defaultSeconds'], kind: 'number' },
+  GALEN_OPTIMIZE_MAX_SECONDS: { path: ['optimize', 'maxSeconds'], kind: 'number' },
+  GALEN_OPTIMIZE_MAX_JOB_SECONDS: { path: ['optimize', 'maxJobSeconds'], kind: 'number' },
   GALEN_TLS_CERT_FILE: { path: ['tls', 'certFile'], kind: 'string' },
   GALEN_TLS_KEY_FILE: { path: ['tls', 'keyFile'], kind: 'string' },
   GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },

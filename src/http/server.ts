@@ -17,6 +17,7 @@ import { fhirApiRoutes } from './routes/fhir-api.js';
 import { deidRoutes } from './routes/deid-api.js';
 import { explainRoutes } from './routes/explain-api.js';
 import { monitoringRoutes } from './routes/monitoring-api.js';
+import { optimizeRoutes } from './routes/optimize-api.js';
 import { jobsApiRoutes } from './routes/jobs-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
@@ -117,6 +118,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   explainRoutes(app, galen);
   monitoringRoutes(app, galen);
   deidRoutes(app, galen);
+  optimizeRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
     Promise.resolve(app.swagger()),

@@ -14,7 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { GalenError, assertCan, httpStatusOf, isRole } from '../core/index.js';
-import type { Actor, Clock, ErrorCode } from '../core/index.js';
+import type { Actor, Clock, ErrorCode, Permission } from '../core/index.js';
+import { roleCan } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { checkName } from '../registry/index.js';
@@ -73,7 +74,15 @@ export interface JobServiceOptions {
   deepBackend?: () => Promise<PyTorchBackend>;
   /** Whether the server has a de-identification key (`deid.keyFile`), which `pseudonymize` rules need. */
   deidKey?: boolean;
+  /** Checks an optimisation request before it is queued (the model or template input, the limits). */
+  checkOptimization?: (request: JsonObject, actor: Actor) => void;
 }
+
+/** What each kind of job needs: to see it (get, list, logs), and to cancel it. */
+const JOB_PERMISSIONS: Readonly<Record<string, { see: Permission; cancel: Permission; what: string }>> = {
+  train: { see: 'data:read', cancel: 'model:write', what: 'training jobs' },
+  optimize: { see: 'infer', cancel: 'infer', what: 'optimisation jobs' },
+};
 
 export interface JobAuditEntry {
   keyId: string;
@@ -222,6 +231,52 @@ export class JobService {
     return toJob(record);
   }
 
+  /**
+   * Queues an optimisation solve too long to answer at once (`OptimizeRequest` of the optimize
+   * module: a model or a template's input, a time limit up to `optimize.maxJobSeconds`). Its
+   * answer is the job's result.
+   */
+  async submitOptimization(request: JsonObject, actor: Actor): Promise<Job> {
+    assertCan(actor, 'infer', 'run optimisations');
+    if (!this.options.checkOptimization)
+      throw new GalenError('unavailable', 'this server does not run optimisation jobs');
+    this.options.checkOptimization(request, actor);
+    const now = this.now();
+    const record: JobRecord = {
+      id: `job-${randomUUID()}`,
+      kind: 'optimize',
+      state: 'queued',
+      request,
+      progress: 0,
+      stage: 'queued',
+      result: null,
+      error: null,
+      attempts: 0,
+      cancelRequested: false,
+      owner: null,
+      heartbeatAt: null,
+      createdAt: now,
+      createdBy: actor.keyId,
+      createdRole: actor.role,
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.store.insertJob(record);
+    const problem =
+      typeof request['template'] === 'string' ? `the ${request['template']} template` : 'a model';
+    await this.store.appendJobLog(record.id, [
+      { time: now, level: 'info', message: `queued: solve ${problem}` },
+    ]);
+    this.pump();
+    return toJob(record);
+  }
+
+  /** Throws unless `actor` may see (or cancel) jobs of this kind. */
+  private assertJob(actor: Actor, job: JobRecord, action: 'see' | 'cancel'): void {
+    const p = JOB_PERMISSIONS[job.kind] ?? JOB_PERMISSIONS['train']!;
+    assertCan(actor, p[action], `${action} ${p.what}`);
+  }
+
   /** A tabular request: the target column (or comparison) and positive class exist. */
   private checkTabular(request: TrainJobRequest, dataset: DatasetVersion): void {
     const columns = tableSchemaOf(dataset).columns;
@@ -286,15 +341,17 @@ export class JobService {
   }
 
   async get(id: string, actor: Actor): Promise<Job> {
-    assertCan(actor, 'data:read', 'see training jobs');
-    return toJob(await this.require(id));
+    const job = await this.require(id);
+    this.assertJob(actor, job, 'see');
+    return toJob(job);
   }
 
   async list(
     options: { state?: string | undefined; limit?: number | undefined },
     actor: Actor,
   ): Promise<Job[]> {
-    assertCan(actor, 'data:read', 'see training jobs');
+    const kinds = Object.keys(JOB_PERMISSIONS).filter((k) => roleCan(actor.role, JOB_PERMISSIONS[k]!.see));
+    if (kinds.length === 0) assertCan(actor, 'data:read', 'see jobs');
     const state = options.state;
     if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
       throw new GalenError(
@@ -307,7 +364,7 @@ export class JobService {
       throw new GalenError('invalid_input', `limit is ${limit}; use an integer from 1 to 1000`);
     }
     return (
-      await this.store.listJobs({ ...(state !== undefined && { state: state as JobState }), limit })
+      await this.store.listJobs({ ...(state !== undefined && { state: state as JobState }), kinds, limit })
     ).map(toJob);
   }
 
@@ -316,8 +373,7 @@ export class JobService {
     options: { afterSeq?: number | undefined; limit?: number | undefined },
     actor: Actor,
   ) {
-    assertCan(actor, 'data:read', 'see training jobs');
-    await this.require(id);
+    this.assertJob(actor, await this.require(id), 'see');
     return this.store.listJobLogs(id, { afterSeq: options.afterSeq ?? 0, limit: options.limit ?? 1000 });
   }
 
@@ -326,8 +382,8 @@ export class JobService {
    * already finished is returned as it is.
    */
   async cancel(id: string, actor: Actor): Promise<Job> {
-    assertCan(actor, 'model:write', 'cancel training jobs');
     const job = await this.require(id);
+    this.assertJob(actor, job, 'cancel');
     if (TERMINAL.includes(job.state)) return toJob(job);
     const now = this.now();
     if (job.state === 'queued') {
@@ -552,7 +608,7 @@ export class JobService {
     const error =
       outcome?.state === 'failed'
         ? outcome.error
-        : { code: 'internal' as const, message: `the training process ended unexpectedly (${exit})` };
+        : { code: 'internal' as const, message: `the job process ended unexpectedly (${exit})` };
     await this.settle(
       job.id,
       { state: 'failed', stage: 'failed', error },
@@ -670,6 +726,8 @@ export class JobService {
 }
 
 function describeResult(result: JsonObject): string {
+  if (typeof result['status'] === 'string')
+    return `${String(result['problem'])} ${result['status']}${typeof result['objective'] === 'number' ? `, objective ${result['objective']}` : ''}`;
   return `model "${String(result['model'])}" version ${String(result['version'])}`;
 }
 

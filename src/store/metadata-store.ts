@@ -64,7 +64,8 @@ export interface MetadataStore {
   insertJob(record: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | undefined>;
   /** Newest first; `state` filters. */
-  listJobs(options: { state?: JobState; limit: number }): Promise<JobRecord[]>;
+  /** Newest first; `kinds` keeps those kinds only. */
+  listJobs(options: { state?: JobState; kinds?: readonly string[]; limit: number }): Promise<JobRecord[]>;
   /**
    * Changes a job, only while it is in one of `whenState` (when given); says whether it changed.
    * Lets a cancel and a finishing run race without one overwriting the other.

@@ -463,9 +463,17 @@ class SqlMetadataStore implements MetadataStore {
     return row && toJob(row);
   }
 
-  async listJobs(options: { state?: JobState; limit: number }): Promise<JobRecord[]> {
+  async listJobs(options: {
+    state?: JobState;
+    kinds?: readonly string[];
+    limit: number;
+  }): Promise<JobRecord[]> {
     let query = this.db.selectFrom('jobs').selectAll();
     if (options.state !== undefined) query = query.where('state', '=', options.state);
+    if (options.kinds !== undefined) {
+      if (options.kinds.length === 0) return [];
+      query = query.where('kind', 'in', options.kinds);
+    }
     const rows = await query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')

@@ -103,3 +103,22 @@ export const ColumnOverrideSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A job as answered: training or optimisation, its state, progress and result. */
+export const JobSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  state: Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
+  request: Type.Record(Type.String(), Type.Unknown()),
+  progress: Type.Number({ description: '0 to 1' }),
+  stage: Type.String(),
+  result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+  attempts: Type.Integer(),
+  cancelRequested: Type.Boolean(),
+  createdAt: Type.String(),
+  createdBy: Type.String(),
+  createdRole: Type.String(),
+  startedAt: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});

@@ -1,0 +1,261 @@
+/**
+ * The optimisation service over HTTP on a real server: a length-of-stay model trained by a job on
+ * the hospital stays data feeds the bed template with predicted stays for admissions it never saw;
+ * an impossible roster is a 200 with the conflict named; a hard integer model stops at its time
+ * limit with a solution and a gap, at once or as a job; roles, limits and malformed input.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForJob } from '../helpers/pytorch.js';
+import { createTestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+
+const STAYS = new URL('../../../shared/data/clinical/length_of_stay.csv', import.meta.url);
+const DROPPED = ['eid', 'vdate', 'discharged'];
+
+/** The stays table with `lengthofstay` (discharge − visit, in days) instead of the two dates and the id. */
+async function staysTable(): Promise<{ header: string[]; rows: string[][]; stay: number[] }> {
+  const [head, ...lines] = (await readFile(STAYS, 'utf8')).trim().split('\n');
+  const columns = head!.split(',');
+  const days = (d: string): number => {
+    const [m, day, yy] = d.split('/').map(Number);
+    return Date.UTC(2000 + yy!, m! - 1, day) / 86_400_000;
+  };
+  const keep = columns.map((c, j) => (DROPPED.includes(c) ? -1 : j)).filter((j) => j >= 0);
+  const rows = lines.map((l) => l.split(','));
+  return {
+    header: keep.map((j) => columns[j]!),
+    rows: rows.map((r) => keep.map((j) => r[j]!)),
+    stay: rows.map((r) => days(r[columns.indexOf('discharged')]!) - days(r[columns.indexOf('vdate')]!)),
+  };
+}
+
+/** A 500-item, 40-constraint binary knapsack with correlated weights: no proof of optimality in a second or two. */
+function knapsack() {
+  let seed = 11;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const items = Array.from({ length: 500 }, (_, j) => ({ name: `x${j}`, base: 20 + random() * 80 }));
+  return {
+    sense: 'maximize',
+    variables: items.map(({ name }) => ({ name, type: 'binary' })),
+    constraints: Array.from({ length: 40 }, (_, r) => ({
+      name: `capacity${r}`,
+      terms: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + random() * 20)])),
+      max: 6000,
+    })),
+    objective: { linear: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + 10)])) },
+  };
+}
+
+describe('optimisation over HTTP', () => {
+  let server: TestServer;
+  let table: Awaited<ReturnType<typeof staysTable>>;
+  const HELD_OUT = 60;
+  beforeAll(async () => {
+    server = await createTestServer();
+    table = await staysTable();
+    // The model learns from the first 940 stays; the last 60 are the admissions to plan.
+    const train = table.rows.slice(0, -HELD_OUT).map((r, i) => [...r, String(table.stay[i])]);
+    const csv = [[...table.header, 'lengthofstay'], ...train].map((r) => r.join(',')).join('\n');
+    const up = await server.call('POST', '/api/v1/datasets/stays', { body: csv, contentType: 'text/csv' });
+    expect(up.status, JSON.stringify(up.body)).toBe(201);
+    const job = await server.call('POST', '/api/v1/jobs', {
+      body: { model: 'los', dataset: 'stays', target: 'lengthofstay', modelKind: 'gbdt' },
+    });
+    expect(job.status, JSON.stringify(job.body)).toBe(202);
+    expect((await waitForJob(server, job.body.id)).state).toBe('succeeded');
+  }, 120_000);
+  afterAll(() => server.close());
+
+  it('plans beds for new admissions with stays predicted by the served model', async () => {
+    // Each feature as the served model takes it: text for BYTES inputs, numbers for the rest.
+    const signature = (await server.call('GET', '/v2/models/los')).body.inputs as {
+      name: string;
+      datatype: string;
+    }[];
+    const text = new Set(signature.filter((i) => i.datatype === 'BYTES').map((i) => i.name));
+    const admissions = table.rows.slice(-HELD_OUT).map((r, i) => {
+      const features = Object.fromEntries(
+        table.header.map((c, j) => [c, text.has(c) ? r[j]! : Number(r[j])]),
+      );
+      return { id: `adm-${i}`, day: i % 7, group: r[table.header.indexOf('facid')], features };
+    });
+    const res = await server.call('POST', '/api/v1/optimize', {
+      body: {
+        template: 'beds',
+        input: {
+          days: 14,
+          wards: [
+            { name: 'ward-A', beds: 12, groups: ['A'] },
+            { name: 'ward-B', beds: 12, groups: ['B'] },
+            { name: 'ward-CDE', beds: 14, groups: ['C', 'D', 'E'] },
+          ],
+          admissions,
+          lengthOfStayModel: { model: 'los' },
+        },
+      },
+    });
+    expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
+    const answer = res.body;
+    expect(answer).toMatchObject({
+      problem: 'beds',
+      status: 'optimal',
+      facts: { lengthsOfStay: { predictedBy: 'los:1', predicted: HELD_OUT, given: 0 } },
+    });
+    // The stays planned with are the model's answers for these rows, and better than the training mean.
+    const planned: number[] = answer.solution.admissions.map((a: any) => a.lengthOfStay);
+    expect(answer.solution.admissions.every((a: any) => a.lengthOfStaySource === 'predicted')).toBe(true);
+    const truth = table.stay.slice(-HELD_OUT);
+    const trainMean =
+      table.stay.slice(0, -HELD_OUT).reduce((s, v) => s + v, 0) / (table.stay.length - HELD_OUT);
+    const mae = (f: (i: number) => number) => truth.reduce((s, v, i) => s + Math.abs(v - f(i)), 0) / HELD_OUT;
+    expect(mae((i) => planned[i]!)).toBeLessThan(0.8 * mae(() => trainMean));
+    // No ward over its beds on any day, recounted here from the placements and the planned stays.
+    for (const [k, ward] of answer.solution.wards.entries()) {
+      for (let d = 0; d < 14; d++) {
+        const present = answer.solution.admissions.filter(
+          (a: any) =>
+            a.ward === ward.name && a.day <= d && d < a.day + Math.max(1, Math.ceil(a.lengthOfStay)),
+        ).length;
+        expect(present, `${ward.name} day ${d}`).toBe(ward.occupied[d]);
+        expect(present).toBeLessThanOrEqual([12, 12, 14][k]!);
+      }
+    }
+    expect(answer.solution.placed + answer.solution.unplaced.length).toBe(HELD_OUT);
+  });
+
+  it('answers an impossible roster with 200, status infeasible and the rules in conflict', async () => {
+    const res = await server.call('POST', '/api/v1/optimize', {
+      body: {
+        template: 'roster',
+        input: {
+          days: 7,
+          shifts: [
+            { name: 'day', start: 7, hours: 12 },
+            { name: 'night', start: 19, hours: 12 },
+          ],
+          nurses: ['ana', 'ben', 'cai', 'dee'].map((name) => ({
+            name,
+            skills: name === 'ana' ? ['icu'] : [],
+          })),
+          coverage: [
+            { shift: 'day', min: 1 },
+            { shift: 'night', min: 1, skill: 'icu' },
+          ],
+          maxConsecutiveDays: 5,
+        },
+      },
+    });
+    expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
+    expect(res.body.status).toBe('infeasible');
+    expect(res.body.solution).toBeUndefined();
+    const meanings: string[] = res.body.conflict.constraints.map((c: any) => c.meaning);
+    // Ana is the only ICU nurse: six nights in a row break the five-day rule.
+    expect(
+      meanings.filter((m) => /^nurse "ana" works at most 5 days in a row \(days \d to \d\)$/.test(m)),
+      meanings.join('\n'),
+    ).toHaveLength(1);
+    expect(meanings.filter((m) => m.startsWith('shift "night"'))).toHaveLength(6);
+    expect(res.body.conflict.complete).toBe(true);
+  });
+
+  it('stops a hard integer model at its time limit with the best solution and its gap, at once or as a job', async () => {
+    const res = await server.call('POST', '/api/v1/optimize', {
+      body: { input: knapsack(), timeLimitSeconds: 1.5 },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ problem: 'model', status: 'time_limit', timeLimitSeconds: 1.5 });
+    expect(res.body.gap).toBeGreaterThan(0);
+    expect(Object.keys(res.body.solution)).toHaveLength(500);
+    expect(res.body.size).toEqual({ variables: 500, constraints: 40, nonzeros: 20_000 });
+
+    const service = await server.key('service');
+    const submitted = await server.call('POST', '/api/v1/optimize/jobs', {
+      key: service,
+      body: { input: knapsack(), timeLimitSeconds: 2 },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    expect(submitted.body.kind).toBe('optimize');
+    const done = await waitForJob(server, submitted.body.id);
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toMatchObject({ status: 'time_limit', timeLimitSeconds: 2 });
+    expect(done.result.gap).toBeGreaterThan(0);
+    // The service key sees its optimisation job, and no training jobs.
+    expect((await server.call('GET', `/api/v1/jobs/${submitted.body.id}`, { key: service })).status).toBe(
+      200,
+    );
+    const listed = (await server.call('GET', '/api/v1/jobs', { key: service })).body;
+    expect(listed.map((j: any) => j.kind)).toEqual(['optimize']);
+    const training = (await server.call('GET', '/api/v1/jobs')).body.find((j: any) => j.kind === 'train');
+    expect((await server.call('GET', `/api/v1/jobs/${training.id}`, { key: service })).status).toBe(403);
+  }, 60_000);
+
+  it('refuses what it cannot solve, saying why', async () => {
+    const bad = await server.call('POST', '/api/v1/optimize', {
+      body: {
+        input: {
+          variables: [{ name: 'x' }],
+          constraints: [{ name: 'c', terms: { y: 1 }, max: 1 }],
+          objective: {},
+        },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/constraint "c" terms names "y", which is not a variable/);
+    const long = await server.call('POST', '/api/v1/optimize', {
+      body: { input: knapsack(), timeLimitSeconds: 600 },
+    });
+    expect(long.status).toBe(400);
+    expect(long.body.error).toMatch(/at most 60 s \(submit a longer solve as a job/);
+    const template = await server.call('POST', '/api/v1/optimize', {
+      body: { template: 'roster', input: { days: 'seven' } },
+    });
+    expect(template.status).toBe(400);
+    expect(template.body.error).toMatch(
+      /the roster input is not valid: .*GET \/api\/v1\/optimize\/templates\/roster gives its schema/,
+    );
+    const unknownModel = await server.call('POST', '/api/v1/optimize', {
+      body: {
+        template: 'theatre',
+        input: {
+          sessions: [{ id: 's', theatre: 'OR1', day: 0, minutes: 240 }],
+          cases: [{ id: 'c', surgeon: 'x', features: { age: 70 } }],
+          durationModel: { model: 'nope' },
+        },
+      },
+    });
+    expect(unknownModel.status).toBe(404);
+    const classifier = await server.call('POST', '/api/v1/optimize', {
+      body: {
+        template: 'theatre',
+        input: {
+          sessions: [{ id: 's', theatre: 'OR1', day: 0, minutes: 240 }],
+          cases: [{ id: 'c', surgeon: 'x', features: { unknown: 1 } }],
+          durationModel: { model: 'los' },
+        },
+      },
+    });
+    expect(classifier.status).toBe(400);
+    expect(classifier.body.error).toMatch(
+      /feature "unknown" is not an input of model "los" version 1; its inputs are rcount, gender/,
+    );
+  });
+
+  it('needs a key with infer, publishes each template schema, and counts solves', async () => {
+    expect(
+      (await server.call('POST', '/api/v1/optimize', { key: null, body: { input: knapsack() } })).status,
+    ).toBe(401);
+    const auditor = await server.key('auditor');
+    expect(
+      (await server.call('POST', '/api/v1/optimize', { key: auditor, body: { input: knapsack() } })).status,
+    ).toBe(403);
+    const list = await server.call('GET', '/api/v1/optimize/templates');
+    expect(list.body.map((t: any) => t.name)).toEqual(['beds', 'roster', 'theatre']);
+    const roster = await server.call('GET', '/api/v1/optimize/templates/roster');
+    expect(roster.body.schema.properties.coverage.type).toBe('array');
+    const metrics = await server.call('GET', '/metrics');
+    expect(String(metrics.body)).toMatch(
+      /galen_optimize_solves_total\{problem="roster",status="infeasible"\} 1/,
+    );
+  });
+});
