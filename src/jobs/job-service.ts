@@ -79,10 +79,20 @@ export interface JobServiceOptions {
 }
 
 /** What each kind of job needs: to see it (get, list, logs), and to cancel it. */
-const JOB_PERMISSIONS: Readonly<Record<string, { see: Permission; cancel: Permission; what: string }>> = {
-  train: { see: 'data:read', cancel: 'model:write', what: 'training jobs' },
-  optimize: { see: 'infer', cancel: 'infer', what: 'optimisation jobs' },
+const JOB_PERMISSIONS: Readonly<
+  Record<string, { see: Permission; cancel: Permission; what: string; ownOnly: boolean }>
+> = {
+  train: { see: 'data:read', cancel: 'model:write', what: 'training jobs', ownOnly: false },
+  // An optimisation's input and answer can name patients (admissions, cases): only the key that
+  // submitted it (and admins) see it.
+  optimize: { see: 'infer', cancel: 'infer', what: 'optimisation jobs', ownOnly: true },
 };
+
+/** Whether `actor` may see `job` at all (not whether its role allows the kind). */
+function visibleTo(actor: Actor, job: JobRecord): boolean {
+  const p = JOB_PERMISSIONS[job.kind];
+  return !p?.ownOnly || actor.role === 'admin' || job.createdBy === actor.keyId;
+}
 
 export interface JobAuditEntry {
   keyId: string;
@@ -275,6 +285,7 @@ export class JobService {
   private assertJob(actor: Actor, job: JobRecord, action: 'see' | 'cancel'): void {
     const p = JOB_PERMISSIONS[job.kind] ?? JOB_PERMISSIONS['train']!;
     assertCan(actor, p[action], `${action} ${p.what}`);
+    if (!visibleTo(actor, job)) throw new GalenError('not_found', `there is no job "${job.id}"`);
   }
 
   /** A tabular request: the target column (or comparison) and positive class exist. */
@@ -365,7 +376,9 @@ export class JobService {
     }
     return (
       await this.store.listJobs({ ...(state !== undefined && { state: state as JobState }), kinds, limit })
-    ).map(toJob);
+    )
+      .filter((job) => visibleTo(actor, job))
+      .map(toJob);
   }
 
   async logs(

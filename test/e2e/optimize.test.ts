@@ -180,7 +180,7 @@ describe('optimisation over HTTP', () => {
     expect(done.state).toBe('succeeded');
     expect(done.result).toMatchObject({ status: 'time_limit', timeLimitSeconds: 2 });
     expect(done.result.gap).toBeGreaterThan(0);
-    // The service key sees its optimisation job, and no training jobs.
+    // The service key sees its own optimisation job, and no training jobs.
     expect((await server.call('GET', `/api/v1/jobs/${submitted.body.id}`, { key: service })).status).toBe(
       200,
     );
@@ -188,6 +188,10 @@ describe('optimisation over HTTP', () => {
     expect(listed.map((j: any) => j.kind)).toEqual(['optimize']);
     const training = (await server.call('GET', '/api/v1/jobs')).body.find((j: any) => j.kind === 'train');
     expect((await server.call('GET', `/api/v1/jobs/${training.id}`, { key: service })).status).toBe(403);
+    // Another service key does not see it: an optimisation's input can name patients.
+    const other = await server.key('service');
+    expect((await server.call('GET', `/api/v1/jobs/${submitted.body.id}`, { key: other })).status).toBe(404);
+    expect((await server.call('GET', '/api/v1/jobs', { key: other })).body).toEqual([]);
   }, 60_000);
 
   it('refuses what it cannot solve, saying why', async () => {
