@@ -14,6 +14,7 @@ import { explainCommand } from './explain-command.js';
 import { jobsCommand } from './jobs-command.js';
 import { trainCommand } from './train-command.js';
 import { modelsCommand } from './models-command.js';
+import { optimizeCommand } from './optimize-command.js';
 import { auditCommand, keysCommand } from './keys-command.js';
 import type { CliOptions } from './local-context.js';
 import { serveCommand } from './serve-command.js';
@@ -38,6 +39,7 @@ program.addCommand(cdsCommand(global));
 program.addCommand(explainCommand(global));
 program.addCommand(encryptionCommand(global));
 program.addCommand(deidCommand(global));
+program.addCommand(optimizeCommand(global));
 
 try {
   await program.parseAsync(process.argv);

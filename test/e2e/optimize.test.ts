@@ -4,8 +4,11 @@
  * an impossible roster is a 200 with the conflict named; a hard integer model stops at its time
  * limit with a solution and a gap, at once or as a job; roles, limits and malformed input.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
@@ -261,5 +264,44 @@ describe('optimisation over HTTP', () => {
     expect(String(metrics.body)).toMatch(
       /galen_optimize_solves_total\{problem="roster",status="infeasible"\} 1/,
     );
+  });
+
+  it('solves from the CLI on a local data folder, and refuses a broken file', async () => {
+    assertCliBuilt();
+    const dir = await mkdtemp(join(tmpdir(), 'galen-optimize-'));
+    try {
+      const file = join(dir, 'roster.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          days: 3,
+          shifts: [
+            { name: 'early', start: 7, hours: 8 },
+            { name: 'late', start: 15, hours: 8 },
+          ],
+          nurses: [{ name: 'ana' }, { name: 'ben' }],
+          coverage: [
+            { shift: 'early', min: 1 },
+            { shift: 'late', min: 1 },
+          ],
+        }),
+      );
+      const text = await runCli(['optimize', file, '--template', 'roster'], join(dir, 'data'));
+      expect(text.code, text.stderr).toBe(0);
+      // A late shift then an early one leaves 8 h: each nurse keeps to one shift.
+      expect(text.stdout).toMatch(/roster: optimal, objective 6/);
+      expect(text.stdout).toMatch(/ana +(early +early +early|late +late +late)/);
+      const json = await runCli(
+        ['--json', 'optimize', file, '--template', 'roster', '--time-limit', '5'],
+        join(dir, 'data'),
+      );
+      expect(JSON.parse(json.stdout)).toMatchObject({ status: 'optimal', timeLimitSeconds: 5 });
+      await writeFile(file, '{"days": 3');
+      const broken = await runCli(['optimize', file, '--template', 'roster'], join(dir, 'data'));
+      expect(broken.code).not.toBe(0);
+      expect(broken.stderr).toMatch(/roster.json is not readable JSON/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
