@@ -40,12 +40,9 @@ export interface SolveResult {
 }
 
 export interface SolveRequest {
-  id: number;
   model: OptimizationModel;
   options: SolveOptions;
 }
-
-export type SolveReply = { id: number; result: SolveResult } | { id: number; error: string };
 
 /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument,
    @typescript-eslint/no-unsafe-call, @typescript-eslint/no-explicit-any */
@@ -241,12 +238,10 @@ export function solverMain(require: (id: string) => any): void {
     }
   }
 
-  parentPort.on('message', (request: SolveRequest) => {
+  parentPort.on('message', ({ id, task }: { id: number; task: SolveRequest }) => {
     highs()
-      .then((h) =>
-        parentPort.postMessage({ id: request.id, result: solve(h, request.model, request.options) }),
-      )
-      .catch((err: Error) => parentPort.postMessage({ id: request.id, error: err.message }));
+      .then((h) => parentPort.postMessage({ id, result: solve(h, task.model, task.options) }))
+      .catch((err: Error) => parentPort.postMessage({ id, error: err.message }));
   });
 }
 /* eslint-enable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument,
