@@ -23,6 +23,7 @@ const owners = [
   { name: '@lhncbc/ucum-lhc', owner: 'src/fhir/', why: 'only src/fhir/ converts UCUM units' },
   { name: 'jose', owner: 'src/security/', why: 'only src/security/ verifies and signs JWTs' },
   { name: 'highs', owner: 'src/optimize/', why: 'only src/optimize/ runs the HiGHS solver' },
+  { name: '@rdkit/rdkit', owner: 'src/molecules/', why: 'only src/molecules/ runs RDKit' },
 ];
 
 const restrictedFor = (file) =>
@@ -104,6 +105,9 @@ export default tseslint.config(
     'deid',
     'monitoring',
     'optimize',
+    'recommend',
+    'molecules',
+    'preprocessing',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },
