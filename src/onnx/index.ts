@@ -10,7 +10,7 @@ export type {
 export { onnxElemType } from './proto.js';
 export { readOnnxModelInfo } from './read-model-info.js';
 export type { OnnxModelInfo } from './read-model-info.js';
-export { compileTabularNetwork, compileTabularPipeline } from './tabular-pipeline.js';
+export { compileTabularNetwork, compileTabularPipeline, compileVectorTreeModel } from './tabular-pipeline.js';
 export type { CompileTabularNetworkOptions, CompileTabularPipelineOptions } from './tabular-pipeline.js';
 export { addClassifierHead } from './classifier-head.js';
 export type { ClassifierHeadOptions } from './classifier-head.js';

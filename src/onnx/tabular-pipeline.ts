@@ -114,6 +114,30 @@ export function compileTabularNetwork(
   return b.toBytes();
 }
 
+/**
+ * Compiles a tree ensemble over one FP32 [batch, width] input (features computed before the graph,
+ * e.g. by a preprocessing step such as molecule featurisation; NaN = missing). Outputs as
+ * {@link compileTabularPipeline}: `prediction` for regression, `probabilities` and `label` for
+ * classification.
+ */
+export function compileVectorTreeModel(
+  model: TreeEnsembleSpec,
+  input: { name: string; width: number },
+  options: CompileTabularNetworkOptions = {},
+): Uint8Array {
+  if (!(Number.isInteger(input.width) && input.width > 0))
+    throw invalidInput(`the input width is ${input.width}; it must be a positive integer`);
+  const b = new OnnxGraphBuilder({
+    producerName: options.producerName ?? 'galen',
+    docString: options.docString ?? `tree ensemble over ${input.width} features (${model.task})`,
+  }).importOpset(ML_DOMAIN, ML_OPSET);
+  b.addInput(input.name, 'FP32', ['batch', input.width]);
+  addTreeModel(b, model, input.name);
+  if (model.task === 'classification') addLabel(b, model.classes ?? []);
+  for (const [key, value] of Object.entries(options.metadata ?? {})) b.setMetadata(key, value);
+  return b.toBytes();
+}
+
 /** Adds the feature transforms; returns the name of the [-1, F] feature matrix in spec order. */
 function addFeatureNodes(b: OnnxGraphBuilder, specs: PipelineSpec['features']): string {
   const numeric = specs.filter((f): f is NumericFeatureSpec => f.kind === 'numeric');
