@@ -15,7 +15,9 @@ import { MonitorService } from '../monitoring/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
+import { MoleculeToolkit } from '../molecules/index.js';
 import { OptimizeService, SolverPool, optimizeRequestOf, servedPredict } from '../optimize/index.js';
+import { Preprocessor } from '../preprocessing/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { ApiKeys, AuditLog, CdsClientAuth, OidcVerifier } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
@@ -48,6 +50,7 @@ export interface Galen {
   /** Training jobs; a server calls `jobs.start()` to run them (the CLI only submits and reads). */
   readonly jobs: JobService;
   readonly optimize: OptimizeService;
+  readonly molecules: MoleculeToolkit;
   close(): Promise<void>;
 }
 
@@ -119,7 +122,15 @@ export async function createGalen(
         })
       ).outputs,
   });
-  const inference = new InferenceService(registry, models, runtime, metrics, monitoring);
+  const molecules = new MoleculeToolkit();
+  const inference = new InferenceService(
+    registry,
+    models,
+    runtime,
+    metrics,
+    monitoring,
+    new Preprocessor(molecules),
+  );
   const explain = new ExplainService(registry, inference);
   const solvers = new SolverPool({ threads: config.optimize.threads, maxQueued: config.optimize.maxQueued });
   const optimize = new OptimizeService(
@@ -157,9 +168,11 @@ export async function createGalen(
     monitoring,
     jobs,
     optimize,
+    molecules,
     async close() {
       await jobs.close();
       await solvers.close();
+      await molecules.close();
       await monitoring.close();
       await runtime.close();
       await audit.flush();

@@ -24,6 +24,7 @@ export {
 export type {
   Datatype,
   ImageInputSpec,
+  PreprocessedInputSpec,
   Signature,
   Tensor,
   TensorData,

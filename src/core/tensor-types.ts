@@ -46,12 +46,27 @@ export interface ImageInputSpec {
   readonly width: number;
 }
 
+/**
+ * An input Galen turns into a graph input by a registered preprocessing step before the graph runs
+ * (e.g. `molecule_features`: SMILES strings, BYTES [-1], into an FP32 [-1, K] feature matrix).
+ * Declared by the model's ONNX metadata, so any model can declare one.
+ */
+export interface PreprocessedInputSpec {
+  readonly name: string;
+  readonly into: string;
+  readonly step: string;
+  /** The step's options, checked by the step when the version is registered. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
 /** What a model accepts and returns, as read from its ONNX graph by ONNX Runtime. */
 export interface Signature {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   /** Inputs Galen decodes before the graph (each an alternative to the graph input it feeds). */
   readonly imageInputs?: readonly ImageInputSpec[];
+  /** Inputs a preprocessing step turns into a graph input (each an alternative to the graph input it feeds). */
+  readonly preprocessedInputs?: readonly PreprocessedInputSpec[];
   /** Outputs the graph has but OIP cannot carry (sequences, maps), with why. */
   readonly unservedOutputs?: readonly { readonly name: string; readonly reason: string }[];
 }

@@ -21,6 +21,7 @@ import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { checkName } from '../registry/index.js';
 import { parseTargetExpression } from '../datasets/index.js';
 import { parseTableDeidConfig } from '../deid/index.js';
+import { parseMoleculeFeatureOptions } from '../molecules/index.js';
 import { JOB_STATES } from '../store/index.js';
 import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
 import { PYTORCH_INSTALL_HINT, backendMissing } from '../deep/pytorch-backend.js';
@@ -204,7 +205,8 @@ export class JobService {
         'de-identification rules apply to tables; this is a deep architecture',
       );
     }
-    if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
+    if (request.molecules !== undefined) this.checkMolecules(request, dataset);
+    else if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
     else this.checkTabular(request, dataset);
     if (request.modelKind === 'mlp') await this.checkBackend(request);
     if (request.testDataset !== undefined) await this.datasets.get(request.testDataset, undefined, actor);
@@ -286,6 +288,38 @@ export class JobService {
     const p = JOB_PERMISSIONS[job.kind] ?? JOB_PERMISSIONS['train']!;
     assertCan(actor, p[action], `${action} ${p.what}`);
     if (!visibleTo(actor, job)) throw new GalenError('not_found', `there is no job "${job.id}"`);
+  }
+
+  /** A molecule request: its columns exist, trees are what it trains, and its feature options hold. */
+  private checkMolecules(request: TrainJobRequest, dataset: DatasetVersion): void {
+    const columns = tableSchemaOf(dataset).columns.map((c) => c.name);
+    const m = request.molecules!;
+    for (const [name, what] of [
+      [m.smiles, 'SMILES'],
+      [request.target, 'target'],
+    ] as const) {
+      if (!columns.includes(name))
+        throw new GalenError(
+          'invalid_input',
+          `dataset ${dataset.name}:${dataset.version} has no ${what} column "${name}"; its columns are ${columns.join(', ')}`,
+        );
+    }
+    if (request.modelKind !== 'gbdt' && request.modelKind !== 'auto')
+      throw new GalenError(
+        'invalid_input',
+        `molecule models are gradient-boosted trees over RDKit features; modelKind "${request.modelKind}" is not one (use gbdt)`,
+      );
+    if (request.deid !== undefined || request.testDataset !== undefined)
+      throw new GalenError(
+        'invalid_input',
+        'molecule models take neither "deid" nor "testDataset"; hold out by molecules.split',
+      );
+    if (m.split !== undefined && m.split !== 'random' && m.split !== 'scaffold')
+      throw new GalenError(
+        'invalid_input',
+        `molecules.split is ${JSON.stringify(m.split)}; use "random" or "scaffold"`,
+      );
+    if (m.features !== undefined) parseMoleculeFeatureOptions(m.features, 'molecules.features');
   }
 
   /** A tabular request: the target column (or comparison) and positive class exist. */

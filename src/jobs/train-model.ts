@@ -35,6 +35,9 @@ import {
 } from './training-table.js';
 import { isDeepArchitecture, trainDeep } from './train-deep.js';
 import { trainMlp } from './train-mlp.js';
+import { trainMolecules } from './train-molecules.js';
+import type { MoleculeTrainingOptions } from './train-molecules.js';
+import type { MoleculeToolkit } from '../molecules/index.js';
 import type { DeepArchitecture, DeepTrainingOptions } from './train-deep.js';
 
 export interface TrainModelRequest {
@@ -76,6 +79,8 @@ export interface TrainModelRequest {
    * (per-column rules, k-anonymity, l-diversity). The stored dataset is left as it is.
    */
   deid?: Record<string, unknown> | undefined;
+  /** A molecule model: the SMILES column, the split and the features (`target` is the measured property). */
+  molecules?: MoleculeTrainingOptions | undefined;
 }
 
 /** Where a run stands: share done (0–1) and what it is doing, in words without patient data. */
@@ -103,6 +108,8 @@ export interface TrainModelDeps {
   python?: string | undefined;
   /** The key of `pseudonymize` de-identification rules (`deid.keyFile`). */
   deidKey?: Uint8Array | undefined;
+  /** RDKit, for molecule models. */
+  molecules?: MoleculeToolkit | undefined;
 }
 
 /** Runs compiled ONNX bytes in Galen's runtime under a throw-away key, and unloads it. */
@@ -143,6 +150,15 @@ export async function trainModel(
     return trainDeep(deps, { ...request, modelKind: request.modelKind }, actor, hooks);
   }
   if (request.modelKind === 'mlp') return trainMlp(deps, request, actor, hooks);
+  if (request.molecules !== undefined) {
+    if (!deps.molecules) throw new GalenError('unavailable', 'this process has no molecule toolkit');
+    return trainMolecules(
+      { ...deps, molecules: deps.molecules },
+      { ...request, molecules: request.molecules },
+      actor,
+      hooks,
+    );
+  }
   const modelKind = request.modelKind;
   const progress = hooks.onProgress ?? (() => undefined);
   if (request.threshold !== undefined && !(request.threshold > 0 && request.threshold < 1)) {

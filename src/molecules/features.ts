@@ -77,12 +77,16 @@ export function parseMoleculeFeatureOptions(raw: unknown, what: string): Molecul
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') fail(`"${flag}" is true or false`);
   let morgan: MoleculeFeatureOptions['morgan'];
   if (o['morgan'] !== undefined) {
-    const m = o['morgan'];
-    const int = (v: unknown, lo: number, hi: number): boolean =>
-      Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
-    if (!m || !int(m.radius, 1, MOLECULE_LIMITS.morganRadius) || !int(m.bits, 8, MOLECULE_LIMITS.morganBits))
-      fail(`"morgan" is ${JSON.stringify(o['morgan'])}`);
-    morgan = { radius: m!.radius as number, bits: m!.bits as number };
+    const m: unknown = o['morgan'];
+    const field = (k: string): unknown =>
+      typeof m === 'object' && m !== null ? (m as Record<string, unknown>)[k] : undefined;
+    const int = (v: unknown, lo: number, hi: number): v is number =>
+      typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+    const radius = field('radius');
+    const bits = field('bits');
+    if (!int(radius, 1, MOLECULE_LIMITS.morganRadius) || !int(bits, 8, MOLECULE_LIMITS.morganBits))
+      return fail(`"morgan" is ${JSON.stringify(m)}`);
+    morgan = { radius, bits };
   }
   const options = {
     descriptors: descriptors as string[],

@@ -16,6 +16,7 @@ import type { Actor, Clock, ServingSettings, Signature } from '../core/index.js'
 import { parseFeatureMap } from '../fhir/index.js';
 import type { FeatureMap } from '../fhir/index.js';
 import { imageInputsOf } from '../images/index.js';
+import { preprocessedInputsOf } from '../preprocessing/index.js';
 import { readOnnxModelInfo } from '../onnx/index.js';
 import type {
   AliasRecord,
@@ -179,7 +180,12 @@ export class ModelRegistry {
       const info = readOnnxModelInfo(bytes);
       const graphSignature = await this.inspector.inspect(bytes);
       const imageInputs = imageInputsOf(info.metadata, graphSignature);
-      const signature = imageInputs.length > 0 ? { ...graphSignature, imageInputs } : graphSignature;
+      const preprocessedInputs = preprocessedInputsOf(info.metadata, graphSignature);
+      const signature = {
+        ...graphSignature,
+        ...(imageInputs.length > 0 && { imageInputs }),
+        ...(preprocessedInputs.length > 0 && { preprocessedInputs }),
+      };
       await staged.commit();
       const lineage: Lineage = {
         onnx: {
@@ -215,7 +221,7 @@ export class ModelRegistry {
           sha256: staged.sha256,
           sizeBytes: staged.sizeBytes,
           description,
-          signature: signature as unknown as JsonObject,
+          signature: signature,
           lineage: lineage as unknown as JsonObject,
           metrics: input.metrics ?? {},
           createdAt: now,

@@ -14,5 +14,5 @@ export type {
 export { ModelManager, parseVersionKey, versionKey } from './model-manager.js';
 export { parseDatatype, parseShape, tensorDataToJson, tensorFromJson } from './json-tensors.js';
 export { floatToHalfBits, halfBitsToFloat } from './float16.js';
-export { selectOutputs, servedInputs, validateInputs } from './validate-inputs.js';
+export { alternativeInputs, selectOutputs, servedInputs, validateInputs } from './validate-inputs.js';
 export { ELEMENT_BYTES, tensorFromRaw, tensorToRaw } from './raw-tensors.js';

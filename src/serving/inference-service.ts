@@ -9,6 +9,7 @@ import type { GalenMetrics } from '../observability/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { ModelRuntime, ServingDefaults, VersionStats } from '../runtime/index.js';
 import { decodeImageInputs } from '../images/index.js';
+import type { Preprocessor } from '../preprocessing/index.js';
 import { versionKey } from './model-manager.js';
 import type { ModelManager } from './model-manager.js';
 import { selectOutputs, validateInputs } from './validate-inputs.js';
@@ -79,6 +80,7 @@ export class InferenceService {
     private readonly runtime: ModelRuntime,
     private readonly metrics: GalenMetrics,
     private readonly recorder?: PredictionRecorder,
+    private readonly preprocessor?: Preprocessor,
   ) {}
 
   /** Runs one inference. The version is resolved once, so a concurrent alias move cannot split it. */
@@ -89,7 +91,16 @@ export class InferenceService {
     const seconds = (): number => Number(hrtime.bigint() - started) / 1e9;
     try {
       const images = version.signature.imageInputs;
-      const inputs = images ? await decodeImageInputs(images, request.inputs) : request.inputs;
+      const steps = version.signature.preprocessedInputs;
+      let inputs = images ? await decodeImageInputs(images, request.inputs) : request.inputs;
+      if (steps) {
+        if (!this.preprocessor)
+          throw new GalenError(
+            'unavailable',
+            `${label(version)} needs preprocessing this server does not run`,
+          );
+        inputs = await this.preprocessor.apply(steps, inputs);
+      }
       validateInputs(label(version), lease.signature, inputs);
       const outputNames = selectOutputs(label(version), lease.signature, request.outputs);
       const run = await lease.run(inputs, outputNames, request.timeoutMicros);

@@ -78,16 +78,31 @@ export function selectOutputs(
 }
 
 /**
- * The inputs a client may send, as metadata lists them: each encoded-image input (BYTES [-1]) first,
+ * Inputs a client may send in place of a graph input: encoded images and preprocessed inputs
+ * (BYTES [-1]), each with the graph input it feeds and what it holds.
+ */
+export function alternativeInputs(
+  signature: Signature,
+): { spec: TensorSpec; into: string; content: string; step?: string }[] {
+  return [
+    ...(signature.imageInputs ?? []).map((i) => ({
+      spec: { name: i.name, datatype: 'BYTES' as const, shape: [-1] },
+      into: i.into,
+      content: 'PNG or JPEG files',
+    })),
+    ...(signature.preprocessedInputs ?? []).map((p) => ({
+      spec: { name: p.name, datatype: 'BYTES' as const, shape: [-1] },
+      into: p.into,
+      content: 'SMILES strings',
+      step: p.step,
+    })),
+  ];
+}
+
+/**
+ * The inputs a client may send, as metadata lists them: each alternative input (BYTES [-1]) first,
  * then the graph's own inputs.
  */
 export function servedInputs(signature: Signature): TensorSpec[] {
-  return [
-    ...(signature.imageInputs ?? []).map((i): TensorSpec => ({
-      name: i.name,
-      datatype: 'BYTES',
-      shape: [-1],
-    })),
-    ...signature.inputs,
-  ];
+  return [...alternativeInputs(signature).map((a) => a.spec), ...signature.inputs];
 }

@@ -220,6 +220,26 @@ const TrainJobBody = Type.Object(
           'de-identify the table on the way in, by the rules of `galen deid csv`: {"columns": {"<column>": "keep|remove|pseudonymize|year|zip3|age|mask"}, "otherColumns"?, "quasiIdentifiers"?, "k"?, "lDiversity"?, "maxSuppression"?}',
       }),
     ),
+    molecules: Type.Optional(
+      Type.Object(
+        {
+          smiles: Type.String({ minLength: 1, description: 'The column of SMILES strings.' }),
+          split: Type.Optional(Type.Union([Type.Literal('random'), Type.Literal('scaffold')])),
+          testFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5 })),
+          features: Type.Optional(
+            Type.Record(Type.String(), Type.Unknown(), {
+              description:
+                '{"descriptors": [RDKit names], "counts": bool, "maccs": bool, "morgan"?: {"radius", "bits"}}; default: all 43 descriptors, counts, MACCS, Morgan r2 1024 bits',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'A molecule model: the served version takes SMILES (BYTES) and Galen computes RDKit features before the graph; `target` is the measured property.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -9,7 +9,7 @@ import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { GALEN_VERSION, OIP_EXTENSIONS } from '../../core/index.js';
 import type { Signature } from '../../core/index.js';
-import { parseTimeoutMicros, servedInputs } from '../../serving/index.js';
+import { alternativeInputs, parseTimeoutMicros, servedInputs } from '../../serving/index.js';
 import {
   binaryPartOf,
   decodeInferInputs,
@@ -52,12 +52,19 @@ export function tensorMetadata(signature: Signature): { inputs: unknown[]; outpu
     datatype: t.datatype,
     shape: t.shape,
   });
-  // An encoded-image input is listed first: it is the form most clients send.
-  const images = new Map((signature.imageInputs ?? []).map((i) => [i.name, i]));
+  // An alternative input (encoded images, SMILES) is listed first: it is the form most clients send.
+  const alternatives = new Map(alternativeInputs(signature).map((a) => [a.spec.name, a]));
   const inputs = servedInputs(signature).map((t) => {
-    const image = images.get(t.name);
-    return image
-      ? { ...(spec(t) as object), parameters: { content: 'PNG or JPEG files', alternative_to: image.into } }
+    const a = alternatives.get(t.name);
+    return a
+      ? {
+          ...(spec(t) as object),
+          parameters: {
+            content: a.content,
+            alternative_to: a.into,
+            ...(a.step && { preprocessing: a.step }),
+          },
+        }
       : spec(t);
   });
   return { inputs, outputs: signature.outputs.map(spec) };

@@ -11,7 +11,7 @@ import type { Galen } from '../../app/index.js';
 import { GalenError } from '../../core/index.js';
 import type { Datatype, Signature, TensorSpec } from '../../core/index.js';
 import { parseVersionRef } from '../../registry/index.js';
-import { servedInputs } from '../../serving/index.js';
+import { alternativeInputs, servedInputs } from '../../serving/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import {
   classificationResults,
@@ -138,12 +138,12 @@ const byName = (specs: readonly TensorSpec[]): Record<string, unknown> =>
   Object.fromEntries(specs.map((s) => [s.name, tensorInfo(s)]));
 
 /**
- * The signature a :predict body is read against: a model with an encoded-image input takes that
- * input (BYTES, one `{"b64": …}` file per instance) in place of the pixel input it feeds, when
- * the body names it.
+ * The signature a :predict body is read against: a model with an alternative input takes it (BYTES:
+ * one `{"b64": …}` image file, or one SMILES string, per instance) in place of the graph input it
+ * feeds, when the body names it.
  */
 function predictSignature(body: { instances?: unknown; inputs?: unknown }, signature: Signature): Signature {
-  const images = signature.imageInputs ?? [];
+  const images = alternativeInputs(signature).map((a) => ({ name: a.spec.name, into: a.into }));
   if (images.length === 0) return signature;
   const first: unknown = Array.isArray(body.instances) ? body.instances[0] : body.inputs;
   const named = (name: string): boolean => typeof first === 'object' && first !== null && name in first;
