@@ -18,6 +18,7 @@ import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { MoleculeToolkit } from '../molecules/index.js';
 import { OptimizeService, SolverPool, optimizeRequestOf, servedPredict } from '../optimize/index.js';
 import { Preprocessor } from '../preprocessing/index.js';
+import { RecommendService } from '../recommend/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { ApiKeys, AuditLog, CdsClientAuth, OidcVerifier } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
@@ -51,6 +52,7 @@ export interface Galen {
   readonly jobs: JobService;
   readonly optimize: OptimizeService;
   readonly molecules: MoleculeToolkit;
+  readonly recommend: RecommendService;
   close(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export async function createGalen(
     jobs,
     optimize,
     molecules,
+    recommend: new RecommendService(inference),
     async close() {
       await jobs.close();
       await solvers.close();

@@ -25,6 +25,7 @@ export type {
   Datatype,
   ImageInputSpec,
   PreprocessedInputSpec,
+  RankingSpec,
   Signature,
   Tensor,
   TensorData,

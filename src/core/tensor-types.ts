@@ -59,6 +59,27 @@ export interface PreprocessedInputSpec {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A ranking model (a recommender): its output's columns are items, scored for the patient whose
+ * feature names fill the input; Galen answers the top k after exclusion rules. Declared by the
+ * model's ONNX metadata (`galen.ranking`).
+ */
+export interface RankingSpec {
+  /** BYTES [-1, -1]: each row a patient's feature names, padded with "". */
+  readonly input: string;
+  /** FP32 [-1, items]: a score per item. */
+  readonly output: string;
+  readonly items: readonly string[];
+  /** The feature names the model knows (others are ignored when scoring). */
+  readonly features: readonly string[];
+  /** Items never recommended to a patient with feature `when`, and why. */
+  readonly contraindications: readonly {
+    readonly when: string;
+    readonly items: readonly string[];
+    readonly reason: string;
+  }[];
+}
+
 /** What a model accepts and returns, as read from its ONNX graph by ONNX Runtime. */
 export interface Signature {
   readonly inputs: readonly TensorSpec[];
@@ -67,6 +88,8 @@ export interface Signature {
   readonly imageInputs?: readonly ImageInputSpec[];
   /** Inputs a preprocessing step turns into a graph input (each an alternative to the graph input it feeds). */
   readonly preprocessedInputs?: readonly PreprocessedInputSpec[];
+  /** A recommender's items and exclusion rules, when the model declares it ranks items. */
+  readonly ranking?: RankingSpec;
   /** Outputs the graph has but OIP cannot carry (sequences, maps), with why. */
   readonly unservedOutputs?: readonly { readonly name: string; readonly reason: string }[];
 }

@@ -18,6 +18,7 @@ import { deidRoutes } from './routes/deid-api.js';
 import { explainRoutes } from './routes/explain-api.js';
 import { monitoringRoutes } from './routes/monitoring-api.js';
 import { optimizeRoutes } from './routes/optimize-api.js';
+import { recommendRoutes } from './routes/recommend-api.js';
 import { jobsApiRoutes } from './routes/jobs-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
@@ -119,6 +120,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   monitoringRoutes(app, galen);
   deidRoutes(app, galen);
   optimizeRoutes(app, galen);
+  recommendRoutes(app, galen);
   adminApiRoutes(app, galen);
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
     Promise.resolve(app.swagger()),

@@ -205,7 +205,8 @@ export class JobService {
         'de-identification rules apply to tables; this is a deep architecture',
       );
     }
-    if (request.molecules !== undefined) this.checkMolecules(request, dataset);
+    if (request.recommender !== undefined) await this.checkRecommender(request, dataset, actor);
+    else if (request.molecules !== undefined) this.checkMolecules(request, dataset);
     else if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
     else this.checkTabular(request, dataset);
     if (request.modelKind === 'mlp') await this.checkBackend(request);
@@ -288,6 +289,37 @@ export class JobService {
     const p = JOB_PERMISSIONS[job.kind] ?? JOB_PERMISSIONS['train']!;
     assertCan(actor, p[action], `${action} ${p.what}`);
     if (!visibleTo(actor, job)) throw new GalenError('not_found', `there is no job "${job.id}"`);
+  }
+
+  /** A recommender request: its datasets and columns exist, and it is not asked for what it does not do. */
+  private async checkRecommender(
+    request: TrainJobRequest,
+    dataset: DatasetVersion,
+    actor: Actor,
+  ): Promise<void> {
+    const r = request.recommender!;
+    const has = (d: DatasetVersion, names: (string | undefined)[]): void => {
+      const columns = tableSchemaOf(d).columns.map((c) => c.name);
+      const missing = names.find((n) => n !== undefined && !columns.includes(n));
+      if (missing !== undefined)
+        throw new GalenError(
+          'invalid_input',
+          `dataset ${d.name}:${d.version} has no column "${missing}"; its columns are ${columns.join(', ')}`,
+        );
+    };
+    has(dataset, [r.user, request.target, r.score]);
+    for (const s of [...(r.userFeatures ?? []), ...(r.itemFeatures ?? [])])
+      has(await this.datasets.get(s.dataset, undefined, actor), [s.key, s.feature]);
+    if (request.modelKind !== 'auto')
+      throw new GalenError(
+        'invalid_input',
+        `a recommender is a hybrid of its own; leave modelKind out (it is "${request.modelKind}")`,
+      );
+    if (request.deid !== undefined || request.testDataset !== undefined || request.molecules !== undefined)
+      throw new GalenError(
+        'invalid_input',
+        'a recommender takes neither "deid", "testDataset" nor "molecules"',
+      );
   }
 
   /** A molecule request: its columns exist, trees are what it trains, and its feature options hold. */

@@ -36,6 +36,8 @@ import {
 import { isDeepArchitecture, trainDeep } from './train-deep.js';
 import { trainMlp } from './train-mlp.js';
 import { trainMolecules } from './train-molecules.js';
+import { trainRecommender } from './train-recommender.js';
+import type { RecommenderTrainingOptions } from './train-recommender.js';
 import type { MoleculeTrainingOptions } from './train-molecules.js';
 import type { MoleculeToolkit } from '../molecules/index.js';
 import type { DeepArchitecture, DeepTrainingOptions } from './train-deep.js';
@@ -81,6 +83,8 @@ export interface TrainModelRequest {
   deid?: Record<string, unknown> | undefined;
   /** A molecule model: the SMILES column, the split and the features (`target` is the measured property). */
   molecules?: MoleculeTrainingOptions | undefined;
+  /** A recommender: `dataset` holds interactions, `target` names the item column (see RecommenderTrainingOptions). */
+  recommender?: RecommenderTrainingOptions | undefined;
 }
 
 /** Where a run stands: share done (0–1) and what it is doing, in words without patient data. */
@@ -150,6 +154,8 @@ export async function trainModel(
     return trainDeep(deps, { ...request, modelKind: request.modelKind }, actor, hooks);
   }
   if (request.modelKind === 'mlp') return trainMlp(deps, request, actor, hooks);
+  if (request.recommender !== undefined)
+    return trainRecommender(deps, { ...request, recommender: request.recommender }, actor, hooks);
   if (request.molecules !== undefined) {
     if (!deps.molecules) throw new GalenError('unavailable', 'this process has no molecule toolkit');
     return trainMolecules(

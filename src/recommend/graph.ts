@@ -15,6 +15,8 @@ const ML_OPSET = 2;
 export interface RecommenderGraphOptions {
   /** ONNX `producer_version`; default `''`. */
   readonly producerVersion?: string;
+  /** Entries for the model's `metadata_props` (e.g. its `galen.ranking` declaration). */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export interface RecommenderGraph {
@@ -126,6 +128,7 @@ export function recommenderGraph(
   b.addNode({ opType: 'Add', inputs: ['affinity', 'item_biases'], outputs: ['item_scored'] });
   b.addNode({ opType: 'Add', inputs: ['item_scored', 'user_bias'], outputs: ['scores'] });
   b.addOutput('scores', 'FP32', ['batch', nItems]);
+  for (const [key, value] of Object.entries(options.metadata ?? {})) b.setMetadata(key, value);
   return { bytes: b.toBytes(), itemIds: [...model.itemIds], inputName: 'features', outputName: 'scores' };
 }
 

@@ -34,3 +34,13 @@ export type {
   MimicRecommenderTables,
   TableRecord,
 } from './mimic.js';
+export { RANKING_METADATA_KEY, parseContraindications, rankingSpecOf } from './ranking-spec.js';
+export { RECOMMEND_LIMITS, RecommendService } from './recommend-service.js';
+export type {
+  PatientAnswer,
+  PatientRequest,
+  RankingModels,
+  RecommendAnswer,
+  RecommendRequest,
+  Recommendation,
+} from './recommend-service.js';

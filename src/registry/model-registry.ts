@@ -17,6 +17,7 @@ import { parseFeatureMap } from '../fhir/index.js';
 import type { FeatureMap } from '../fhir/index.js';
 import { imageInputsOf } from '../images/index.js';
 import { preprocessedInputsOf } from '../preprocessing/index.js';
+import { rankingSpecOf } from '../recommend/index.js';
 import { readOnnxModelInfo } from '../onnx/index.js';
 import type {
   AliasRecord,
@@ -181,10 +182,12 @@ export class ModelRegistry {
       const graphSignature = await this.inspector.inspect(bytes);
       const imageInputs = imageInputsOf(info.metadata, graphSignature);
       const preprocessedInputs = preprocessedInputsOf(info.metadata, graphSignature);
+      const ranking = rankingSpecOf(info.metadata, graphSignature);
       const signature = {
         ...graphSignature,
         ...(imageInputs.length > 0 && { imageInputs }),
         ...(preprocessedInputs.length > 0 && { preprocessedInputs }),
+        ...(ranking && { ranking }),
       };
       await staged.commit();
       const lineage: Lineage = {
