@@ -15,6 +15,7 @@ import { jobsCommand } from './jobs-command.js';
 import { trainCommand } from './train-command.js';
 import { modelsCommand } from './models-command.js';
 import { optimizeCommand } from './optimize-command.js';
+import { recommendCommand } from './recommend-command.js';
 import { auditCommand, keysCommand } from './keys-command.js';
 import type { CliOptions } from './local-context.js';
 import { serveCommand } from './serve-command.js';
@@ -40,6 +41,7 @@ program.addCommand(explainCommand(global));
 program.addCommand(encryptionCommand(global));
 program.addCommand(deidCommand(global));
 program.addCommand(optimizeCommand(global));
+program.addCommand(recommendCommand(global));
 
 try {
   await program.parseAsync(process.argv);

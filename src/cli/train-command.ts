@@ -11,6 +11,7 @@ import { GalenError } from '../core/index.js';
 import { looksLikeTargetExpression } from '../datasets/index.js';
 import { parseTableDeidConfig } from '../deid/index.js';
 import { trainModel } from '../jobs/index.js';
+import type { RecommenderTrainingOptions, TrainModelRequest } from '../jobs/index.js';
 import { SELECTION_METRICS } from '../training/index.js';
 import type { SelectionMetric, TabularModelKind } from '../training/index.js';
 import { CLI_ACTOR, audited, print, withGalen } from './local-context.js';
@@ -47,7 +48,48 @@ interface TrainFlags {
   url?: string;
   /** De-identification rules read from the --deid file. */
   deid?: Record<string, unknown>;
+  /** A molecule model: the SMILES column. */
+  smiles?: string;
+  split?: 'random' | 'scaffold';
+  /** A recommender: the options read from the --recommender file. */
+  recommender?: Record<string, unknown>;
   progress: boolean;
+}
+
+/** What kind of run the flags ask for, as the job request's `molecules` / `recommender` and model kind. */
+function special(o: TrainFlags): Pick<TrainModelRequest, 'molecules' | 'recommender' | 'modelKind'> {
+  if (o.smiles !== undefined && o.recommender !== undefined)
+    throw new GalenError('invalid_input', '--smiles (a molecule model) and --recommender do not go together');
+  if (o.split !== undefined && o.smiles === undefined)
+    throw new GalenError('invalid_input', '--split is for molecule models: give --smiles <column> too');
+  if (o.smiles !== undefined)
+    return {
+      molecules: { smiles: o.smiles, ...(o.split !== undefined && { split: o.split }) },
+      modelKind: o.model === 'auto' ? 'gbdt' : o.model,
+    };
+  // The server checks the file's shape against its schema; here the domain reads it as given.
+  if (o.recommender !== undefined)
+    return { recommender: o.recommender as unknown as RecommenderTrainingOptions, modelKind: 'auto' };
+  return { modelKind: o.model };
+}
+
+/** The --recommender file: the recommender's options (user column, feature datasets, loss, ...). */
+function recommenderOptions(file: string): Record<string, unknown> {
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new Error('expected a JSON object');
+    if (typeof (raw as { user?: unknown }).user !== 'string')
+      throw new Error('"user" (the column naming the user of each interaction) is missing');
+    return raw as Record<string, unknown>;
+  } catch (err) {
+    throw new InvalidArgumentError(`${file}: ${(err as Error).message}`);
+  }
+}
+
+function moleculeSplit(value: string): 'random' | 'scaffold' {
+  if (value !== 'random' && value !== 'scaffold') throw new InvalidArgumentError('random or scaffold');
+  return value;
 }
 
 /** The --deid file: de-identification rules as `galen deid csv` takes them. */
@@ -147,7 +189,7 @@ async function trainRemote(o: TrainFlags, json: boolean | undefined): Promise<vo
   const remote = RemoteGalen.connect(o.url!);
   const upload = (file: string, name: string) =>
     remote.upload<DatasetVersionView>(
-      `/api/v1/datasets/${encodeURIComponent(name)}${looksLikeTargetExpression(o.target) ? '' : `?target=${encodeURIComponent(o.target)}`}`,
+      `/api/v1/datasets/${encodeURIComponent(name)}${looksLikeTargetExpression(o.target) || o.recommender !== undefined ? '' : `?target=${encodeURIComponent(o.target)}`}`,
       file,
     );
   const train = await upload(o.data, `${o.name}-train`);
@@ -159,7 +201,7 @@ async function trainRemote(o: TrainFlags, json: boolean | undefined): Promise<vo
     ...(test && { testDataset: test.name }),
     target: o.target,
     ...(o.positive !== undefined && { positive: o.positive }),
-    modelKind: o.model,
+    ...special(o),
     ...(Object.keys(trainingOptions(o)).length > 0 && { options: trainingOptions(o) }),
     ...(o.description !== undefined && { description: o.description }),
     ...(o.sensitive !== undefined && { sensitive: o.sensitive }),
@@ -267,8 +309,23 @@ export function trainCommand(global: () => CliOptions): Command {
       'two-class targets: probability from which a row counts as positive (default 0.5)',
       probability,
     )
+    .option(
+      '--smiles <column>',
+      'a molecule model: the column of SMILES strings (RDKit features are computed in Galen)',
+    )
+    .option(
+      '--split <kind>',
+      'molecule models: random (default) or scaffold (whole Bemis–Murcko scaffolds held out)',
+      moleculeSplit,
+    )
+    .option(
+      '--recommender <options.json>',
+      'a recommender: --data holds interactions, --target the item column; the file gives {"user": column, "userFeatures": [{"dataset", "key", "feature", "prefix"?}], "itemFeatures": [...], "loss"?, "contraindications"?} (feature datasets uploaded first with galen datasets upload)',
+      recommenderOptions,
+    )
     .option('--no-progress', 'do not show progress on stderr')
     .action(async (o: TrainFlags) => {
+      special(o); // flags that do not go together are refused before anything is uploaded
       const opts = global();
       if (o.url !== undefined) {
         await trainRemote(o, opts.json);
@@ -281,7 +338,9 @@ export function trainCommand(global: () => CliOptions): Command {
               {
                 name,
                 file: createReadStream(file),
-                ...(!looksLikeTargetExpression(o.target) && { target: o.target }),
+                ...(!(looksLikeTargetExpression(o.target) || o.recommender !== undefined) && {
+                  target: o.target,
+                }),
               },
               CLI_ACTOR,
             ),
@@ -299,7 +358,7 @@ export function trainCommand(global: () => CliOptions): Command {
               testDataset: test?.dataset.name,
               target: o.target,
               positive: o.positive,
-              modelKind: o.model,
+              ...special(o),
               options: trainingOptions(o),
               description: o.description,
               sensitive: o.sensitive,

@@ -30,3 +30,5 @@ export {
   removeWorkDirsNow,
 } from './train-deep.js';
 export type { DeepArchitecture, DeepTrainingOptions, ImageAugmentation } from './train-deep.js';
+export type { MoleculeSplit, MoleculeTrainingOptions } from './train-molecules.js';
+export type { FeatureSource, RecommenderTrainingOptions } from './train-recommender.js';
