@@ -29,6 +29,7 @@ import type { BenchResults, Protocol } from './results.js';
 import { CNN_PROTOCOL, probe, runCnn, runOverhead, runTabular, TABULAR_PROTOCOLS } from './scenarios.js';
 import type { BenchContext, ModelUnderTest } from './scenarios.js';
 import { DEEP_HEADING } from './deep/deep-heading.js';
+import { DECISIONS_HEADING } from './decisions/decisions-heading.js';
 import { MONITORING_HEADING } from './monitoring/monitoring-heading.js';
 import { TRAINING_HEADING, sectionOf } from './train/doc-section.js';
 
@@ -151,6 +152,7 @@ function previousTraining(file: string): string | undefined {
       sectionOf(text, TRAINING_HEADING),
       sectionOf(text, DEEP_HEADING),
       sectionOf(text, MONITORING_HEADING),
+      sectionOf(text, DECISIONS_HEADING),
     ].filter((s) => s !== undefined);
     return kept.length === 0 ? undefined : kept.join('\n\n');
   } catch {
