@@ -211,37 +211,13 @@ export class JobService {
     else this.checkTabular(request, dataset);
     if (request.modelKind === 'mlp') await this.checkBackend(request);
     if (request.testDataset !== undefined) await this.datasets.get(request.testDataset, undefined, actor);
-    const now = this.now();
-    const record: JobRecord = {
-      id: `job-${randomUUID()}`,
-      kind: 'train',
-      state: 'queued',
-      // Pin the dataset version, so a later upload cannot change what a queued or rerun job trains on.
-      request: { ...request, datasetVersion: dataset.version },
-      progress: 0,
-      stage: 'queued',
-      result: null,
-      error: null,
-      attempts: 0,
-      cancelRequested: false,
-      owner: null,
-      heartbeatAt: null,
-      createdAt: now,
-      createdBy: actor.keyId,
-      createdRole: actor.role,
-      startedAt: null,
-      finishedAt: null,
-    };
-    await this.store.insertJob(record);
-    await this.store.appendJobLog(record.id, [
-      {
-        time: now,
-        level: 'info',
-        message: `queued: train ${request.modelKind} on ${dataset.name}:${dataset.version} to predict "${request.target}" as model "${request.model}"`,
-      },
-    ]);
-    this.pump();
-    return toJob(record);
+    // Pin the dataset version, so a later upload cannot change what a queued or rerun job trains on.
+    return this.queue(
+      'train',
+      { ...request, datasetVersion: dataset.version },
+      actor,
+      `queued: train ${request.modelKind} on ${dataset.name}:${dataset.version} to predict "${request.target}" as model "${request.model}"`,
+    );
   }
 
   /**
@@ -254,10 +230,17 @@ export class JobService {
     if (!this.options.checkOptimization)
       throw new GalenError('unavailable', 'this server does not run optimisation jobs');
     this.options.checkOptimization(request, actor);
+    const problem =
+      typeof request['template'] === 'string' ? `the ${request['template']} template` : 'a model';
+    return this.queue('optimize', request, actor, `queued: solve ${problem}`);
+  }
+
+  /** Stores a new queued job with its first log line, and starts it when there is room. */
+  private async queue(kind: string, request: JsonObject, actor: Actor, message: string): Promise<Job> {
     const now = this.now();
     const record: JobRecord = {
       id: `job-${randomUUID()}`,
-      kind: 'optimize',
+      kind,
       state: 'queued',
       request,
       progress: 0,
@@ -275,11 +258,7 @@ export class JobService {
       finishedAt: null,
     };
     await this.store.insertJob(record);
-    const problem =
-      typeof request['template'] === 'string' ? `the ${request['template']} template` : 'a model';
-    await this.store.appendJobLog(record.id, [
-      { time: now, level: 'info', message: `queued: solve ${problem}` },
-    ]);
+    await this.store.appendJobLog(record.id, [{ time: now, level: 'info', message }]);
     this.pump();
     return toJob(record);
   }

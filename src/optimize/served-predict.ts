@@ -4,21 +4,13 @@
  * imputation), and the scored output's value is the quantity.
  */
 import { GalenError, layoutFor, scoredOutputFor, tensorsFromRows } from '../core/index.js';
-import type { Cell, Signature, Tensor } from '../core/index.js';
+import type { Cell } from '../core/index.js';
+import type { InferenceService } from '../serving/index.js';
 import { featureNames } from '../core/index.js';
 import type { Predict } from './templates/template.js';
 
 /** What serving offers: a version's signature, and running it. */
-export interface ServedModels {
-  metadata(model: string, ref?: string): Promise<{ name: string; version: number; signature: Signature }>;
-  infer(request: {
-    model: string;
-    version?: string | undefined;
-    inputs: Tensor[];
-    outputs?: string[] | undefined;
-    protocol: string;
-  }): Promise<{ version: number; outputs: Tensor[] }>;
-}
+export type ServedModels = Pick<InferenceService, 'metadata' | 'infer'>;
 
 const MAX_ROWS_PER_CALL = 256;
 

@@ -5,15 +5,14 @@
  * every admission is held out once and the folds are pooled. Item-kNN has no history to use for a
  * new admission and falls back to popularity, so it is popularity here.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mimicTables } from '../../test/helpers/mimic.js';
 import {
   buildRecommenderDataset,
   evaluateRanking,
   fitItemKnn,
   itemKnnScores,
   mimicRecommenderRows,
-  parseMimicTables,
   poolEvaluations,
   popularityScores,
   rankingTable,
@@ -23,16 +22,7 @@ import {
 } from './index.js';
 import type { HybridTrainingOptions, RankingEvaluation } from './index.js';
 
-const EHR = new URL('../../../shared/data/ehr/mimic3_demo_', import.meta.url);
-const file = (name: string): Buffer => readFileSync(new URL(`${EHR.href}${name}.csv`));
-const rows = mimicRecommenderRows(
-  parseMimicTables({
-    prescriptions: file('PRESCRIPTIONS'),
-    diagnoses: file('DIAGNOSES_ICD'),
-    admissions: file('ADMISSIONS'),
-    patients: file('PATIENTS'),
-  }),
-);
+const rows = mimicRecommenderRows(mimicTables());
 const data = buildRecommenderDataset(rows);
 
 // The interaction-split settings (mimic.test.ts), unchanged: the cold start was not tuned separately.

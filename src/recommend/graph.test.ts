@@ -1,28 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { mimicTables } from '../../test/helpers/mimic.js';
 import {
   buildRecommenderDataset,
   mimicRecommenderRows,
-  parseMimicTables,
   recommenderGraph,
   scoreFeatureRows,
   trainHybridRecommender,
 } from './index.js';
 import type { HybridRecommenderModel } from './index.js';
 
-const EHR = new URL('../../../shared/data/ehr/mimic3_demo_', import.meta.url);
-const file = (name: string): Buffer => readFileSync(new URL(`${EHR.href}${name}.csv`));
-const data = buildRecommenderDataset(
-  mimicRecommenderRows(
-    parseMimicTables({
-      prescriptions: file('PRESCRIPTIONS'),
-      diagnoses: file('DIAGNOSES_ICD'),
-      admissions: file('ADMISSIONS'),
-      patients: file('PATIENTS'),
-    }),
-  ),
-);
+const data = buildRecommenderDataset(mimicRecommenderRows(mimicTables()));
 
 /** Runs the graph on rows of names padded with '' to one width. */
 async function runGraph(bytes: Uint8Array, rows: readonly (readonly string[])[]) {

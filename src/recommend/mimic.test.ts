@@ -3,8 +3,8 @@
  * interaction split: per admission, a fifth of the drugs held out. Hyper-parameters were chosen on
  * split seeds 1–5; the figures asserted here are from seed 42, which took no part in the tuning.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mimicTables } from '../../test/helpers/mimic.js';
 import { GalenError } from '../core/index.js';
 import {
   buildRecommenderDataset,
@@ -12,7 +12,6 @@ import {
   fitItemKnn,
   itemKnnScores,
   mimicRecommenderRows,
-  parseMimicTables,
   popularityScores,
   rankingTable,
   scoreDatasetUser,
@@ -21,14 +20,7 @@ import {
 } from './index.js';
 import type { HybridTrainingOptions, RankingEvaluation } from './index.js';
 
-const EHR = new URL('../../../shared/data/ehr/mimic3_demo_', import.meta.url);
-const file = (name: string): Buffer => readFileSync(new URL(`${EHR.href}${name}.csv`));
-const tables = parseMimicTables({
-  prescriptions: file('PRESCRIPTIONS'),
-  diagnoses: file('DIAGNOSES_ICD'),
-  admissions: file('ADMISSIONS'),
-  patients: file('PATIENTS'),
-});
+const tables = mimicTables();
 const rows = mimicRecommenderRows(tables);
 const data = buildRecommenderDataset(rows);
 

@@ -7,7 +7,8 @@
  * would have made the list are listed with their reason and score.
  */
 import { GalenError, assertCan } from '../core/index.js';
-import type { Actor, RankingSpec, Signature, Tensor } from '../core/index.js';
+import type { Actor, RankingSpec } from '../core/index.js';
+import type { InferenceService } from '../serving/index.js';
 
 export interface PatientRequest {
   /** The caller's reference, echoed back (never stored). */
@@ -52,16 +53,7 @@ export interface RecommendAnswer {
 }
 
 /** What serving offers: a version's signature, and running it. */
-export interface RankingModels {
-  metadata(model: string, ref?: string): Promise<{ name: string; version: number; signature: Signature }>;
-  infer(request: {
-    model: string;
-    version?: string | undefined;
-    inputs: Tensor[];
-    outputs?: string[] | undefined;
-    protocol: string;
-  }): Promise<{ version: number; outputs: Tensor[] }>;
-}
+export type RankingModels = Pick<InferenceService, 'metadata' | 'infer'>;
 
 export const RECOMMEND_LIMITS = { patients: 256, k: 100, features: 1000 } as const;
 

@@ -10,7 +10,7 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import { GalenError } from '../../core/index.js';
 import type { Constraint, Variable } from '../model.js';
-import { quantities, round4, uniqueNames } from './template.js';
+import { quantities, quantityFacts, round4, uniqueNames } from './template.js';
 import type { BuiltProblem, Predict, Template } from './template.js';
 
 const Features = Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
@@ -170,13 +170,7 @@ async function build(input: BedsInput, predict: Predict): Promise<BuiltProblem> 
       objective: { linear, quadratic: [], offset: 0 },
     },
     facts: {
-      lengthsOfStay: stays.by
-        ? {
-            predictedBy: stays.by,
-            predicted: stays.predicted.filter(Boolean).length,
-            given: stays.predicted.filter((p) => !p).length,
-          }
-        : { given: input.admissions.length },
+      lengthsOfStay: quantityFacts(stays),
     },
     meaning(constraint) {
       if (constraint.startsWith('bed[')) {

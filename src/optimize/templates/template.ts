@@ -109,5 +109,13 @@ export async function quantities(
   return { values, predicted, by: `${result.model}:${result.version}` };
 }
 
+/** What an answer says about where its quantities came from: how many predicted, by which version. */
+export function quantityFacts(q: { predicted: boolean[]; by?: string }): Record<string, unknown> {
+  const predicted = q.predicted.filter(Boolean).length;
+  return q.by
+    ? { predictedBy: q.by, predicted, given: q.predicted.length - predicted }
+    : { given: q.predicted.length };
+}
+
 /** Rounds for answers: 4 decimals are plenty for minutes, days and costs. */
 export const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;

@@ -10,7 +10,7 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import { GalenError } from '../../core/index.js';
 import type { Constraint, Variable } from '../model.js';
-import { quantities, round4, uniqueNames } from './template.js';
+import { quantities, quantityFacts, round4, uniqueNames } from './template.js';
 import type { BuiltProblem, Predict, Template } from './template.js';
 
 export const TheatreInput = Type.Object(
@@ -175,13 +175,7 @@ async function build(input: TheatreInput, predict: Predict): Promise<BuiltProble
   return {
     model: { sense: 'minimize', variables, constraints, objective: { linear, quadratic: [], offset: 0 } },
     facts: {
-      durations: durations.by
-        ? {
-            predictedBy: durations.by,
-            predicted: durations.predicted.filter(Boolean).length,
-            given: durations.predicted.filter((p) => !p).length,
-          }
-        : { given: input.cases.length },
+      durations: quantityFacts(durations),
     },
     meaning: (name) => meanings.get(name) ?? name,
     answer(values) {
