@@ -18,6 +18,12 @@ function seconds(value: string): number {
   return n;
 }
 
+function gap(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('a relative gap from 0 to 1');
+  return n;
+}
+
 /** The answer for a person: status, objective, time, and the conflict or the solution's headline. */
 function render(answer: OptimizeAnswer): string {
   const lines = [
@@ -89,7 +95,7 @@ export function optimizeCommand(global: () => CliOptions): Command {
     .argument('<input>', 'a JSON file: the model, or the template\'s input (or "templates")')
     .option('--template <name>', 'beds, roster or theatre; absent: the file is a model')
     .option('--time-limit <seconds>', 'stop after this long with the best solution found', seconds)
-    .option('--mip-gap <gap>', 'relative gap at which an integer solve may stop', Number)
+    .option('--mip-gap <gap>', 'relative gap at which an integer solve may stop (0 to 1)', gap)
     .option('--url <url>', 'solve on this Galen server (API key from GALEN_KEY)')
     .option('--job', 'with --url: queue the solve as a job and print the job')
     .action(

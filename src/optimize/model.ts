@@ -128,6 +128,10 @@ export function parseModel(raw: unknown): OptimizationModel {
   if (!isObject(objective)) fail('"objective" is missing');
   const quadratic = objective['quadratic'] ?? [];
   if (!Array.isArray(quadratic)) fail('objective "quadratic" is a list');
+  if ((quadratic as unknown[]).length > 0 && variables.some((v) => v.type !== 'continuous'))
+    fail(
+      'a quadratic objective needs continuous variables only (HiGHS solves convex QPs, not mixed-integer ones)',
+    );
   return {
     sense,
     variables,

@@ -14,7 +14,7 @@ import type { SolveResult, SolveStatus } from './solver-thread.js';
 import { bedsTemplate } from './templates/beds.js';
 import { rosterTemplate } from './templates/roster.js';
 import { checkTemplateInput } from './templates/template.js';
-import type { BuiltProblem, Predict, Template } from './templates/template.js';
+import type { BuiltProblem, ModelSize, Predict, Template } from './templates/template.js';
 import { theatreTemplate } from './templates/theatre.js';
 
 export const TEMPLATES: readonly Template<never>[] = [bedsTemplate, rosterTemplate, theatreTemplate];
@@ -102,11 +102,20 @@ export class OptimizeService {
     assertCan(actor, 'infer', 'run optimisations');
     this.timeLimit(request, job);
     if (request.template === undefined) parseModel(request.input);
-    else checkTemplateInput(this.template(request.template), request.input);
+    else this.checkedInput(this.template(request.template), request.input);
+  }
+
+  /** A template's input checked against its schema, and the size of the model it makes against the limits. */
+  private checkedInput(template: Template<never>, raw: unknown): never {
+    const input = checkTemplateInput(template, raw);
+    checkSize(template.estimate(input), template.name, 'at most');
+    return input;
   }
 
   /** The time limit a request asks for, checked against the server's limits. */
   timeLimit(request: OptimizeRequest, job: boolean): number {
+    if (request.mipGap !== undefined && !(request.mipGap >= 0 && request.mipGap <= 1))
+      throw new GalenError('invalid_input', `mipGap is ${request.mipGap}; a relative gap is from 0 to 1`);
     const limit = request.timeLimitSeconds ?? this.limits.defaultSeconds;
     const max = job ? this.limits.maxJobSeconds : this.limits.maxSeconds;
     if (!(limit > 0) || limit > max) {
@@ -122,7 +131,8 @@ export class OptimizeService {
   async run(request: OptimizeRequest, actor: Actor, job = false): Promise<OptimizeAnswer> {
     assertCan(actor, 'infer', 'run optimisations');
     const started = performance.now();
-    const problem = request.template ?? 'model';
+    // Resolved first: metric labels name known problems only.
+    const problem = request.template === undefined ? 'model' : this.template(request.template).name;
     const timeLimitSeconds = this.timeLimit(request, job);
     try {
       const built = await this.build(request);
@@ -139,8 +149,8 @@ export class OptimizeService {
   private async build(request: OptimizeRequest): Promise<BuiltProblem> {
     if (request.template !== undefined) {
       const template = this.template(request.template);
-      const built = await template.build(checkTemplateInput(template, request.input), this.predict);
-      checkSize(built.model, template.name);
+      const built = await template.build(this.checkedInput(template, request.input), this.predict);
+      checkSize(sizeOf(built.model), template.name, '');
       return built;
     }
     const model = parseModel(request.input);
@@ -169,11 +179,7 @@ export class OptimizeService {
       solveSeconds: result.seconds,
       seconds: Math.round(performance.now() - started) / 1000,
       timeLimitSeconds,
-      size: {
-        variables: model.variables.length,
-        constraints: model.constraints.length,
-        nonzeros: model.constraints.reduce((n, c) => n + Object.keys(c.terms).length, 0),
-      },
+      size: sizeOf(model),
       ...(result.values && { solution: built.answer(result.values) }),
       ...(result.conflict && {
         conflict: {
@@ -188,17 +194,22 @@ export class OptimizeService {
   }
 }
 
+const sizeOf = (model: OptimizationModel): ModelSize => ({
+  variables: model.variables.length,
+  constraints: model.constraints.length,
+  nonzeros: model.constraints.reduce((n, c) => n + Object.keys(c.terms).length, 0),
+});
+
 /** A template's input can describe a model bigger than the limits a model is held to: refuse it. */
-function checkSize(model: OptimizationModel, template: string): void {
-  const nonzeros = model.constraints.reduce((n, c) => n + Object.keys(c.terms).length, 0);
+function checkSize(size: ModelSize, template: string, bound: string): void {
   if (
-    model.variables.length > MODEL_LIMITS.variables ||
-    model.constraints.length > MODEL_LIMITS.constraints ||
-    nonzeros > MODEL_LIMITS.nonzeros
+    size.variables > MODEL_LIMITS.variables ||
+    size.constraints > MODEL_LIMITS.constraints ||
+    size.nonzeros > MODEL_LIMITS.nonzeros
   ) {
     throw new GalenError(
       'payload_too_large',
-      `the ${template} input makes a model of ${model.variables.length} variables, ${model.constraints.length} constraints and ${nonzeros} coefficients; the limits are ${MODEL_LIMITS.variables}, ${MODEL_LIMITS.constraints} and ${MODEL_LIMITS.nonzeros}`,
+      `the ${template} input makes a model of ${bound ? `${bound} ` : ''}${size.variables} variables, ${size.constraints} constraints and ${size.nonzeros} coefficients; the limits are ${MODEL_LIMITS.variables}, ${MODEL_LIMITS.constraints} and ${MODEL_LIMITS.nonzeros}: split the plan (fewer days, wards or people at a time)`,
     );
   }
 }

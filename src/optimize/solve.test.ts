@@ -148,6 +148,59 @@ describe('solving with HiGHS', () => {
     ).toThrow(/not a finite number/);
   });
 
+  it('refuses a non-convex quadratic objective as bad input, and quadratic objectives over integers', async () => {
+    // Minimising −x² is concave: HiGHS cannot take it.
+    const concave = parseModel({
+      variables: [{ name: 'x', lower: -1, upper: 1 }],
+      objective: { quadratic: [{ a: 'x', b: 'x', coefficient: -1 }] },
+    });
+    await expect(solveModel(concave, options)).rejects.toThrow(/check that a quadratic objective is convex/);
+    expect(() =>
+      parseModel({
+        variables: [{ name: 'x', type: 'integer', upper: 3 }],
+        objective: { quadratic: [{ a: 'x', b: 'x', coefficient: 1 }] },
+      }),
+    ).toThrow(/a quadratic objective needs continuous variables only/);
+  });
+
+  it('reads only the costs given: a variable may be called "constructor"', async () => {
+    const result = await solveModel(
+      parseModel({
+        sense: 'maximize',
+        variables: [
+          { name: 'constructor', upper: 2 },
+          { name: 'toString', upper: 1 },
+        ],
+        objective: { linear: { toString: 1 } },
+      }),
+      options,
+    );
+    expect(result).toMatchObject({ status: 'optimal', objective: 1 });
+  });
+
+  it('names the conflict of a model with thousands of constraints within its time', async () => {
+    // 3,000 chained feasible constraints x[i+1] ≥ x[i] + 1 over [0, 10 000], and two that clash.
+    const n = 3000;
+    const result = await solveModel(
+      parseModel({
+        variables: Array.from({ length: n }, (_, i) => ({ name: `x${i}`, upper: 10_000 })),
+        constraints: [
+          ...Array.from({ length: n - 1 }, (_, i) => ({
+            name: `chain${i}`,
+            terms: { [`x${i + 1}`]: 1, [`x${i}`]: -1 },
+            min: 1,
+          })),
+          { name: 'low', terms: { x10: 1 }, max: 5 },
+          { name: 'high', terms: { x10: 1 }, min: 6 },
+        ],
+        objective: { linear: {} },
+      }),
+      { timeLimitSeconds: 20 },
+    );
+    expect(result.status).toBe('infeasible');
+    expect(result.conflict).toMatchObject({ constraints: ['low', 'high'], complete: true });
+  });
+
   it('solves on its own thread: the event loop keeps running, and a full queue is refused as busy', async () => {
     const busy = new SolverPool({ threads: 1, maxQueued: 0 });
     try {

@@ -5,10 +5,10 @@
  * huge model can be long) is stopped by ending its thread, and answered as `unavailable`.
  */
 import { createRequire } from 'node:module';
-import { ThreadPool } from '../core/index.js';
+import { GalenError, ThreadPool } from '../core/index.js';
 import type { OptimizationModel } from './model.js';
 import { solverMain } from './solver-thread.js';
-import type { SolveOptions, SolveRequest, SolveResult } from './solver-thread.js';
+import type { SolveOptions, SolveRequest, SolveResult, ThreadSolveResult } from './solver-thread.js';
 
 export interface SolverPoolOptions {
   /** Solves run at once, each on a thread of its own (default 1). */
@@ -44,12 +44,19 @@ export class SolverPool {
    * Solves `model` within its time limit on a solver thread. Outcomes (infeasible, unbounded, time
    * limit) are statuses; a full queue, an overrun or a solver fault is `unavailable`.
    */
-  solve(model: OptimizationModel, options: SolveOptions): Promise<SolveResult> {
+  async solve(model: OptimizationModel, options: SolveOptions): Promise<SolveResult> {
     const deadlineMs = options.timeLimitSeconds * 2000 + OVERRUN_GRACE_MS;
-    return this.pool.run<SolveResult>({ model, options } satisfies SolveRequest, {
+    const result = await this.pool.run<ThreadSolveResult>({ model, options } satisfies SolveRequest, {
       deadlineMs,
       overrun: `the solve ran ${Math.round(deadlineMs / 1000)} s, well past its ${options.timeLimitSeconds} s time limit, and was stopped`,
     });
+    if (result.status === 'unsolvable') {
+      throw new GalenError(
+        'invalid_input',
+        `${result.reason}; check that a quadratic objective is convex (positive semidefinite when minimising, negative semidefinite when maximising) and the coefficients are of sensible size`,
+      );
+    }
+    return result;
   }
 
   close(): Promise<void> {

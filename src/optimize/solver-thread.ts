@@ -39,6 +39,9 @@ export interface SolveResult {
   seconds: number;
 }
 
+/** What a thread answers: a result, or why HiGHS could not take the model (a caller's error). */
+export type ThreadSolveResult = SolveResult | { status: 'unsolvable'; reason: string };
+
 export interface SolveRequest {
   model: OptimizationModel;
   options: SolveOptions;
@@ -51,10 +54,15 @@ export function solverMain(require: (id: string) => any): void {
   const { parentPort, workerData } = require('node:worker_threads');
   let loading: Promise<Highs> | undefined;
   const highs = (): Promise<Highs> => (loading ??= require(workerData.highsPath)());
-  const DEFAULT_CONFLICT_CONSTRAINTS = 500;
+  const DEFAULT_CONFLICT_CONSTRAINTS = 20_000;
 
   /** The model as HiGHS's arrays, with the constraints in `rows`. */
-  function modelData(h: Highs, model: OptimizationModel, rows: readonly number[]): ModelData {
+  function modelData(
+    h: Highs,
+    model: OptimizationModel,
+    rows: readonly number[],
+    feasibility = false,
+  ): ModelData {
     const index = new Map(model.variables.map((v, j) => [v.name, j]));
     const starts = [0];
     const indices: number[] = [];
@@ -76,7 +84,10 @@ export function solverMain(require: (id: string) => any): void {
           ? h.constants.objectiveSense.maximize
           : h.constants.objectiveSense.minimize,
       offset: model.objective.offset,
-      colCost: model.variables.map((v) => model.objective.linear[v.name] ?? 0),
+      // Own properties only: a variable may be called "constructor" or "toString".
+      colCost: model.variables.map((v) =>
+        feasibility || !Object.hasOwn(model.objective.linear, v.name) ? 0 : model.objective.linear[v.name]!,
+      ),
       colLower: model.variables.map((v) => finiteOr(v.lower, -h.infinity)),
       colUpper: model.variables.map((v) => finiteOr(v.upper, h.infinity)),
       rowLower: rows.map((r) => finiteOr(model.constraints[r]!.lower, -h.infinity)),
@@ -84,7 +95,7 @@ export function solverMain(require: (id: string) => any): void {
       matrix: { format: 'csr', numRows: rows.length, numCols: n, starts, indices, values },
       integrality: model.variables.map((v) => (v.type === 'continuous' ? 0 : 1)),
     };
-    if (model.objective.quadratic.length === 0) return data;
+    if (feasibility || model.objective.quadratic.length === 0) return data;
     // ½·xᵀQx from "coefficient · a · b" terms: Q[a][a] += 2c; Q[a][b] = Q[b][a] += c. Lower triangle, by column.
     const q = new Map<number, Map<number, number>>();
     const add = (row: number, col: number, v: number): void => {
@@ -122,12 +133,18 @@ export function solverMain(require: (id: string) => any): void {
     hasSolution: boolean;
   }
 
-  function run(h: Highs, model: OptimizationModel, rows: readonly number[], options: SolveOptions): Run {
+  function run(
+    h: Highs,
+    model: OptimizationModel,
+    rows: readonly number[],
+    options: SolveOptions,
+    feasibility = false,
+  ): Run {
     const m = h.createModel();
     try {
       m.options.set({ output_flag: false, time_limit: options.timeLimitSeconds });
       if (options.mipGap !== undefined) m.options.set({ mip_rel_gap: options.mipGap });
-      m.passModel(modelData(h, model, rows));
+      m.passModel(modelData(h, model, rows, feasibility));
       const status = m.run().modelStatus;
       const hasSolution = Number(m.info.get('primal_solution_status')) === 2; // feasible
       return {
@@ -149,9 +166,12 @@ export function solverMain(require: (id: string) => any): void {
   };
 
   /**
-   * A deletion filter over the constraints of an infeasible model: each constraint is dropped in
-   * turn and stays dropped while the rest remain infeasible. What is left is irreducible: without
-   * any one of them the model is feasible (given the variables' bounds, which stay).
+   * A deletion filter over the constraints of an infeasible model, by blocks: a block of
+   * constraints is dropped while the rest stay infeasible; a block that is needed is split and its
+   * halves tried in turn, down to single constraints. What is left is irreducible: without any one
+   * of them the model is feasible (given the variables' bounds, which stay). Re-solves look for
+   * feasibility only (no objective), and the whole search shares one time budget; when it runs
+   * out, what is left is answered as not complete.
    */
   function conflictOf(
     h: Highs,
@@ -160,17 +180,27 @@ export function solverMain(require: (id: string) => any): void {
   ): NonNullable<SolveResult['conflict']> {
     const limit = options.conflictConstraints ?? DEFAULT_CONFLICT_CONSTRAINTS;
     const s = h.constants.modelStatus;
-    if (model.constraints.length > limit) {
+    const n = model.constraints.length;
+    if (n > limit) {
       return {
         constraints: [],
         complete: false,
-        note: `not computed: the model has ${model.constraints.length} constraints, above the ${limit} the conflict search solves one by one`,
+        note: `not computed: the model has ${n} constraints, above the ${limit} the conflict search takes`,
       };
     }
-    const perSolve = Math.max(0.05, options.timeLimitSeconds / Math.max(1, model.constraints.length));
+    const deadline = performance.now() + options.timeLimitSeconds * 1000;
+    let timedOut: boolean = false;
     const infeasible = (rows: readonly number[]): boolean | undefined => {
-      const r = run(h, model, rows, { timeLimitSeconds: perSolve });
-      return r.status === s.infeasible ? true : r.status === s.optimal || r.hasSolution ? false : undefined;
+      const left = (deadline - performance.now()) / 1000;
+      if (left <= 0.01) {
+        timedOut = true;
+        return undefined;
+      }
+      const r = run(h, model, rows, { timeLimitSeconds: left }, true);
+      if (r.status === s.infeasible) return true;
+      if (r.status === s.optimal || r.hasSolution) return false;
+      timedOut = true;
+      return undefined;
     };
     if (infeasible([]) === true) {
       return {
@@ -179,31 +209,49 @@ export function solverMain(require: (id: string) => any): void {
         note: "the variables' bounds alone cannot hold (a variable's type and bounds leave it no value)",
       };
     }
-    let kept = model.constraints.map((_, i) => i);
-    let complete = true;
-    for (const r of [...kept]) {
-      const without = kept.filter((k) => k !== r);
-      const verdict = infeasible(without);
-      if (verdict === true) kept = without;
-      else if (verdict === undefined) complete = false; // could not tell in time: keep it, to be safe
-    }
+    let kept = new Set(model.constraints.map((_, i) => i));
+    const without = (block: readonly number[]): number[] => {
+      const drop = new Set(block);
+      return [...kept].filter((k) => !drop.has(k));
+    };
+    const reduce = (block: readonly number[]): void => {
+      if (block.length === 0 || timedOut) return;
+      if (infeasible(without(block)) === true) {
+        kept = new Set(without(block));
+        return;
+      }
+      if (block.length === 1 || timedOut) return; // needed (or undecided: kept, to be safe)
+      const half = Math.ceil(block.length / 2);
+      reduce(block.slice(0, half));
+      reduce(block.slice(half).filter((k) => kept.has(k)));
+    };
+    const all = [...kept];
+    const size = Math.max(1, Math.ceil(n / 16));
+    for (let start = 0; start < n && !timedOut; start += size) reduce(all.slice(start, start + size));
+    // Set inside the closures above, which the compiler does not follow.
+    const ranOut = timedOut as boolean;
     return {
-      constraints: kept.map((r) => model.constraints[r]!.name),
-      complete,
-      ...(!complete && {
-        note: 'some re-solves hit their time limit; the set may hold constraints that are not needed',
+      constraints: [...kept].sort((a, b) => a - b).map((r) => model.constraints[r]!.name),
+      complete: !ranOut,
+      ...(ranOut && {
+        note: 'the conflict search ran out of time: the set holds the conflict but may hold constraints that are not needed',
       }),
     };
   }
 
-  function solve(h: Highs, model: OptimizationModel, options: SolveOptions): SolveResult {
+  function solve(h: Highs, model: OptimizationModel, options: SolveOptions): ThreadSolveResult {
     const started = performance.now();
-    const result = run(
-      h,
-      model,
-      model.constraints.map((_, i) => i),
-      options,
-    );
+    let result: Run;
+    try {
+      result = run(
+        h,
+        model,
+        model.constraints.map((_, i) => i),
+        options,
+      );
+    } catch (err) {
+      return { status: 'unsolvable', reason: `HiGHS refused the model: ${(err as Error).message}` };
+    }
     const s = h.constants.modelStatus;
     const seconds = (): number => Math.round(performance.now() - started) / 1000;
     const solution = (): Pick<SolveResult, 'objective' | 'values'> =>
@@ -233,6 +281,12 @@ export function solverMain(require: (id: string) => any): void {
         return { status: 'infeasible_or_unbounded', seconds: seconds() };
       case s.infeasible:
         return { status: 'infeasible', conflict: conflictOf(h, model, options), seconds: seconds() };
+      case s.modelError:
+      case s.solveError:
+        return {
+          status: 'unsolvable',
+          reason: `HiGHS could not solve it (${result.status === s.modelError ? 'model error' : 'solve error'})`,
+        };
       default:
         throw new Error(`the solver stopped with status ${result.status}`);
     }

@@ -130,6 +130,20 @@ describe('the roster template', () => {
     ]);
   });
 
+  it('refuses an input that would make a model over the limits before building it', async () => {
+    const input = {
+      days: 62,
+      shifts,
+      nurses: Array.from({ length: 500 }, (_, i) => ({ name: `n${i}` })),
+      coverage: Array.from({ length: 200 }, () => ({ shift: 'early', min: 1 })),
+    };
+    await expect(service.run({ template: 'roster', input }, admin)).rejects.toThrow(
+      /the roster input makes a model of at most 93000 variables, \d+ constraints and \d+ coefficients; the limits are 100000, 100000 and 1000000: split the plan/,
+    );
+    // A job is refused at submission the same way.
+    expect(() => service.check({ template: 'roster', input }, admin, true)).toThrow(/split the plan/);
+  });
+
   it('refuses a roster input that names what it does not declare', async () => {
     const input = { days: 2, shifts, nurses: [{ name: 'ana' }], coverage: [{ shift: 'evening', min: 1 }] };
     await expect(service.run({ template: 'roster', input }, admin)).rejects.toThrow(

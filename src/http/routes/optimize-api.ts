@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
+import { TEMPLATES } from '../../optimize/index.js';
 import { ErrorSchema, JobSchema } from './schemas.js';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema };
@@ -17,7 +18,10 @@ const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: Erro
 const SolveBody = Type.Object(
   {
     template: Type.Optional(
-      Type.String({ description: 'A template (beds, roster, theatre); absent: `input` is a model.' }),
+      Type.Union(
+        TEMPLATES.map((t) => Type.Literal(t.name)),
+        { description: 'A template (beds, roster, theatre); absent: `input` is a model.' },
+      ),
     ),
     input: Type.Unknown({
       description:

@@ -11,7 +11,7 @@ import type { Static } from 'typebox';
 import { GalenError } from '../../core/index.js';
 import type { Constraint, Variable } from '../model.js';
 import { quantities, quantityFacts, round4, uniqueNames } from './template.js';
-import type { BuiltProblem, Predict, Template } from './template.js';
+import type { BuiltProblem, ModelSize, Predict, Template } from './template.js';
 
 const Features = Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
   description: "The admission's model inputs by name, for the length-of-stay model.",
@@ -110,7 +110,7 @@ async function build(input: BedsInput, predict: Predict): Promise<BuiltProblem> 
     (i) => input.admissions[i]!.lengthOfStay,
     input.lengthOfStayModel,
     predict,
-    { quantity: 'length of stay (days)', item: 'admission', field: '"lengthOfStay"' },
+    { quantity: 'length of stay (days)', item: 'admission', field: '"lengthOfStay"', max: 365 },
   );
   // A stay occupies a bed on each day it touches: at least its day of arrival.
   const nights = stays.values.map((v) => Math.max(1, Math.ceil(v - 1e-9)));
@@ -183,7 +183,7 @@ async function build(input: BedsInput, predict: Predict): Promise<BuiltProblem> 
     },
     answer(values) {
       const wardOf = input.admissions.map((): number | undefined => undefined);
-      for (const [name, at] of placements) if (values[name] === 1) wardOf[at.admission] = at.ward;
+      for (const [name, at] of placements) if ((values[name] ?? 0) > 0.5) wardOf[at.admission] = at.ward;
       const admissions = input.admissions.map((a, p) => {
         const k = wardOf[p];
         const w = k === undefined ? undefined : input.wards[k]!;
@@ -201,7 +201,7 @@ async function build(input: BedsInput, predict: Predict): Promise<BuiltProblem> 
       const wards = input.wards.map((w, k) => {
         const occupied = Array.from({ length: input.days }, (_, d) => {
           let n = w.occupied?.[d] ?? 0;
-          for (const name of Object.keys(capacityTerms[k]![d]!)) n += values[name] === 1 ? 1 : 0;
+          for (const name of Object.keys(capacityTerms[k]![d]!)) n += (values[name] ?? 0) > 0.5 ? 1 : 0;
           return n;
         });
         return { name: w.name, beds: w.beds, occupied, free: occupied.map((o) => w.beds - o) };
@@ -217,10 +217,22 @@ async function build(input: BedsInput, predict: Predict): Promise<BuiltProblem> 
   };
 }
 
+function estimate(input: BedsInput): ModelSize {
+  let variables = 0;
+  let nonzeros = 0;
+  for (const a of input.admissions) {
+    const wards = input.wards.filter((w) => a.group === undefined || !w.closedTo?.includes(a.group)).length;
+    variables += wards + 1;
+    nonzeros += wards * (1 + Math.max(0, input.days - a.day)) + 1;
+  }
+  return { variables, constraints: input.admissions.length + input.wards.length * input.days, nonzeros };
+}
+
 export const bedsTemplate: Template<BedsInput> = {
   name: 'beds',
   summary:
     'Place expected admissions in wards over the coming days within the free beds, keeping patients in the wards meant for their group; lengths of stay given or predicted by a served model',
   schema: BedsInput,
   build,
+  estimate,
 };

@@ -10,7 +10,7 @@ import type { Static } from 'typebox';
 import { GalenError } from '../../core/index.js';
 import type { Constraint, Variable } from '../model.js';
 import { uniqueNames } from './template.js';
-import type { BuiltProblem, Template } from './template.js';
+import type { BuiltProblem, ModelSize, Template } from './template.js';
 
 export const RosterInput = Type.Object(
   {
@@ -220,7 +220,7 @@ function build(input: RosterInput): Promise<BuiltProblem> {
     facts: {},
     meaning: (name) => meanings.get(name) ?? name,
     answer(values) {
-      const works = (n: number, d: number, s: number): boolean => values[x(n, d, s)] === 1;
+      const works = (n: number, d: number, s: number): boolean => (values[x(n, d, s)] ?? 0) > 0.5;
       return {
         nurses: input.nurses.map((nurse, n) => {
           const schedule = Array.from({ length: D }, (_, d) => {
@@ -241,10 +241,40 @@ function build(input: RosterInput): Promise<BuiltProblem> {
   });
 }
 
+/** Shift pairs (a on one day, b the next) closer than the minimum rest. */
+const restPairs = (input: RosterInput): number => {
+  const minRest = input.minRestHours ?? 11;
+  return input.shifts.flatMap((a) => input.shifts.filter((b) => 24 + b.start - (a.start + a.hours) < minRest))
+    .length;
+};
+
+function estimate(input: RosterInput): ModelSize {
+  const N = input.nurses.length;
+  const D = input.days;
+  const S = input.shifts.length;
+  const maxRun = input.maxConsecutiveDays ?? 6;
+  const runs = N * Math.max(0, D - maxRun);
+  const rests = N * Math.max(0, D - 1) * restPairs(input);
+  let coverRows = 0;
+  let coverTerms = 0;
+  for (const c of input.coverage) {
+    const days = c.day === undefined ? D : 1;
+    coverRows += days;
+    coverTerms +=
+      days * input.nurses.filter((n) => c.skill === undefined || n.skills?.includes(c.skill)).length;
+  }
+  return {
+    variables: N * D * S,
+    constraints: coverRows + N * D + rests + runs + N,
+    nonzeros: coverTerms + 2 * N * D * S + 2 * rests + runs * (maxRun + 1) * S,
+  };
+}
+
 export const rosterTemplate: Template<RosterInput> = {
   name: 'roster',
   summary:
     'Assign nurses to shifts over the coming days: coverage (with skills) per shift, one shift a day, minimum rest between shifts, at most so many days in a row, shift limits and availability, at least cost',
   schema: RosterInput,
   build,
+  estimate,
 };

@@ -40,6 +40,14 @@ export interface Template<I> {
   /** JSON Schema of the input. */
   schema: TSchema;
   build(input: I, predict: Predict): Promise<BuiltProblem>;
+  /** Upper bounds of the model's size, from the input alone (checked before anything is built). */
+  estimate(input: I): ModelSize;
+}
+
+export interface ModelSize {
+  variables: number;
+  constraints: number;
+  nonzeros: number;
 }
 
 /** Checks `raw` against a template's schema, listing every problem with where it is. */
@@ -71,7 +79,7 @@ export async function quantities(
   given: (index: number) => number | undefined,
   ref: ModelRef | undefined,
   predict: Predict,
-  what: { quantity: string; item: string; field: string },
+  what: { quantity: string; item: string; field: string; max: number },
 ): Promise<{ values: number[]; predicted: boolean[]; by?: string }> {
   const missing = items.flatMap((item, i) => (given(i) === undefined ? [i] : []));
   const values = items.map((_, i) => given(i) ?? Number.NaN);
@@ -97,10 +105,10 @@ export async function quantities(
   );
   missing.forEach((i, k) => {
     const v = result.values[k]!;
-    if (!Number.isFinite(v)) {
+    if (!(Number.isFinite(v) && v > 0 && v <= what.max)) {
       throw new GalenError(
         'invalid_input',
-        `${result.model}:${result.version} predicted ${v} as the ${what.quantity} of ${what.item} "${items[i]!.id}"`,
+        `${result.model}:${result.version} predicted ${v} as the ${what.quantity} of ${what.item} "${items[i]!.id}"; a ${what.quantity} is above 0 and at most ${what.max}: give it for this ${what.item}, or use a model made for it`,
       );
     }
     values[i] = v;

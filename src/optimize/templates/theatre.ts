@@ -11,7 +11,7 @@ import type { Static } from 'typebox';
 import { GalenError } from '../../core/index.js';
 import type { Constraint, Variable } from '../model.js';
 import { quantities, quantityFacts, round4, uniqueNames } from './template.js';
-import type { BuiltProblem, Predict, Template } from './template.js';
+import type { BuiltProblem, ModelSize, Predict, Template } from './template.js';
 
 export const TheatreInput = Type.Object(
   {
@@ -104,7 +104,7 @@ async function build(input: TheatreInput, predict: Predict): Promise<BuiltProble
     (i) => input.cases[i]!.minutes,
     input.durationModel,
     predict,
-    { quantity: 'duration (minutes)', item: 'case', field: '"minutes"' },
+    { quantity: 'duration (minutes)', item: 'case', field: '"minutes"', max: 1440 },
   );
   const minutes = durations.values;
   const lastDay = Math.max(...input.sessions.map((s) => s.day));
@@ -180,7 +180,7 @@ async function build(input: TheatreInput, predict: Predict): Promise<BuiltProble
     meaning: (name) => meanings.get(name) ?? name,
     answer(values) {
       const sessionOf = input.cases.map((): number | undefined => undefined);
-      for (const [name, at] of placed) if (values[name] === 1) sessionOf[at.c] = at.k;
+      for (const [name, at] of placed) if ((values[name] ?? 0) > 0.5) sessionOf[at.c] = at.k;
       const sessions = input.sessions.map((session, k) => {
         const cases = input.cases.filter((_, c) => sessionOf[c] === k);
         const used =
@@ -210,10 +210,22 @@ async function build(input: TheatreInput, predict: Predict): Promise<BuiltProble
   };
 }
 
+function estimate(input: TheatreInput): ModelSize {
+  const variables = input.cases.length * input.sessions.length;
+  const surgeonDays =
+    new Set(input.cases.map((c) => c.surgeon)).size * new Set(input.sessions.map((s) => s.day)).size;
+  return {
+    variables,
+    constraints: input.cases.length + input.sessions.length + surgeonDays,
+    nonzeros: 3 * variables,
+  };
+}
+
 export const theatreTemplate: Template<TheatreInput> = {
   name: 'theatre',
   summary:
     'Schedule waiting-list cases into operating-theatre sessions: session minutes with turnover, specialties, day windows and surgeon limits, most urgent first; durations given or predicted by a served model',
   schema: TheatreInput,
   build,
+  estimate,
 };
