@@ -70,7 +70,13 @@ export async function moleculeSplit(
   }
   const scaffolds = await molecules.scaffolds(smiles);
   const groups = new Map<string, number[]>();
-  scaffolds.forEach((s, i) => groups.set(s ?? '', [...(groups.get(s ?? '') ?? []), i]));
+  scaffolds.forEach((s, i) => {
+    // A scaffold RDKit could not rebuild is a group of its own, never merged with the acyclic ones.
+    const key = s ?? `unbuilt:${i}`;
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
+  });
   // As MoleculeNet: the biggest scaffold sets train; the rare scaffolds are what is held out.
   const ordered = [...groups.entries()].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
   const train: number[] = [];

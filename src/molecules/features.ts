@@ -51,7 +51,12 @@ export const DEFAULT_MOLECULE_FEATURES: MoleculeFeatureOptions = {
   morgan: { radius: 2, bits: 1024 },
 };
 
-export const MOLECULE_LIMITS = { smilesLength: 2000, morganBits: 8192, morganRadius: 6 } as const;
+export const MOLECULE_LIMITS = {
+  smilesLength: 2000,
+  morganBits: 8192,
+  morganRadius: 6,
+  perRequest: 1000,
+} as const;
 const MACCS_KEYS = 167;
 
 const SHAPE =

@@ -145,6 +145,14 @@ export function moleculeMain(require: (id: string) => any): void {
         });
       }
       if (!alive.some(Boolean)) return '';
+      // As RDKit's MurckoScaffold: atoms double-bonded to the framework (a ring or linker C=O) stay.
+      for (const b of bonds) {
+        if ((b.bo ?? json.defaults.bond.bo) !== 2) continue;
+        const [x, y] = b.atoms;
+        if (alive[x] && !alive[y] && bonds.filter((o) => o.atoms.includes(y)).length === 1) alive[y] = true;
+        else if (alive[y] && !alive[x] && bonds.filter((o) => o.atoms.includes(x)).length === 1)
+          alive[x] = true;
+      }
       const index = new Map<number, number>();
       const kept: any[] = [];
       atoms.forEach((atom, a) => {

@@ -12,6 +12,10 @@ import type { MoleculeFeatureOptions } from './features.js';
 
 /** Molecules per task: a task is a few hundred milliseconds at most. */
 const CHUNK = 250;
+/** A chunk takes well under a second; one that takes a minute is stuck on a pathological molecule. */
+const DEADLINE_MS = 60_000;
+const OVERRUN =
+  'RDKit took over a minute on 250 molecules and was stopped; look for an unusually large molecule';
 
 export interface MoleculeToolkitOptions {
   threads?: number | undefined;
@@ -46,12 +50,15 @@ export class MoleculeToolkit {
     const canonical: (string | null)[] = [];
     const invalid: number[] = [];
     for (let start = 0; start < smiles.length; start += CHUNK) {
-      const part = await this.pool.run<FeaturizeResult>({
-        op: 'featurize',
-        smiles: smiles.slice(start, start + CHUNK),
-        options,
-        patterns,
-      } satisfies MoleculeTask);
+      const part = await this.pool.run<FeaturizeResult>(
+        {
+          op: 'featurize',
+          smiles: smiles.slice(start, start + CHUNK),
+          options,
+          patterns,
+        } satisfies MoleculeTask,
+        { deadlineMs: DEADLINE_MS, overrun: OVERRUN },
+      );
       if (part.width !== width)
         throw new GalenError('internal', `RDKit gave ${part.width} features; ${width} were expected`);
       values.set(part.values, start * width);
@@ -66,10 +73,10 @@ export class MoleculeToolkit {
     const out: (string | null)[] = [];
     for (let start = 0; start < smiles.length; start += CHUNK) {
       out.push(
-        ...(await this.pool.run<(string | null)[]>({
-          op: 'scaffold',
-          smiles: smiles.slice(start, start + CHUNK),
-        } satisfies MoleculeTask)),
+        ...(await this.pool.run<(string | null)[]>(
+          { op: 'scaffold', smiles: smiles.slice(start, start + CHUNK) } satisfies MoleculeTask,
+          { deadlineMs: DEADLINE_MS, overrun: OVERRUN },
+        )),
       );
     }
     return out;

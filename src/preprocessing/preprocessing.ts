@@ -12,7 +12,7 @@
  */
 import { GalenError } from '../core/index.js';
 import type { PreprocessedInputSpec, Signature, Tensor } from '../core/index.js';
-import { moleculeFeatureWidth, parseMoleculeFeatureOptions } from '../molecules/index.js';
+import { MOLECULE_LIMITS, moleculeFeatureWidth, parseMoleculeFeatureOptions } from '../molecules/index.js';
 import type { MoleculeToolkit } from '../molecules/index.js';
 
 export const PREPROCESSING_METADATA_KEY = 'galen.preprocessing';
@@ -101,6 +101,12 @@ export class Preprocessor {
       throw new GalenError(
         'invalid_input',
         `input "${spec.name}" has datatype ${tensor.datatype} and shape [${tensor.shape.join(', ')}]; it takes BYTES of shape [-1] (or [-1, 1]), one SMILES string per element`,
+      );
+    }
+    if (rows > MOLECULE_LIMITS.perRequest) {
+      throw new GalenError(
+        'payload_too_large',
+        `input "${spec.name}" has ${rows} SMILES; send at most ${MOLECULE_LIMITS.perRequest} per request`,
       );
     }
     const smiles = (tensor.data as readonly Uint8Array[]).map((b) => Buffer.from(b).toString('utf8'));

@@ -132,6 +132,11 @@ describe('molecular property prediction', () => {
       body: { inputs: [{ name: 'smiles', datatype: 'FP32', shape: [1], data: [1] }] },
     });
     expect(wrongType.status).toBe(400);
+    const many = await server.call('POST', '/v2/models/esol-random/infer', {
+      body: { inputs: [{ name: 'smiles', datatype: 'BYTES', shape: [1001], data: Array(1001).fill('C') }] },
+    });
+    expect(many.status).toBe(413);
+    expect(many.body.error).toMatch(/has 1001 SMILES; send at most 1000 per request/);
     expect(wrongType.body.error).toMatch(/it takes BYTES of shape \[-1\]/);
   });
 
