@@ -10,7 +10,7 @@ import { readDeidKey } from '../config/index.js';
 import { GalenError } from '../core/index.js';
 import { looksLikeTargetExpression } from '../datasets/index.js';
 import { parseTableDeidConfig } from '../deid/index.js';
-import { trainModel } from '../jobs/index.js';
+import { parseRecommenderOptions, trainModel } from '../jobs/index.js';
 import type { RecommenderTrainingOptions, TrainModelRequest } from '../jobs/index.js';
 import { SELECTION_METRICS } from '../training/index.js';
 import type { SelectionMetric, TabularModelKind } from '../training/index.js';
@@ -52,7 +52,7 @@ interface TrainFlags {
   smiles?: string;
   split?: 'random' | 'scaffold';
   /** A recommender: the options read from the --recommender file. */
-  recommender?: Record<string, unknown>;
+  recommender?: RecommenderTrainingOptions;
   progress: boolean;
 }
 
@@ -67,21 +67,20 @@ function special(o: TrainFlags): Pick<TrainModelRequest, 'molecules' | 'recommen
       molecules: { smiles: o.smiles, ...(o.split !== undefined && { split: o.split }) },
       modelKind: o.model === 'auto' ? 'gbdt' : o.model,
     };
-  // The server checks the file's shape against its schema; here the domain reads it as given.
-  if (o.recommender !== undefined)
-    return { recommender: o.recommender as unknown as RecommenderTrainingOptions, modelKind: 'auto' };
+  if (o.recommender !== undefined) return { recommender: o.recommender, modelKind: 'auto' };
   return { modelKind: o.model };
 }
 
 /** The --recommender file: the recommender's options (user column, feature datasets, loss, ...). */
-function recommenderOptions(file: string): Record<string, unknown> {
+function recommenderOptions(file: string): RecommenderTrainingOptions {
+  let raw: unknown;
   try {
-    const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-      throw new Error('expected a JSON object');
-    if (typeof (raw as { user?: unknown }).user !== 'string')
-      throw new Error('"user" (the column naming the user of each interaction) is missing');
-    return raw as Record<string, unknown>;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new InvalidArgumentError(`${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parseRecommenderOptions(raw);
   } catch (err) {
     throw new InvalidArgumentError(`${file}: ${(err as Error).message}`);
   }

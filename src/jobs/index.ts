@@ -31,4 +31,9 @@ export {
 } from './train-deep.js';
 export type { DeepArchitecture, DeepTrainingOptions, ImageAugmentation } from './train-deep.js';
 export type { MoleculeSplit, MoleculeTrainingOptions } from './train-molecules.js';
+export {
+  FeatureSourceSchema,
+  RecommenderOptionsSchema,
+  parseRecommenderOptions,
+} from './train-recommender.js';
 export type { FeatureSource, RecommenderTrainingOptions } from './train-recommender.js';

@@ -21,7 +21,6 @@ import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { checkName } from '../registry/index.js';
 import { parseTargetExpression } from '../datasets/index.js';
 import { parseTableDeidConfig } from '../deid/index.js';
-import { parseMoleculeFeatureOptions } from '../molecules/index.js';
 import { JOB_STATES } from '../store/index.js';
 import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
 import { PYTORCH_INSTALL_HINT, backendMissing } from '../deep/pytorch-backend.js';
@@ -30,6 +29,8 @@ import { tableSchemaOf } from '../registry/index.js';
 import type { DatasetVersion } from '../registry/index.js';
 import type { TrainModelRequest } from './train-model.js';
 import { checkDeidRules } from './training-table.js';
+import { checkMoleculeRequest } from './train-molecules.js';
+import { pinRecommenderRequest } from './train-recommender.js';
 import { checkDeepData, checkDeepOptions, classOrder, isDeepArchitecture } from './train-deep.js';
 import type { DeepArchitecture } from './train-deep.js';
 
@@ -88,6 +89,8 @@ const JOB_PERMISSIONS: Readonly<
   // submitted it (and admins) see it.
   optimize: { see: 'infer', cancel: 'infer', what: 'optimisation jobs', ownOnly: true },
 };
+
+const MAX_ACTIVE_OPTIMIZATIONS_PER_KEY = 4;
 
 /** Whether `actor` may see `job` at all (not whether its role allows the kind). */
 function visibleTo(actor: Actor, job: JobRecord): boolean {
@@ -205,8 +208,17 @@ export class JobService {
         'de-identification rules apply to tables; this is a deep architecture',
       );
     }
-    if (request.recommender !== undefined) await this.checkRecommender(request, dataset, actor);
-    else if (request.molecules !== undefined) this.checkMolecules(request, dataset);
+    if (request.recommender !== undefined)
+      request = {
+        ...request,
+        recommender: await pinRecommenderRequest(this.datasets, request, dataset, actor),
+      };
+    else if (request.molecules !== undefined)
+      checkMoleculeRequest(
+        request,
+        tableSchemaOf(dataset).columns.map((c) => c.name),
+        `dataset ${dataset.name}:${dataset.version}`,
+      );
     else if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
     else this.checkTabular(request, dataset);
     if (request.modelKind === 'mlp') await this.checkBackend(request);
@@ -230,6 +242,20 @@ export class JobService {
     if (!this.options.checkOptimization)
       throw new GalenError('unavailable', 'this server does not run optimisation jobs');
     this.options.checkOptimization(request, actor);
+    // One key cannot fill the job queue with solves (they share it with training).
+    const active = (
+      await Promise.all(
+        (['queued', 'running'] as const).map((state) =>
+          this.store.listJobs({ state, kinds: ['optimize'], createdBy: actor.keyId, limit: 1000 }),
+        ),
+      )
+    ).flat().length;
+    if (active >= MAX_ACTIVE_OPTIMIZATIONS_PER_KEY) {
+      throw new GalenError(
+        'unavailable',
+        `this key has ${active} optimisation jobs queued or running, the most one key may have; wait for one to finish`,
+      );
+    }
     const problem =
       typeof request['template'] === 'string' ? `the ${request['template']} template` : 'a model';
     return this.queue('optimize', request, actor, `queued: solve ${problem}`);
@@ -268,69 +294,6 @@ export class JobService {
     const p = JOB_PERMISSIONS[job.kind] ?? JOB_PERMISSIONS['train']!;
     assertCan(actor, p[action], `${action} ${p.what}`);
     if (!visibleTo(actor, job)) throw new GalenError('not_found', `there is no job "${job.id}"`);
-  }
-
-  /** A recommender request: its datasets and columns exist, and it is not asked for what it does not do. */
-  private async checkRecommender(
-    request: TrainJobRequest,
-    dataset: DatasetVersion,
-    actor: Actor,
-  ): Promise<void> {
-    const r = request.recommender!;
-    const has = (d: DatasetVersion, names: (string | undefined)[]): void => {
-      const columns = tableSchemaOf(d).columns.map((c) => c.name);
-      const missing = names.find((n) => n !== undefined && !columns.includes(n));
-      if (missing !== undefined)
-        throw new GalenError(
-          'invalid_input',
-          `dataset ${d.name}:${d.version} has no column "${missing}"; its columns are ${columns.join(', ')}`,
-        );
-    };
-    has(dataset, [r.user, request.target, r.score]);
-    for (const s of [...(r.userFeatures ?? []), ...(r.itemFeatures ?? [])])
-      has(await this.datasets.get(s.dataset, undefined, actor), [s.key, s.feature]);
-    if (request.modelKind !== 'auto')
-      throw new GalenError(
-        'invalid_input',
-        `a recommender is a hybrid of its own; leave modelKind out (it is "${request.modelKind}")`,
-      );
-    if (request.deid !== undefined || request.testDataset !== undefined || request.molecules !== undefined)
-      throw new GalenError(
-        'invalid_input',
-        'a recommender takes neither "deid", "testDataset" nor "molecules"',
-      );
-  }
-
-  /** A molecule request: its columns exist, trees are what it trains, and its feature options hold. */
-  private checkMolecules(request: TrainJobRequest, dataset: DatasetVersion): void {
-    const columns = tableSchemaOf(dataset).columns.map((c) => c.name);
-    const m = request.molecules!;
-    for (const [name, what] of [
-      [m.smiles, 'SMILES'],
-      [request.target, 'target'],
-    ] as const) {
-      if (!columns.includes(name))
-        throw new GalenError(
-          'invalid_input',
-          `dataset ${dataset.name}:${dataset.version} has no ${what} column "${name}"; its columns are ${columns.join(', ')}`,
-        );
-    }
-    if (request.modelKind !== 'gbdt' && request.modelKind !== 'auto')
-      throw new GalenError(
-        'invalid_input',
-        `molecule models are gradient-boosted trees over RDKit features; modelKind "${request.modelKind}" is not one (use gbdt)`,
-      );
-    if (request.deid !== undefined || request.testDataset !== undefined)
-      throw new GalenError(
-        'invalid_input',
-        'molecule models take neither "deid" nor "testDataset"; hold out by molecules.split',
-      );
-    if (m.split !== undefined && m.split !== 'random' && m.split !== 'scaffold')
-      throw new GalenError(
-        'invalid_input',
-        `molecules.split is ${JSON.stringify(m.split)}; use "random" or "scaffold"`,
-      );
-    if (m.features !== undefined) parseMoleculeFeatureOptions(m.features, 'molecules.features');
   }
 
   /** A tabular request: the target column (or comparison) and positive class exist. */
@@ -419,11 +382,15 @@ export class JobService {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new GalenError('invalid_input', `limit is ${limit}; use an integer from 1 to 1000`);
     }
+    const ownOnly = Object.keys(JOB_PERMISSIONS).filter((k) => JOB_PERMISSIONS[k]!.ownOnly);
     return (
-      await this.store.listJobs({ ...(state !== undefined && { state: state as JobState }), kinds, limit })
-    )
-      .filter((job) => visibleTo(actor, job))
-      .map(toJob);
+      await this.store.listJobs({
+        ...(state !== undefined && { state: state as JobState }),
+        kinds,
+        ...(actor.role !== 'admin' && { ownedOnly: { kinds: ownOnly, keyId: actor.keyId } }),
+        limit,
+      })
+    ).map(toJob);
   }
 
   async logs(

@@ -150,12 +150,8 @@ export async function trainModel(
 ): Promise<TrainModelResult> {
   assertCan(actor, 'data:read', 'train on datasets');
   assertCan(actor, 'model:write', 'register trained models');
-  if (isDeepArchitecture(request.modelKind)) {
-    return trainDeep(deps, { ...request, modelKind: request.modelKind }, actor, hooks);
-  }
-  if (request.modelKind === 'mlp') return trainMlp(deps, request, actor, hooks);
-  if (request.recommender !== undefined)
-    return trainRecommender(deps, { ...request, recommender: request.recommender }, actor, hooks);
+  // Recommenders and molecule models first: they refuse a model kind of their own.
+  if (request.recommender !== undefined) return trainRecommender(deps, request, actor, hooks);
   if (request.molecules !== undefined) {
     if (!deps.molecules) throw new GalenError('unavailable', 'this process has no molecule toolkit');
     return trainMolecules(
@@ -165,6 +161,10 @@ export async function trainModel(
       hooks,
     );
   }
+  if (isDeepArchitecture(request.modelKind)) {
+    return trainDeep(deps, { ...request, modelKind: request.modelKind }, actor, hooks);
+  }
+  if (request.modelKind === 'mlp') return trainMlp(deps, request, actor, hooks);
   const modelKind = request.modelKind;
   const progress = hooks.onProgress ?? (() => undefined);
   if (request.threshold !== undefined && !(request.threshold > 0 && request.threshold < 1)) {

@@ -85,6 +85,42 @@ export async function moleculeSplit(
   return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b), scaffolds: groups.size };
 }
 
+/** Checks a molecule request against its table's columns: what it may not be asked, and its options. */
+export function checkMoleculeRequest(
+  request: TrainModelRequest,
+  columns: readonly string[],
+  where: string,
+): void {
+  const m = request.molecules;
+  if (!m) throw new GalenError('invalid_input', 'a molecule model needs "molecules": {"smiles": column}');
+  for (const [name, what] of [
+    [m.smiles, 'SMILES'],
+    [request.target, 'target'],
+  ] as const) {
+    if (!columns.includes(name))
+      throw new GalenError(
+        'invalid_input',
+        `${where} has no ${what} column "${name}"; its columns are ${columns.join(', ')}`,
+      );
+  }
+  if (request.modelKind !== 'gbdt' && request.modelKind !== 'auto')
+    throw new GalenError(
+      'invalid_input',
+      `molecule models are gradient-boosted trees over RDKit features; modelKind "${request.modelKind}" is not one (use gbdt)`,
+    );
+  if (request.deid !== undefined || request.testDataset !== undefined || request.recommender !== undefined)
+    throw new GalenError(
+      'invalid_input',
+      'molecule models take neither "deid", "testDataset" nor "recommender"; hold out by molecules.split',
+    );
+  if (m.split !== undefined && m.split !== 'random' && m.split !== 'scaffold')
+    throw new GalenError(
+      'invalid_input',
+      `molecules.split is ${JSON.stringify(m.split)}; use "random" or "scaffold"`,
+    );
+  if (m.features !== undefined) parseMoleculeFeatureOptions(m.features, 'molecules.features');
+}
+
 export async function trainMolecules(
   deps: TrainModelDeps & { molecules: MoleculeToolkit },
   request: TrainModelRequest & { molecules: MoleculeTrainingOptions },
@@ -111,6 +147,7 @@ export async function trainMolecules(
   progress(0, 'loading data');
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
   const table = await deps.datasets.load(dataset);
+  checkMoleculeRequest(request, table.columns, `dataset ${dataset.name}:${dataset.version}`);
   const column = (name: string, what: string): number => {
     const j = table.columns.indexOf(name);
     if (j < 0)

@@ -7,9 +7,14 @@
  * vocabulary, contraindications), and evaluated by that graph in Galen's runtime against
  * popularity and item-kNN on the same held-out interactions.
  */
+import Type from 'typebox';
+import type { Static } from 'typebox';
+import Value from 'typebox/value';
 import { GALEN_VERSION, GalenError, assertCan } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import type { ParsedTable } from '../datasets/index.js';
+import { tableSchemaOf } from '../registry/index.js';
+import type { DatasetRegistry, DatasetVersion } from '../registry/index.js';
 import {
   RANKING_METADATA_KEY,
   buildRecommenderDataset,
@@ -28,39 +33,129 @@ import type { RankingEvaluation, RecommenderDataset } from '../recommend/index.j
 import { withEvaluationModel } from './evaluation-run.js';
 import type { TrainModelDeps, TrainModelHooks, TrainModelRequest, TrainModelResult } from './train-model.js';
 
-export interface FeatureSource {
-  dataset: string;
-  /** The column naming the user (or item) a row describes. */
-  key: string;
-  /** The column whose value is the feature. */
-  feature: string;
-  /** Put before each value (e.g. "dx:"), so features of different sources cannot collide. */
-  prefix?: string | undefined;
-  /** Keep only the first characters of each value (e.g. 3: an ICD-9 code's category). */
-  truncate?: number | undefined;
+export const FeatureSourceSchema = Type.Object(
+  {
+    dataset: Type.String({ minLength: 1 }),
+    version: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Default: the latest, pinned when the job is queued.' }),
+    ),
+    key: Type.String({
+      minLength: 1,
+      description: 'The column naming the user (or item) each row describes.',
+    }),
+    feature: Type.String({ minLength: 1, description: 'The column whose value is the feature.' }),
+    prefix: Type.Optional(Type.String({ maxLength: 40, description: 'Put before each value, e.g. "dx:".' })),
+    truncate: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, description: 'Keep the first characters only.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RecommenderOptionsSchema = Type.Object(
+  {
+    user: Type.String({
+      minLength: 1,
+      description: 'The column naming the user (e.g. HADM_ID); `target` names the item.',
+    }),
+    group: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'A column grouping users (e.g. SUBJECT_ID for admissions): with split "users", a group is held out whole.',
+      }),
+    ),
+    score: Type.Optional(
+      Type.String({ minLength: 1, description: 'An outcome score column (explicit feedback).' }),
+    ),
+    minScore: Type.Optional(Type.Number()),
+    weightByScore: Type.Optional(Type.Boolean()),
+    userFeatures: Type.Optional(Type.Array(FeatureSourceSchema, { maxItems: 20 })),
+    itemFeatures: Type.Optional(Type.Array(FeatureSourceSchema, { maxItems: 20 })),
+    normalizeItems: Type.Optional(Type.Boolean()),
+    loss: Type.Optional(Type.Union([Type.Literal('warp'), Type.Literal('bpr')])),
+    components: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10 })),
+    split: Type.Optional(Type.Union([Type.Literal('interactions'), Type.Literal('users')])),
+    contraindications: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            when: Type.String({ minLength: 1 }),
+            items: Type.Array(Type.String()),
+            reason: Type.String({ minLength: 1 }),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'A hybrid recommender: `dataset` holds interactions (user column, `target` = item column), feature tables describe users and items.',
+  },
+);
+
+export type FeatureSource = Static<typeof FeatureSourceSchema>;
+export type RecommenderTrainingOptions = Static<typeof RecommenderOptionsSchema>;
+
+/** A recommender's options from JSON (a job, or the CLI's file), checked against the schema. */
+export function parseRecommenderOptions(raw: unknown): RecommenderTrainingOptions {
+  if (Value.Check(RecommenderOptionsSchema, raw)) return raw;
+  const problems = [...Value.Errors(RecommenderOptionsSchema, raw)]
+    .slice(0, 5)
+    .map(
+      (e) => `${e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(options)'}: ${e.message}`,
+    );
+  throw new GalenError('invalid_input', `the recommender options are not valid: ${problems.join('; ')}`);
 }
 
-export interface RecommenderTrainingOptions {
-  /** The column naming the user of each interaction (e.g. an admission id); `target` names the item. */
-  user: string;
-  /** An outcome score per interaction (explicit feedback). */
-  score?: string | undefined;
-  /** With `score`: interactions scored below this are not positives. */
-  minScore?: number | undefined;
-  /** With `score`: weigh each positive by its score. */
-  weightByScore?: boolean | undefined;
-  userFeatures?: FeatureSource[] | undefined;
-  itemFeatures?: FeatureSource[] | undefined;
-  /** Item names trimmed, spaces collapsed and lower-cased (default true). */
-  normalizeItems?: boolean | undefined;
-  loss?: 'warp' | 'bpr' | undefined;
-  components?: number | undefined;
-  epochs?: number | undefined;
-  learningRate?: number | undefined;
-  /** `interactions`: a share of each user's items held out; `users`: whole users held out (new patients). */
-  split?: 'interactions' | 'users' | undefined;
-  /** Items never recommended to a patient with a feature: [{when, items, reason}]. */
-  contraindications?: unknown;
+/**
+ * Checks a recommender request before it is queued or run: what it may not be asked, and that its
+ * datasets and columns exist. Feature datasets are pinned to the version found, so a queued or
+ * rerun job reads the data that was checked. Returns the options with the versions.
+ */
+export async function pinRecommenderRequest(
+  datasets: DatasetRegistry,
+  request: TrainModelRequest,
+  dataset: DatasetVersion,
+  actor: Actor,
+): Promise<RecommenderTrainingOptions> {
+  const r = parseRecommenderOptions(request.recommender);
+  if (request.modelKind !== 'auto')
+    throw new GalenError(
+      'invalid_input',
+      `a recommender is a hybrid of its own; leave modelKind out (it is "${request.modelKind}")`,
+    );
+  if (request.deid !== undefined || request.testDataset !== undefined || request.molecules !== undefined)
+    throw new GalenError(
+      'invalid_input',
+      'a recommender takes neither "deid", "testDataset" nor "molecules"',
+    );
+  const has = (d: DatasetVersion, names: (string | undefined)[]): void => {
+    const columns = tableSchemaOf(d).columns.map((c) => c.name);
+    const missing = names.find((n) => n !== undefined && !columns.includes(n));
+    if (missing !== undefined)
+      throw new GalenError(
+        'invalid_input',
+        `dataset ${d.name}:${d.version} has no column "${missing}"; its columns are ${columns.join(', ')}`,
+      );
+  };
+  has(dataset, [r.user, request.target, r.score, r.group]);
+  const pin = async (sources: FeatureSource[] | undefined): Promise<FeatureSource[] | undefined> =>
+    sources &&
+    Promise.all(
+      sources.map(async (source) => {
+        const d = await datasets.get(source.dataset, source.version, actor);
+        has(d, [source.key, source.feature]);
+        return { ...source, version: d.version };
+      }),
+    );
+  const userFeatures = await pin(r.userFeatures);
+  const itemFeatures = await pin(r.itemFeatures);
+  return { ...r, ...(userFeatures && { userFeatures }), ...(itemFeatures && { itemFeatures }) };
 }
 
 const column = (table: ParsedTable, name: string, where: string): number => {
@@ -86,17 +181,17 @@ function flat(e: RankingEvaluation): Record<string, number> {
 
 export async function trainRecommender(
   deps: TrainModelDeps,
-  request: TrainModelRequest & { recommender: RecommenderTrainingOptions },
+  request: TrainModelRequest,
   actor: Actor,
   hooks: TrainModelHooks = {},
 ): Promise<TrainModelResult> {
   assertCan(actor, 'data:read', 'train on datasets');
   assertCan(actor, 'model:write', 'register trained models');
   const progress = hooks.onProgress ?? (() => undefined);
-  const r = request.recommender;
   const seed = request.options?.seed ?? 42;
   progress(0, 'loading interactions and features');
   const dataset = await deps.datasets.get(request.dataset, request.datasetVersion, actor);
+  const r = await pinRecommenderRequest(deps.datasets, request, dataset, actor);
   const table = await deps.datasets.load(dataset);
   const where = `dataset ${dataset.name}:${dataset.version}`;
   const userAt = column(table, r.user, where);
@@ -115,7 +210,7 @@ export async function trainRecommender(
     { dataset: dataset.name, version: dataset.version },
   ];
   const read = async (s: FeatureSource, side: 'user' | 'item') => {
-    const d = await deps.datasets.get(s.dataset, undefined, actor);
+    const d = await deps.datasets.get(s.dataset, s.version, actor);
     sources.push({ dataset: d.name, version: d.version });
     const t = await deps.datasets.load(d);
     const at = `dataset ${d.name}:${d.version}`;
@@ -190,7 +285,7 @@ export async function trainRecommender(
   };
   const splitText =
     splitKind === 'users'
-      ? `held-out users (20% of users, seed ${seed}), each known to the model only by their features`
+      ? `held-out users (20% of ${r.group === undefined ? 'users' : `"${r.group}" groups, each held out whole`}, seed ${seed}), each known to the model only by their features`
       : `held-out interactions (20% of each user's items, seed ${seed})`;
   const evaluatedOn = `${evaluation.heldOutPositives} ${splitText} of ${evaluation.users} users, ranked by the compiled ONNX in Galen's runtime among every item the user was not given in training`;
   const metrics = { test: flat(evaluation), baselines, evaluatedOn };
@@ -237,7 +332,7 @@ async function scoresByGraph(
   data: RecommenderDataset,
 ): Promise<Float32Array[]> {
   const rows = data.userFeatures.map((f) => Array.from(f.indices, (i) => data.userFeatureNames[i]!));
-  const width = Math.max(1, ...rows.map((r) => r.length));
+  const width = rows.reduce((w, r) => Math.max(w, r.length), 1);
   return withEvaluationModel(deps, bytes, async (run) => {
     const out: Float32Array[] = [];
     for (let start = 0; start < rows.length; start += 256) {

@@ -176,7 +176,7 @@ export function buildRecommenderDataset(
       const weight = options.weightByScore && scored ? score : 1;
       if (!(weight > 0)) {
         throw invalidInput(
-          `the interaction of user "${user}" with item "${item}" has score ${score}, which cannot be a sample weight; weightByScore needs scores > 0 on positives (raise minScore)`,
+          `a positive interaction has score ${score}, which cannot be a sample weight; weightByScore needs scores > 0 on positives (raise minScore)`,
         );
       }
       kept.push([itemIndex.get(item)!, weight]);

@@ -97,11 +97,10 @@ export class RecommendService {
           );
       }
     });
-    const width = Math.max(1, ...request.patients.map((p) => p.features.length));
-    const names = request.patients.flatMap((p) => [
-      ...p.features,
-      ...Array<string>(width - p.features.length).fill(''),
-    ]);
+    // Each name once: the graph averages over the names it is given.
+    const features = request.patients.map((p) => [...new Set(p.features)]);
+    const width = features.reduce((w, f) => Math.max(w, f.length), 1);
+    const names = features.flatMap((f) => [...f, ...Array<string>(width - f.length).fill('')]);
     const result = await this.served.infer({
       model: meta.name,
       version: String(meta.version),
@@ -126,7 +125,7 @@ export class RecommendService {
       patients: request.patients.map((p, i) => ({
         ...(p.id !== undefined && { id: p.id }),
         ...topK(spec, p, scores.slice(i * m, (i + 1) * m), k),
-        unknownFeatures: p.features.filter((f) => !known.has(f)),
+        unknownFeatures: features[i]!.filter((f) => !known.has(f)),
       })),
     };
   }

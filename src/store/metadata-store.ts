@@ -64,8 +64,17 @@ export interface MetadataStore {
   insertJob(record: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | undefined>;
   /** Newest first; `state` filters. */
-  /** Newest first; `kinds` keeps those kinds only. */
-  listJobs(options: { state?: JobState; kinds?: readonly string[]; limit: number }): Promise<JobRecord[]>;
+  /**
+   * Newest first; `kinds` keeps those kinds only; `ownedOnly` keeps jobs of its kinds only when
+   * `keyId` created them; `createdBy` keeps one key's jobs.
+   */
+  listJobs(options: {
+    state?: JobState;
+    kinds?: readonly string[];
+    ownedOnly?: { kinds: readonly string[]; keyId: string };
+    createdBy?: string;
+    limit: number;
+  }): Promise<JobRecord[]>;
   /**
    * Changes a job, only while it is in one of `whenState` (when given); says whether it changed.
    * Lets a cancel and a finishing run race without one overwriting the other.

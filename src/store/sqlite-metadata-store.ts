@@ -466,6 +466,8 @@ class SqlMetadataStore implements MetadataStore {
   async listJobs(options: {
     state?: JobState;
     kinds?: readonly string[];
+    ownedOnly?: { kinds: readonly string[]; keyId: string };
+    createdBy?: string;
     limit: number;
   }): Promise<JobRecord[]> {
     let query = this.db.selectFrom('jobs').selectAll();
@@ -474,6 +476,13 @@ class SqlMetadataStore implements MetadataStore {
       if (options.kinds.length === 0) return [];
       query = query.where('kind', 'in', options.kinds);
     }
+    const owned = options.ownedOnly;
+    if (owned !== undefined && owned.kinds.length > 0) {
+      query = query.where((eb) =>
+        eb.or([eb('kind', 'not in', owned.kinds), eb('created_by', '=', owned.keyId)]),
+      );
+    }
+    if (options.createdBy !== undefined) query = query.where('created_by', '=', options.createdBy);
     const rows = await query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')

@@ -197,6 +197,23 @@ describe('optimisation over HTTP', () => {
     expect((await server.call('GET', '/api/v1/jobs', { key: other })).body).toEqual([]);
   }, 60_000);
 
+  it('holds one key to four optimisation jobs queued or running at once', async () => {
+    const key = await server.key('service');
+    const tiny = { input: { variables: [{ name: 'x', upper: 1 }], objective: { linear: { x: 1 } } } };
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await server.call('POST', '/api/v1/optimize/jobs', { key, body: tiny });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      ids.push(res.body.id);
+    }
+    // Four are queued or running (a job process takes far longer to start than these calls).
+    const fifth = await server.call('POST', '/api/v1/optimize/jobs', { key, body: tiny });
+    expect(fifth.status).toBe(503);
+    expect(fifth.body.error).toMatch(/this key has 4 optimisation jobs queued or running/);
+    for (const id of ids) expect((await waitForJob(server, id)).state).toBe('succeeded');
+    expect((await server.call('POST', '/api/v1/optimize/jobs', { key, body: tiny })).status).toBe(202);
+  }, 60_000);
+
   it('refuses what it cannot solve, saying why', async () => {
     const bad = await server.call('POST', '/api/v1/optimize', {
       body: {

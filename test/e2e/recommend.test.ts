@@ -129,6 +129,42 @@ describe('treatment recommendation', () => {
     ]);
   });
 
+  it("evaluates on held-out patients when asked, with a patient's admissions kept together", async () => {
+    const submitted = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'drug-rec-cold',
+        dataset: 'prescriptions',
+        target: 'DRUG',
+        recommender: {
+          user: 'HADM_ID',
+          group: 'SUBJECT_ID',
+          split: 'users',
+          userFeatures: [
+            { dataset: 'diagnoses', key: 'HADM_ID', feature: 'ICD9_CODE', prefix: 'dx3:', truncate: 3 },
+          ],
+        },
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    // The feature dataset is pinned to the version checked when the job was queued.
+    expect(submitted.body.request.recommender.userFeatures[0].version).toBe(1);
+    const done = await waitForJob(server, submitted.body.id);
+    expect(done.state, JSON.stringify(done.error)).toBe('succeeded');
+    const { metrics } = (await server.call('GET', '/api/v1/models/drug-rec-cold/versions/1')).body;
+    expect(metrics.evaluatedOn).toMatch(/held-out users \(20% of "SUBJECT_ID" groups, each held out whole/);
+    expect(metrics.test.users).toBeGreaterThan(10);
+    const bad = await server.call('POST', '/api/v1/jobs', {
+      body: {
+        model: 'x',
+        dataset: 'prescriptions',
+        target: 'DRUG',
+        recommender: { user: 'HADM_ID', group: 'PATIENT' },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/has no column "PATIENT"/);
+  });
+
   it('refuses what it cannot answer, in the OIP error format', async () => {
     const unknownItem = await server.call('POST', '/v2/models/drug-rec/recommend', {
       body: { patients: [{ features: ['dx:4280'], exclude: ['unobtainium'] }] },

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
-import { DEEP_ARCHITECTURES, isDeepArchitecture } from '../../jobs/index.js';
+import { DEEP_ARCHITECTURES, RecommenderOptionsSchema, isDeepArchitecture } from '../../jobs/index.js';
 import type { TrainJobRequest } from '../../jobs/index.js';
 import { ColumnOverrideSchema, ErrorSchema, JobSchema } from './schemas.js';
 
@@ -133,22 +133,6 @@ const DeepOptionsSchema = Type.Object(
   { additionalProperties: false, description: 'deep architectures and the mlp only' },
 );
 
-const FeatureSourceSchema = Type.Object(
-  {
-    dataset: Type.String({ minLength: 1 }),
-    key: Type.String({
-      minLength: 1,
-      description: 'The column naming the user (or item) each row describes.',
-    }),
-    feature: Type.String({ minLength: 1, description: 'The column whose value is the feature.' }),
-    prefix: Type.Optional(Type.String({ maxLength: 40, description: 'Put before each value, e.g. "dx:".' })),
-    truncate: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, description: 'Keep the first characters only.' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
 const TrainJobBody = Type.Object(
   {
     kind: Type.Optional(Type.Literal('train')),
@@ -236,46 +220,7 @@ const TrainJobBody = Type.Object(
           'de-identify the table on the way in, by the rules of `galen deid csv`: {"columns": {"<column>": "keep|remove|pseudonymize|year|zip3|age|mask"}, "otherColumns"?, "quasiIdentifiers"?, "k"?, "lDiversity"?, "maxSuppression"?}',
       }),
     ),
-    recommender: Type.Optional(
-      Type.Object(
-        {
-          user: Type.String({
-            minLength: 1,
-            description: 'The column naming the user (e.g. HADM_ID); `target` names the item.',
-          }),
-          score: Type.Optional(
-            Type.String({ minLength: 1, description: 'An outcome score column (explicit feedback).' }),
-          ),
-          minScore: Type.Optional(Type.Number()),
-          weightByScore: Type.Optional(Type.Boolean()),
-          userFeatures: Type.Optional(Type.Array(FeatureSourceSchema, { maxItems: 20 })),
-          itemFeatures: Type.Optional(Type.Array(FeatureSourceSchema, { maxItems: 20 })),
-          normalizeItems: Type.Optional(Type.Boolean()),
-          loss: Type.Optional(Type.Union([Type.Literal('warp'), Type.Literal('bpr')])),
-          components: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
-          epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-          learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10 })),
-          split: Type.Optional(Type.Union([Type.Literal('interactions'), Type.Literal('users')])),
-          contraindications: Type.Optional(
-            Type.Array(
-              Type.Object(
-                {
-                  when: Type.String({ minLength: 1 }),
-                  items: Type.Array(Type.String()),
-                  reason: Type.String({ minLength: 1 }),
-                },
-                { additionalProperties: false },
-              ),
-            ),
-          ),
-        },
-        {
-          additionalProperties: false,
-          description:
-            'A hybrid recommender: `dataset` holds interactions (user column, `target` = item column), feature tables describe users and items.',
-        },
-      ),
-    ),
+    recommender: Type.Optional(RecommenderOptionsSchema),
     molecules: Type.Optional(
       Type.Object(
         {
