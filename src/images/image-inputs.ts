@@ -4,15 +4,14 @@
  * the version is registered, and decoded into the graph's pixel tensor when a request sends
  * PNG/JPEG bytes instead of pixels. Any ONNX model can declare one, not only Galen-trained ones.
  */
-import { GalenError } from '../core/index.js';
+import { GalenError, declaredJson, modelMetadataError } from '../core/index.js';
 import type { ImageInputSpec, Signature, Tensor } from '../core/index.js';
 import { decodeImage, pixelsToUnit } from './image-codec.js';
 
 export const IMAGE_INPUTS_METADATA_KEY = 'galen.image_inputs';
 const MAX_SIDE = 4096;
 
-const bad = (why: string): GalenError =>
-  new GalenError('invalid_input', `the model's "${IMAGE_INPUTS_METADATA_KEY}" metadata is invalid: ${why}`);
+const bad = (why: string): GalenError => modelMetadataError(IMAGE_INPUTS_METADATA_KEY, why);
 
 /**
  * The image inputs a model declares, checked against its graph inputs: each feeds an FP32 input
@@ -22,14 +21,8 @@ export function imageInputsOf(
   metadata: Readonly<Record<string, string>>,
   signature: Signature,
 ): ImageInputSpec[] {
-  const text = metadata[IMAGE_INPUTS_METADATA_KEY];
-  if (text === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw bad('it is not JSON');
-  }
+  const parsed = declaredJson(metadata, IMAGE_INPUTS_METADATA_KEY);
+  if (parsed === undefined) return [];
   if (!Array.isArray(parsed)) throw bad('expected a JSON list of {name, into, channels, height, width}');
   const names = new Set(signature.inputs.map((i) => i.name));
   return parsed.map((entry: unknown, i): ImageInputSpec => {

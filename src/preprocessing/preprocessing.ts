@@ -10,7 +10,7 @@
  *
  * (Encoded images are older and declared under `galen.image_inputs`; see `images/`.)
  */
-import { GalenError } from '../core/index.js';
+import { GalenError, declaredJson, modelMetadataError } from '../core/index.js';
 import type { PreprocessedInputSpec, Signature, Tensor } from '../core/index.js';
 import { MOLECULE_LIMITS, moleculeFeatureWidth, parseMoleculeFeatureOptions } from '../molecules/index.js';
 import type { MoleculeToolkit } from '../molecules/index.js';
@@ -18,22 +18,15 @@ import type { MoleculeToolkit } from '../molecules/index.js';
 export const PREPROCESSING_METADATA_KEY = 'galen.preprocessing';
 export const PREPROCESSING_STEPS = ['molecule_features'] as const;
 
-const bad = (why: string): GalenError =>
-  new GalenError('invalid_input', `the model's "${PREPROCESSING_METADATA_KEY}" metadata is invalid: ${why}`);
+const bad = (why: string): GalenError => modelMetadataError(PREPROCESSING_METADATA_KEY, why);
 
 /** The steps a model declares, checked against its graph. */
 export function preprocessedInputsOf(
   metadata: Readonly<Record<string, string>>,
   signature: Signature,
 ): PreprocessedInputSpec[] {
-  const text = metadata[PREPROCESSING_METADATA_KEY];
-  if (text === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw bad('it is not JSON');
-  }
+  const parsed = declaredJson(metadata, PREPROCESSING_METADATA_KEY);
+  if (parsed === undefined) return [];
   if (!Array.isArray(parsed)) throw bad('expected a JSON list of {name, into, step, options}');
   const names = new Set(signature.inputs.map((i) => i.name));
   const seen = new Set<string>();

@@ -4,19 +4,15 @@
  * vocabulary, and contraindication rules (items never recommended to a patient with a feature).
  * Checked against the graph when the version is registered; any ONNX model can declare it.
  */
-import { GalenError } from '../core/index.js';
-import type { RankingSpec, Signature } from '../core/index.js';
+import { declaredJson, modelMetadataError } from '../core/index.js';
+import type { RankingSpec, Signature , GalenError} from '../core/index.js';
 
 export const RANKING_METADATA_KEY = 'galen.ranking';
 
 const SHAPE =
   '{"input", "output", "items": [...], "features": [...], "contraindications": [{"when": feature, "items": [...], "reason"}]}';
 
-const bad = (why: string): GalenError =>
-  new GalenError(
-    'invalid_input',
-    `the model's "${RANKING_METADATA_KEY}" metadata is invalid: ${why}; it is ${SHAPE}`,
-  );
+const bad = (why: string): GalenError => modelMetadataError(RANKING_METADATA_KEY, `${why}; it is ${SHAPE}`);
 
 const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
@@ -50,14 +46,11 @@ export function rankingSpecOf(
   metadata: Readonly<Record<string, string>>,
   signature: Signature,
 ): RankingSpec | undefined {
-  const text = metadata[RANKING_METADATA_KEY];
-  if (text === undefined) return undefined;
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw bad('it is not JSON');
-  }
+  const declared = declaredJson(metadata, RANKING_METADATA_KEY);
+  if (declared === undefined) return undefined;
+  if (typeof declared !== 'object' || declared === null || Array.isArray(declared))
+    throw bad('it is not an object');
+  const parsed = declared as Record<string, unknown>;
   const { input, output, items, features } = parsed;
   if (typeof input !== 'string' || typeof output !== 'string' || !strings(items) || !strings(features))
     throw bad('"input", "output", "items" and "features" are missing or of the wrong type');
