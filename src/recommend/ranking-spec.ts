@@ -5,7 +5,7 @@
  * Checked against the graph when the version is registered; any ONNX model can declare it.
  */
 import { declaredJson, modelMetadataError } from '../core/index.js';
-import type { RankingSpec, Signature , GalenError} from '../core/index.js';
+import type { RankingSpec, Signature, GalenError } from '../core/index.js';
 
 export const RANKING_METADATA_KEY = 'galen.ranking';
 
