@@ -18,6 +18,7 @@ import { compileVectorTreeModel } from '../onnx/index.js';
 import { PREPROCESSING_METADATA_KEY } from '../preprocessing/index.js';
 import { evaluateRegressionReport, fitGbdt, mulberry32, toTreeEnsembleSpec } from '../training/index.js';
 import { withEvaluationModel } from './evaluation-run.js';
+import { lineageOf } from './training-table.js';
 import { buildModelCard } from './model-card.js';
 import type { TrainModelDeps, TrainModelHooks, TrainModelRequest, TrainModelResult } from './train-model.js';
 
@@ -292,9 +293,7 @@ export async function trainMolecules(
       source: 'galen training',
       datasetSha256: dataset.sha256,
       parameters: {
-        dataset: `${dataset.name}:${dataset.version}`,
-        target: request.target,
-        ...(hooks.job && { job: hooks.job }),
+        ...lineageOf(dataset, undefined, request, hooks.job),
         model: 'gbdt',
         molecules: { smiles: m.smiles, split, testFraction, features: { ...features } },
         gbdt: { ...options },

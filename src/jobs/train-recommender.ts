@@ -31,6 +31,7 @@ import {
 } from '../recommend/index.js';
 import type { RankingEvaluation, RecommenderDataset } from '../recommend/index.js';
 import { withEvaluationModel } from './evaluation-run.js';
+import { lineageOf } from './training-table.js';
 import type { TrainModelDeps, TrainModelHooks, TrainModelRequest, TrainModelResult } from './train-model.js';
 
 export const FeatureSourceSchema = Type.Object(
@@ -306,9 +307,7 @@ export async function trainRecommender(
       source: 'galen training',
       datasetSha256: dataset.sha256,
       parameters: {
-        dataset: `${dataset.name}:${dataset.version}`,
-        target: request.target,
-        ...(hooks.job && { job: hooks.job }),
+        ...lineageOf(dataset, undefined, request, hooks.job),
         model: 'hybrid-recommender',
         sources: sources.map((s) => `${s.dataset}:${s.version}`),
         recommender: { ...r, contraindications },

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { knapsackModel } from '../../test/helpers/knapsack.js';
 import { parseModel } from './model.js';
 import type { OptimizationModel } from './model.js';
 import { SolverPool } from './solve.js';
@@ -223,19 +224,4 @@ describe('solving with HiGHS', () => {
   });
 });
 
-/** A 500-item, 40-constraint binary knapsack with correlated weights: no proof of optimality in a second. */
-function knapsack(): OptimizationModel {
-  let seed = 7;
-  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const items = Array.from({ length: 500 }, (_, j) => ({ name: `x${j}`, base: 20 + random() * 80 }));
-  return parseModel({
-    sense: 'maximize',
-    variables: items.map(({ name }) => ({ name, type: 'binary' })),
-    constraints: Array.from({ length: 40 }, (_, r) => ({
-      name: `capacity${r}`,
-      terms: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + random() * 20)])),
-      max: 6000,
-    })),
-    objective: { linear: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + 10)])) },
-  });
-}
+const knapsack = (): OptimizationModel => parseModel(knapsackModel(7));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
+import { knapsackModel } from '../helpers/knapsack.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
@@ -33,22 +34,7 @@ async function staysTable(): Promise<{ header: string[]; rows: string[][]; stay:
   };
 }
 
-/** A 500-item, 40-constraint binary knapsack with correlated weights: no proof of optimality in a second or two. */
-function knapsack() {
-  let seed = 11;
-  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const items = Array.from({ length: 500 }, (_, j) => ({ name: `x${j}`, base: 20 + random() * 80 }));
-  return {
-    sense: 'maximize',
-    variables: items.map(({ name }) => ({ name, type: 'binary' })),
-    constraints: Array.from({ length: 40 }, (_, r) => ({
-      name: `capacity${r}`,
-      terms: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + random() * 20)])),
-      max: 6000,
-    })),
-    objective: { linear: Object.fromEntries(items.map((it) => [it.name, Math.round(it.base + 10)])) },
-  };
-}
+const knapsack = () => knapsackModel(11);
 
 describe('optimisation over HTTP', () => {
   let server: TestServer;
