@@ -6,7 +6,7 @@
  * inputs the data had nothing for.
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, RiskAssessment } from '@medplum/fhirtypes';
+import type { RiskAssessment } from '@medplum/fhirtypes';
 import { GalenError, isGalenError } from '../core/index.js';
 import type { Tensor } from '../core/index.js';
 import { evaluateFeatures, patientData } from '../fhir/index.js';
@@ -77,7 +77,7 @@ export async function predictFromFhir(
   const version = await deps.registry.resolve(request.model, request.version);
   const { map } = await deps.registry.getFeatureMap(version.model, version.version);
   const at = request.at ?? new Date();
-  const data = patientData(request.bundle as Bundle);
+  const data = patientData(request.bundle);
   if (request.patientId !== undefined && data.patient.id !== request.patientId) {
     throw new GalenError(
       'invalid_input',
@@ -194,9 +194,14 @@ export function predictOperationInput(
   let bundle = body;
   const resource = body as { resourceType?: unknown; parameter?: unknown } | null;
   if (resource?.resourceType === 'Parameters') {
-    const parameters = Array.isArray(resource.parameter)
-      ? (resource.parameter as { name?: unknown; valueString?: unknown; resource?: unknown }[])
-      : [];
+    if (resource.parameter !== undefined && !Array.isArray(resource.parameter)) {
+      throw new GalenError('invalid_input', 'Parameters.parameter must be an array of parameters');
+    }
+    const parameters = (resource.parameter ?? []) as {
+      name?: unknown;
+      valueString?: unknown;
+      resource?: unknown;
+    }[];
     const named = (name: string) => parameters.find((p) => p?.name === name);
     const text = (name: string): string | undefined => {
       const value = named(name)?.valueString;

@@ -17,7 +17,7 @@
  * A report counts each change.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { GalenError } from '../core/index.js';
+import { GalenError, jsonDeeperThan } from '../core/index.js';
 import { maskPatterns, zip3Of } from './safe-harbor.js';
 
 export type DeidMode = 'safe-harbor' | 'pseudonymous';
@@ -49,6 +49,8 @@ const CODED = new Set([
   'method',
 ]);
 const AGE_KEYS = /Age$/;
+/** Deeper than this, input is refused: R4 resources nest a few levels, and the walk below recurses. */
+export const MAX_DEID_DEPTH = 64;
 
 interface Context {
   options: DeidOptions;
@@ -119,7 +121,13 @@ function reference(ctx: Context, value: string): string | undefined {
   if (value.startsWith('#')) return value;
   const conditional = /^([A-Z][A-Za-z]+)\?identifier=(.*)$/.exec(value);
   if (conditional) {
-    const target = ctx.ids.get(`identifier|${decodeURIComponent(conditional[2]!)}`);
+    let identifier: string;
+    try {
+      identifier = decodeURIComponent(conditional[2]!);
+    } catch {
+      identifier = conditional[2]!; // not %-encoded text: matches no identifier, so the reference goes
+    }
+    const target = ctx.ids.get(`identifier|${identifier}`);
     count(ctx, 'references');
     return target ? `${conditional[1]}/${target}` : undefined;
   }
@@ -150,6 +158,7 @@ function walk(ctx: Context, value: unknown, key: string): unknown {
   const object = value as Record<string, unknown>;
   // An extension that names or locates someone goes whole.
   if (
+    (key === 'extension' || key === 'modifierExtension') &&
     typeof object['url'] === 'string' &&
     /mothersMaidenName|geolocation|patient-birthTime/.test(object['url'])
   ) {
@@ -196,8 +205,13 @@ function walk(ctx: Context, value: unknown, key: string): unknown {
       continue;
     }
     if (k === 'address' || k === 'valueAddress') {
-      const list = (Array.isArray(v) ? v : [v]).map((a) => address(ctx, a as Record<string, unknown>));
-      out[k] = Array.isArray(v) ? list : list[0];
+      // An address that is not an object is not an Address: it goes, as everything below the state does.
+      const list = (Array.isArray(v) ? v : [v]).flatMap((a) =>
+        typeof a === 'object' && a !== null && !Array.isArray(a)
+          ? [address(ctx, a as Record<string, unknown>)]
+          : [],
+      );
+      if (list.length > 0) out[k] = Array.isArray(v) ? list : list[0];
       continue;
     }
     // Contained resources keep their local ids: `#id` references point at them.
@@ -245,18 +259,47 @@ function ageAt(birthDate: string, at: Date): number {
   return age;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The input's shape, checked before it is walked: a resource object, and for a Bundle an `entry`
+ * array of objects whose `resource`, when present, is a resource object. Errors name the path.
+ */
+function assertDeidShape(input: unknown): asserts input is {
+  resourceType: string;
+  entry?: { resource?: Record<string, unknown> }[];
+} {
+  if (!isObject(input) || typeof input['resourceType'] !== 'string') {
+    throw new GalenError('invalid_input', 'expected a FHIR resource or Bundle (an object with resourceType)');
+  }
+  if (jsonDeeperThan(input, MAX_DEID_DEPTH)) {
+    throw new GalenError('invalid_input', `the resource nests deeper than ${MAX_DEID_DEPTH} levels`);
+  }
+  if (input['resourceType'] !== 'Bundle' || input['entry'] === undefined) return;
+  const entries = input['entry'];
+  if (!Array.isArray(entries)) {
+    throw new GalenError('invalid_input', 'Bundle.entry must be an array of entry objects');
+  }
+  entries.forEach((entry: unknown, i) => {
+    if (!isObject(entry)) throw new GalenError('invalid_input', `Bundle.entry[${i}] must be an object`);
+    const resource = entry['resource'];
+    if (resource !== undefined && (!isObject(resource) || typeof resource['resourceType'] !== 'string')) {
+      throw new GalenError(
+        'invalid_input',
+        `Bundle.entry[${i}].resource must be a resource (an object with resourceType)`,
+      );
+    }
+  });
+}
+
 /** De-identifies one Bundle (or a single resource); the input is not changed. */
 export function deidentifyFhir(
   input: unknown,
   options: DeidOptions,
 ): { output: unknown; report: DeidReport } {
-  const resource = input as {
-    resourceType?: unknown;
-    entry?: { resource?: Record<string, unknown>; fullUrl?: string }[];
-  };
-  if (typeof resource?.resourceType !== 'string') {
-    throw new GalenError('invalid_input', 'expected a FHIR resource or Bundle (an object with resourceType)');
-  }
+  assertDeidShape(input);
+  const resource = input;
   if (options.mode === 'pseudonymous' && (!options.key || options.key.length < 16)) {
     throw new GalenError('invalid_input', 'pseudonymous de-identification needs a key of at least 16 bytes');
   }
@@ -279,11 +322,10 @@ export function deidentifyFhir(
   for (const r of resources) {
     if (typeof r['id'] !== 'string' || typeof r['resourceType'] !== 'string') continue;
     const id = newId(ctx, r['resourceType'], r['id']);
-    for (const i of (Array.isArray(r['identifier']) ? r['identifier'] : []) as {
-      system?: string;
-      value?: string;
-    }[]) {
-      if (i.value !== undefined) ctx.ids.set(`identifier|${i.system ?? ''}|${i.value}`, id);
+    for (const i of (Array.isArray(r['identifier']) ? r['identifier'] : []) as unknown[]) {
+      if (!isObject(i) || typeof i['value'] !== 'string') continue;
+      const system = typeof i['system'] === 'string' ? i['system'] : '';
+      ctx.ids.set(`identifier|${system}|${i['value']}`, id);
     }
   }
   const output = walk(ctx, input, '') as Record<string, unknown>;

@@ -8,6 +8,7 @@ import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4/index.js';
 import type { Bundle, Condition, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { GalenError } from '../core/index.js';
+import { assertBundleShape } from './bundle-shape.js';
 import type { Coding, FeatureMap, FeatureMapping } from './feature-map.js';
 import { durationMs } from './feature-map.js';
 import { convertUnit } from './units.js';
@@ -33,14 +34,13 @@ export interface EvaluatedFeatures {
   refused: string[];
 }
 
-/** The patient and their resources from a Bundle; one Patient is required. */
-export function patientData(bundle: Bundle): PatientData {
-  if ((bundle as { resourceType?: unknown }).resourceType !== 'Bundle') {
-    throw new GalenError(
-      'invalid_input',
-      `expected a Bundle, got resourceType ${JSON.stringify((bundle as { resourceType?: unknown }).resourceType)}`,
-    );
-  }
+/**
+ * The patient and their resources from a Bundle; one Patient is required. The Bundle's shape is
+ * checked first ({@link assertBundleShape}), so what follows may read it as the R4 types it claims.
+ */
+export function patientData(input: unknown): PatientData {
+  assertBundleShape(input);
+  const bundle = input as Bundle;
   const resources: Resource[] = [];
   const referenceOf = new Map<Resource, string>();
   for (const entry of bundle.entry ?? []) {

@@ -10,5 +10,6 @@ export type {
   RiskThresholds,
 } from './feature-map.js';
 export { ageOn, evaluateFeatures, patientData } from './evaluate-features.js';
+export { MAX_FHIR_DEPTH, assertBundleShape } from './bundle-shape.js';
 export type { EvaluatedFeatures, PatientData } from './evaluate-features.js';
 export { convertUnit, isUcumUnit } from './units.js';
