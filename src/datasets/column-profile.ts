@@ -112,23 +112,28 @@ function checkCategories(p: ColumnProfile, kind: ColumnKind, categories: string[
   const listedNumbers = categories.map(parseNumber);
   const covered = (text: string, i: number): boolean =>
     categories.includes(text) || (p.numbers !== undefined && listedNumbers.includes(p.numbers[i]));
-  const uncovered = p.values.filter((v, i) => !covered(v.text, i)).map((v) => v.text);
-  if (uncovered.length > 0) {
+  const uncovered = p.values.filter((v, i) => !covered(v.text, i)).length;
+  if (uncovered > 0) {
+    // How many, not which: the data's values are shown only as a column's inferred categories.
     throw new GalenError(
       'invalid_input',
-      `categories for column "${p.name}" must include every value in the data; not included: ${listValues(uncovered)}`,
+      `categories for column "${p.name}" must include every value in the data; ${uncovered} of its ${p.values.length} different values ${uncovered === 1 ? 'is' : 'are'} not included (preview the schema without categories to see the inferred ones)`,
     );
   }
   return [...categories];
 }
 
-/** `row 17 (line 18) has "abc"`: the first cell of the column that is neither a number nor missing. */
+/**
+ * `row 17 (line 18) is not a number`: the first cell of the column that is neither a number nor
+ * missing, by its row only. Its value is never named: messages and schemas are seen by keys that
+ * may not read rows.
+ */
 export function firstNonNumber(table: ParsedTable, p: ColumnProfile): string {
   const i = table.rows.findIndex((row) => {
     const cell = row[p.index];
     return cell !== null && cell !== undefined && parseNumber(cell) === undefined;
   });
-  return `${rowLabel(table, i)} has ${JSON.stringify(table.rows[i]?.[p.index])}`;
+  return `${rowLabel(table, i)} is not a number`;
 }
 
 /**
@@ -167,7 +172,7 @@ export function describeAs(
       if (categories === undefined && p.values.length !== 2) {
         throw new GalenError(
           'invalid_input',
-          `column "${p.name}" is set to binary but has ${p.values.length} different values (${listValues(p.values.map((v) => v.text))}); a binary column has exactly two`,
+          `column "${p.name}" is set to binary but has ${p.values.length} different values; a binary column has exactly two`,
         );
       }
       const order = categories ? checkCategories(p, kind, categories) : orderBinary(p);
@@ -180,7 +185,7 @@ export function describeAs(
       if (!order) {
         throw new GalenError(
           'invalid_input',
-          `column "${p.name}" is set to ordinal but its values are not bands like [70-80), <30 or 5+; give their order in categories (values: ${listValues(p.values.map((v) => v.text))})`,
+          `column "${p.name}" is set to ordinal but its ${p.values.length} values are not bands like [70-80), <30 or 5+; give their order in categories`,
         );
       }
       return { ...base, categories: order };

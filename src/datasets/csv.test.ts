@@ -154,8 +154,12 @@ describe('parseCsv refuses bad files with a clear error', () => {
 
   it('a quote that is never closed', () => {
     expect(invalid(() => parseCsv(csv('a,b\n1,"open\n2,3\n')))).toMatch(
-      /^the CSV file could not be read: Quote Not Closed.*must be enclosed in double quotes/,
+      /^the CSV file could not be read: Quote Not Closed: a quoted value is never closed \(line \d+\); .*must be enclosed in double quotes/,
     );
+    // csv-parse's own message quotes the cell it stopped in; ours names only the line.
+    const message = invalid(() => parseCsv(csv('a,b\n1,"Jane Doe"x\n')));
+    expect(message).toMatch(/^the CSV file could not be read: Invalid Closing Quote: .*\(line 2\)/);
+    expect(message).not.toMatch(/Jane|Doe|"x"/);
   });
 });
 

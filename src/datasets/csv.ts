@@ -84,6 +84,26 @@ function checkHeader(header: readonly string[]): string[] {
   return columns;
 }
 
+const CSV_PROBLEMS: Partial<Record<CsvError['code'], string>> = {
+  CSV_QUOTE_NOT_CLOSED: 'Quote Not Closed: a quoted value is never closed',
+  CSV_INVALID_CLOSING_QUOTE: 'Invalid Closing Quote: a closing quote is followed by other characters',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE:
+    'Invalid Closing Quote: a closing quote is followed by other characters',
+  INVALID_OPENING_QUOTE: 'Invalid Opening Quote: a quote starts inside a value',
+  CSV_MAX_RECORD_SIZE: 'a record is too large',
+};
+
+/**
+ * What csv-parse found wrong and on which line, in our words: its own messages may quote the
+ * field it stopped in (a cell of patient data).
+ */
+function describeCsvError(err: CsvError): string {
+  const lines = (err as CsvError & { lines?: unknown }).lines;
+  const where = typeof lines === 'number' ? ` (line ${lines})` : '';
+  const what = CSV_PROBLEMS[err.code] ?? err.code;
+  return `${what}${where}`;
+}
+
 /**
  * Parses a CSV file. The first non-blank line is the header; every later non-blank line (or
  * quoted multi-line record) is a row with exactly as many fields as the header. Unquoted values
@@ -155,7 +175,7 @@ export function parseCsv(bytes: Buffer, options: CsvOptions = {}): ParsedTable {
     if (err instanceof CsvError) {
       throw new GalenError(
         'invalid_input',
-        `the CSV file could not be read: ${err.message}; a value that contains the delimiter, a double quote or a line break must be enclosed in double quotes, with inner quotes doubled ("")`,
+        `the CSV file could not be read: ${describeCsvError(err)}; a value that contains the delimiter, a double quote or a line break must be enclosed in double quotes, with inner quotes doubled ("")`,
         { cause: err },
       );
     }

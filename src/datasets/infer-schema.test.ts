@@ -188,7 +188,7 @@ describe('inferSchema: columns that are not features', () => {
       kind: 'categorical',
       role: 'ignored',
       categories: ['A'],
-      reason: 'every value is "A"',
+      reason: 'every value is the same',
     });
     expect(column(schema, 'version')).toMatchObject({ kind: 'numeric', role: 'ignored', distinct: 1 });
   });
@@ -238,13 +238,13 @@ describe('inferSchema: target', () => {
 
   it('refuses a target with one class or no values', () => {
     expect(invalid(() => inferSchema(t, { target: 'site' }))).toBe(
-      'target "site" has only one class/value: "A" in all 4 rows that have one; a target needs at least two',
+      'target "site" has only one class/value in all 4 rows that have one; a target needs at least two',
     );
     expect(invalid(() => inferSchema(table({ y: [null, null] }), { target: 'y' }))).toBe(
       'target "y" has no values: it is missing in all 2 rows',
     );
     expect(invalid(() => inferSchema(table({ y: ['1', '1.0'] }), { target: 'y' }))).toMatch(
-      /^target "y" has only one class\/value: "1"/,
+      /^target "y" has only one class\/value in all 2 rows/,
     );
   });
 
@@ -252,12 +252,18 @@ describe('inferSchema: target', () => {
     expect(invalid(() => inferSchema(t, { target: 'note', maxCategories: 3 }))).toMatch(
       /^target "note" cannot be predicted as it stands \(4 different values, more than the 3/,
     );
+    // The cap holds for an override too; under it, the override makes the target usable.
+    expect(
+      invalid(() =>
+        inferSchema(t, { target: 'note', maxCategories: 3, overrides: { note: { kind: 'categorical' } } }),
+      ),
+    ).toMatch(/^column "note" has 4 different values; a categorical column may have at most 3/);
     const schema = inferSchema(t, {
       target: 'note',
-      maxCategories: 3,
-      overrides: { note: { kind: 'categorical' } },
+      maxCategories: 4,
+      overrides: { note: { kind: 'ordinal', categories: ['w', 'x', 'y', 'z'] } },
     });
-    expect(column(schema, 'note')).toMatchObject({ kind: 'categorical', role: 'target' });
+    expect(column(schema, 'note')).toMatchObject({ kind: 'ordinal', role: 'target' });
   });
 
   it('refuses an override of the target role', () => {
@@ -278,14 +284,46 @@ describe('inferSchema: overrides', () => {
     );
   });
 
-  it('refuses numeric for a column with a non-number, naming the first such row, its line and value', () => {
+  it('refuses numeric for a column with a non-number, naming the first such row and line, never its value', () => {
     expect(invalid(() => inferSchema(t, { overrides: { code: { kind: 'numeric' } } }))).toBe(
-      'column "code" is set to numeric but row 1 (line 2) has "P0"; numeric columns hold only numbers like 12, -0.5 or 1e-3 (or a missing marker)',
+      'column "code" is set to numeric but row 1 (line 2) is not a number; numeric columns hold only numbers like 12, -0.5 or 1e-3 (or a missing marker)',
     );
     const t2 = parseCsv(Buffer.from(['age', ...repeat(16, (i) => String(i)), 'abc'].join('\n')));
-    expect(invalid(() => inferSchema(t2, { overrides: { age: { kind: 'numeric' } } }))).toMatch(
-      /^column "age" is set to numeric but row 17 \(line 18\) has "abc"/,
+    const message = invalid(() => inferSchema(t2, { overrides: { age: { kind: 'numeric' } } }));
+    expect(message).toMatch(/^column "age" is set to numeric but row 17 \(line 18\) is not a number/);
+    expect(message).not.toContain('abc');
+  });
+
+  it('refuses categories for a column whose every value differs, or with more values than the cap', () => {
+    for (const kind of ['categorical', 'ordinal'] as const) {
+      const message = invalid(() => inferSchema(t, { overrides: { code: { kind } } }));
+      expect(message).toBe(
+        `column "code" cannot be ${kind}: every value is different (20 rows), so it is an identifier or free text; a ${kind} column needs values that repeat (leave it ignored, or derive a feature from it first)`,
+      );
+    }
+    // Guessed categories cannot probe such a column either: refused before they are compared.
+    expect(
+      invalid(() =>
+        inferSchema(t, { overrides: { code: { kind: 'categorical', categories: ['P0', 'P1'] } } }),
+      ),
+    ).toMatch(/^column "code" cannot be categorical: every value is different/);
+    const wide = table({ ward: repeat(120, (i) => `W${i % 60}`) });
+    expect(invalid(() => inferSchema(wide, { overrides: { ward: { kind: 'categorical' } } }))).toBe(
+      'column "ward" has 60 different values; a categorical column may have at most 50 (leave it ignored, make it numeric if it holds numbers, or group its values first)',
     );
+    expect(column(inferSchema(wide), 'ward')).toMatchObject({ kind: 'text', role: 'ignored' });
+    expect(column(inferSchema(wide), 'ward').categories).toBeUndefined();
+    expect(
+      column(inferSchema(wide, { maxCategories: 60, overrides: { ward: { kind: 'categorical' } } }), 'ward')
+        .categories,
+    ).toHaveLength(60);
+    expect(
+      invalid(() =>
+        inferSchema(table({ y: ['a', 'b'] }), {
+          overrides: { y: { categories: repeat(51, (i) => `c${i}`) } },
+        }),
+      ),
+    ).toBe('categories for column "y" list 51 values; at most 50 are allowed');
   });
 
   it('ordinal with categories fixes their order; without, non-band values are refused', () => {
@@ -298,13 +336,13 @@ describe('inferSchema: overrides', () => {
       categories: ['low', 'medium', 'high'],
     });
     expect(invalid(() => inferSchema(t, { overrides: { risk: { kind: 'ordinal' } } }))).toBe(
-      'column "risk" is set to ordinal but its values are not bands like [70-80), <30 or 5+; give their order in categories (values: "low", "high", "medium")',
+      'column "risk" is set to ordinal but its 3 values are not bands like [70-80), <30 or 5+; give their order in categories',
     );
   });
 
   it('categories must include every value seen, without repeats', () => {
     expect(invalid(() => inferSchema(t, { overrides: { risk: { categories: ['low', 'high'] } } }))).toBe(
-      'categories for column "risk" must include every value in the data; not included: "medium"',
+      'categories for column "risk" must include every value in the data; 1 of its 3 different values is not included (preview the schema without categories to see the inferred ones)',
     );
     expect(
       invalid(() =>
@@ -340,7 +378,7 @@ describe('inferSchema: overrides', () => {
 
   it('binary needs two values; its categories choose the positive class (second)', () => {
     expect(invalid(() => inferSchema(t, { overrides: { risk: { kind: 'binary' } } }))).toBe(
-      'column "risk" is set to binary but has 3 different values ("low", "high", "medium"); a binary column has exactly two',
+      'column "risk" is set to binary but has 3 different values; a binary column has exactly two',
     );
     const yn = table({ y: ['no', 'yes', 'no'] });
     expect(
@@ -371,11 +409,16 @@ describe('inferSchema: overrides', () => {
     expect(invalid(() => inferSchema(t, { overrides: { code: { role: 'feature' } } }))).toBe(
       'column "code" is text, which cannot be a feature; set its kind to numeric, binary, categorical or ordinal too',
     );
+    // Every value of "code" differs: it cannot be made categories (that would list its rows).
+    expect(
+      invalid(() => inferSchema(t, { overrides: { code: { kind: 'categorical', role: 'feature' } } })),
+    ).toMatch(/^column "code" cannot be categorical: every value is different/);
+    const dates = table({ day: ['2024-01-01', '2024-01-02', '2024-01-01'] });
     const asCategory = column(
-      inferSchema(t, { overrides: { code: { kind: 'categorical', role: 'feature' } } }),
-      'code',
+      inferSchema(dates, { overrides: { day: { kind: 'categorical', role: 'feature' } } }),
+      'day',
     );
-    expect(asCategory).toMatchObject({ kind: 'categorical', role: 'feature', distinct: 20 });
+    expect(asCategory).toMatchObject({ kind: 'categorical', role: 'feature', distinct: 2 });
     expect(asCategory.reason).toBeUndefined();
   });
 
@@ -397,15 +440,26 @@ describe('inferSchema: overrides', () => {
 });
 
 describe('inferSchema: warnings', () => {
-  it('warns about a few non-numbers in a column of numbers, naming the first one', () => {
+  it('warns about a few non-numbers in a column of numbers, naming the row of the first one (not its value)', () => {
     const cells = repeat(40, (i) => String(i % 5));
     cells[16] = 'abc';
     cells[30] = '<5';
     const t = parseCsv(Buffer.from(['lab', ...cells].join('\n')));
-    expect(inferSchema(t).columns[0]).toMatchObject({
-      kind: 'categorical',
+    expect(inferSchema(t).columns[0]).toEqual({
+      name: 'lab',
+      kind: 'text',
+      role: 'ignored',
+      missing: 0,
+      distinct: 7,
+      mostlyNumbers: true,
+      reason: 'mostly numbers with a few non-numbers (see warning)',
       warning:
-        'mostly numbers, but row 17 (line 18) has "abc" (2 of 40 values are not numbers); fix those values or add them to the missing markers to make the column numeric',
+        'mostly numbers, but row 17 (line 18) is not a number (2 of 40 values are not numbers); fix those values or add them to the missing markers to make the column numeric',
+    });
+    // A person may still say the column is categorical.
+    expect(inferSchema(t, { overrides: { lab: { kind: 'categorical' } } }).columns[0]).toMatchObject({
+      kind: 'categorical',
+      role: 'feature',
     });
     // With those values read as missing, the column is numeric.
     const fixed = parseCsv(Buffer.from(['lab', ...cells].join('\n')), { missingMarkers: ['abc', '<5'] });
@@ -426,7 +480,7 @@ describe('inferSchema: warnings', () => {
       kind: 'text',
       role: 'ignored',
       warning: expect.stringMatching(
-        /^mostly numbers, but row 151 has "<0.3" \(1 of 151 values is not a number/,
+        /^mostly numbers, but row 151 is not a number \(1 of 151 values is not a number/,
       ) as string,
     });
   });

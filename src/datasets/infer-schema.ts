@@ -6,12 +6,23 @@ import { GalenError } from '../core/index.js';
 import { orderBands } from './bands.js';
 import { describeAs, firstNonNumber, profileColumn } from './column-profile.js';
 import type { ColumnProfile } from './column-profile.js';
-import type { ColumnOverride, ColumnSchema, DatasetSchema, InferSchemaOptions } from './schema-types.js';
+import type {
+  ColumnKind,
+  ColumnOverride,
+  ColumnSchema,
+  DatasetSchema,
+  InferSchemaOptions,
+} from './schema-types.js';
 import { listValues } from './table.js';
 import type { ParsedTable } from './table.js';
 import { isDateLike, parseNumber } from './values.js';
 
-const DEFAULT_MAX_CATEGORIES = 100;
+/**
+ * The most different values a categorical or ordinal column may list. Categories are shown to
+ * every `data:read` key (the stored schema, the preview), so a column with more values is not a
+ * category but an identifier or free text, and an override cannot make it one.
+ */
+export const DEFAULT_MAX_CATEGORIES = 50;
 /** Fewer rows than this prove nothing about a column being an identifier. */
 const MIN_ROWS_FOR_IDENTIFIER = 20;
 
@@ -39,7 +50,8 @@ const STRAY_TEXT_SHARE = 0.05;
 
 /**
  * A warning for a column that is not numeric only because of a few non-numbers (a typo, `<5`, a
- * marker this file uses for missing), naming the first one, so a person can fix them.
+ * marker this file uses for missing), naming the row of the first one (never its value: the
+ * schema is shown to every `data:read` key), so a person can fix them.
  */
 function strayTextWarning(table: ParsedTable, p: ColumnProfile): string | undefined {
   let texts = 0;
@@ -49,14 +61,24 @@ function strayTextWarning(table: ParsedTable, p: ColumnProfile): string | undefi
   return `mostly numbers, but ${firstNonNumber(table, p)} (${share}); fix those values or add them to the missing markers to make the column numeric`;
 }
 
-/** The kind and role the values of one column suggest, with a warning when the data looks wrong. */
+/**
+ * The kind and role the values of one column suggest, with a warning when the data looks wrong. A
+ * column of numbers with a few stray texts is probably bad data, not categories: it is described
+ * as text (ignored, listing no values, so a stray cell is never shown as a category).
+ */
 function inferColumn(table: ParsedTable, p: ColumnProfile, maxCategories: number): ColumnSchema {
   const column = inferKind(table, p, maxCategories);
   // Bands such as `0, 1, 2, 5+` are meant to mix numbers and text.
   if (p.numbers || column.kind === 'ordinal') return column;
   const warning = strayTextWarning(table, p);
-  return warning === undefined ? column : { ...column, warning, mostlyNumbers: true };
+  if (warning === undefined) return column;
+  const text = ignored(describeAs(table, p, 'text'), 'mostly numbers with a few non-numbers (see warning)');
+  return { ...text, warning, mostlyNumbers: true };
 }
+
+/** Whether every value of a column differs, over enough rows to say so: an identifier or free text. */
+const isIdentifierLike = (p: ColumnProfile): boolean =>
+  p.values.length === p.present && p.present >= MIN_ROWS_FOR_IDENTIFIER;
 
 /** The kind and role the values of one column suggest. */
 function inferKind(table: ParsedTable, p: ColumnProfile, maxCategories: number): ColumnSchema {
@@ -64,7 +86,7 @@ function inferKind(table: ParsedTable, p: ColumnProfile, maxCategories: number):
   if (p.present === 0) return ignored(describeAs(table, p, 'text'), 'every value is missing');
   if (p.values.length === 1) {
     const only = describeAs(table, p, p.numbers ? 'numeric' : 'categorical');
-    return ignored(only, `every value is ${JSON.stringify(texts[0])}`);
+    return ignored(only, 'every value is the same');
   }
   if (p.numbers) {
     // Only 0/1 is a flag: other pairs of numbers are measurements that happen to take two values
@@ -88,7 +110,7 @@ function inferKind(table: ParsedTable, p: ColumnProfile, maxCategories: number):
   }
   if (p.values.length === 2) return describeAs(table, p, 'binary');
   if (p.values.length <= maxCategories && orderBands(texts)) return describeAs(table, p, 'ordinal');
-  if (p.values.length === p.present && p.present >= MIN_ROWS_FOR_IDENTIFIER) {
+  if (isIdentifierLike(p)) {
     return ignored(describeAs(table, p, 'text'), 'every value is different: an identifier or free text');
   }
   if (p.values.length <= maxCategories) return describeAs(table, p, 'categorical');
@@ -96,6 +118,39 @@ function inferKind(table: ParsedTable, p: ColumnProfile, maxCategories: number):
     describeAs(table, p, 'text'),
     `${p.values.length} different values, more than the ${maxCategories} a categorical column may have`,
   );
+}
+
+/**
+ * Refuses to describe a column as categories when listing them would list rows: every value
+ * differs (names, record numbers), or there are more than `maxCategories`. Checked before the
+ * person's categories are compared with the data, so that comparison cannot probe such a column.
+ */
+function checkCategoryCap(
+  p: ColumnProfile,
+  kind: ColumnKind,
+  override: ColumnOverride,
+  maxCategories: number,
+): void {
+  if (kind !== 'categorical' && kind !== 'ordinal' && kind !== 'binary') return;
+  if (kind !== 'binary' && isIdentifierLike(p)) {
+    throw new GalenError(
+      'invalid_input',
+      `column "${p.name}" cannot be ${kind}: every value is different (${p.present} rows), so it is an identifier or free text; a ${kind} column needs values that repeat (leave it ignored, or derive a feature from it first)`,
+    );
+  }
+  if (kind !== 'binary' && p.values.length > maxCategories) {
+    throw new GalenError(
+      'invalid_input',
+      `column "${p.name}" has ${p.values.length} different values; a ${kind} column may have at most ${maxCategories} (leave it ignored, make it numeric if it holds numbers, or group its values first)`,
+    );
+  }
+  const given = override.categories?.length ?? 0;
+  if (given > maxCategories) {
+    throw new GalenError(
+      'invalid_input',
+      `categories for column "${p.name}" list ${given} values; at most ${maxCategories} are allowed`,
+    );
+  }
 }
 
 /**
@@ -107,11 +162,14 @@ function applyOverride(
   p: ColumnProfile,
   inferred: ColumnSchema,
   override: ColumnOverride,
+  maxCategories: number,
 ): ColumnSchema {
-  const column =
-    override.kind === undefined && override.categories === undefined
-      ? inferred
-      : describeAs(table, p, override.kind ?? inferred.kind, override.categories);
+  let column = inferred;
+  if (override.kind !== undefined || override.categories !== undefined) {
+    const kind = override.kind ?? (inferred.mostlyNumbers ? 'categorical' : inferred.kind);
+    checkCategoryCap(p, kind, override, maxCategories);
+    column = describeAs(table, p, kind, override.categories);
+  }
   if (override.role === 'ignored') return ignored(column, 'ignored by an override');
   if (override.role === 'feature') {
     if (column.kind === 'text') {
@@ -135,10 +193,9 @@ function checkTarget(column: ColumnSchema, rows: number): ColumnSchema {
     );
   }
   if (column.distinct === 1) {
-    const only = column.categories?.[0] ?? (column.numeric ? String(column.numeric.min) : '');
     throw new GalenError(
       'invalid_input',
-      `target "${name}" has only one class/value: ${JSON.stringify(only)} in all ${rows - column.missing} rows that have one; a target needs at least two`,
+      `target "${name}" has only one class/value in all ${rows - column.missing} rows that have one; a target needs at least two`,
     );
   }
   if (column.kind === 'text') {
@@ -159,8 +216,10 @@ function checkTarget(column: ColumnSchema, rows: number): ColumnSchema {
  * a row number); dates → `text` (ignored); two values → `binary`; bands like `[70-80)` (up to
  * `maxCategories` values) → `ordinal`; otherwise `categorical` up to `maxCategories` different
  * values, else `text` (ignored). A column with a single value is ignored, as is text whose every
- * value differs (from 20 rows on). A column of numbers with a few (≤ 5 %) non-numbers gets a
- * `warning` naming the first.
+ * value differs (from 20 rows on). A column of numbers with a few (≤ 5 %) non-numbers is `text`
+ * (ignored) with a `warning` naming the row of the first. An override may not make a column
+ * categorical or ordinal when its every value differs or it has more than `maxCategories` values
+ * (default 50). No message or reason holds a cell's value: they name rows, lines and columns.
  *
  * @throws GalenError `invalid_input` for an unknown target or override column, a target without
  *   two different values, or an override the data contradicts.
@@ -200,7 +259,7 @@ export function inferSchema(table: ParsedTable, options: InferSchemaOptions = {}
     const profile = profileColumn(table, index);
     const override = byName.get(name);
     let column = inferColumn(table, profile, maxCategories);
-    if (override) column = applyOverride(table, profile, column, override);
+    if (override) column = applyOverride(table, profile, column, override, maxCategories);
     return index === targetIndex ? checkTarget(column, table.rows.length) : column;
   });
   const schema: DatasetSchema = { rows: table.rows.length, columns };

@@ -62,7 +62,7 @@ describe('parseJsonLines refuses bad files with a clear error', () => {
 
   it('a line that is not JSON, naming the line', () => {
     expect(invalid(() => parseJsonLines(jsonl('{"a": 1}\n\n{a: 2}\n')))).toMatch(
-      /^line 3 is not valid JSON \(.*\); each line must be one JSON object, like \{"age": 63/,
+      /^line 3 is not valid JSON; each line must be one JSON object, like \{"age": 63/,
     );
   });
 

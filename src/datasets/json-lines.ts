@@ -66,9 +66,10 @@ export function parseJsonLines(bytes: Buffer, options: JsonLinesOptions = {}): P
     try {
       value = JSON.parse(source);
     } catch (err) {
+      // Not err.message: V8 quotes the text it could not parse, a row of patient data.
       throw new GalenError(
         'invalid_input',
-        `line ${line} is not valid JSON (${err instanceof Error ? err.message : String(err)}); each line must be one JSON object, like ${EXAMPLE}`,
+        `line ${line} is not valid JSON; each line must be one JSON object, like ${EXAMPLE}`,
         { cause: err },
       );
     }

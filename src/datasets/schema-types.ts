@@ -67,6 +67,9 @@ export interface InferSchemaOptions {
   target?: string;
   /** Corrections by column name, applied after inference and checked against the data. */
   overrides?: Record<string, ColumnOverride>;
-  /** A non-numeric column with more different values than this is `text` (default 100). */
+  /**
+   * A non-numeric column with more different values than this is `text`, and no override may make
+   * it categorical or ordinal (default 50).
+   */
   maxCategories?: number;
 }

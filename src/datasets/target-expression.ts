@@ -70,7 +70,7 @@ export function deriveTarget(table: ParsedTable, expression: TargetExpression): 
         const line = table.lines?.[r];
         throw new GalenError(
           'invalid_input',
-          `target "${expression.name}": column "${expression.column}" holds "${cell}" in row ${r + 1}${line === undefined ? '' : ` (line ${line})`}, which is not a number`,
+          `target "${expression.name}": column "${expression.column}" is not a number in row ${r + 1}${line === undefined ? '' : ` (line ${line})`}; ${expression.operator} compares numbers (use == or != for a category)`,
         );
       }
       const v = numeric!;

@@ -183,7 +183,7 @@ describe('training jobs over HTTP', () => {
     expect(job.state).toBe('failed');
     expect(job.error).toEqual({
       code: 'invalid_input',
-      message: expect.stringMatching(/^target "outcome" has only one class\/value: "yes"/),
+      message: expect.stringMatching(/^target "outcome" has only one class\/value in all 30 rows/),
     });
     expect((await server.call('GET', '/api/v1/models/never')).status).toBe(404);
 
@@ -198,7 +198,10 @@ describe('training jobs over HTTP', () => {
       })
     ).body;
     const typoDone = await waitFor(server, typoJob.id, ['succeeded', 'failed']);
-    expect(typoDone.error.message).toMatch(/^column "sbp" is mostly numbers, but row 7 \(line 8\) has "1S0"/);
+    expect(typoDone.error.message).toMatch(
+      /^column "sbp" is mostly numbers, but row 7 \(line 8\) is not a number/,
+    );
+    expect(typoDone.error.message).not.toContain('1S0');
     // Told what the column is, it trains.
     const ignored = (
       await server.call('POST', '/api/v1/jobs', {
