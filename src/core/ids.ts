@@ -17,7 +17,12 @@ export function randomToken(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/**
+ * The longest model, alias or dataset name. The HTTP edge sizes its URL path segments to it, so
+ * every name the registry (and the CLI) accepts can be addressed on every route.
+ */
+export const NAME_MAX_LENGTH = 128;
+
 /** Model and alias names: what may appear in a URL segment and a file name without escaping. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-export const NAME_RULE =
-  'names are 1-128 characters of letters, digits, "_", "-" and ".", starting with a letter or digit';
+export const NAME_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${NAME_MAX_LENGTH - 1}}$`);
+export const NAME_RULE = `names are 1-${NAME_MAX_LENGTH} characters of letters, digits, "_", "-" and ".", starting with a letter or digit`;

@@ -4,16 +4,24 @@
  * the client.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { GalenError, httpStatusOf, isGalenError } from '../core/index.js';
+import { GalenError, NAME_MAX_LENGTH, NAME_RULE, httpStatusOf, isGalenError } from '../core/index.js';
 import type { ErrorFormat } from './context.js';
 
 function isFastifyError(err: unknown): err is FastifyError {
   return err instanceof Error && 'code' in err && typeof (err as FastifyError).code === 'string';
 }
 
-/** Maps Fastify's own errors (validation, body parsing, size limits) to Galen's codes. */
-function fromFastify(err: FastifyError): GalenError | undefined {
+/** Maps Fastify's own errors (validation, body parsing, size limits, URLs) to Galen's codes. */
+function fromFastify(err: FastifyError, request: FastifyRequest): GalenError | undefined {
+  // The path is not echoed in these messages: under /fhir/ it may hold a patient's id.
   if (err.validation) {
+    // A body left out (or sent empty, which the edge reads as left out) fails its schema at the root.
+    if (err.validationContext === 'body' && request.body === undefined) {
+      return new GalenError(
+        'invalid_input',
+        'the request body is empty; this endpoint expects a JSON object',
+      );
+    }
     const where = err.validationContext ?? 'request';
     const problems = err.validation.map(
       (v) => `${where}${v.instancePath || ''} ${v.message ?? 'is invalid'}`,
@@ -39,6 +47,17 @@ function fromFastify(err: FastifyError): GalenError | undefined {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new GalenError('invalid_input', `the request body is not valid JSON: ${err.message}`);
+    // The router refuses these before any route is known; the messages name the rule broken.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new GalenError(
+        'invalid_input',
+        `a segment of the URL path is longer than ${NAME_MAX_LENGTH} characters; ${NAME_RULE}`,
+      );
+    case 'FST_ERR_BAD_URL':
+      return new GalenError(
+        'invalid_input',
+        `the URL path has an invalid %-encoding; each "%" must be followed by two hex digits, and the bytes must spell UTF-8 text`,
+      );
     default:
       if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
         return new GalenError('invalid_input', err.message);
@@ -60,6 +79,19 @@ const FHIR_ISSUE: Readonly<Record<GalenError['code'], string>> = {
   internal: 'exception',
 };
 
+/**
+ * The error format of a request: its route's, or for a path no route matched (an unknown path, a
+ * malformed URL) the protocol its prefix belongs to, so a FHIR client still gets an OperationOutcome.
+ */
+export function errorFormatOf(request: FastifyRequest): ErrorFormat {
+  const declared = request.routeOptions.config.errorFormat;
+  if (declared !== undefined) return declared;
+  const path = request.url;
+  if (/^\/fhir(\/|\?|$)/.test(path)) return 'fhir';
+  if (/^\/v[12](\/|\?|$)/.test(path)) return 'oip';
+  return 'native';
+}
+
 export function errorBody(format: ErrorFormat, err: GalenError): Record<string, unknown> {
   if (format === 'fhir') {
     return {
@@ -74,8 +106,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   let galenError: GalenError;
   if (isGalenError(err)) {
     galenError = err;
-  } else if (isFastifyError(err) && fromFastify(err)) {
-    galenError = fromFastify(err)!;
+  } else if (isFastifyError(err) && fromFastify(err, request)) {
+    galenError = fromFastify(err, request)!;
   } else if (err instanceof SyntaxError) {
     galenError = new GalenError('invalid_input', `the request body is not valid JSON: ${err.message}`);
   } else {
@@ -86,10 +118,16 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
     );
   }
   const status = httpStatusOf(galenError.code);
-  if (status >= 500) request.log.warn({ code: galenError.code, msg: galenError.message }, 'request failed');
+  if (status >= 500)
+    request.log.warn({ code: galenError.code, reason: galenError.message }, 'request failed');
   if (galenError.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer realm="galen"');
   if (galenError.code === 'unavailable') void reply.header('retry-after', '1');
-  const format = request.routeOptions.config.errorFormat ?? 'native';
-  if (format === 'fhir') void reply.type('application/fhir+json');
-  return reply.code(status).send(errorBody(format, galenError));
+  const format = errorFormatOf(request);
+  // Exactly `application/json` (KServe's REST client reads the error text only then). Fastify adds
+  // `; charset=utf-8` to a JSON type unless the reply has its own serializer; JSON is UTF-8 anyway.
+  return reply
+    .code(status)
+    .type(format === 'fhir' ? 'application/fhir+json' : 'application/json')
+    .serializer(JSON.stringify)
+    .send(errorBody(format, galenError));
 }

@@ -5,10 +5,11 @@
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import Fastify from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Galen } from '../app/index.js';
 import { readTls } from '../config/index.js';
-import { GALEN_VERSION, GalenError, requestIdFrom } from '../core/index.js';
+import { GALEN_VERSION, GalenError, NAME_MAX_LENGTH, requestIdFrom } from '../core/index.js';
+import { readProtocolBodiesAsJson, refuseDeclaredOversize, sendPlainJsonType } from './body-rules.js';
 import './context.js';
 import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
@@ -43,6 +44,11 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) =>
       requestIdFrom(req.headers['x-request-id']),
     return503OnClosing: true,
+    // A path segment may hold any name the registry accepts; the router answers longer ones, and
+    // malformed %-encodings, through the one error path (Fastify's own text is a bare "Bad Request").
+    routerOptions: { maxParamLength: NAME_MAX_LENGTH },
+    frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(request, reply, err),
   };
   // Fastify types an HTTPS server apart from an HTTP one; the routes are the same either way.
   const app = (tls
@@ -77,6 +83,9 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     void reply.header('x-request-id', request.id);
   });
   registerSecurityHooks(app, galen);
+  refuseDeclaredOversize(app);
+  readProtocolBodiesAsJson(app);
+  sendPlainJsonType(app);
   // Server-Timing (W3C): total time in the server, and for inference its queue and compute
   // parts, so clients and benchmarks can tell server overhead from model time.
   app.decorateRequest('inferenceTiming', null);

@@ -1,17 +1,39 @@
 /**
  * The JSON logger (pino). Headers are never logged whole; authorization and cookies are
- * redacted wherever they appear, and request bodies are never logged at all.
+ * redacted wherever they appear, and request bodies are never logged at all. A line has one
+ * `msg`: a call that passes both a `msg` field and a message keeps the field as `reason`.
  */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 
 export type { Logger };
 
+/**
+ * pino writes a `msg` field of the merged object and the message each as a `"msg"` key, so the
+ * line holds the key twice and JSON readers keep only one of them. Moves the field to `reason`.
+ */
+function oneMessageKey(this: Logger, args: Parameters<pino.LogFn>, method: pino.LogFn): void {
+  const [fields, message] = args as unknown[];
+  if (
+    typeof message === 'string' &&
+    typeof fields === 'object' &&
+    fields !== null &&
+    !(fields instanceof Error) &&
+    'msg' in fields
+  ) {
+    const { msg, ...rest } = fields as Record<string, unknown>;
+    method.apply(this, [{ ...rest, reason: msg }, ...args.slice(1)] as Parameters<pino.LogFn>);
+    return;
+  }
+  method.apply(this, args);
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
       base: { service: 'galen' },
+      hooks: { logMethod: oneMessageKey },
       redact: {
         paths: [
           'req.headers.authorization',

@@ -8,6 +8,42 @@ const SECONDS_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+const PROCESS_PREFIX = 'galen_process_';
+
+/** What Node's (undocumented, but long-standing) active-handle and -request lists give. */
+interface NodeProcessInternals {
+  _getActiveHandles?: () => unknown[];
+  _getActiveRequests?: () => unknown[];
+}
+
+/**
+ * prom-client's defaults include three gauges named `…_total` (the count of active handles,
+ * requests and resources), a suffix Prometheus reserves for counters (promtool flags them). They
+ * are replaced by the same counts named `galen_process_nodejs_{handles,requests,resources}_active`;
+ * the per-type gauges (`galen_process_nodejs_active_handles{type}`, …) stay.
+ */
+function renameTotalGauges(registry: Registry): void {
+  const node = process as unknown as NodeProcessInternals;
+  const counts: Record<string, (() => number) | undefined> = {
+    handles: node._getActiveHandles && (() => node._getActiveHandles!().length),
+    requests: node._getActiveRequests && (() => node._getActiveRequests!().length),
+    resources: () => process.getActiveResourcesInfo().length,
+  };
+  for (const [what, count] of Object.entries(counts)) {
+    const old = `${PROCESS_PREFIX}nodejs_active_${what}_total`;
+    if (registry.getSingleMetric(old) === undefined || count === undefined) continue;
+    registry.removeSingleMetric(old);
+    new Gauge({
+      name: `${PROCESS_PREFIX}nodejs_${what}_active`,
+      help: `Number of active ${what} (libuv ${what === 'resources' ? 'resources keeping the event loop alive' : what}).`,
+      registers: [registry],
+      collect() {
+        this.set(count());
+      },
+    });
+  }
+}
+
 export interface InferenceObservation {
   model: string;
   version: string;
@@ -43,7 +79,8 @@ export class GalenMetrics {
   private readonly solveDuration: Histogram<'problem'>;
 
   constructor(loadedModels: () => number) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'galen_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: PROCESS_PREFIX });
+    renameTotalGauges(this.registry);
     this.inferences = new Counter({
       name: 'galen_inference_requests_total',
       help: 'Inference requests by model, version, protocol and outcome.',

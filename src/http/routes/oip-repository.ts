@@ -2,7 +2,7 @@
  * Triton's model repository extension (index, load — including a model uploaded inside the load
  * request as `parameters["file:<version>/model.onnx"]` — and unload) and statistics extension.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
@@ -17,6 +17,18 @@ const StatsParams = Type.Object({
 });
 const LoadBody = Type.Object({ parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
 const IndexBody = Type.Object({ ready: Type.Optional(Type.Boolean()) });
+const UnloadBody = Type.Object({ parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
+
+/**
+ * Triton's clients send these calls with no body, or an empty one, meaning `{}` (the edge reads an
+ * empty body as none: see `../body-rules.ts`).
+ */
+const noBodyIsEmptyObject = {
+  preValidation: (request: FastifyRequest, _reply: unknown, done: () => void): void => {
+    request.body ??= {};
+    done();
+  },
+};
 
 /** Extracts the one ONNX file a load request may carry, decoded from base64. */
 function uploadedFile(parameters: Record<string, unknown> | undefined): Buffer | undefined {
@@ -71,9 +83,9 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
 
   app.post(
     '/v2/repository/index',
-    { schema: { body: Type.Optional(IndexBody) }, config: { ...config, permission: 'model:read' } },
+    { schema: { body: IndexBody }, config: { ...config, permission: 'model:read' }, ...noBodyIsEmptyObject },
     async (request) => {
-      const onlyReady = (request.body as Static<typeof IndexBody> | undefined)?.ready === true;
+      const onlyReady = (request.body as Static<typeof IndexBody>).ready === true;
       const loaded = galen.models.loadedVersions();
       const entries: { name: string; version: string; state: string; reason: string }[] = [];
       for (const model of await galen.registry.listModels()) {
@@ -102,11 +114,8 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
       bodyLimit: uploadBodyLimit,
       schema: { params: ModelParam, body: LoadBody },
       config: { ...config, permission: 'repository:manage', audit: 'model.load' },
-      // Triton's clients send a load with no body at all; that means "load what is registered".
-      preValidation: (request, _reply, done) => {
-        request.body ??= {};
-        done();
-      },
+      // No body means "load what is registered".
+      ...noBodyIsEmptyObject,
     },
     async (request) => {
       const { model } = request.params as Static<typeof ModelParam>;
@@ -139,8 +148,9 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
   app.post(
     '/v2/repository/models/:model/unload',
     {
-      schema: { params: ModelParam },
+      schema: { params: ModelParam, body: UnloadBody },
       config: { ...config, permission: 'repository:manage', audit: 'model.unload' },
+      ...noBodyIsEmptyObject,
     },
     async (request) => {
       const { model } = request.params as Static<typeof ModelParam>;
