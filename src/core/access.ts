@@ -28,6 +28,8 @@ export const PERMISSIONS = [
   'data:read',
   /** Upload datasets (patient-level training data). */
   'data:write',
+  /** See and cancel every job (without it, a key sees and cancels only the jobs it submitted). */
+  'jobs:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { GalenError, assertCan, httpStatusOf, isRole } from '../core/index.js';
-import type { Actor, Clock, ErrorCode, Permission } from '../core/index.js';
+import type { Actor, Clock, ErrorCode } from '../core/index.js';
 import { roleCan } from '../core/index.js';
 import type { Logger } from '../observability/index.js';
 import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
@@ -80,22 +80,16 @@ export interface JobServiceOptions {
   checkOptimization?: (request: JsonObject, actor: Actor) => void;
 }
 
-/** What each kind of job needs: to see it (get, list, logs), and to cancel it. */
-const JOB_PERMISSIONS: Readonly<
-  Record<string, { see: Permission; cancel: Permission; what: string; ownOnly: boolean }>
-> = {
-  train: { see: 'data:read', cancel: 'model:write', what: 'training jobs', ownOnly: false },
-  // An optimisation's input and answer can name patients (admissions, cases): only the key that
-  // submitted it (and admins) see it.
-  optimize: { see: 'infer', cancel: 'infer', what: 'optimisation jobs', ownOnly: true },
-};
-
 const MAX_ACTIVE_OPTIMIZATIONS_PER_KEY = 4;
 
-/** Whether `actor` may see `job` at all (not whether its role allows the kind). */
+/**
+ * Whether `actor` may see and cancel `job`: the key that submitted it, or a key that manages
+ * every job (`jobs:manage`, admins). A job's request, log and result name datasets, targets and
+ * (for an optimisation) patients' admissions, and a cancel throws away another person's work, so
+ * sharing a permission such as `data:read` is not enough. To anyone else the job does not exist.
+ */
 function visibleTo(actor: Actor, job: JobRecord): boolean {
-  const p = JOB_PERMISSIONS[job.kind];
-  return !p?.ownOnly || actor.role === 'admin' || job.createdBy === actor.keyId;
+  return roleCan(actor.role, 'jobs:manage') || job.createdBy === actor.keyId;
 }
 
 export interface JobAuditEntry {
@@ -289,10 +283,8 @@ export class JobService {
     return toJob(record);
   }
 
-  /** Throws unless `actor` may see (or cancel) jobs of this kind. */
-  private assertJob(actor: Actor, job: JobRecord, action: 'see' | 'cancel'): void {
-    const p = JOB_PERMISSIONS[job.kind] ?? JOB_PERMISSIONS['train']!;
-    assertCan(actor, p[action], `${action} ${p.what}`);
+  /** Throws `not_found` unless `actor` may see (and so cancel) `job`. */
+  private assertJob(actor: Actor, job: JobRecord): void {
     if (!visibleTo(actor, job)) throw new GalenError('not_found', `there is no job "${job.id}"`);
   }
 
@@ -361,16 +353,18 @@ export class JobService {
 
   async get(id: string, actor: Actor): Promise<Job> {
     const job = await this.require(id);
-    this.assertJob(actor, job, 'see');
+    this.assertJob(actor, job);
     return toJob(job);
   }
 
+  /**
+   * The jobs `actor` may see, newest first: those it submitted, or every job with `jobs:manage`.
+   * Any key may ask (a key that submitted nothing gets an empty list).
+   */
   async list(
     options: { state?: string | undefined; limit?: number | undefined },
     actor: Actor,
   ): Promise<Job[]> {
-    const kinds = Object.keys(JOB_PERMISSIONS).filter((k) => roleCan(actor.role, JOB_PERMISSIONS[k]!.see));
-    if (kinds.length === 0) assertCan(actor, 'data:read', 'see jobs');
     const state = options.state;
     if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
       throw new GalenError(
@@ -382,12 +376,10 @@ export class JobService {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new GalenError('invalid_input', `limit is ${limit}; use an integer from 1 to 1000`);
     }
-    const ownOnly = Object.keys(JOB_PERMISSIONS).filter((k) => JOB_PERMISSIONS[k]!.ownOnly);
     return (
       await this.store.listJobs({
         ...(state !== undefined && { state: state as JobState }),
-        kinds,
-        ...(actor.role !== 'admin' && { ownedOnly: { kinds: ownOnly, keyId: actor.keyId } }),
+        ...(!roleCan(actor.role, 'jobs:manage') && { createdBy: actor.keyId }),
         limit,
       })
     ).map(toJob);
@@ -398,7 +390,7 @@ export class JobService {
     options: { afterSeq?: number | undefined; limit?: number | undefined },
     actor: Actor,
   ) {
-    this.assertJob(actor, await this.require(id), 'see');
+    this.assertJob(actor, await this.require(id));
     return this.store.listJobLogs(id, { afterSeq: options.afterSeq ?? 0, limit: options.limit ?? 1000 });
   }
 
@@ -408,7 +400,7 @@ export class JobService {
    */
   async cancel(id: string, actor: Actor): Promise<Job> {
     const job = await this.require(id);
-    this.assertJob(actor, job, 'cancel');
+    this.assertJob(actor, job);
     if (TERMINAL.includes(job.state)) return toJob(job);
     const now = this.now();
     if (job.state === 'queued') {

@@ -176,7 +176,7 @@ describe('optimisation over HTTP', () => {
     const listed = (await server.call('GET', '/api/v1/jobs', { key: service })).body;
     expect(listed.map((j: any) => j.kind)).toEqual(['optimize']);
     const training = (await server.call('GET', '/api/v1/jobs')).body.find((j: any) => j.kind === 'train');
-    expect((await server.call('GET', `/api/v1/jobs/${training.id}`, { key: service })).status).toBe(403);
+    expect((await server.call('GET', `/api/v1/jobs/${training.id}`, { key: service })).status).toBe(404);
     // Another service key does not see it: an optimisation's input can name patients.
     const other = await server.key('service');
     expect((await server.call('GET', `/api/v1/jobs/${submitted.body.id}`, { key: other })).status).toBe(404);

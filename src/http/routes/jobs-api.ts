@@ -298,7 +298,7 @@ export function jobsApiRoutes(app: FastifyInstance, galen: Galen): void {
         querystring: ListQuery,
         response: { 200: Type.Array(JobSchema), ...errors },
       },
-      // Which jobs a caller sees depends on their kind (training: data:read; optimisation: infer).
+      // Any key: it sees the jobs it submitted (every job with jobs:manage), see JobService.list.
       config: {},
     },
     async (request) => {
