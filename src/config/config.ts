@@ -113,6 +113,31 @@ export const ConfigSchema = Type.Object(
     ),
     http: Type.Object(
       {
+        maxMessageBytes: Type.Optional(
+          Type.Integer({
+            minimum: 1024,
+            description:
+              'Largest gRPC request message; larger ones get RESOURCE_EXHAUSTED (default: http.bodyLimitBytes).',
+          }),
+        ),
+        maxConcurrentStreams: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 100,
+          description: 'gRPC calls one connection may have open at once (HTTP/2 max concurrent streams).',
+        }),
+        maxContentsElements: Type.Integer({
+          minimum: 1,
+          default: 4_194_304,
+          description:
+            'Most elements a ModelInfer request may carry in typed `contents` lists, all inputs together (larger tensors go in raw_input_contents).',
+        }),
+        maxBytesElements: Type.Integer({
+          minimum: 1,
+          default: 262_144,
+          description:
+            'Most strings a ModelInfer request may carry in `contents.bytes_contents`, all inputs together.',
+        }),
         bodyLimitBytes: Type.Integer({
           minimum: 1024,
           default: 64 * 1024 * 1024,
@@ -437,6 +462,10 @@ function parseEnv(name: string, raw: string, kind: EnvKind, problems: string[]):
       .map((x) => x.trim())
       .filter(Boolean);
   if (kind === 'json') {
+  GALEN_GRPC_MAX_MESSAGE_BYTES: { path: ['grpc', 'maxMessageBytes'], kind: 'integer' },
+  GALEN_GRPC_MAX_CONCURRENT_STREAMS: { path: ['grpc', 'maxConcurrentStreams'], kind: 'integer' },
+  GALEN_GRPC_MAX_CONTENTS_ELEMENTS: { path: ['grpc', 'maxContentsElements'], kind: 'integer' },
+  GALEN_GRPC_MAX_BYTES_ELEMENTS: { path: ['grpc', 'maxBytesElements'], kind: 'integer' },
     try {
       return JSON.parse(raw) as Json;
     } catch (err) {
