@@ -4,14 +4,15 @@
  * formats the answer; authentication, audit and errors are `unary`'s job.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ChannelOptions, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Galen } from '../app/index.js';
 import { readTls } from '../config/index.js';
+import type { GalenConfig } from '../config/index.js';
 import { GALEN_VERSION, GalenError, OIP_EXTENSIONS } from '../core/index.js';
 import type { TensorSpec } from '../core/index.js';
 import { parseTimeoutMicros, servedInputs } from '../serving/index.js';
 import { decodeInferInputs, encodeInferResponse, requestedOutputs } from './infer-tensors.js';
-import { inferenceServiceDefinition } from './proto.js';
+import { rawRequestServiceDefinition } from './proto.js';
 import type {
   ModelInferRequest,
   ModelInferResponse,
@@ -20,7 +21,9 @@ import type {
   RepositoryModelRequest,
   TensorMetadata,
 } from './proto.js';
-import { unary } from './unary-call.js';
+import { rpcRegistry } from './unary-call.js';
+import type { DefineRpc } from './unary-call.js';
+import { checkInferRequest, peekString } from './wire-scan.js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -64,35 +67,38 @@ function timeoutOf(request: ModelInferRequest, deadlineMicros: number | undefine
   return deadlineMicros === undefined ? asked : Math.min(asked, deadlineMicros);
 }
 
+/**
+ * The model a repository load or unload names. Triton's proto puts it in field 2 (field 1 is
+ * `repository_name`), KServe's in field 1: field 2 wins when set, so both clients work.
+ */
+function repositoryModelName(raw: Buffer): string {
+  return peekString(raw, 2, 'RepositoryModelLoad') || peekString(raw, 1, 'RepositoryModelLoad');
+}
+
 const tensorMetadata = (t: TensorSpec): TensorMetadata => ({
   name: t.name,
   datatype: t.datatype,
   shape: [...t.shape],
 });
 
-function implementation(galen: Galen, isReady: () => boolean): UntypedServiceImplementation {
+function implementation(galen: Galen, rpc: DefineRpc, isReady: () => boolean): UntypedServiceImplementation {
   return {
-    ServerLive: unary(galen, { name: 'ServerLive' }, () => Promise.resolve({ live: true })),
+    ServerLive: rpc({ name: 'ServerLive' }, () => Promise.resolve({ live: true })),
 
-    ServerReady: unary(galen, { name: 'ServerReady' }, () => Promise.resolve({ ready: isReady() })),
+    ServerReady: rpc({ name: 'ServerReady' }, () => Promise.resolve({ ready: isReady() })),
 
-    ServerMetadata: unary(galen, { name: 'ServerMetadata', permission: 'model:read' }, () =>
+    ServerMetadata: rpc({ name: 'ServerMetadata', permission: 'model:read' }, () =>
       Promise.resolve({ name: 'galen', version: GALEN_VERSION, extensions: [...OIP_EXTENSIONS] }),
     ),
 
-    ModelReady: unary(
-      galen,
-      { name: 'ModelReady', permission: 'model:read' },
-      async (request: ModelRequest) => ({
-        ready: await galen.inference.ready(
-          required('name', request.name, 'ModelReady'),
-          optional(request.version),
-        ),
-      }),
-    ),
+    ModelReady: rpc({ name: 'ModelReady', permission: 'model:read' }, async (request: ModelRequest) => ({
+      ready: await galen.inference.ready(
+        required('name', request.name, 'ModelReady'),
+        optional(request.version),
+      ),
+    })),
 
-    ModelMetadata: unary(
-      galen,
+    ModelMetadata: rpc(
       { name: 'ModelMetadata', permission: 'model:read' },
       async (request: ModelRequest): Promise<ModelMetadataResponse> => {
         const meta = await galen.inference.metadata(
@@ -109,13 +115,13 @@ function implementation(galen: Galen, isReady: () => boolean): UntypedServiceImp
       },
     ),
 
-    ModelInfer: unary(
-      galen,
+    ModelInfer: rpc(
       {
         name: 'ModelInfer',
         permission: 'infer',
         audit: 'infer',
-        modelOf: (request: ModelInferRequest) => request.model_name,
+        modelOf: (raw) => peekString(raw, 1, 'ModelInfer'),
+        precheck: (raw) => void checkInferRequest(raw, galen.config.grpc),
       },
       async (request: ModelInferRequest, context): Promise<ModelInferResponse> => {
         const result = await galen.inference.infer({
@@ -132,13 +138,13 @@ function implementation(galen: Galen, isReady: () => boolean): UntypedServiceImp
       },
     ),
 
-    RepositoryModelLoad: unary(
-      galen,
+    RepositoryModelLoad: rpc(
       {
         name: 'RepositoryModelLoad',
         permission: 'repository:manage',
         audit: 'model.load',
-        modelOf: (request: RepositoryModelRequest) => request.model_name,
+        modelOf: repositoryModelName,
+        decode: (raw) => ({ model_name: repositoryModelName(raw) }),
       },
       async (request: RepositoryModelRequest) => {
         const model = required('model_name', request.model_name, 'RepositoryModelLoad');
@@ -147,13 +153,13 @@ function implementation(galen: Galen, isReady: () => boolean): UntypedServiceImp
       },
     ),
 
-    RepositoryModelUnload: unary(
-      galen,
+    RepositoryModelUnload: rpc(
       {
         name: 'RepositoryModelUnload',
         permission: 'repository:manage',
         audit: 'model.unload',
-        modelOf: (request: RepositoryModelRequest) => request.model_name,
+        modelOf: repositoryModelName,
+        decode: (raw) => ({ model_name: repositoryModelName(raw) }),
       },
       async (request: RepositoryModelRequest) => {
         const model = required('model_name', request.model_name, 'RepositoryModelUnload');
@@ -164,13 +170,34 @@ function implementation(galen: Galen, isReady: () => boolean): UntypedServiceImp
   };
 }
 
+/** How long an idle connection stays open, and how often a quiet one is pinged to see it is alive. */
+const MAX_CONNECTION_IDLE_MS = 5 * 60_000;
+const KEEPALIVE_TIME_MS = 2 * 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/**
+ * grpc-js server options from the settings: the largest message (RESOURCE_EXHAUSTED beyond it,
+ * found from the message's length prefix before its bytes are kept), concurrent calls per
+ * connection, and connections that are idle or dead closed so they hold nothing.
+ */
+export function serverOptions(config: GalenConfig): ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': config.grpc.maxMessageBytes ?? config.http.bodyLimitBytes,
+    'grpc.max_concurrent_streams': config.grpc.maxConcurrentStreams,
+    'grpc.max_connection_idle_ms': MAX_CONNECTION_IDLE_MS,
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  };
+}
+
 /** `host:port` as gRPC wants it, with brackets around an IPv6 address. */
 const address = (host: string, port: number): string =>
   host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 
 /**
- * Starts serving OIP v2 over gRPC on `host:port`: over TLS when `tls` is configured, else plaintext HTTP/2. Messages larger than
- * `http.bodyLimitBytes` are refused with RESOURCE_EXHAUSTED.
+ * Starts serving OIP v2 over gRPC on `host:port`: over TLS when `tls` is configured, else plaintext
+ * HTTP/2. Calls are authenticated before their message is read; messages larger than
+ * `grpc.maxMessageBytes` (default `http.bodyLimitBytes`) are refused with RESOURCE_EXHAUSTED.
  *
  * @example
  * const grpc = await startGrpcServer(galen, { host: '127.0.0.1', port: 8081 });
@@ -178,13 +205,12 @@ const address = (host: string, port: number): string =>
  * await grpc.close();
  */
 export async function startGrpcServer(galen: Galen, options: GrpcServerOptions): Promise<GrpcServer> {
-  const server = new Server({
-    'grpc.max_receive_message_length': galen.config.http.bodyLimitBytes,
-  });
+  const rpcs = rpcRegistry(galen);
+  const server = new Server({ ...serverOptions(galen.config), interceptors: [rpcs.interceptor] });
   let ready = true;
   server.addService(
-    inferenceServiceDefinition(),
-    implementation(galen, () => ready),
+    rawRequestServiceDefinition(),
+    implementation(galen, rpcs.define, () => ready),
   );
   const where = address(options.host, options.port);
   const port = await new Promise<number>((resolve, reject) => {

@@ -11,6 +11,8 @@ import type { Options } from '@grpc/proto-loader';
 import { GalenError } from '../core/index.js';
 
 const PROTO_FILE = join('proto', 'grpc_predict_v2.proto');
+/** Triton's ModelConfig, ModelStatistics and RepositoryIndex, on the same service. */
+const TRITON_PROTO_FILE = join('proto', 'triton_grpc_extensions.proto');
 const SERVICE = 'inference.GRPCInferenceService';
 
 /**
@@ -46,18 +48,50 @@ export function protoPath(): string {
   return join(packageRoot(), PROTO_FILE);
 }
 
-let cached: ServiceDefinition | undefined;
+/** Where Triton's additions to the service are stored in this package. */
+export function tritonProtoPath(): string {
+  return join(packageRoot(), TRITON_PROTO_FILE);
+}
 
-/** `inference.GRPCInferenceService`, parsed from the .proto on first use and kept. */
-export function inferenceServiceDefinition(): ServiceDefinition {
-  if (cached) return cached;
-  const definition = loadSync(protoPath(), PROTO_LOADER_OPTIONS)[SERVICE];
+function loadService(path: string): ServiceDefinition {
+  const definition = loadSync(path, PROTO_LOADER_OPTIONS)[SERVICE];
   // A message or enum definition carries `format`; a service definition is a map of methods.
   if (definition === undefined || 'format' in definition) {
-    throw new GalenError('internal', `${protoPath()} does not define the service ${SERVICE}`);
+    throw new GalenError('internal', `${path} does not define the service ${SERVICE}`);
   }
-  cached = definition;
+  return definition;
+}
+
+let cached: ServiceDefinition | undefined;
+
+/**
+ * `inference.GRPCInferenceService` as clients see it: KServe's methods and Triton's additions,
+ * parsed from the .proto files on first use and kept.
+ */
+export function inferenceServiceDefinition(): ServiceDefinition {
+  cached ??= { ...loadService(protoPath()), ...loadService(tritonProtoPath()) };
   return cached;
+}
+
+/**
+ * The service as Galen registers it: every request arrives as its raw bytes, so a call is
+ * authenticated and its message checked against limits before anything is decoded. Decode with
+ * `requestDecoder`.
+ */
+export function rawRequestServiceDefinition(): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(inferenceServiceDefinition()).map(([name, method]) => [
+      name,
+      { ...method, requestDeserialize: (bytes: Buffer) => bytes },
+    ]),
+  );
+}
+
+/** The decoder of an RPC's request message (protobufjs, in the form PROTO_LOADER_OPTIONS gives). */
+export function requestDecoder(rpc: string): (bytes: Buffer) => unknown {
+  const method = inferenceServiceDefinition()[rpc];
+  if (!method) throw new GalenError('internal', `${SERVICE} has no method ${rpc}`);
+  return (bytes): unknown => method.requestDeserialize(bytes) as unknown;
 }
 
 /** `InferParameter`: one of a bool, an int64 (as a decimal string) or a string. */
