@@ -37,6 +37,11 @@ export interface DatasetUpload {
    * lines when the first non-blank byte is `{`, else CSV.
    */
   format?: DatasetFormat | undefined;
+  /**
+   * The client declared the file JSON lines (`application/x-ndjson`): without `format`, it is read
+   * as a table or as sequences (from its first line), never as CSV or an archive.
+   */
+  jsonLines?: boolean | undefined;
   /** Marks this column as the target in the stored schema (checked: it must exist and vary). */
   target?: string | undefined;
   description?: string | undefined;
@@ -157,14 +162,22 @@ export class DatasetRegistry {
     assertCan(actor, 'data:write', 'upload datasets');
     checkName('dataset', input.name);
     const description = checkDescription(input.description);
-    const staged = await this.artifacts.stage(
-      input.file,
-      input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes },
-    );
+    const staged = await this.artifacts.stage(input.file, {
+      what: 'dataset file',
+      ...(input.maxBytes !== undefined && { maxBytes: input.maxBytes }),
+    });
     try {
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the dataset file is empty');
       const bytes = await staged.read();
-      const format = input.format ?? (isZip(bytes) ? detectImageArchive(bytes) : detectFormat(bytes));
+      const format =
+        input.format ??
+        (input.jsonLines === true
+          ? looksLikeSequences(bytes)
+            ? 'sequences'
+            : 'jsonl'
+          : isZip(bytes)
+            ? detectImageArchive(bytes)
+            : detectFormat(bytes));
       let schema: StoredSchema;
       if (format === 'npz' || format === 'images') {
         if (input.target !== undefined && input.target !== 'label') {

@@ -169,10 +169,10 @@ export class ModelRegistry {
     if (input.datasetSha256 !== undefined && !isSha256Hex(input.datasetSha256)) {
       throw new GalenError('invalid_input', 'datasetSha256 must be 64 lowercase hex digits');
     }
-    const staged = await this.artifacts.stage(
-      input.file,
-      input.maxBytes === undefined ? {} : { maxBytes: input.maxBytes },
-    );
+    const staged = await this.artifacts.stage(input.file, {
+      what: 'model file',
+      ...(input.maxBytes !== undefined && { maxBytes: input.maxBytes }),
+    });
     try {
       // Checked again in the transaction below; checking first too keeps a refused file out of the store.
       if ((await this.store.getModel(input.model))?.archivedAt) throw archivedModel(input.model);

@@ -16,10 +16,13 @@ export interface StagedArtifact {
 }
 
 export interface ArtifactStore {
-  /** Streams `source` into a staged artifact, refusing more than `maxBytes`. */
+  /**
+   * Streams `source` into a staged artifact, refusing more than `maxBytes`; `what` names the file
+   * in that refusal ("model file", "dataset file"; default "file").
+   */
   stage(
     source: AsyncIterable<Uint8Array> | Uint8Array,
-    options?: { maxBytes?: number },
+    options?: { maxBytes?: number; what?: string },
   ): Promise<StagedArtifact>;
   /**
    * The artifact's bytes (decrypted), after checking they still hash to `sha256`. Throws

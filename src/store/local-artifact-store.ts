@@ -52,7 +52,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async stage(
     source: AsyncIterable<Uint8Array> | Uint8Array,
-    options: { maxBytes?: number } = {},
+    options: { maxBytes?: number; what?: string } = {},
   ): Promise<StagedArtifact> {
     await mkdir(this.tmp, { recursive: true });
     const localPath = join(this.tmp, `${Date.now()}-${randomToken(9)}.part`);
@@ -68,7 +68,7 @@ export class LocalArtifactStore implements ArtifactStore {
         if (options.maxBytes !== undefined && size > options.maxBytes) {
           throw new GalenError(
             'payload_too_large',
-            `the model file is larger than the ${options.maxBytes} bytes allowed (http.uploadLimitBytes)`,
+            `the ${options.what ?? 'file'} is larger than the ${options.maxBytes} bytes allowed (http.uploadLimitBytes)`,
           );
         }
         hash.update(chunk);

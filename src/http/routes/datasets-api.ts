@@ -60,12 +60,13 @@ const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: Erro
 /** Content types a dataset upload may have, and the format each implies (undefined: detect). */
 const UPLOAD_TYPES: Readonly<Record<string, DatasetFormat | undefined>> = {
   'text/csv': 'csv',
-  // JSON lines hold a table or sequences: detected from the first line.
+  // JSON lines hold a table or sequences: detected from the first line (never CSV).
   'application/x-ndjson': undefined,
   'application/jsonl': undefined,
   'application/zip': undefined,
   'application/octet-stream': undefined,
 };
+const JSON_LINES_TYPES = new Set(['application/x-ndjson', 'application/jsonl']);
 
 export function datasetsApiRoutes(app: FastifyInstance, galen: Galen): void {
   void app.register((upload) => {
@@ -99,6 +100,7 @@ export function datasetsApiRoutes(app: FastifyInstance, galen: Galen): void {
             name,
             file: request.body as AsyncIterable<Uint8Array>,
             format: query.format ?? UPLOAD_TYPES[type],
+            jsonLines: JSON_LINES_TYPES.has(type),
             target: query.target,
             description: query.description,
             maxBytes: galen.config.http.uploadLimitBytes,
