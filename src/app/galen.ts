@@ -132,6 +132,7 @@ export async function createGalen(
     metrics,
     monitoring,
     new Preprocessor(molecules),
+    config.tensors,
   );
   const explain = new ExplainService(registry, inference);
   const solvers = new SolverPool({ threads: config.optimize.threads, maxQueued: config.optimize.maxQueued });

@@ -309,6 +309,64 @@ export const ConfigSchema = Type.Object(
         },
       ),
     ),
+    tensors: Type.Object(
+      {
+        maxElements: Type.Integer({
+          minimum: 1,
+          default: 16_777_216,
+          description:
+            'Most tensor elements one inference request may declare, all inputs together (checked before anything is decoded).',
+        }),
+        maxBytesElements: Type.Integer({
+          minimum: 1,
+          default: 262_144,
+          description: 'Most BYTES elements (strings, files) one inference request may declare.',
+        }),
+        maxBytesElementSize: Type.Integer({
+          minimum: 1,
+          default: 16 * 1024 * 1024,
+          description: 'Largest single BYTES element of an inference request, in bytes.',
+        }),
+        maxDecodedBytes: Type.Integer({
+          minimum: 1024,
+          default: 256 * 1024 * 1024,
+          description: "Most bytes an inference request's decoded input tensors may take.",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    imageArchives: Type.Object(
+      {
+        maxEntries: Type.Integer({
+          minimum: 1,
+          default: 100_000,
+          description: 'Most files (entries) an image dataset zip or npz may hold.',
+        }),
+        maxEntryBytes: Type.Integer({
+          minimum: 1024,
+          default: 512 * 1024 * 1024,
+          description:
+            'Largest file of an image dataset archive once decompressed, in bytes (counted while inflating).',
+        }),
+        maxTotalBytes: Type.Integer({
+          minimum: 1024,
+          default: 1024 * 1024 * 1024,
+          description: 'Most bytes an image dataset archive may decompress to, all files together.',
+        }),
+        maxRatio: Type.Integer({
+          minimum: 1,
+          default: 100,
+          description:
+            'Most bytes an image dataset archive may decompress to per byte of the archive (beyond the first 16 MiB): refuses zip bombs.',
+        }),
+        maxImages: Type.Integer({
+          minimum: 1,
+          default: 1_000_000,
+          description: 'Most images an image dataset may hold.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     runtime: Type.Object(
       {
         maxConcurrentPerModel: Type.Integer({
@@ -421,6 +479,15 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
   GALEN_HTTP_UPLOAD_LIMIT_BYTES: { path: ['http', 'uploadLimitBytes'], kind: 'integer' },
+  GALEN_TENSORS_MAX_ELEMENTS: { path: ['tensors', 'maxElements'], kind: 'integer' },
+  GALEN_TENSORS_MAX_BYTES_ELEMENTS: { path: ['tensors', 'maxBytesElements'], kind: 'integer' },
+  GALEN_TENSORS_MAX_BYTES_ELEMENT_SIZE: { path: ['tensors', 'maxBytesElementSize'], kind: 'integer' },
+  GALEN_TENSORS_MAX_DECODED_BYTES: { path: ['tensors', 'maxDecodedBytes'], kind: 'integer' },
+  GALEN_IMAGE_ARCHIVES_MAX_ENTRIES: { path: ['imageArchives', 'maxEntries'], kind: 'integer' },
+  GALEN_IMAGE_ARCHIVES_MAX_ENTRY_BYTES: { path: ['imageArchives', 'maxEntryBytes'], kind: 'integer' },
+  GALEN_IMAGE_ARCHIVES_MAX_TOTAL_BYTES: { path: ['imageArchives', 'maxTotalBytes'], kind: 'integer' },
+  GALEN_IMAGE_ARCHIVES_MAX_RATIO: { path: ['imageArchives', 'maxRatio'], kind: 'integer' },
+  GALEN_IMAGE_ARCHIVES_MAX_IMAGES: { path: ['imageArchives', 'maxImages'], kind: 'integer' },
   GALEN_RUNTIME_MAX_CONCURRENT_PER_MODEL: { path: ['runtime', 'maxConcurrentPerModel'], kind: 'integer' },
   GALEN_RUNTIME_WORKERS: { path: ['runtime', 'workers'], kind: 'integer' },
   GALEN_RUNTIME_INTRA_OP_THREADS: { path: ['runtime', 'intraOpThreads'], kind: 'integer' },

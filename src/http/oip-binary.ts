@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GalenError } from '../core/index.js';
 import type { Tensor } from '../core/index.js';
 import {
+  TensorBudget,
   parseDatatype,
   parseShape,
   tensorDataToJson,
@@ -17,6 +18,7 @@ import {
   tensorFromRaw,
   tensorToRaw,
 } from '../serving/index.js';
+import type { EncodedInputs } from '../serving/index.js';
 
 /** The HTTP header that gives the byte length of the JSON inference header (lower case, as Node keeps it). */
 const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -181,30 +183,51 @@ function binaryInputBytes(inputs: InferHeader['inputs'], binary: Buffer | undefi
 }
 
 /**
- * Decodes the inputs of an inference request into tensors: JSON `data`, or the input's
- * `binary_data_size` bytes of `binary` (the body after the JSON header). Every problem names the
- * input.
+ * The inputs of an inference request in their wire form: what each declares (datatype and shape,
+ * checked here) and, for `InferenceService.infer` to call once those pass the version's signature
+ * and the limits, their decoding from JSON `data` or from the input's `binary_data_size` bytes of
+ * `binary` (the body after the JSON header). The framing is checked here too: it costs nothing.
+ * Every problem names the input.
+ */
+export function encodedInferInputs(header: InferHeader, binary: Buffer | undefined): EncodedInputs {
+  const raw = binaryInputBytes(header.inputs, binary);
+  const declared = header.inputs.map((input) => ({
+    name: input.name,
+    datatype: parseDatatype(input.name, input.datatype),
+    shape: parseShape(input.name, input.shape),
+  }));
+  return {
+    declared,
+    decode: (budget) =>
+      header.inputs.map((input, i) => {
+        const { datatype, shape } = declared[i]!;
+        const bytes = raw[i];
+        if (bytes !== undefined) return tensorFromRaw(input.name, datatype, shape, bytes, budget);
+        if (input.data === undefined)
+          throw new GalenError('invalid_input', `input "${input.name}" has no "data"`);
+        const tensor = tensorFromJson(input.name, datatype, shape, input.data, budget);
+        const contentType = input.parameters?.['content_type'];
+        if (contentType === undefined) return tensor;
+        if (contentType !== 'base64' || datatype !== 'BYTES') {
+          throw new GalenError(
+            'invalid_input',
+            `input "${input.name}" has content_type ${JSON.stringify(contentType)}; the one content type Galen reads is "base64", for BYTES inputs (e.g. image files in JSON)`,
+          );
+        }
+        return {
+          ...tensor,
+          data: (tensor.data as Buffer[]).map((b, k) => fromBase64(input.name, k, b)),
+        };
+      }),
+  };
+}
+
+/**
+ * Decodes the inputs of an inference request into tensors at once, within the default limits, for
+ * callers that take tensors rather than going through `InferenceService.infer`.
  */
 export function decodeInferInputs(header: InferHeader, binary: Buffer | undefined): Tensor[] {
-  const raw = binaryInputBytes(header.inputs, binary);
-  return header.inputs.map((input, i) => {
-    const datatype = parseDatatype(input.name, input.datatype);
-    const shape = parseShape(input.name, input.shape);
-    const bytes = raw[i];
-    if (bytes !== undefined) return tensorFromRaw(input.name, datatype, shape, bytes);
-    if (input.data === undefined)
-      throw new GalenError('invalid_input', `input "${input.name}" has no "data"`);
-    const tensor = tensorFromJson(input.name, datatype, shape, input.data);
-    const contentType = input.parameters?.['content_type'];
-    if (contentType === undefined) return tensor;
-    if (contentType !== 'base64' || datatype !== 'BYTES') {
-      throw new GalenError(
-        'invalid_input',
-        `input "${input.name}" has content_type ${JSON.stringify(contentType)}; the one content type Galen reads is "base64", for BYTES inputs (e.g. image files in JSON)`,
-      );
-    }
-    return { ...tensor, data: (tensor.data as Buffer[]).map((b, k) => fromBase64(input.name, k, b)) };
-  });
+  return encodedInferInputs(header, binary).decode(new TensorBudget());
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

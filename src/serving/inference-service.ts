@@ -12,14 +12,20 @@ import { decodeImageInputs } from '../images/index.js';
 import type { Preprocessor } from '../preprocessing/index.js';
 import { versionKey } from './model-manager.js';
 import type { ModelManager } from './model-manager.js';
-import { selectOutputs, validateInputs } from './validate-inputs.js';
+import { DEFAULT_TENSOR_LIMITS, TensorBudget, checkDeclaredLimits } from './tensor-limits.js';
+import type { EncodedInputs, TensorLimits } from './tensor-limits.js';
+import { checkDeclaredInputs, selectOutputs, validateInputs } from './validate-inputs.js';
 
 export interface InferenceRequest {
   model: string;
   /** A version number or alias; omitted = `production` alias, else the latest version. */
   version?: string | undefined;
   id?: string | undefined;
-  inputs: Tensor[];
+  /**
+   * Decoded tensors, or inputs still in their wire form: those are checked against the version's
+   * signature and the tensor limits before they are decoded.
+   */
+  inputs: Tensor[] | EncodedInputs;
   /** Output names to return; omitted = all. */
   outputs?: string[] | undefined;
   /** Longest this call may wait in the model's queue (µs); shortens the model's own limit. */
@@ -81,7 +87,13 @@ export class InferenceService {
     private readonly metrics: GalenMetrics,
     private readonly recorder?: PredictionRecorder,
     private readonly preprocessor?: Preprocessor,
+    private readonly limits: TensorLimits = DEFAULT_TENSOR_LIMITS,
   ) {}
+
+  /** The limits on what one request may make the server decode (the `tensors.*` settings). */
+  get tensorLimits(): TensorLimits {
+    return this.limits;
+  }
 
   /** Runs one inference. The version is resolved once, so a concurrent alias move cannot split it. */
   async infer(request: InferenceRequest): Promise<InferenceResult> {
@@ -92,7 +104,8 @@ export class InferenceService {
     try {
       const images = version.signature.imageInputs;
       const steps = version.signature.preprocessedInputs;
-      let inputs = images ? await decodeImageInputs(images, request.inputs) : request.inputs;
+      const given = this.decodeChecked(version, request.inputs);
+      let inputs = images ? await decodeImageInputs(images, given) : given;
       if (steps) {
         if (!this.preprocessor)
           throw new GalenError(
@@ -138,6 +151,17 @@ export class InferenceService {
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * The tensors of a request: encoded inputs are decoded only after what they declare has passed
+   * the version's signature and the limits, so no work is done for a request that cannot run.
+   */
+  private decodeChecked(version: ModelVersion, inputs: Tensor[] | EncodedInputs): Tensor[] {
+    if (Array.isArray(inputs)) return inputs;
+    checkDeclaredInputs(label(version), version.signature, inputs.declared);
+    checkDeclaredLimits(this.limits, inputs.declared);
+    return inputs.decode(new TensorBudget(this.limits));
   }
 
   /** Metadata of the version a call would use; loads it (on demand) to read the live signature. */

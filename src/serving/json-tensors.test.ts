@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { floatToHalfBits, halfBitsToFloat } from './float16.js';
 import { tensorDataToJson, tensorFromJson } from './json-tensors.js';
+import { DEFAULT_TENSOR_LIMITS, TensorBudget } from './tensor-limits.js';
 
 describe('float16', () => {
   it('round-trips values exactly representable in half precision', () => {
@@ -49,5 +50,28 @@ describe('tensorFromJson', () => {
     expect(tensorDataToJson(tensorFromJson('b', 'BOOL', [2], [true, false]))).toEqual([true, false]);
     expect(tensorDataToJson(tensorFromJson('i', 'INT64', [1], [2 ** 53 - 1]))).toEqual([2 ** 53 - 1]);
     expect(tensorDataToJson(tensorFromJson('s', 'BYTES', [1], ['肺炎']))).toEqual(['肺炎']);
+  });
+
+  it('refuses data nested deeper than the shape with a clear error, however deep', () => {
+    let deep: unknown = [1];
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    expect(() => tensorFromJson('x', 'FP32', [1, 1], [deep])).toThrow(
+      'input "x" has "data" nested deeper than its shape [1,1] has dimensions (2); send the elements flat or nested once per dimension',
+    );
+    expect(() => tensorFromJson('x', 'FP32', [1], [[1]])).toThrow(/nested deeper than its shape \[1\]/);
+    expect(Array.from(tensorFromJson('x', 'FP32', [1, 1, 2], [[[1, 2]]]).data as Float32Array)).toEqual([
+      1, 2,
+    ]);
+  });
+
+  it('refuses shapes beyond the limits before reading the data', () => {
+    expect(() => tensorFromJson('s', 'BYTES', [1_000_000], [])).toThrow(
+      'input "s" has shape [1000000] of BYTES; this server takes at most 262144 BYTES elements per request',
+    );
+    expect(() => tensorFromJson('x', 'FP32', [2 ** 40], [])).toThrow(/at most 16777216 elements per request/);
+    const tight = new TensorBudget({ ...DEFAULT_TENSOR_LIMITS, maxBytesElementSize: 3 });
+    expect(() => tensorFromJson('s', 'BYTES', [2], ['abc', 'abcd'], tight)).toThrow(
+      'input "s" element 1 is 4 bytes long; this server takes BYTES elements of at most 3 bytes',
+    );
   });
 });

@@ -13,18 +13,53 @@ import {
 } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
 import { floatToHalfBits, halfBitsToFloat } from './float16.js';
+import { TensorBudget } from './tensor-limits.js';
 
 const INT_RANGES: Partial<Record<Datatype, readonly [number, number]>> = INTEGER_RANGES;
 
-function flatten(data: unknown[]): unknown[] {
-  if (!data.some(Array.isArray)) return data;
+/**
+ * The elements of `data`, flat or nested (row-major), walked without recursion and no deeper than
+ * the shape has dimensions, so a deeply nested body gets a clear error instead of overflowing the
+ * stack. Only the first `expected` elements are kept; the rest are counted.
+ */
+function flatten(
+  name: string,
+  data: unknown[],
+  shape: readonly number[],
+  expected: number,
+): { elements: unknown[]; total: number } {
+  if (!data.some(Array.isArray)) return { elements: data, total: data.length };
+  const maxDepth = Math.max(shape.length, 1);
   const out: unknown[] = [];
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) for (const v of value) walk(v);
-    else out.push(value);
-  };
-  walk(data);
-  return out;
+  let total = 0;
+  const lists: unknown[][] = [data];
+  const next: number[] = [0];
+  while (lists.length > 0) {
+    const top = lists.length - 1;
+    const list = lists[top]!;
+    const i = next[top]!;
+    if (i === list.length) {
+      lists.pop();
+      next.pop();
+      continue;
+    }
+    next[top] = i + 1;
+    const value = list[i];
+    if (Array.isArray(value)) {
+      if (lists.length === maxDepth) {
+        throw new GalenError(
+          'invalid_input',
+          `input "${name}" has "data" nested deeper than its shape ${formatShape(shape)} has dimensions (${shape.length}); send the elements flat or nested once per dimension`,
+        );
+      }
+      lists.push(value);
+      next.push(0);
+    } else {
+      if (total < expected) out.push(value);
+      total++;
+    }
+  }
+  return { elements: out, total };
 }
 
 /** Checks a JSON shape: an array of non-negative integers. */
@@ -61,24 +96,32 @@ function badElement(
 }
 
 /**
- * Builds a tensor from an OIP JSON input.
+ * Builds a tensor from an OIP JSON input. Its allocation is accounted against `budget` (the
+ * request's; by default one with the default limits) before it is made.
  *
  * @example
  * tensorFromJson('features', 'FP32', [1, 2], [[0.5, 1.5]]);
  */
-export function tensorFromJson(name: string, datatype: Datatype, shape: number[], data: unknown): Tensor {
+export function tensorFromJson(
+  name: string,
+  datatype: Datatype,
+  shape: number[],
+  data: unknown,
+  budget: TensorBudget = new TensorBudget(),
+): Tensor {
   if (!Array.isArray(data)) {
     throw new GalenError('invalid_input', `input "${name}" must carry its elements in a "data" array`);
   }
-  const flat = flatten(data);
+  budget.reserve(name, datatype, shape);
   const expected = elementCount(shape);
-  if (flat.length !== expected) {
+  const { elements: flat, total } = flatten(name, data, shape, expected);
+  if (total !== expected) {
     throw new GalenError(
       'invalid_input',
-      `input "${name}" has ${flat.length} elements but its shape ${formatShape(shape)} needs ${expected}`,
+      `input "${name}" has ${total} elements but its shape ${formatShape(shape)} needs ${expected}`,
     );
   }
-  const n = flat.length;
+  const n = expected;
   let out: TensorData;
   switch (datatype) {
     case 'BOOL': {
@@ -116,6 +159,7 @@ export function tensorFromJson(name: string, datatype: Datatype, shape: number[]
       for (let i = 0; i < n; i++) {
         const v = flat[i];
         if (typeof v !== 'string') throw badElement(name, datatype, i, v, 'JSON strings');
+        budget.bytesElement(name, i, Buffer.byteLength(v, 'utf8'));
         a[i] = Buffer.from(v, 'utf8');
       }
       out = a;

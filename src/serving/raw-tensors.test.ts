@@ -3,6 +3,7 @@ import { DATATYPES } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
 import { floatToHalfBits } from './float16.js';
 import { ELEMENT_BYTES, tensorFromRaw, tensorToRaw } from './raw-tensors.js';
+import { DEFAULT_TENSOR_LIMITS, TensorBudget } from './tensor-limits.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const tensor = (datatype: Datatype, shape: number[], data: TensorData): Tensor => ({
@@ -150,7 +151,38 @@ describe('raw tensors: refusals name the tensor and say what was expected', () =
     expect(() => tensorFromRaw('notes', 'BYTES', [3], two)).toThrow(
       'input "notes" raw BYTES data holds 2 elements; shape [3] needs 3 (each element is a 4-byte little-endian length, then the bytes)',
     );
-    expect(() => tensorFromRaw('notes', 'BYTES', [1], two)).toThrow('holds 2 elements; shape [1] needs 1');
+    expect(() => tensorFromRaw('notes', 'BYTES', [1], two)).toThrow(
+      'holds more than 1 elements (5 bytes remain after element 0); shape [1] needs 1',
+    );
+  });
+
+  it('stops reading BYTES at the count the shape declares: millions of empty elements cost nothing', () => {
+    // 64 MiB of zero lengths once became 16 million Buffers (3.8 GB) before the shape was compared.
+    const zeros = new Uint8Array(16 * 1024 * 1024); // 4 million empty elements
+    expect(() => tensorFromRaw('notes', 'BYTES', [2], zeros)).toThrow(
+      'input "notes" raw BYTES data holds more than 2 elements (16777208 bytes remain after element 1)',
+    );
+  });
+
+  it('refuses, before reading any element, a BYTES shape beyond the limits', () => {
+    expect(() => tensorFromRaw('notes', 'BYTES', [1_000_000], new Uint8Array(4_000_000))).toThrow(
+      'input "notes" has shape [1000000] of BYTES; this server takes at most 262144 BYTES elements per request',
+    );
+    const tight = new TensorBudget({ ...DEFAULT_TENSOR_LIMITS, maxBytesElementSize: 2 });
+    expect(() =>
+      tensorFromRaw('notes', 'BYTES', [2], Buffer.from('02000000686903000000616263', 'hex'), tight),
+    ).toThrow('input "notes" element 1 is 3 bytes long; this server takes BYTES elements of at most 2 bytes');
+  });
+
+  it('refuses fixed-size tensors beyond the limits before allocating them', () => {
+    const budget = new TensorBudget({ ...DEFAULT_TENSOR_LIMITS, maxElements: 10, maxDecodedBytes: 32 });
+    tensorFromRaw('a', 'FP32', [2, 3], new Uint8Array(24), budget);
+    expect(() => tensorFromRaw('b', 'FP64', [1, 3], new Uint8Array(24), budget)).toThrow(
+      'input "b" takes the request\'s decoded tensors past 32 bytes, the most this server decodes per request',
+    );
+    expect(() => tensorFromRaw('c', 'UINT8', [5], new Uint8Array(5), budget)).toThrow(
+      'input "c" has shape [5] after the earlier inputs; this server takes at most 10 elements per request, all inputs together',
+    );
   });
 
   it('refuses a BOOL byte other than 0 or 1, naming the element', () => {

@@ -7,22 +7,9 @@
 import { endianness } from 'node:os';
 import { GalenError, allocateTensorData, elementCount, formatShape } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
+import { ELEMENT_BYTES, TensorBudget } from './tensor-limits.js';
 
-/** Bytes per element of each fixed-size datatype. */
-export const ELEMENT_BYTES: Readonly<Record<Exclude<Datatype, 'BYTES'>, number>> = {
-  BOOL: 1,
-  UINT8: 1,
-  INT8: 1,
-  UINT16: 2,
-  INT16: 2,
-  FP16: 2,
-  UINT32: 4,
-  INT32: 4,
-  FP32: 4,
-  UINT64: 8,
-  INT64: 8,
-  FP64: 8,
-};
+export { ELEMENT_BYTES };
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
@@ -34,18 +21,23 @@ function swapBytes(bytes: Uint8Array, size: number): void {
 
 /**
  * Reads one tensor from its raw bytes. The byte count must match the shape exactly; every
- * problem names the tensor and says what was expected. The result owns its memory (it never
- * aliases `bytes`), so it may be transferred to another thread.
+ * problem names the tensor and says what was expected. Every allocation is accounted against
+ * `budget` (the request's; by default one with the default limits) before it is made, and BYTES
+ * elements are read only up to the count the shape declares. The result owns its memory (it
+ * never aliases `bytes`), so it may be transferred to another thread.
  */
 export function tensorFromRaw(
   name: string,
   datatype: Datatype,
   shape: readonly number[],
   bytes: Uint8Array,
+  budget: TensorBudget = new TensorBudget(),
 ): Tensor {
   const count = elementCount(shape);
-  if (datatype === 'BYTES')
-    return { name, datatype, shape, data: readByteStrings(name, shape, count, bytes) };
+  if (datatype === 'BYTES') {
+    budget.reserve(name, datatype, shape);
+    return { name, datatype, shape, data: readByteStrings(name, shape, count, bytes, budget) };
+  }
   const size = ELEMENT_BYTES[datatype];
   if (bytes.byteLength !== count * size) {
     throw new GalenError(
@@ -53,6 +45,7 @@ export function tensorFromRaw(
       `input "${name}" has ${bytes.byteLength} bytes of raw data; shape ${formatShape(shape)} of ${datatype} needs ${count} × ${size} = ${count * size} bytes`,
     );
   }
+  budget.reserve(name, datatype, shape);
   const data = allocateTensorData(datatype, count);
   const target = new Uint8Array(data.buffer, 0, data.byteLength);
   target.set(bytes);
@@ -69,15 +62,33 @@ export function tensorFromRaw(
   return { name, datatype, shape, data };
 }
 
-function readByteStrings(name: string, shape: readonly number[], count: number, bytes: Uint8Array): Buffer[] {
+/**
+ * The BYTES elements of `bytes`, exactly `count` of them: reading stops at the first element
+ * beyond the shape, so a body of millions of empty elements costs nothing before it is refused.
+ */
+function readByteStrings(
+  name: string,
+  shape: readonly number[],
+  count: number,
+  bytes: Uint8Array,
+  budget: TensorBudget,
+): Buffer[] {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Buffer[] = [];
+  const layout = 'each element is a 4-byte little-endian length, then the bytes';
+  const out = new Array<Buffer>(count);
   let offset = 0;
-  while (offset < view.length) {
+  let i = 0;
+  for (; offset < view.length; i++) {
+    if (i === count) {
+      throw new GalenError(
+        'invalid_input',
+        `input "${name}" raw BYTES data holds more than ${count} elements (${view.length - offset} bytes remain after element ${count - 1}); shape ${formatShape(shape)} needs ${count} (${layout})`,
+      );
+    }
     if (offset + 4 > view.length) {
       throw new GalenError(
         'invalid_input',
-        `input "${name}" raw BYTES data ends inside the 4-byte length of element ${out.length}`,
+        `input "${name}" raw BYTES data ends inside the 4-byte length of element ${i}`,
       );
     }
     const length = view.readUInt32LE(offset);
@@ -85,16 +96,17 @@ function readByteStrings(name: string, shape: readonly number[], count: number, 
     if (offset + length > view.length) {
       throw new GalenError(
         'invalid_input',
-        `input "${name}" raw BYTES element ${out.length} declares ${length} bytes but only ${view.length - offset} remain`,
+        `input "${name}" raw BYTES element ${i} declares ${length} bytes but only ${view.length - offset} remain`,
       );
     }
-    out.push(Buffer.from(view.subarray(offset, offset + length))); // copied: never alias the request
+    budget.bytesElement(name, i, length);
+    out[i] = Buffer.from(view.subarray(offset, offset + length)); // copied: never alias the request
     offset += length;
   }
-  if (out.length !== count) {
+  if (i !== count) {
     throw new GalenError(
       'invalid_input',
-      `input "${name}" raw BYTES data holds ${out.length} elements; shape ${formatShape(shape)} needs ${count} (each element is a 4-byte little-endian length, then the bytes)`,
+      `input "${name}" raw BYTES data holds ${i} elements; shape ${formatShape(shape)} needs ${count} (${layout})`,
     );
   }
   return out;

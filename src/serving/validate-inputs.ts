@@ -6,29 +6,61 @@
 import { isUtf8 } from 'node:buffer';
 import { GalenError, formatShape, shapeMatches } from '../core/index.js';
 import type { Signature, Tensor, TensorSpec } from '../core/index.js';
+import type { DeclaredInput } from './tensor-limits.js';
 
 const list = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
+
+/** The spec `input` is for: its name known, given once, its datatype and shape as the spec says. */
+function checkAgainstSpec(
+  label: string,
+  specs: ReadonlyMap<string, TensorSpec>,
+  seen: Set<string>,
+  input: DeclaredInput,
+): void {
+  const spec = specs.get(input.name);
+  if (!spec) {
+    throw new GalenError(
+      'invalid_input',
+      `${label} has no input "${input.name}"; its inputs are ${list([...specs.keys()])}`,
+    );
+  }
+  if (seen.has(input.name))
+    throw new GalenError('invalid_input', `input "${input.name}" is given more than once`);
+  seen.add(input.name);
+  if (input.datatype !== spec.datatype) {
+    throw new GalenError(
+      'invalid_input',
+      `input "${input.name}" has datatype ${input.datatype}; ${label} expects ${spec.datatype}`,
+    );
+  }
+  if (!shapeMatches(spec.shape, input.shape)) {
+    throw new GalenError(
+      'invalid_input',
+      `input "${input.name}" has shape ${formatShape(input.shape)}; ${label} expects ${formatShape(spec.shape)} (-1 = any size)`,
+    );
+  }
+}
+
+/**
+ * Checks what a request declares (names, datatypes, shapes) against the inputs a client may send
+ * (the graph's own and their alternatives), before any element is decoded. Inputs left out are
+ * found after decoding, by `validateInputs`, once alternatives have become graph inputs.
+ */
+export function checkDeclaredInputs(
+  label: string,
+  signature: Signature,
+  declared: readonly DeclaredInput[],
+): void {
+  const specs = new Map(servedInputs(signature).map((s) => [s.name, s]));
+  const seen = new Set<string>();
+  for (const input of declared) checkAgainstSpec(label, specs, seen, input);
+}
 
 export function validateInputs(label: string, signature: Signature, inputs: readonly Tensor[]): void {
   const specs = new Map(signature.inputs.map((s) => [s.name, s]));
   const seen = new Set<string>();
   for (const tensor of inputs) {
-    const spec = specs.get(tensor.name);
-    if (!spec) {
-      throw new GalenError(
-        'invalid_input',
-        `${label} has no input "${tensor.name}"; its inputs are ${list([...specs.keys()])}`,
-      );
-    }
-    if (seen.has(tensor.name))
-      throw new GalenError('invalid_input', `input "${tensor.name}" is given more than once`);
-    seen.add(tensor.name);
-    if (tensor.datatype !== spec.datatype) {
-      throw new GalenError(
-        'invalid_input',
-        `input "${tensor.name}" has datatype ${tensor.datatype}; ${label} expects ${spec.datatype}`,
-      );
-    }
+    checkAgainstSpec(label, specs, seen, tensor);
     if (tensor.datatype === 'BYTES') {
       // ONNX Runtime's string tensors hold text: other bytes would be silently replaced.
       const bad = (tensor.data as Buffer[]).findIndex((b) => !isUtf8(b));
@@ -38,12 +70,6 @@ export function validateInputs(label: string, signature: Signature, inputs: read
           `input "${tensor.name}" element ${bad} is not valid UTF-8; ${label} takes BYTES as UTF-8 text (ONNX string tensors)`,
         );
       }
-    }
-    if (!shapeMatches(spec.shape, tensor.shape)) {
-      throw new GalenError(
-        'invalid_input',
-        `input "${tensor.name}" has shape ${formatShape(tensor.shape)}; ${label} expects ${formatShape(spec.shape)} (-1 = any size)`,
-      );
     }
   }
   const missing = signature.inputs

@@ -335,12 +335,13 @@ describe('TensorFlow Serving REST API', () => {
           { instances: [row.slice(0, 29)] },
           /input "features" has shape \[1,29\]; .* expects \[-1,30\]/,
         ],
+        // Shapes that fit the signature (x is [-1,3]), so the lists themselves are read and refused.
         [
-          'breast-cancer',
-          { inputs: [[1, 2], [3]] },
-          /inputs\[1\] has 1 elements where 2 belong: the lists of input "features" must be rectangular/,
+          'tf-fp16',
+          { inputs: [[1, 2, 3], [3]] },
+          /inputs\[1\] has 1 elements where 3 belong: the lists of input "x" must be rectangular/,
         ],
-        ['breast-cancer', { inputs: [[1, [2]]] }, /inputs\[0\]\[1\] is a list where a single value belongs/],
+        ['tf-fp16', { inputs: [[1, [2], 3]] }, /inputs\[0\]\[1\] is a list where a single value belongs/],
         [
           'breast-cancer',
           { instances: [{ feature: row }] },

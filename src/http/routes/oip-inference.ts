@@ -12,7 +12,7 @@ import type { Signature } from '../../core/index.js';
 import { alternativeInputs, parseTimeoutMicros, servedInputs } from '../../serving/index.js';
 import {
   binaryPartOf,
-  decodeInferInputs,
+  encodedInferInputs,
   encodeInferResponse,
   planOutputs,
   registerInferBodyParsers,
@@ -141,7 +141,7 @@ export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, state: Se
             model,
             version,
             id: body.id,
-            inputs: decodeInferInputs(body, binaryPartOf(request)),
+            inputs: encodedInferInputs(body, binaryPartOf(request)),
             outputs: plan.names,
             timeoutMicros: parseTimeoutMicros(body.parameters?.['timeout']),
             protocol: 'oip-http',

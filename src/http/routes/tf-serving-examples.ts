@@ -6,6 +6,8 @@
  */
 import { formatShape } from '../../core/index.js';
 import type { GalenError, Signature, Tensor, TensorSpec } from '../../core/index.js';
+import { declaredCount } from '../../serving/index.js';
+import type { EncodedInputs } from '../../serving/index.js';
 import {
   elementReader,
   elementSink,
@@ -41,7 +43,9 @@ const featureRule = (spec: TensorSpec, width: number): string =>
       : `a list of ${width} values per example`;
 
 /**
- * Decodes the examples of a :classify or :regress body into one tensor per model input.
+ * Reads the examples of a :classify or :regress body: one input per model input, shaped by the
+ * number of examples and the features of the first, decoded by `InferenceService.infer` once those
+ * shapes have passed the signature and the limits (every example is checked then).
  *
  * @example
  * decodeExamples('regress', { context: { b: 10 }, examples: [{ a: 1 }, { a: 2 }] }, signature);
@@ -50,7 +54,7 @@ export function decodeExamples(
   verb: ExampleVerb,
   body: { context?: unknown; examples?: unknown },
   signature: Signature,
-): Tensor[] {
+): EncodedInputs {
   const { examples, context } = body;
   if (!Array.isArray(examples) || examples.length === 0) {
     throw invalid(
@@ -71,8 +75,9 @@ export function decodeExamples(
 
   const n = examples.length;
   const widths = signature.inputs.map((s) => featureWidth(s, verb));
-  const sinks: (ElementSink | undefined)[] = signature.inputs.map(() => undefined);
-  for (let r = 0; r < n; r++) {
+
+  /** The values of each input in example `r`, every one checked against the input's width. */
+  const featuresOf = (r: number): { values: unknown[]; list: boolean }[] => {
     const example: unknown = examples[r];
     if (!isNamedObject(example))
       throw invalid(
@@ -85,38 +90,57 @@ export function decodeExamples(
           `feature "${key}" is in both "context" and examples[${r}]; a context feature must not appear in the examples`,
         );
     }
-    for (let k = 0; k < signature.inputs.length; k++) {
-      const spec = signature.inputs[k]!;
-      const where = `examples[${r}].${spec.name}`;
+    return signature.inputs.map((spec, k) => {
       const value = spec.name in example ? example[spec.name] : context?.[spec.name];
       if (value === undefined)
         throw invalid(
           `examples[${r}] has no feature "${spec.name}" (nor has "context"); every example needs ${describe(signature.inputs)}`,
         );
       const values: unknown[] = Array.isArray(value) ? value : [value];
+      // An input shaped [-1,-1] takes the width of the first example's feature.
       if (widths[k]! < 0) widths[k] = values.length;
-      const width = widths[k]!;
-      if (values.length !== width) {
+      if (values.length !== widths[k]) {
         throw invalid(
-          `${where} is ${showJson(value)}; input "${spec.name}" ${formatShape(spec.shape)} takes ${featureRule(spec, width)}`,
+          `examples[${r}].${spec.name} is ${showJson(value)}; input "${spec.name}" ${formatShape(spec.shape)} takes ${featureRule(spec, widths[k]!)}`,
         );
       }
-      const sink = (sinks[k] ??= elementSink(spec.datatype, n * width));
-      for (let j = 0; j < width; j++) {
-        const rule = sink.put(r * width + j, values[j]);
-        if (rule !== undefined)
-          throw invalid(
-            `${where}${Array.isArray(value) ? `[${j}]` : ''} is ${showJson(values[j])}; input "${spec.name}" is ${rule}`,
-          );
-      }
-    }
-  }
-  return signature.inputs.map((spec, k) => ({
+      return { values, list: Array.isArray(value) };
+    });
+  };
+
+  featuresOf(0); // the first example fixes every width, so the shapes are known before decoding
+  const declared = signature.inputs.map((spec, k) => ({
     name: spec.name,
     datatype: spec.datatype,
     shape: spec.shape.length === 1 ? [n] : [n, widths[k]!],
-    data: sinks[k]!.data,
   }));
+  return {
+    declared,
+    decode(budget) {
+      const sinks: ElementSink[] = declared.map((d) => {
+        budget.reserve(d.name, d.datatype, d.shape);
+        return elementSink(d.datatype, declaredCount(d.shape), (i, length) =>
+          budget.bytesElement(d.name, i, length),
+        );
+      });
+      for (let r = 0; r < n; r++) {
+        const features = featuresOf(r);
+        for (let k = 0; k < features.length; k++) {
+          const spec = signature.inputs[k]!;
+          const { values, list } = features[k]!;
+          const width = widths[k]!;
+          for (let j = 0; j < width; j++) {
+            const rule = sinks[k]!.put(r * width + j, values[j]);
+            if (rule !== undefined)
+              throw invalid(
+                `examples[${r}].${spec.name}${list ? `[${j}]` : ''} is ${showJson(values[j])}; input "${spec.name}" is ${rule}`,
+              );
+          }
+        }
+      }
+      return declared.map((d, k) => ({ ...d, data: sinks[k]!.data }));
+    },
+  };
 }
 
 const CLASS_SCORES = /prob|score/i;

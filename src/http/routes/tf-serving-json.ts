@@ -5,8 +5,10 @@
  * batch as the first dimension). A value that does not fit is refused with where it is and what
  * is allowed.
  */
-import { elementCount, formatShape } from '../../core/index.js';
+import { formatShape } from '../../core/index.js';
 import type { GalenError, Signature, Tensor, TensorSpec } from '../../core/index.js';
+import { declaredCount } from '../../serving/index.js';
+import type { DeclaredInput, EncodedInputs, TensorBudget } from '../../serving/index.js';
 import {
   elementReader,
   elementSink,
@@ -19,11 +21,15 @@ import type { ElementSink } from './tf-serving-values.js';
 
 export type PredictFormat = 'row' | 'columnar';
 
-/** The shape of a nested JSON list, read down its first elements (a value is a scalar: []). */
-export function nestedShape(value: unknown): number[] {
+/**
+ * The shape of a nested JSON list, read down its first elements (a value is a scalar: []), at most
+ * `maxDepth` levels down: deeper lists are never read, so a body nested thousands deep costs no
+ * more than one the model can take (the shape then has one dimension too many, and is refused).
+ */
+export function nestedShape(value: unknown, maxDepth: number): number[] {
   const dims: number[] = [];
   let v = value;
-  while (Array.isArray(v)) {
+  while (Array.isArray(v) && dims.length < maxDepth) {
     dims.push(v.length);
     if (v.length === 0) break;
     v = v[0];
@@ -36,28 +42,48 @@ const pathKey = (key: string): string =>
 
 /**
  * Fills one input's tensor from JSON of a known shape: the whole tensor (columnar) or one
- * instance after another (row). Every list must have the size the shape says at its depth.
+ * instance after another (row). Every list must have the size the shape says at its depth. The
+ * shape is read (and declared) first; the tensor is allocated by `allocate`, within the request's
+ * budget, once the declaration has passed the signature.
  */
 class TensorFiller {
   /** Row being filled (row format), for error paths; -1 for columnar. */
   row = -1;
   private pos = 0;
-  private readonly sink: ElementSink;
+  private sink: ElementSink | undefined;
   private readonly stack: number[] = [];
+  /** Shape of one instance (row) or of the whole tensor (columnar), at most one level deeper than the spec. */
+  readonly dims: readonly number[];
+  /** The whole tensor's shape, as the request declares it. */
+  readonly shape: readonly number[];
 
   constructor(
     readonly spec: TensorSpec,
-    /** Shape of one instance (row) or of the whole tensor (columnar). */
-    readonly dims: readonly number[],
-    items: number,
+    first: unknown,
+    /** Instances (row), or undefined for columnar. */
+    items: number | undefined,
     private readonly root: 'instances' | 'inputs',
     private readonly key: string | undefined,
   ) {
-    this.sink = elementSink(spec.datatype, items * elementCount(dims));
+    const rank = spec.shape.length;
+    this.dims = nestedShape(first, items === undefined ? rank + 1 : rank);
+    this.shape = items === undefined ? this.dims : [items, ...this.dims];
   }
 
-  tensor(shape: readonly number[]): Tensor {
-    return { name: this.spec.name, datatype: this.spec.datatype, shape, data: this.sink.data };
+  declared(): DeclaredInput {
+    return { name: this.spec.name, datatype: this.spec.datatype, shape: this.shape };
+  }
+
+  allocate(budget: TensorBudget): void {
+    budget.reserve(this.spec.name, this.spec.datatype, this.shape);
+    const name = this.spec.name;
+    this.sink = elementSink(this.spec.datatype, declaredCount(this.shape), (i, length) =>
+      budget.bytesElement(name, i, length),
+    );
+  }
+
+  tensor(): Tensor {
+    return { name: this.spec.name, datatype: this.spec.datatype, shape: this.shape, data: this.sink!.data };
   }
 
   private path(depth: number): string {
@@ -81,11 +107,13 @@ class TensorFiller {
     return invalid(`${this.path(depth)} is ${showJson(value)}; input "${this.spec.name}" is ${rule}`);
   }
 
+  /** Stores `value` (at `depth` of `dims`); recursion is bounded by the rank, checked before. */
   fill(value: unknown, depth: number): void {
     const dims = this.dims;
+    const sink = this.sink!;
     if (depth === dims.length) {
       // Sinks refuse lists, so a list nested too deep fails here too.
-      const rule = this.sink.put(this.pos, value);
+      const rule = sink.put(this.pos, value);
       if (rule !== undefined) throw this.badElement(depth, value, rule);
       this.pos++;
       return;
@@ -101,7 +129,6 @@ class TensorFiller {
       );
     if (depth === dims.length - 1) {
       // The innermost lists hold the elements: store them without a call of fill per element.
-      const sink = this.sink;
       let pos = this.pos;
       for (let i = 0; i < size; i++) {
         const rule = sink.put(pos++, value[i]);
@@ -128,7 +155,19 @@ function describeInputs(signature: Signature): string {
   return signature.inputs.map((s) => `"${s.name}" ${s.datatype} ${formatShape(s.shape)}`).join(', ');
 }
 
-function decodeRows(instances: unknown, signature: Signature): Tensor[] {
+/** Inputs whose shapes are read and declared now, filled by `fill` once allocated. */
+function encoded(fillers: readonly TensorFiller[], fill: () => void): EncodedInputs {
+  return {
+    declared: fillers.map((f) => f.declared()),
+    decode(budget) {
+      for (const f of fillers) f.allocate(budget);
+      fill();
+      return fillers.map((f) => f.tensor());
+    },
+  };
+}
+
+function decodeRows(instances: unknown, signature: Signature): EncodedInputs {
   if (!Array.isArray(instances))
     throw invalid(
       `"instances" is ${showJson(instances)}; the row format needs a list with one entry per instance`,
@@ -142,89 +181,95 @@ function decodeRows(instances: unknown, signature: Signature): Tensor[] {
         `the model has ${signature.inputs.length} inputs (${describeInputs(signature)}), so each instance must be an object keyed by input name`,
       );
     }
-    const filler = new TensorFiller(signature.inputs[0]!, nestedShape(first), n, 'instances', undefined);
-    for (let r = 0; r < n; r++) {
-      const instance: unknown = instances[r];
-      if (r > 0 && isNamedObject(instance))
-        throw invalid(
-          `instances[${r}] is an object, but instances[0] is not; instances are all values or all objects`,
-        );
-      filler.row = r;
-      filler.fill(instance, 0);
-    }
-    return [filler.tensor([n, ...filler.dims])];
+    const filler = new TensorFiller(signature.inputs[0]!, first, n, 'instances', undefined);
+    return encoded([filler], () => {
+      for (let r = 0; r < n; r++) {
+        const instance: unknown = instances[r];
+        if (r > 0 && isNamedObject(instance))
+          throw invalid(
+            `instances[${r}] is an object, but instances[0] is not; instances are all values or all objects`,
+          );
+        filler.row = r;
+        filler.fill(instance, 0);
+      }
+    });
   }
 
+  // instances[0] names the inputs and gives their shapes; every other instance must match it.
   const specs = new Map(signature.inputs.map((s) => [s.name, s]));
   const fillers = new Map<string, TensorFiller>();
-  for (let r = 0; r < n; r++) {
-    const instance: unknown = instances[r];
-    if (!isNamedObject(instance)) {
+  for (const key in first) {
+    const spec = specs.get(key);
+    if (spec === undefined)
       throw invalid(
-        `instances[${r}] is ${showJson(instance)}, but instances[0] is an object keyed by input name; every instance must be one`,
+        `instances[0] has "${key}", which is not an input; the inputs are ${describeInputs(signature)}`,
       );
-    }
-    let count = 0;
-    for (const key in instance) {
-      let filler = fillers.get(key);
-      if (filler === undefined) {
-        // Only instances[0] creates fillers: it has every input, or the count check below refuses it.
-        const spec = specs.get(key);
-        if (spec === undefined)
-          throw invalid(
-            `instances[${r}] has "${key}", which is not an input; the inputs are ${describeInputs(signature)}`,
-          );
-        filler = new TensorFiller(spec, nestedShape(instance[key]), n, 'instances', key);
-        fillers.set(key, filler);
-      }
-      filler.row = r;
-      filler.fill(instance[key], 0);
-      count++;
-    }
-    if (count !== specs.size) {
-      const missing = missingInputs(signature, (name) => name in instance);
-      throw invalid(
-        `instances[${r}] lacks input(s) ${quoteList(missing)}; every instance needs ${describeInputs(signature)}`,
-      );
-    }
+    fillers.set(key, new TensorFiller(spec, first[key], n, 'instances', key));
   }
-  return [...fillers.values()].map((f) => f.tensor([n, ...f.dims]));
+  return encoded([...fillers.values()], () => {
+    for (let r = 0; r < n; r++) {
+      const instance: unknown = instances[r];
+      if (!isNamedObject(instance)) {
+        throw invalid(
+          `instances[${r}] is ${showJson(instance)}, but instances[0] is an object keyed by input name; every instance must be one`,
+        );
+      }
+      let count = 0;
+      for (const key in instance) {
+        const filler = fillers.get(key);
+        if (filler === undefined)
+          throw invalid(
+            `instances[${r}] has "${key}", which is not ${specs.has(key) ? 'in instances[0]' : 'an input'}; the inputs are ${describeInputs(signature)}`,
+          );
+        filler.row = r;
+        filler.fill(instance[key], 0);
+        count++;
+      }
+      if (count !== specs.size) {
+        const missing = missingInputs(signature, (name) => name in instance);
+        throw invalid(
+          `instances[${r}] lacks input(s) ${quoteList(missing)}; every instance needs ${describeInputs(signature)}`,
+        );
+      }
+    }
+  });
 }
 
-function decodeColumns(inputs: unknown, signature: Signature): Tensor[] {
+function decodeColumns(inputs: unknown, signature: Signature): EncodedInputs {
   if (!isNamedObject(inputs)) {
     if (signature.inputs.length !== 1) {
       throw invalid(
         `"inputs" is a single value, but the model has ${signature.inputs.length} inputs; send an object keyed by input name: ${describeInputs(signature)}`,
       );
     }
-    const filler = new TensorFiller(signature.inputs[0]!, nestedShape(inputs), 1, 'inputs', undefined);
-    filler.fill(inputs, 0);
-    return [filler.tensor(filler.dims)];
+    const filler = new TensorFiller(signature.inputs[0]!, inputs, undefined, 'inputs', undefined);
+    return encoded([filler], () => filler.fill(inputs, 0));
   }
   const specs = new Map(signature.inputs.map((s) => [s.name, s]));
-  const tensors: Tensor[] = [];
+  const fillers: TensorFiller[] = [];
   for (const key in inputs) {
     const spec = specs.get(key);
     if (spec === undefined)
       throw invalid(
         `"inputs" has "${key}", which is not an input; the inputs are ${describeInputs(signature)}`,
       );
-    const filler = new TensorFiller(spec, nestedShape(inputs[key]), 1, 'inputs', key);
-    filler.fill(inputs[key], 0);
-    tensors.push(filler.tensor(filler.dims));
+    fillers.push(new TensorFiller(spec, inputs[key], undefined, 'inputs', key));
   }
-  if (tensors.length !== specs.size) {
+  if (fillers.length !== specs.size) {
     const missing = missingInputs(signature, (name) => name in inputs);
     throw invalid(
       `"inputs" lacks input(s) ${quoteList(missing)}; the model needs ${describeInputs(signature)}`,
     );
   }
-  return tensors;
+  return encoded(fillers, () => {
+    for (const f of fillers) f.fill(inputs[f.spec.name], 0);
+  });
 }
 
 /**
- * Decodes a :predict body into tensors of the signature's datatypes.
+ * Reads a :predict body against a signature: its format, and its inputs with the shapes the JSON
+ * nesting gives them, decoded into tensors of the signature's datatypes by `InferenceService.infer`
+ * once those shapes have passed the signature and the limits.
  *
  * @example
  * decodePredictRequest({ instances: [[1, 2, 3], [4, 5, 6]] }, signature); // one input, shape [2,3]
@@ -232,7 +277,7 @@ function decodeColumns(inputs: unknown, signature: Signature): Tensor[] {
 export function decodePredictRequest(
   body: { instances?: unknown; inputs?: unknown },
   signature: Signature,
-): { format: PredictFormat; inputs: Tensor[] } {
+): { format: PredictFormat; inputs: EncodedInputs } {
   const hasRows = body.instances !== undefined;
   const hasColumns = body.inputs !== undefined;
   if (hasRows && hasColumns)

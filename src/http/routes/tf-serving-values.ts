@@ -74,7 +74,16 @@ export interface ElementSink {
   put(i: number, value: unknown): string | undefined;
 }
 
-export function elementSink(datatype: Datatype, n: number): ElementSink {
+/**
+ * A sink for `n` elements of `datatype`, allocated now: the caller has accounted them against the
+ * request's budget. `onBytes` hears of each BYTES element's length before it is copied (and may
+ * throw to refuse it).
+ */
+export function elementSink(
+  datatype: Datatype,
+  n: number,
+  onBytes: (i: number, length: number) => void = () => undefined,
+): ElementSink {
   const rule = `${datatype}, which takes ${allowedValues(datatype)}`;
   switch (datatype) {
     case 'FP32': {
@@ -170,6 +179,7 @@ export function elementSink(datatype: Datatype, n: number): ElementSink {
         data: a,
         put(i, v) {
           if (typeof v === 'string') {
+            onBytes(i, Buffer.byteLength(v, 'utf8'));
             a[i] = Buffer.from(v, 'utf8');
             return undefined;
           }
@@ -178,6 +188,7 @@ export function elementSink(datatype: Datatype, n: number): ElementSink {
             return `${rule}; this "b64" is not standard base64 (A-Z a-z 0-9 + /, = padding)`;
           // Bytes a graph's string input cannot hold (not UTF-8) are refused when the inputs are
           // checked against the model; an encoded-image input takes any bytes.
+          onBytes(i, Buffer.byteLength(v.b64, 'base64'));
           a[i] = Buffer.from(v.b64, 'base64');
           return undefined;
         },
