@@ -9,6 +9,8 @@ export type {
 } from './graph-builder.js';
 export { onnxElemType } from './proto.js';
 export { readOnnxModelInfo } from './read-model-info.js';
+export { assertNoExternalData, findExternalData } from './external-data.js';
+export type { ExternalTensor } from './external-data.js';
 export type { OnnxModelInfo } from './read-model-info.js';
 export { compileTabularNetwork, compileTabularPipeline, compileVectorTreeModel } from './tabular-pipeline.js';
 export type { CompileTabularNetworkOptions, CompileTabularPipelineOptions } from './tabular-pipeline.js';

@@ -3,6 +3,7 @@
  * it, so the registry can describe and vet uploaded models before ONNX Runtime ever loads them.
  */
 import { GalenError, invalidInput } from '../core/index.js';
+import { assertNoExternalData } from './external-data.js';
 import { int64ToNumber, proto } from './proto.js';
 import type { onnx } from './proto.js';
 
@@ -23,8 +24,11 @@ export interface OnnxModelInfo {
 }
 
 /**
- * Parses ONNX ModelProto bytes and returns the model's self-description.
- * @throws GalenError `invalid_input` when the bytes are not an ONNX model with a graph.
+ * Parses ONNX ModelProto bytes and returns the model's self-description. Every registration reads
+ * this before ONNX Runtime sees the file, so it is also where a model that could read the server's
+ * files (a tensor in external data) is refused.
+ * @throws GalenError `invalid_input` when the bytes are not an ONNX model with a graph, or a
+ *   tensor keeps its data in an external file.
  */
 export function readOnnxModelInfo(bytes: Uint8Array): OnnxModelInfo {
   const model = decodeModel(bytes);
@@ -36,6 +40,7 @@ export function readOnnxModelInfo(bytes: Uint8Array): OnnxModelInfo {
       `the file is not an ONNX model: ${graph ? 'ir_version is not set' : 'it has no graph'} (${bytes.length} bytes read)`,
     );
   }
+  assertNoExternalData(bytes);
   const metadata: Record<string, string> = {};
   for (const entry of model.metadataProps) metadata[entry.key ?? ''] = entry.value ?? '';
   const operators = new Set<string>();
