@@ -11,6 +11,10 @@ import { GalenError } from '../core/index.js';
 
 const MAGIC = Buffer.from('GALENC01');
 const WRAP_AAD = Buffer.from('galen-data-key');
+/** Every GCM tag is 16 bytes. Fixed on decryption, else Node accepts a tag cut to 4 bytes. */
+const TAG_BYTES = 16;
+/** iv (12) | wrapped data key (32) | tag (16). */
+const WRAPPED_BYTES = 12 + 32 + TAG_BYTES;
 
 interface Header {
   v: 1;
@@ -82,10 +86,10 @@ export class ArtifactCipher {
 
   /** The header of a sealed object and where it ends, or why it cannot be read. */
   private static readHeader(bytes: Buffer): { header: Header; headEnd: number } | string {
-    if (!ArtifactCipher.isSealed(bytes) || bytes.length < MAGIC.length + 4 + 16)
+    if (!ArtifactCipher.isSealed(bytes) || bytes.length < MAGIC.length + 4 + TAG_BYTES)
       return 'not an encrypted object';
     const headEnd = MAGIC.length + 4 + bytes.readUInt32LE(MAGIC.length);
-    if (headEnd + 16 > bytes.length) return 'truncated';
+    if (headEnd + TAG_BYTES > bytes.length) return 'truncated';
     try {
       return {
         header: JSON.parse(bytes.subarray(MAGIC.length + 4, headEnd).toString('utf8')) as Header,
@@ -109,16 +113,22 @@ export class ArtifactCipher {
     const { header, headEnd } = read;
     const master = this.keys.get(header.kid);
     if (!master) throw refuse(`it was sealed with master key ${header.kid}, which is not configured`);
+    const wrapped = Buffer.from(typeof header.wrapped === 'string' ? header.wrapped : '', 'base64');
+    if (wrapped.length !== WRAPPED_BYTES) throw refuse(`its wrapped data key is not ${WRAPPED_BYTES} bytes`);
     try {
-      const wrapped = Buffer.from(header.wrapped, 'base64');
-      const unwrapper = createDecipheriv('aes-256-gcm', master, wrapped.subarray(0, 12)).setAAD(WRAP_AAD);
-      unwrapper.setAuthTag(wrapped.subarray(44, 60));
+      const unwrapper = createDecipheriv('aes-256-gcm', master, wrapped.subarray(0, 12), {
+        authTagLength: TAG_BYTES,
+      }).setAAD(WRAP_AAD);
+      unwrapper.setAuthTag(wrapped.subarray(44, WRAPPED_BYTES));
       const dataKey = Buffer.concat([unwrapper.update(wrapped.subarray(12, 44)), unwrapper.final()]);
-      const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(header.iv, 'base64')).setAAD(
-        bytes.subarray(0, headEnd),
-      );
-      decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-      return Buffer.concat([decipher.update(bytes.subarray(headEnd, bytes.length - 16)), decipher.final()]);
+      const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(header.iv, 'base64'), {
+        authTagLength: TAG_BYTES,
+      }).setAAD(bytes.subarray(0, headEnd));
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      return Buffer.concat([
+        decipher.update(bytes.subarray(headEnd, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
     } catch {
       throw refuse('authentication failed');
     }
