@@ -108,11 +108,6 @@ export const ConfigSchema = Type.Object(
           default: 8081,
           description: 'gRPC port (0 = any free port); it listens on `host` too.',
         }),
-      },
-      { default: {}, additionalProperties: false },
-    ),
-    http: Type.Object(
-      {
         maxMessageBytes: Type.Optional(
           Type.Integer({
             minimum: 1024,
@@ -138,6 +133,11 @@ export const ConfigSchema = Type.Object(
           description:
             'Most strings a ModelInfer request may carry in `contents.bytes_contents`, all inputs together.',
         }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    http: Type.Object(
+      {
         bodyLimitBytes: Type.Integer({
           minimum: 1024,
           default: 64 * 1024 * 1024,
@@ -477,6 +477,10 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_OIDC_ROLE_MAP: { path: ['oidc', 'roleMap'], kind: 'json' },
   GALEN_GRPC_ENABLED: { path: ['grpc', 'enabled'], kind: 'boolean' },
   GALEN_GRPC_PORT: { path: ['grpc', 'port'], kind: 'integer' },
+  GALEN_GRPC_MAX_MESSAGE_BYTES: { path: ['grpc', 'maxMessageBytes'], kind: 'integer' },
+  GALEN_GRPC_MAX_CONCURRENT_STREAMS: { path: ['grpc', 'maxConcurrentStreams'], kind: 'integer' },
+  GALEN_GRPC_MAX_CONTENTS_ELEMENTS: { path: ['grpc', 'maxContentsElements'], kind: 'integer' },
+  GALEN_GRPC_MAX_BYTES_ELEMENTS: { path: ['grpc', 'maxBytesElements'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
   GALEN_HTTP_UPLOAD_LIMIT_BYTES: { path: ['http', 'uploadLimitBytes'], kind: 'integer' },
   GALEN_TENSORS_MAX_ELEMENTS: { path: ['tensors', 'maxElements'], kind: 'integer' },
@@ -529,10 +533,6 @@ function parseEnv(name: string, raw: string, kind: EnvKind, problems: string[]):
       .map((x) => x.trim())
       .filter(Boolean);
   if (kind === 'json') {
-  GALEN_GRPC_MAX_MESSAGE_BYTES: { path: ['grpc', 'maxMessageBytes'], kind: 'integer' },
-  GALEN_GRPC_MAX_CONCURRENT_STREAMS: { path: ['grpc', 'maxConcurrentStreams'], kind: 'integer' },
-  GALEN_GRPC_MAX_CONTENTS_ELEMENTS: { path: ['grpc', 'maxContentsElements'], kind: 'integer' },
-  GALEN_GRPC_MAX_BYTES_ELEMENTS: { path: ['grpc', 'maxBytesElements'], kind: 'integer' },
     try {
       return JSON.parse(raw) as Json;
     } catch (err) {
