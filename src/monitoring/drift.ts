@@ -44,7 +44,8 @@ export const PSI_THRESHOLD = 0.2;
 export const P_THRESHOLD = 0.01;
 
 const EPS = 1e-4;
-const isMissing = (v: Value): boolean => v === null || v === '' || (typeof v === 'number' && Number.isNaN(v));
+export const isMissing = (v: Value): boolean =>
+  v === null || v === '' || (typeof v === 'number' && Number.isNaN(v));
 
 function quantile(sorted: readonly number[], q: number): number {
   const at = (sorted.length - 1) * q;
@@ -104,7 +105,8 @@ export function referenceProfile(
   };
 }
 
-function psi(expected: readonly number[], actual: readonly number[]): number {
+/** Population stability index of `actual` shares against `expected` shares (bin by bin, floored at 1e-4). */
+export function psi(expected: readonly number[], actual: readonly number[]): number {
   let total = 0;
   expected.forEach((e, i) => {
     const p = Math.max(e, EPS);
@@ -127,14 +129,23 @@ export function kolmogorovSmirnov(a: readonly number[], b: readonly number[]): {
     while (j < y.length && y[j]! <= v) j++;
     d = Math.max(d, Math.abs(i / x.length - j / y.length));
   }
-  const en = Math.sqrt((x.length * y.length) / (x.length + y.length));
+  return { d, p: ksPValue(d, x.length, y.length) };
+}
+
+/** The asymptotic p-value of a two-sample KS statistic `d` between samples of `nx` and `ny` values. */
+export function ksPValue(d: number, nx: number, ny: number): number {
+  const en = Math.sqrt((nx * ny) / (nx + ny));
   const lambda = (en + 0.12 + 0.11 / en) * d;
   // Below ~0.2 the series does not converge in 100 terms, and the tail is 1 to 10 digits anyway.
-  if (lambda < 0.2) return { d, p: 1 };
+  if (lambda < 0.2) return 1;
   let p = 0;
   for (let k = 1; k <= 100; k++) p += 2 * (-1) ** (k - 1) * Math.exp(-2 * k * k * lambda * lambda);
-  return { d, p: Math.min(1, Math.max(0, p)) };
+  return Math.min(1, Math.max(0, p));
 }
+
+/** Whether a shift counts as drift: PSI ≥ 0.2, or the test's p < 0.01 with PSI ≥ 0.1. */
+export const isDrifted = (index: number, p: number): boolean =>
+  index >= PSI_THRESHOLD || (p < P_THRESHOLD && index >= PSI_THRESHOLD / 2);
 
 /** Upper tail of the chi-square distribution (regularised upper incomplete gamma). */
 export function chiSquareSurvival(x: number, dof: number): number {
@@ -200,7 +211,7 @@ export function drift(reference: ReferenceProfile, values: readonly Value[]): Dr
       pValue: ks.p,
       test: 'kolmogorov-smirnov',
       n: values.length,
-      drifted: index >= PSI_THRESHOLD || (ks.p < P_THRESHOLD && index >= PSI_THRESHOLD / 2),
+      drifted: isDrifted(index, ks.p),
     };
   }
   const shares = categoricalShares(values, reference.categories);
@@ -222,6 +233,6 @@ export function drift(reference: ReferenceProfile, values: readonly Value[]): Dr
     pValue: p,
     test: 'chi-square',
     n: values.length,
-    drifted: index >= PSI_THRESHOLD || (p < P_THRESHOLD && index >= PSI_THRESHOLD / 2),
+    drifted: isDrifted(index, p),
   };
 }

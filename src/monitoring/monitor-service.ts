@@ -24,22 +24,17 @@ import type {
   MetadataStore,
   MonitoringBatchRecord,
 } from '../store/index.js';
-import { lookup } from 'node:dns/promises';
-import {
-  durationMs,
-  isPrivateHost,
-  judge,
-  maskedWebhook,
-  parseMonitoringSettings,
-  ruleValue,
-} from './alerts.js';
+import { OutboundError } from '../outbound/index.js';
+import type { OutboundClient } from '../outbound/index.js';
+import { durationMs, judge, maskedWebhook, parseMonitoringSettings, ruleValue } from './alerts.js';
 import type { AlertRule, MonitoringSettings } from './alerts.js';
 import { buildProfile, labelValue, PROFILE_SCHEMA } from './profile.js';
 import type { MonitoringProfile } from './profile.js';
-import { windowReport } from './report.js';
-import { decodeBatch, encodeBatch } from './sample-codec.js';
-import type { RecordedRequest, StoredBatch } from './sample-codec.js';
-import type { SampleRow, WindowReport } from './report.js';
+import { compileProfile, LABELLED_ROWS_PER_WINDOW, WindowAccumulator } from './report.js';
+import type { CompiledProfile, WindowReport } from './report.js';
+import { encodeBatch } from './sample-codec.js';
+import type { RecordedRequest } from './sample-codec.js';
+import { groupsOf, scanWindows } from './window-scan.js';
 
 export interface MonitoringOptions {
   /** Default share of predictions recorded (a model's settings win). */
@@ -63,9 +58,12 @@ export interface MonitorDeps {
   options: MonitoringOptions;
   /** Runs a version without recording it (reference rows). */
   run: (version: ModelVersion, inputs: Tensor[], outputs: string[]) => Promise<Tensor[]>;
-  /** For alert webhooks (default: the global fetch). */
-  fetch?: typeof fetch;
+  /** The guarded client alert webhooks are posted through. */
+  outbound: Pick<OutboundClient, 'request'>;
 }
+
+/** Outbound failures that a retry cannot change. */
+const WEBHOOK_REFUSALS = new Set(['bad_url', 'insecure', 'address_refused', 'redirect']);
 
 export const MONITORING_LIMITS = {
   /** Predictions held in memory waiting to be written; beyond it new ones are dropped (and counted). */
@@ -73,8 +71,13 @@ export const MONITORING_LIMITS = {
   /** Rows per write. */
   flushRows: 2_000,
   flushMs: 1_000,
-  /** Rows a report reads per window; beyond it an even subsample is used. */
-  reportRowsPerWindow: 50_000,
+  /**
+   * Rows read for drift per window of a report or rule (whole batches, evenly spread, beyond it);
+   * every row is counted and every labelled row is read.
+   */
+  driftRowsPerWindow: 50_000,
+  /** Labelled rows kept per report (split among its windows) for performance; beyond it a uniform sample. */
+  labelledRowsPerReport: LABELLED_ROWS_PER_WINDOW,
   maxWindows: 90,
   maxLabels: 10_000,
   referenceRows: { min: 20, max: 50_000 },
@@ -125,7 +128,7 @@ export interface MonitoringReport {
   /** The whole span, then each window oldest first. */
   overall: WindowReport;
   windows: WindowReport[];
-  /** Windows whose rows were subsampled to `reportRowsPerWindow`. */
+  /** Windows whose drift was computed on an even share of their rows (more than `driftRowsPerWindow`). */
   subsampled: number;
   alerts: { rule: string; state: 'firing' | 'resolved'; since: string; value: number }[];
 }
@@ -432,7 +435,7 @@ export class MonitorService {
           version: request.version,
           predictedAt: request.at,
           label: labelValue(profile.output, item.label),
-          groups: parseGroups(item.groups),
+          groups: sealedGroups(this.deps.cipher, parseGroups(item.groups)),
           receivedAt: now,
           receivedBy: actor.keyId ?? 'unknown',
         });
@@ -445,52 +448,22 @@ export class MonitorService {
     return result;
   }
 
-  /** Rows of a version predicted in [from, to), with their labels. */
-  private async rowsIn(
-    profile: MonitoringProfile,
+  /** Reads the windows' rows (and the whole span into `overall`) in bounded memory. */
+  private scan(
+    profile: CompiledProfile,
     model: string,
     version: number,
-    from: Date,
-    to: Date,
-  ): Promise<SampleRow[]> {
-    const [batches, labels] = await Promise.all([
-      this.deps.store.listMonitoringBatches(model, version, from.toISOString(), to.toISOString()),
-      this.deps.store.listMonitoringLabels(model, version, from.toISOString(), to.toISOString()),
-    ]);
-    // A label belongs to the prediction its id named when it was given: same id, row and time.
-    const byKey = new Map(labels.map((l) => [`${l.requestKey}:${l.row}:${Date.parse(l.predictedAt)}`, l]));
-    const rows: SampleRow[] = [];
-    const lo = from.getTime();
-    const hi = to.getTime();
-    for (const batch of batches) {
-      let decoded;
-      try {
-        const stored = openJson(
-          this.deps.cipher,
-          JSON.parse(batch.payload),
-          `monitoring samples of model "${model}" version ${version}`,
-        ) as StoredBatch;
-        decoded = decodeBatch(profile, stored);
-      } catch (err) {
-        // Sealed under a key no longer configured, or damaged: the rest is still reported.
-        this.deps.logger.error(
-          { err, model, version, firstAt: batch.firstAt },
-          'monitoring: a batch of recorded predictions could not be read; it is left out',
-        );
-        continue;
-      }
-      for (const s of decoded) {
-        if (s.at < lo || s.at >= hi) continue;
-        const label = s.key === null ? undefined : byKey.get(`${s.key}:${s.row}:${s.at}`);
-        rows.push({
-          at: s.at,
-          features: s.features,
-          prediction: s.prediction,
-          ...(label && { label: label.label, ...(label.groups && { groups: label.groups }) }),
-        });
-      }
-    }
-    return rows;
+    windows: readonly WindowAccumulator[],
+    overall?: WindowAccumulator,
+  ): Promise<void> {
+    return scanWindows(this.deps, {
+      compiled: profile,
+      model,
+      version,
+      windows,
+      overall,
+      driftRows: MONITORING_LIMITS.driftRowsPerWindow * windows.length,
+    });
   }
 
   /** A report of a version (`ref`: number or alias) over `windows` windows ending at `end`. */
@@ -513,17 +486,19 @@ export class MonitorService {
     }
     const end = options.end ?? new Date(this.deps.clock.now());
     const start = new Date(end.getTime() - count * span);
-    const rows = await this.rowsIn(profile, model, version.version, start, end);
-    let subsampled = 0;
-    const windows: WindowReport[] = [];
-    for (let w = 0; w < count; w++) {
+    const compiled = compileProfile(profile);
+    const labelled = MONITORING_LIMITS.labelledRowsPerReport;
+    const windows = Array.from({ length: count }, (_, w) => {
       const from = new Date(start.getTime() + w * span);
-      const to = new Date(from.getTime() + span);
-      const all = rows.filter((r) => r.at >= from.getTime() && r.at < to.getTime());
-      const inWindow = evenly(all, MONITORING_LIMITS.reportRowsPerWindow);
-      if (inWindow.length < all.length) subsampled++;
-      windows.push(windowReport(profile, inWindow, from, to));
-    }
+      return new WindowAccumulator(
+        compiled,
+        from,
+        new Date(from.getTime() + span),
+        Math.ceil(labelled / count),
+      );
+    });
+    const overall = new WindowAccumulator(compiled, start, end, labelled);
+    await this.scan(compiled, model, version.version, windows, overall);
     const events = await this.deps.store.latestAlertEvents(model, version.version);
     return {
       model,
@@ -531,9 +506,9 @@ export class MonitorService {
       reference: referenceView(profile),
       sampleRate: this.rates.get(model) ?? this.deps.options.sampleRate,
       window,
-      overall: windowReport(profile, evenly(rows, MONITORING_LIMITS.reportRowsPerWindow * 4), start, end),
-      windows,
-      subsampled,
+      overall: overall.report(),
+      windows: windows.map((w) => w.report()),
+      subsampled: windows.filter((w) => w.subsampled).length,
       alerts: events.map((e) => ({ rule: e.rule, state: e.state, since: e.at, value: e.value })),
     };
   }
@@ -638,12 +613,14 @@ export class MonitorService {
     }
     const profile = await this.profileOf(detail);
     if (!profile) return changes;
+    const compiled = compileProfile(profile);
     const reports = new Map<number, WindowReport>();
     const reportFor = async (span: number): Promise<WindowReport> => {
       const cached = reports.get(span);
       if (cached) return cached;
-      const from = new Date(now.getTime() - span);
-      const report = windowReport(profile, await this.rowsIn(profile, model, version, from, now), from, now);
+      const window = new WindowAccumulator(compiled, new Date(now.getTime() - span), now);
+      await this.scan(compiled, model, version, [window]);
+      const report = window.report();
       reports.set(span, report);
       return report;
     };
@@ -716,39 +693,26 @@ export class MonitorService {
   }
 
   private async postWebhook(rule: AlertRule, body: Record<string, unknown>): Promise<void> {
-    const post = this.deps.fetch ?? fetch;
     let problem = '';
-    if (!this.deps.options.allowPrivateWebhooks) {
-      // The name may resolve to an internal address even when it does not look like one.
-      const host = new URL(rule.webhook!).hostname;
-      const resolved = await lookup(host, { all: true }).catch(() => undefined);
-      const inside =
-        resolved === undefined
-          ? { address: 'unknown (the name did not resolve)' }
-          : resolved.find((a) => isPrivateHost(a.address));
-      if (inside) {
-        this.deps.metrics.webhookFailed(String(body['model']), rule.name);
-        this.deps.logger.error(
-          { rule: rule.name, model: body['model'], host },
-          `monitoring: alert webhook not sent: ${host} resolves to ${inside.address}, not a public address`,
-        );
-        return;
-      }
-    }
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const response = await post(rule.webhook!, {
+        // The guarded client judges the address it connects to (no resolve-then-fetch window),
+        // requires https and follows no redirect; allowPrivateWebhooks lifts the address rules.
+        const answer = await this.deps.outbound.request(rule.webhook!, {
+          purpose: 'alert webhook',
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'galen-monitoring' },
           body: JSON.stringify(body),
-          redirect: 'error',
+          maxBytes: 1024 * 1024,
           signal: AbortSignal.timeout(MONITORING_LIMITS.webhookTimeoutMs),
+          anyAddress: this.deps.options.allowPrivateWebhooks,
         });
-        await response.body?.cancel();
-        if (response.ok) return;
-        problem = `status ${response.status}`;
+        if (answer.status >= 200 && answer.status < 300) return;
+        problem = `status ${answer.status}`;
       } catch (err) {
         problem = (err as Error).message;
+        // A refused target stays refused: no retry.
+        if (err instanceof OutboundError && WEBHOOK_REFUSALS.has(err.failure)) break;
       }
       await new Promise((r) => setTimeout(r, 250 * 2 ** attempt).unref());
     }
@@ -759,9 +723,24 @@ export class MonitorService {
     );
   }
 
-  /** Re-encrypts every recorded batch under the current master key (after a rotation); returns how many. */
+  /**
+   * Re-encrypts every recorded batch and every label's subgroups under the current master key
+   * (after a rotation); returns how many batches.
+   */
   async reseal(): Promise<number> {
     await this.flush();
+    for (let after = 0; ;) {
+      const page = await this.deps.store.scanMonitoringLabelGroups(after, 500);
+      if (page.length === 0) break;
+      for (const { id, groups } of page) {
+        const plain = groupsOf(this.deps.cipher, { groups: JSON.parse(groups) as Record<string, string> });
+        await this.deps.store.replaceMonitoringLabelGroups(
+          id,
+          JSON.stringify(sealedGroups(this.deps.cipher, plain)),
+        );
+        after = id;
+      }
+    }
     let count = 0;
     for (let after = 0; ;) {
       const page = await this.deps.store.scanMonitoringBatches(after, 200);
@@ -792,11 +771,12 @@ const PROFILE_TTL_MS = 60_000;
 /** Retention is enforced at most this often (it deletes across the tables). */
 const PRUNE_EVERY_MS = 3_600_000;
 
-/** At most `max` of `rows`, evenly spaced. */
-function evenly<T>(rows: readonly T[], max: number): T[] {
-  if (rows.length <= max) return [...rows];
-  const step = rows.length / max;
-  return Array.from({ length: max }, (_, i) => rows[Math.floor(i * step)]!);
+/** Label groups as stored: sealed under the master key when one is set (they describe patients). */
+function sealedGroups(
+  cipher: ArtifactCipher | undefined,
+  groups: Record<string, string> | null,
+): Record<string, string> | null {
+  return groups && (sealJson(cipher, groups) as Record<string, string>);
 }
 
 const thresholdOf = (rule: AlertRule): { above: number } | { below: number } =>
@@ -833,11 +813,13 @@ function parseGroups(raw: unknown): Record<string, string> | null {
     typeof raw !== 'object' ||
     Array.isArray(raw) ||
     Object.keys(raw).length > MONITORING_LIMITS.groupAttributes ||
-    Object.entries(raw).some(([k, v]) => k === '' || k.length > 64 || typeof v !== 'string' || v.length > 64)
+    Object.entries(raw).some(
+      ([k, v]) => k === '' || k.length > 64 || k === 'sealed' || typeof v !== 'string' || v.length > 64,
+    )
   ) {
     throw new GalenError(
       'invalid_input',
-      `groups is an object of at most ${MONITORING_LIMITS.groupAttributes} attributes, each a name and a text value of at most 64 characters, e.g. {"sex": "F"}`,
+      `groups is an object of at most ${MONITORING_LIMITS.groupAttributes} attributes, each a name (not "sealed", which marks encrypted groups) and a text value of at most 64 characters, e.g. {"sex": "F"}`,
     );
   }
   return raw as Record<string, string>;

@@ -24,6 +24,7 @@ export type {
   CdsFeedbackRecord,
   FeatureMapRecord,
   AlertEventRecord,
+  MonitoringBatchHead,
   MonitoringBatchRecord,
   MonitoringLabelRecord,
   MonitoringRequestRecord,

@@ -17,6 +17,7 @@ import type {
   CdsFeedbackRecord,
   FeatureMapRecord,
   AlertEventRecord,
+  MonitoringBatchHead,
   MonitoringBatchRecord,
   MonitoringLabelRecord,
   MonitoringRequestRecord,
@@ -123,13 +124,17 @@ export interface MetadataStore {
     batch: MonitoringBatchRecord,
     requests: readonly MonitoringRequestRecord[],
   ): Promise<void>;
-  /** Batches of a version that overlap [from, to), oldest first. */
-  listMonitoringBatches(
+  /** Rows in the batches of a version that overlap [from, to). */
+  countMonitoringRows(model: string, version: number, from: string, to: string): Promise<number>;
+  /** Batches of a version that overlap [from, to), without their payloads: `limit` at a time after `afterSeq`, oldest first. */
+  listMonitoringBatchHeads(
     model: string,
     version: number,
-    from: string,
-    to: string,
-  ): Promise<MonitoringBatchRecord[]>;
+    range: { from: string; to: string },
+    page: { afterSeq: number; limit: number },
+  ): Promise<MonitoringBatchHead[]>;
+  /** The payloads of the batches `seqs` (those that still exist). */
+  getMonitoringPayloads(seqs: readonly number[]): Promise<{ seq: number; payload: string }[]>;
   /** Every batch (for re-sealing after a key rotation), `limit` at a time after `afterSeq`. */
   scanMonitoringBatches(
     afterSeq: number,
@@ -141,6 +146,9 @@ export interface MetadataStore {
   findMonitoringRequests(model: string, keys: readonly string[]): Promise<MonitoringRequestRecord[]>;
   /** Stores labels; a second label for the same request row replaces the first. */
   upsertMonitoringLabels(records: readonly MonitoringLabelRecord[]): Promise<void>;
+  /** Label groups as stored (for re-sealing after a key rotation), `limit` at a time after the label `afterId`. */
+  scanMonitoringLabelGroups(afterId: number, limit: number): Promise<{ id: number; groups: string }[]>;
+  replaceMonitoringLabelGroups(id: number, groups: string): Promise<void>;
   /** Labels of a version's predictions made in [from, to). */
   listMonitoringLabels(
     model: string,

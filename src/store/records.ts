@@ -161,6 +161,9 @@ export interface MonitoringBatchRecord {
   payload: string;
 }
 
+/** A stored batch without its payload: enough to decide whether to read it. */
+export type MonitoringBatchHead = Omit<MonitoringBatchRecord, 'payload'> & { seq: number };
+
 /** A sampled request that carried an id: the id's SHA-256, when, and how many rows it had. */
 export interface MonitoringRequestRecord {
   model: string;

@@ -28,6 +28,7 @@ import type {
   CdsFeedbackRecord,
   FeatureMapRecord,
   AlertEventRecord,
+  MonitoringBatchHead,
   MonitoringBatchRecord,
   MonitoringLabelRecord,
   MonitoringRequestRecord,
@@ -753,22 +754,52 @@ class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async listMonitoringBatches(
-    model: string,
-    version: number,
-    from: string,
-    to: string,
-  ): Promise<MonitoringBatchRecord[]> {
-    const rows = await this.db
+  async countMonitoringRows(model: string, version: number, from: string, to: string): Promise<number> {
+    const row = await this.db
       .selectFrom('monitoring_batches')
-      .selectAll()
+      .select((eb) => eb.fn.sum<number | null>('rows').as('rows'))
       .where('model', '=', model)
       .where('version', '=', version)
       .where('last_at', '>=', from)
       .where('first_at', '<', to)
+      .executeTakeFirst();
+    return Number(row?.rows ?? 0);
+  }
+
+  async listMonitoringBatchHeads(
+    model: string,
+    version: number,
+    range: { from: string; to: string },
+    page: { afterSeq: number; limit: number },
+  ): Promise<MonitoringBatchHead[]> {
+    const rows = await this.db
+      .selectFrom('monitoring_batches')
+      .select(['seq', 'model', 'version', 'first_at', 'last_at', 'rows'])
+      .where('model', '=', model)
+      .where('version', '=', version)
+      .where('last_at', '>=', range.from)
+      .where('first_at', '<', range.to)
+      .where('seq', '>', page.afterSeq)
       .orderBy('seq')
+      .limit(page.limit)
       .execute();
-    return rows.map(toBatch);
+    return rows.map((r) => ({
+      seq: r.seq,
+      model: r.model,
+      version: r.version,
+      firstAt: r.first_at,
+      lastAt: r.last_at,
+      rows: r.rows,
+    }));
+  }
+
+  async getMonitoringPayloads(seqs: readonly number[]): Promise<{ seq: number; payload: string }[]> {
+    if (seqs.length === 0) return [];
+    return this.db
+      .selectFrom('monitoring_batches')
+      .select(['seq', 'payload'])
+      .where('seq', 'in', [...seqs])
+      .execute();
   }
 
   async scanMonitoringBatches(
@@ -844,6 +875,26 @@ class SqlMetadataStore implements MetadataStore {
           .execute();
       }
     });
+  }
+
+  async scanMonitoringLabelGroups(afterId: number, limit: number): Promise<{ id: number; groups: string }[]> {
+    const rows = await this.db
+      .selectFrom('monitoring_labels')
+      .select([sql<number>`rowid`.as('id'), 'groups'])
+      .where(sql<number>`rowid`, '>', afterId)
+      .where('groups', 'is not', null)
+      .orderBy(sql`rowid`)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, groups: r.groups! }));
+  }
+
+  async replaceMonitoringLabelGroups(id: number, groups: string): Promise<void> {
+    await this.db
+      .updateTable('monitoring_labels')
+      .set({ groups })
+      .where(sql<number>`rowid`, '=', id)
+      .execute();
   }
 
   async listMonitoringLabels(
