@@ -21,6 +21,7 @@ import type {
   RepositoryModelRequest,
   TensorMetadata,
 } from './proto.js';
+import { tritonImplementation } from './triton-rpcs.js';
 import { rpcRegistry } from './unary-call.js';
 import type { DefineRpc } from './unary-call.js';
 import { checkInferRequest, peekString } from './wire-scan.js';
@@ -208,10 +209,10 @@ export async function startGrpcServer(galen: Galen, options: GrpcServerOptions):
   const rpcs = rpcRegistry(galen);
   const server = new Server({ ...serverOptions(galen.config), interceptors: [rpcs.interceptor] });
   let ready = true;
-  server.addService(
-    rawRequestServiceDefinition(),
-    implementation(galen, rpcs.define, () => ready),
-  );
+  server.addService(rawRequestServiceDefinition(), {
+    ...implementation(galen, rpcs.define, () => ready),
+    ...tritonImplementation(galen, rpcs.define),
+  });
   const where = address(options.host, options.port);
   const port = await new Promise<number>((resolve, reject) => {
     const tls = readTls(galen.config);

@@ -24,6 +24,7 @@ import { jobsApiRoutes } from './routes/jobs-api.js';
 import { modelsApiRoutes } from './routes/models-api.js';
 import { oipInferenceRoutes } from './routes/oip-inference.js';
 import { oipRepositoryRoutes } from './routes/oip-repository.js';
+import { oipModelConfigRoutes } from './routes/oip-model-config.js';
 import { tfServingRoutes } from './routes/tf-serving.js';
 import { registerSecurityHooks } from './security-hooks.js';
 import type { ServerState } from './server-state.js';
@@ -120,6 +121,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
 
   oipInferenceRoutes(app, galen, state);
   oipRepositoryRoutes(app, galen);
+  oipModelConfigRoutes(app, galen);
   tfServingRoutes(app, galen);
   modelsApiRoutes(app, galen);
   datasetsApiRoutes(app, galen);

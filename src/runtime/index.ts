@@ -5,3 +5,4 @@
 export { ModelRuntime } from './model-runtime.js';
 export type { Lease, RunResult, RuntimeOptions, ServingDefaults } from './model-runtime.js';
 export type { DurationStat, VersionStats } from './stats.js';
+export { canBatch } from './dynamic-batcher.js';

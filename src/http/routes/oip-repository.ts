@@ -7,8 +7,7 @@ import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { GalenError } from '../../core/index.js';
-import type { DurationStat } from '../../runtime/index.js';
-import type { VersionStatistics } from '../../serving/index.js';
+import { repositoryIndex, tritonStatistics } from '../../serving/index.js';
 
 const ModelParam = Type.Object({ model: Type.String() });
 const StatsParams = Type.Object({
@@ -47,33 +46,6 @@ function uploadedFile(parameters: Record<string, unknown> | undefined): Buffer |
   return Buffer.from(value, 'base64');
 }
 
-const stat = (s: DurationStat): { count: number; ns: number } => ({ count: s.count, ns: s.ns });
-const ZERO = { count: 0, ns: 0 };
-
-function tritonStats(s: VersionStatistics): Record<string, unknown> {
-  return {
-    name: s.model,
-    version: String(s.version),
-    last_inference: s.lastInference,
-    inference_count: s.inferenceCount,
-    execution_count: s.executionCount,
-    inference_stats: {
-      success: stat(s.success),
-      fail: stat(s.fail),
-      queue: stat(s.queue),
-      compute_input: ZERO,
-      compute_infer: stat(s.computeInfer),
-      compute_output: ZERO,
-      cache_hit: ZERO,
-      cache_miss: ZERO,
-    },
-    batch_stats: Object.entries(s.batches).map(([size, d]) => ({
-      batch_size: Number(size),
-      compute_infer: stat(d),
-    })),
-  };
-}
-
 export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
   const config = { errorFormat: 'oip' as const };
   const uploadBodyLimit = Math.min(
@@ -86,25 +58,7 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
     { schema: { body: IndexBody }, config: { ...config, permission: 'model:read' }, ...noBodyIsEmptyObject },
     async (request) => {
       const onlyReady = (request.body as Static<typeof IndexBody>).ready === true;
-      const loaded = galen.models.loadedVersions();
-      const entries: { name: string; version: string; state: string; reason: string }[] = [];
-      for (const model of await galen.registry.listModels()) {
-        const versions = loaded.filter((l) => l.model === model.name).map((l) => l.version);
-        for (const v of versions)
-          entries.push({ name: model.name, version: String(v), state: 'READY', reason: '' });
-        if (versions.length === 0 && !onlyReady) {
-          const reason = galen.models.isUnloaded(model.name)
-            ? 'unloaded'
-            : 'not loaded yet (loads on first use)';
-          entries.push({
-            name: model.name,
-            version: String(model.latestVersion),
-            state: 'UNAVAILABLE',
-            reason,
-          });
-        }
-      }
-      return entries;
+      return repositoryIndex(galen.registry, galen.models, onlyReady);
     },
   );
 
@@ -169,7 +123,7 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
       { schema: { params: StatsParams }, config: { ...config, permission: 'model:read' } },
       async (request) => {
         const { model, version } = request.params as Static<typeof StatsParams>;
-        return { model_stats: (await galen.inference.statistics(model, version)).map(tritonStats) };
+        return { model_stats: (await galen.inference.statistics(model, version)).map(tritonStatistics) };
       },
     );
   }
