@@ -24,10 +24,17 @@ const owners = [
   { name: 'jose', owner: 'src/security/', why: 'only src/security/ verifies and signs JWTs' },
   { name: 'highs', owner: 'src/optimize/', why: 'only src/optimize/ runs the HiGHS solver' },
   { name: '@rdkit/rdkit', owner: 'src/molecules/', why: 'only src/molecules/ runs RDKit' },
+  ...['node:http', 'node:https', 'http', 'https', 'undici'].map((name) => ({
+    name,
+    owner: ['src/outbound/', 'src/http/'],
+    why: 'outbound requests go through the guarded client of src/outbound/ (address, https, redirect and size rules)',
+  })),
 ];
 
 const restrictedFor = (file) =>
-  owners.filter((o) => !file.startsWith(o.owner)).map((o) => ({ name: o.name, message: o.why }));
+  owners
+    .filter((o) => ![o.owner].flat().some((owner) => file.startsWith(owner)))
+    .map((o) => ({ name: o.name, message: o.why }));
 
 export default tseslint.config(
   {
@@ -108,11 +115,23 @@ export default tseslint.config(
     'recommend',
     'molecules',
     'preprocessing',
+    'outbound',
   ].map((folder) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },
   })),
   { files: ['src/cli/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },
+  {
+    // The CLI's own client to a Galen server is a user tool; everything else fetches through src/outbound/.
+    files: ['src/**/*.ts'],
+    ignores: ['src/outbound/**', 'src/cli/**', '**/*.test.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'fetch', message: 'outbound requests go through the guarded client of src/outbound/' },
+      ],
+    },
+  },
   {
     // Tests may reach outside things directly, e.g. raw ONNX Runtime as the reference a test compares with.
     files: ['**/*.test.ts', 'test/**/*.ts'],

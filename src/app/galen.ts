@@ -17,6 +17,7 @@ import type { Logger } from '../observability/index.js';
 import { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { MoleculeToolkit } from '../molecules/index.js';
 import { OptimizeService, SolverPool, optimizeRequestOf, servedPredict } from '../optimize/index.js';
+import { OutboundClient } from '../outbound/index.js';
 import { Preprocessor } from '../preprocessing/index.js';
 import { RecommendService } from '../recommend/index.js';
 import { ModelRuntime } from '../runtime/index.js';
@@ -40,6 +41,8 @@ export interface Galen {
   readonly oidc: OidcVerifier | undefined;
   /** CDS Hooks clients (EHRs) trusted to call CDS services with signed JWTs. */
   readonly cdsClients: CdsClientAuth;
+  /** The guarded client every outbound request goes through (FHIR fetches, JWKS, OIDC, webhooks). */
+  readonly outbound: OutboundClient;
   readonly audit: AuditLog;
   readonly metrics: GalenMetrics;
   readonly models: ModelManager;
@@ -96,8 +99,12 @@ export async function createGalen(
   const registry = new ModelRegistry(store, artifacts, runtime, clock, cipher);
   const datasets = new DatasetRegistry(store, artifacts, clock);
   const keys = new ApiKeys(store, clock, config.adminKey);
-  const cdsClients = new CdsClientAuth(config.cds.clients, store, clock);
-  const oidc = config.oidc && new OidcVerifier(config.oidc, clock);
+  const outbound = new OutboundClient(config.outbound);
+  const cdsClients = new CdsClientAuth(config.cds.clients, store, clock, {
+    publicUrl: config.cds.publicUrl,
+    outbound,
+  });
+  const oidc = config.oidc && new OidcVerifier(config.oidc, clock, outbound);
   const audit = new AuditLog(store, clock, {
     bufferedActions: new Set(config.audit.bufferInference ? ['infer'] : []),
     onBufferedError: (err, records) =>
@@ -112,6 +119,7 @@ export async function createGalen(
     clock,
     cipher,
     options: config.monitoring,
+    outbound,
     run: async (version, inputs, outputs): Promise<Tensor[]> =>
       (
         await inference.infer({
@@ -163,6 +171,7 @@ export async function createGalen(
     keys,
     oidc,
     cdsClients,
+    outbound,
     audit,
     metrics,
     models,
@@ -181,6 +190,7 @@ export async function createGalen(
       await runtime.close();
       await audit.flush();
       await store.close();
+      outbound.close();
     },
   };
 }

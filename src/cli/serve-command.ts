@@ -56,6 +56,8 @@ export function serveCommand(global: () => CliOptions): Command {
       const { app, state } = await buildHttpServer(galen);
       if (config.runtime.preloadAliased) await galen.models.preloadAliased();
       const address = await app.listen({ host: config.host, port: config.port });
+      // The demo's CDS client signs for this address; configured clients need cds.publicUrl.
+      galen.cdsClients.listeningAt(address);
       let grpc: GrpcServer | undefined;
       if (config.grpc.enabled) {
         try {

@@ -5,7 +5,6 @@
  * service's risk thresholds, source, detail, uuid). https://cds-hooks.hl7.org/2.0/
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { DEFAULT_THRESHOLDS } from '../fhir/index.js';
@@ -14,6 +13,8 @@ import type { ModelRegistry } from '../registry/index.js';
 import type { ExplainService } from '../explain/index.js';
 import type { InferenceService } from '../serving/index.js';
 import type { CdsFeedbackRecord, MetadataStore } from '../store/index.js';
+import { allowedFhirServer, fetchFhir, isObject, prefetchBundle, typeOf } from './cds-prefetch.js';
+import type { CdsCaller, FetchDeps } from './cds-prefetch.js';
 import { predictFromFhir } from './predict-from-fhir.js';
 
 export const CDS_HOOKS = ['patient-view', 'order-select'] as const;
@@ -126,92 +127,6 @@ export interface CdsRequest {
   prefetch?: Record<string, unknown>;
 }
 
-/** The resources of a prefetch: resources as given, and the entries of Bundles (searchsets). */
-function prefetchBundle(prefetch: Record<string, unknown>): Bundle {
-  const resources: Resource[] = [];
-  for (const value of Object.values(prefetch)) {
-    if (value === null || typeof value !== 'object') continue;
-    const resource = value as Resource;
-    if (resource.resourceType === 'Bundle') {
-      for (const entry of resource.entry ?? []) if (entry.resource) resources.push(entry.resource);
-    } else {
-      resources.push(resource);
-    }
-  }
-  return { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) };
-}
-
-/** Limits on what a service fetches from an EHR's FHIR server when prefetch is missing. */
-export const FHIR_FETCH = { timeoutMs: 5000, maxBytes: 10 * 1024 * 1024, maxPages: 10 } as const;
-
-/**
- * GETs `query` (relative to `server`) as FHIR JSON with the hook's bearer token, following a
- * searchset's `next` links; any failure is required data that is not available (412).
- */
-async function fetchFhir(server: string, query: string, token: string | undefined): Promise<unknown> {
-  const base = server.endsWith('/') ? server : `${server}/`;
-  let url: URL;
-  try {
-    url = new URL(query, base);
-  } catch {
-    throw new GalenError('invalid_input', `fhirServer ${JSON.stringify(server)} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new GalenError('invalid_input', 'fhirServer must be an http(s) URL');
-  }
-  const entries: unknown[] = [];
-  let first: unknown;
-  let page: URL | undefined = url;
-  for (let n = 0; page !== undefined && n < FHIR_FETCH.maxPages; n++) {
-    const current: URL = page;
-    let response: Response;
-    try {
-      response = await fetch(current, {
-        headers: {
-          accept: 'application/fhir+json',
-          ...(token !== undefined && { authorization: `Bearer ${token}` }),
-        },
-        signal: AbortSignal.timeout(FHIR_FETCH.timeoutMs),
-        redirect: 'error',
-      });
-    } catch (err) {
-      throw new GalenError(
-        'precondition_failed',
-        `the FHIR server did not answer ${current.pathname} (${(err as Error).message})`,
-      );
-    }
-    if (!response.ok) {
-      throw new GalenError(
-        'precondition_failed',
-        `the FHIR server answered ${response.status} to ${current.pathname}`,
-      );
-    }
-    const length = Number(response.headers.get('content-length') ?? 0);
-    const text = length > FHIR_FETCH.maxBytes ? '' : await response.text();
-    if (length > FHIR_FETCH.maxBytes || text.length > FHIR_FETCH.maxBytes) {
-      throw new GalenError(
-        'precondition_failed',
-        `the FHIR server's answer to ${current.pathname} is larger than ${FHIR_FETCH.maxBytes} bytes`,
-      );
-    }
-    let body: { resourceType?: string; entry?: unknown[]; link?: { relation?: string; url?: string }[] };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new GalenError(
-        'precondition_failed',
-        `the FHIR server's answer to ${current.pathname} is not JSON`,
-      );
-    }
-    if (body.resourceType !== 'Bundle') return body;
-    first ??= body;
-    entries.push(...(body.entry ?? []));
-    const next = body.link?.find((l) => l.relation === 'next')?.url;
-    page = next === undefined ? undefined : new URL(next, base);
-  }
-  return { ...(first as object), entry: entries };
-}
-
 /** What a hook call answers (`answer`, the HTTP body), and which model version computed it. */
 export interface CdsCallResult {
   answer: { cards: CdsCard[] };
@@ -219,11 +134,12 @@ export interface CdsCallResult {
   version: number;
 }
 
-/** Runs a service for one hook call. */
+/** Runs a service for one hook call by `caller` (a trusted CDS client). */
 export async function callCdsService(
-  deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService },
+  deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService } & FetchDeps,
   id: string,
   request: CdsRequest,
+  caller: CdsCaller,
 ): Promise<CdsCallResult> {
   const published = await findCdsService(deps.registry, id);
   const service = published.description;
@@ -240,6 +156,12 @@ export async function callCdsService(
   if (typeof patientId !== 'string' || patientId === '') {
     throw new GalenError('invalid_input', `context.patientId is required for the ${service.hook} hook`);
   }
+  if (request.prefetch !== undefined && request.prefetch !== null && !isObject(request.prefetch)) {
+    throw new GalenError(
+      'invalid_input',
+      `prefetch is ${typeOf(request.prefetch)}; it is an object of FHIR resources by prefetch key`,
+    );
+  }
   const prefetch: Record<string, unknown> = { ...request.prefetch };
   const missing = Object.keys(service.prefetch).filter((key) => prefetch[key] === undefined);
   if (missing.length > 0) {
@@ -249,11 +171,14 @@ export async function callCdsService(
         `prefetch ${missing.join(', ')} is missing and the request names no fhirServer to fetch it from`,
       );
     }
+    const server = allowedFhirServer(request.fhirServer, caller);
     const token = request.fhirAuthorization?.access_token;
     for (const key of missing) {
       const query = service.prefetch[key]!.replaceAll('{{context.patientId}}', encodeURIComponent(patientId));
       prefetch[key] = await fetchFhir(
-        request.fhirServer,
+        deps,
+        server,
+        key,
         query,
         typeof token === 'string' ? token : undefined,
       );
@@ -262,7 +187,10 @@ export async function callCdsService(
   const bundle = prefetchBundle(prefetch);
   const patient = bundle.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource;
   if (!patient || patient.id !== patientId) {
-    throw new GalenError('precondition_failed', `the prefetch holds no Patient ${patientId}`);
+    throw new GalenError(
+      'precondition_failed',
+      'the prefetch holds no Patient whose id is context.patientId',
+    );
   }
   const assessment = await predictFromFhir(deps, {
     model: published.model,

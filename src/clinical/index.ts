@@ -10,4 +10,5 @@ export {
   recordCdsFeedback,
 } from './cds-services.js';
 export type { CdsCallResult, CdsCard, CdsHook, CdsRequest, CdsServiceDescription } from './cds-services.js';
+export type { CdsCaller, CdsLogger } from './cds-prefetch.js';
 export { answerPrefetch } from './answer-prefetch.js';

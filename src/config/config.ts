@@ -28,6 +28,11 @@ export const CdsClientSchema = Type.Object(
       default: [],
       description: 'JWKS URLs the client may name in a JWT `jku` header; a `jku` not listed here is refused.',
     }),
+    fhirServers: Type.Array(Type.String({ pattern: '^https?://' }), {
+      default: [],
+      description:
+        "FHIR servers (base URLs, e.g. https://ehr.example/fhir) this client's calls may name as `fhirServer` for Galen to fetch missing prefetch data from; any other is refused before any request. Default: none (prefetch only).",
+    }),
   },
   { additionalProperties: false },
 );
@@ -162,7 +167,7 @@ export const ConfigSchema = Type.Object(
           Type.String({
             pattern: '^https?://[^/]+$',
             description:
-              "Scheme and host the EHR calls Galen by (e.g. https://galen.example.org), when a proxy sits in front; a JWT `aud` must be this plus the path called. Default: the request's own Host.",
+              'Scheme and host the EHR calls Galen by (e.g. https://galen.example.org); a CDS client JWT `aud` must be this plus the path called. Required when cds.clients is set (never taken from the Host header).',
           }),
         ),
       },
@@ -367,6 +372,39 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    outbound: Type.Object(
+      {
+        allowPrivateNetworks: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'Addresses or CIDR networks (e.g. "10.1.0.0/16", "127.0.0.1") that outbound requests (FHIR fetches, JWKS, OIDC discovery, alert webhooks) may reach although loopback, private, link-local or otherwise not public. Default: none.',
+        }),
+        allowHttpHosts: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'Host names or IPs outbound requests may reach over plain http; all others need https. Default: none.',
+        }),
+        connectTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          default: 3000,
+          description: 'Longest wait for an outbound connection.',
+        }),
+        timeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 300_000,
+          default: 10_000,
+          description: 'Longest outbound request, answer included.',
+        }),
+        maxResponseBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1024 * 1024 * 1024,
+          default: 10 * 1024 * 1024,
+          description: 'Largest outbound answer read (counted while streaming).',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     runtime: Type.Object(
       {
         maxConcurrentPerModel: Type.Integer({
@@ -470,6 +508,11 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_OPTIMIZE_MAX_JOB_SECONDS: { path: ['optimize', 'maxJobSeconds'], kind: 'number' },
   GALEN_TLS_CERT_FILE: { path: ['tls', 'certFile'], kind: 'string' },
   GALEN_TLS_KEY_FILE: { path: ['tls', 'keyFile'], kind: 'string' },
+  GALEN_OUTBOUND_ALLOW_PRIVATE_NETWORKS: { path: ['outbound', 'allowPrivateNetworks'], kind: 'strings' },
+  GALEN_OUTBOUND_ALLOW_HTTP_HOSTS: { path: ['outbound', 'allowHttpHosts'], kind: 'strings' },
+  GALEN_OUTBOUND_CONNECT_TIMEOUT_MS: { path: ['outbound', 'connectTimeoutMs'], kind: 'integer' },
+  GALEN_OUTBOUND_TIMEOUT_MS: { path: ['outbound', 'timeoutMs'], kind: 'integer' },
+  GALEN_OUTBOUND_MAX_RESPONSE_BYTES: { path: ['outbound', 'maxResponseBytes'], kind: 'integer' },
   GALEN_OIDC_ISSUER: { path: ['oidc', 'issuer'], kind: 'string' },
   GALEN_OIDC_AUDIENCE: { path: ['oidc', 'audience'], kind: 'string' },
   GALEN_OIDC_JWKS_URL: { path: ['oidc', 'jwksUrl'], kind: 'string' },
@@ -624,6 +667,12 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
       if ((client.jwksUrl === undefined) === (client.jwks === undefined))
         problems.push(`cds.clients[${i}] (iss ${JSON.stringify(client.iss)}) needs one of jwksUrl or jwks`);
     }
+    const { cds } = withDefaults as GalenConfig;
+    // The aud of a CDS client JWT is checked against this; the Host header is the caller's to choose.
+    if (cds.clients.length > 0 && cds.publicUrl === undefined)
+      problems.push(
+        'cds.publicUrl (GALEN_CDS_PUBLIC_URL) is required with cds.clients: the URL EHRs call Galen by (e.g. https://galen.example.org), which their JWTs must name as aud',
+      );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as GalenConfig;

@@ -19,18 +19,14 @@ function bearerToken(request: FastifyRequest): string {
   return match[1]!;
 }
 
-/** The URL the client called, as a CDS client JWT's `aud` must state it (no query string). */
-function calledUrl(request: FastifyRequest, publicUrl: string | undefined): string {
-  const path = request.url.split('?')[0]!;
-  return `${publicUrl ?? `${request.protocol}://${request.host}`}${path}`;
-}
+/** The path the client called (no query string); a CDS client JWT's `aud` is `cds.publicUrl` plus it. */
+const calledPath = (request: FastifyRequest): string => request.url.split('?')[0]!;
 
 async function authenticate(request: FastifyRequest, galen: Galen): Promise<Actor> {
   const token = bearerToken(request);
   const cds = request.routeOptions.config.cdsClient;
   if (cds === undefined) return bearerActor(token, galen.keys, galen.oidc);
-  if (looksLikeJwt(token))
-    return galen.cdsClients.authenticate(token, calledUrl(request, galen.config.cds.publicUrl));
+  if (looksLikeJwt(token)) return galen.cdsClients.authenticate(token, calledPath(request));
   if (cds === 'or-api-key') return galen.keys.authenticate(token);
   throw new GalenError(
     'unauthorized',

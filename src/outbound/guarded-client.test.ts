@@ -1,3 +1,4 @@
+import type { lookup } from 'node:dns';
 import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -149,6 +150,23 @@ describe('OutboundClient', () => {
     expect(peer.connections).toBe(before);
     // Paths never appear in errors (they may carry patient ids).
     expect(literal.message).not.toContain('/x');
+  });
+
+  it('judges the address it connects to, so a name that rebinds to loopback after a first answer gains nothing', async () => {
+    // The first answer is public (what a resolve-then-fetch check would see), every later one loopback.
+    let answers = 0;
+    const rebinding = ((_host: string, _options: unknown, callback: (...args: unknown[]) => void) => {
+      const address = answers++ === 0 ? '93.184.216.34' : '127.0.0.1';
+      callback(null, [{ address, family: 4 }]);
+    }) as unknown as typeof lookup;
+    const client = new OutboundClient({ allowHttpHosts: ['rebind.test'] }, rebinding);
+    const before = peer.connections;
+    answers = 1; // a checker already asked once and was told 93.184.216.34
+    const err = await failure(client.request(`http://rebind.test:${peer.port}/`, { purpose: 'test' }));
+    expect(err.failure).toBe('address_refused');
+    expect(err.message).toMatch(/reached at 127\.0\.0\.1, a loopback address/);
+    expect(peer.connections).toBe(before);
+    client.close();
   });
 
   it('requires https except for listed hosts', async () => {

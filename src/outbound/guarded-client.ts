@@ -121,7 +121,14 @@ export class OutboundClient {
     any: { http: new HttpAgent(), https: new HttpsAgent() },
   };
 
-  constructor(settings: Partial<OutboundSettings> = {}) {
+  /**
+   * `resolver` is the DNS lookup the connect-time check filters (default: the system's, as
+   * `node:net` uses); tests give one that answers differently on each call, as a rebinding name does.
+   */
+  constructor(
+    settings: Partial<OutboundSettings> = {},
+    private readonly resolver: typeof dnsLookup = dnsLookup,
+  ) {
     this.settings = { ...DEFAULT_OUTBOUND, ...settings };
     this.policy = new AddressPolicy(this.settings.allowPrivateNetworks);
     this.allowHttp = new Set(this.settings.allowHttpHosts.map((h) => bareHost(h.toLowerCase())));
@@ -286,7 +293,7 @@ export class OutboundClient {
   /** A `lookup` that passes on only the allowed addresses of what DNS answered. */
   private lookup(origin: string, purpose: string): LookupFunction {
     return (hostname, options, callback) => {
-      dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      this.resolver(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
         if (err) {
           (callback as (e: Error) => void)(
             new OutboundError(

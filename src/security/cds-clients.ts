@@ -12,6 +12,7 @@ import {
   calculateJwkThumbprint,
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   exportJWK,
@@ -21,6 +22,7 @@ import {
 } from 'jose';
 import type { JWK, JWTVerifyGetKey } from 'jose';
 import { GalenError } from '../core/index.js';
+import type { OutboundClient } from '../outbound/index.js';
 import { CLOCK_SKEW_S, JWKS_FETCH, JWT_ALGORITHMS, isAcceptedAlgorithm, joseFailure } from './jwt-policy.js';
 import type { Actor, Clock } from '../core/index.js';
 
@@ -31,6 +33,16 @@ export interface CdsClient {
   readonly jwks?: { keys: object[] } | undefined;
   /** JWKS URLs the client may name in a `jku` header. */
   readonly jku?: readonly string[] | undefined;
+  /** FHIR servers (base URLs) its calls may name as `fhirServer` for Galen to fetch from. */
+  readonly fhirServers?: readonly string[] | undefined;
+}
+
+/** How the verifier reaches JWKS, and what URL tokens must name as `aud`. */
+export interface CdsClientAuthOptions {
+  /** Scheme and host EHRs call Galen by (`cds.publicUrl`); a token's `aud` is this plus the path. */
+  publicUrl?: string | undefined;
+  /** The guarded client JWKS are fetched through. */
+  outbound: Pick<OutboundClient, 'fetchFor'>;
 }
 
 /** Records a JWT id; false when it was seen before (the store's `claimJwtId`). */
@@ -48,20 +60,37 @@ export class CdsClientAuth {
   private readonly clients = new Map<string, { client: CdsClient; keys: JWTVerifyGetKey }>();
   private readonly jkuKeys = new Map<string, JWTVerifyGetKey>();
 
+  /** Where this server listens, as it reported it (`listeningAt`); the `aud` base without publicUrl. */
+  private listening: string | undefined;
+
   constructor(
     clients: readonly CdsClient[],
     private readonly ledger: JwtIdLedger,
     private readonly clock: Clock,
+    private readonly options: CdsClientAuthOptions,
   ) {
     for (const client of clients) this.trust(client);
   }
 
   /** Adds a trusted client (config at start; the demo's own client). */
   trust(client: CdsClient): void {
-    const keys = client.jwks
-      ? createLocalJWKSet(client.jwks)
-      : createRemoteJWKSet(new URL(client.jwksUrl!), JWKS_FETCH);
+    const keys = client.jwks ? createLocalJWKSet(client.jwks) : this.remoteKeys(client.jwksUrl!);
     this.clients.set(client.iss, { client, keys });
+  }
+
+  /**
+   * The address this server itself listens on (`galen serve --demo`, tests), used as the `aud`
+   * base only when `cds.publicUrl` is unset, which the configuration allows only without
+   * configured clients: it comes from the listening socket, never from a request's Host header.
+   */
+  listeningAt(url: string): void {
+    this.listening = url.replace(/\/+$/, '');
+  }
+
+  /** The FHIR servers the caller's calls may name (none unless it is a CDS client that lists some). */
+  fhirServersOf(actor: Actor): readonly string[] {
+    const iss = actor.keyId.startsWith('cds:') ? actor.keyId.slice(4) : undefined;
+    return (iss !== undefined && this.clients.get(iss)?.client.fhirServers) || [];
   }
 
   /** Issuers trusted. */
@@ -73,7 +102,7 @@ export class CdsClientAuth {
    * The actor a valid token stands for (`cds:<iss>`, role `service`); `audience` is the exact URL
    * the client called. Throws `unauthorized`, saying why, for anything else.
    */
-  async authenticate(token: string, audience: string): Promise<Actor> {
+  async authenticate(token: string, path: string): Promise<Actor> {
     if (this.clients.size === 0) {
       throw refuse(
         'no CDS clients are trusted; list them as {"iss", "jwksUrl"} in cds.clients (config file) or GALEN_CDS_CLIENTS',
@@ -96,6 +125,13 @@ export class CdsClientAuth {
     if (typeof header.kid !== 'string' || header.kid === '') {
       throw refuse('the JWT header has no "kid" naming the signing key in the client\'s JWKS');
     }
+    const base = this.options.publicUrl ?? this.listening;
+    if (base === undefined) {
+      throw refuse(
+        'cds.publicUrl (GALEN_CDS_PUBLIC_URL) is not set, so the aud of the token cannot be checked; set it to the URL EHRs call Galen by',
+      );
+    }
+    const audience = `${base}${path}`;
     const trusted = typeof claims.iss === 'string' ? this.clients.get(claims.iss) : undefined;
     if (!trusted) throw refuse(`issuer ${JSON.stringify(claims.iss ?? null)} is not a trusted CDS client`);
     let keys = trusted.keys;
@@ -141,10 +177,18 @@ export class CdsClientAuth {
   private keysAt(url: string): JWTVerifyGetKey {
     let keys = this.jkuKeys.get(url);
     if (!keys) {
-      keys = createRemoteJWKSet(new URL(url), JWKS_FETCH);
+      keys = this.remoteKeys(url);
       this.jkuKeys.set(url, keys);
     }
     return keys;
+  }
+
+  /** A JWKS fetched through the guarded outbound client. */
+  private remoteKeys(url: string): JWTVerifyGetKey {
+    return createRemoteJWKSet(new URL(url), {
+      ...JWKS_FETCH,
+      [customFetch]: this.options.outbound.fetchFor('CDS client JWKS fetch'),
+    });
   }
 }
 

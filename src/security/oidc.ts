@@ -5,10 +5,11 @@
  * mapped to a Galen role; a token mapping to several takes the most capable, in the order
  * admin, developer, approver, service, auditor. The actor is `oidc:<sub>`.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { GalenError, ROLES, isRole } from '../core/index.js';
 import type { Actor, Clock, Role } from '../core/index.js';
+import type { OutboundClient } from '../outbound/index.js';
 import { CLOCK_SKEW_S, JWKS_FETCH, JWT_ALGORITHMS, isAcceptedAlgorithm, joseFailure } from './jwt-policy.js';
 
 export interface OidcSettings {
@@ -34,12 +35,23 @@ function claimAt(payload: JWTPayload, path: string): unknown {
   return node;
 }
 
+/** Back-off after a failed discovery: 5 s, doubling to at most 5 minutes, so tokens do not each retry it. */
+export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 300_000 } as const;
+
+/** Largest discovery document read. */
+const DISCOVERY_MAX_BYTES = 256 * 1024;
+
 export class OidcVerifier {
   private keys: JWTVerifyGetKey | undefined;
+  /** The discovery under way, shared by the tokens that arrive meanwhile. */
+  private pending: Promise<JWTVerifyGetKey> | undefined;
+  /** The last discovery failure, answered again until `retryAt`. */
+  private failure: { error: GalenError; retryAt: number; backoffMs: number } | undefined;
 
   constructor(
     private readonly settings: OidcSettings,
     private readonly clock: Clock,
+    private readonly outbound: Pick<OutboundClient, 'request' | 'fetchFor'>,
   ) {
     for (const [value, role] of Object.entries(settings.roleMap)) {
       if (!isRole(role)) {
@@ -103,24 +115,64 @@ export class OidcVerifier {
 
   private async keySet(): Promise<JWTVerifyGetKey> {
     if (this.keys) return this.keys;
-    let url = this.settings.jwksUrl;
-    if (url === undefined) {
-      const discovery = `${this.settings.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-      try {
-        const response = await fetch(discovery, { signal: AbortSignal.timeout(JWKS_FETCH.timeoutDuration) });
-        const document = (await response.json()) as { jwks_uri?: unknown };
-        if (!response.ok || typeof document.jwks_uri !== 'string')
-          throw new Error(`answered ${response.status}`);
-        url = document.jwks_uri;
-      } catch (err) {
-        throw new GalenError(
-          'unavailable',
-          `cannot read the OIDC issuer's discovery document ${discovery}: ${(err as Error).message}; set oidc.jwksUrl`,
-        );
-      }
+    if (this.settings.jwksUrl !== undefined) return (this.keys = this.remoteKeys(this.settings.jwksUrl));
+    const now = this.clock.now();
+    if (this.failure && now < this.failure.retryAt) {
+      const seconds = Math.ceil((this.failure.retryAt - now) / 1000);
+      throw new GalenError('unavailable', `${this.failure.error.message} (tried again in ${seconds} s)`);
     }
-    this.keys = createRemoteJWKSet(new URL(url), JWKS_FETCH);
-    return this.keys;
+    this.pending ??= this.discover().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** Reads `jwks_uri` from the issuer's discovery document; a failure is remembered with back-off. */
+  private async discover(): Promise<JWTVerifyGetKey> {
+    const discovery = `${this.settings.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+    try {
+      const answer = await this.outbound.request(discovery, {
+        purpose: 'OIDC discovery',
+        headers: { accept: 'application/json' },
+        maxBytes: DISCOVERY_MAX_BYTES,
+      });
+      if (answer.status !== 200) throw new Error(`it answered ${answer.status}`);
+      let document: { jwks_uri?: unknown };
+      try {
+        document = JSON.parse(answer.body.toString('utf8')) as typeof document;
+      } catch {
+        throw new Error('it is not JSON');
+      }
+      if (typeof document?.jwks_uri !== 'string') throw new Error('it has no jwks_uri');
+      const keys = this.remoteKeys(document.jwks_uri);
+      this.failure = undefined;
+      this.keys = keys;
+      return keys;
+    } catch (err) {
+      const backoffMs = Math.min(
+        this.failure ? this.failure.backoffMs * 2 : DISCOVERY_BACKOFF_MS.first,
+        DISCOVERY_BACKOFF_MS.max,
+      );
+      const error = new GalenError(
+        'unavailable',
+        `cannot read the OIDC issuer's discovery document ${discovery}: ${(err as Error).message}; set oidc.jwksUrl`,
+        { cause: err },
+      );
+      this.failure = { error, retryAt: this.clock.now() + backoffMs, backoffMs };
+      throw error;
+    }
+  }
+
+  /** A JWKS fetched through the guarded outbound client. */
+  private remoteKeys(url: string): JWTVerifyGetKey {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new GalenError('unavailable', `the OIDC issuer's jwks_uri ${JSON.stringify(url)} is not a URL`);
+    }
+    return createRemoteJWKSet(parsed, {
+      ...JWKS_FETCH,
+      [customFetch]: this.outbound.fetchFor('OIDC JWKS fetch'),
+    });
   }
 }
 

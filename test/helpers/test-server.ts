@@ -3,6 +3,8 @@
  * ONNX Runtime, the real HTTP server on a random loopback port. Cleans up after itself.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGalen } from '../../src/app/index.js';
@@ -51,7 +53,8 @@ export async function createTestServer(
   if (options.withDemo) await installDemoModels(galen);
   const { app, state } = await buildHttpServer(galen);
   await galen.models.preloadAliased();
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = await app.listen({ host: '127.0.0.1', port: options.config?.port ?? 0 });
+  galen.cdsClients.listeningAt(url);
   await galen.jobs.start();
   state.ready = true;
   const grpc: GrpcServer | undefined = options.grpc
@@ -74,6 +77,15 @@ export async function createTestServer(
       if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A TCP port free on 127.0.0.1 just now, for a server whose own URL must be configured before it starts. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 /** |a - b| for every element, the largest. */

@@ -93,7 +93,11 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
     async (request) => {
       const { id } = request.params as { id: string };
       request.auditFacts = { detail: { service: id } };
-      const { model, version, answer } = await callCdsService(galen, id, request.body as CdsRequest);
+      const caller = {
+        client: request.actor!.keyId,
+        fhirServers: galen.cdsClients.fhirServersOf(request.actor!),
+      };
+      const { model, version, answer } = await callCdsService(galen, id, request.body as CdsRequest, caller);
       request.auditFacts = { model, version, detail: { service: id } };
       return answer;
     },
