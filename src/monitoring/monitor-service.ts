@@ -65,9 +65,6 @@ export interface MonitorDeps {
 /** Outbound failures that a retry cannot change. */
 const WEBHOOK_REFUSALS = new Set(['bad_url', 'insecure', 'address_refused', 'redirect']);
 
-/** Outbound failures that a retry cannot change. */
-const WEBHOOK_REFUSALS = new Set(['bad_url', 'insecure', 'address_refused', 'redirect']);
-
 export const MONITORING_LIMITS = {
   /** Predictions held in memory waiting to be written; beyond it new ones are dropped (and counted). */
   maxPending: 20_000,
