@@ -13,6 +13,7 @@ import { readProtocolBodiesAsJson, refuseDeclaredOversize, sendPlainJsonType } f
 import './context.js';
 import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
+import { apiDocsRoutes } from './routes/api-docs.js';
 import { datasetsApiRoutes } from './routes/datasets-api.js';
 import { fhirApiRoutes } from './routes/fhir-api.js';
 import { deidRoutes } from './routes/deid-api.js';
@@ -66,7 +67,8 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
 
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      // 3.1: its Schema Objects are JSON Schema 2020-12, as the routes' TypeBox schemas are.
+      openapi: '3.1.0',
       info: {
         title: 'Galen native API',
         version: GALEN_VERSION,
@@ -136,6 +138,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   app.get('/api/v1/openapi.json', { config: { permission: 'model:read' } }, () =>
     Promise.resolve(app.swagger()),
   );
+  apiDocsRoutes(app);
 
   return { app, state };
 }

@@ -167,7 +167,7 @@ describe('native API and observability', () => {
     expect(text).toMatch(/galen_models_loaded [1-9]/);
 
     const openapi = await server.call('GET', '/api/v1/openapi.json');
-    expect(openapi.body.openapi).toBe('3.0.3');
+    expect(openapi.body.openapi).toBe('3.1.0');
     expect(Object.keys(openapi.body.paths)).toEqual(
       expect.arrayContaining([
         '/api/v1/models',

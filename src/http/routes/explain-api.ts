@@ -14,8 +14,9 @@ import { decodeInferInputs } from '../oip-binary.js';
 import { InferRequestBody } from './oip-inference.js';
 import { ErrorSchema } from './schemas.js';
 
-const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
+const ModelParam = Type.Object({ model: Type.String() });
 const VersionParams = Type.Object({ model: Type.String(), version: Type.String() });
+type ModelParams = Static<typeof ModelParam> & { version?: string };
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 412: ErrorSchema };
 
 const ExplainParameters = Type.Object(
@@ -42,7 +43,11 @@ const BackgroundBody = Type.Object(
 );
 
 export function explainRoutes(app: FastifyInstance, galen: Galen): void {
-  for (const url of ['/v2/models/:model/explain', '/v2/models/:model/versions/:version/explain']) {
+  // Each URL declares exactly the path parameters it has (OpenAPI requires that).
+  for (const [url, params] of [
+    ['/v2/models/:model/explain', ModelParam],
+    ['/v2/models/:model/versions/:version/explain', VersionParams],
+  ] as const) {
     app.post(
       url,
       {
@@ -50,13 +55,13 @@ export function explainRoutes(app: FastifyInstance, galen: Galen): void {
           tags: ['explain'],
           summary:
             "Shapley values of each row's output (exact for Galen's linear and tree models, KernelSHAP otherwise)",
-          params: ModelParams,
+          params,
           body: InferRequestBody,
         },
         config: { permission: 'infer', audit: 'explain', errorFormat: 'oip' },
       },
       async (request) => {
-        const { model, version } = request.params as Static<typeof ModelParams>;
+        const { model, version } = request.params as ModelParams;
         const body = request.body as InferRequestBody;
         const raw = body.parameters ?? {};
         const unknown = Object.keys(raw).filter((k) => !(k in ExplainParameters.properties));

@@ -10,7 +10,9 @@ import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
 import { RECOMMEND_LIMITS } from '../../recommend/index.js';
 
-const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
+const ModelParam = Type.Object({ model: Type.String() });
+const VersionParams = Type.Object({ model: Type.String(), version: Type.String() });
+type ModelParams = Static<typeof ModelParam> & { version?: string };
 
 const RecommendBody = Type.Object(
   {
@@ -43,7 +45,11 @@ const RecommendBody = Type.Object(
 );
 
 export function recommendRoutes(app: FastifyInstance, galen: Galen): void {
-  for (const url of ['/v2/models/:model/recommend', '/v2/models/:model/versions/:version/recommend']) {
+  // Each URL declares exactly the path parameters it has (OpenAPI requires that).
+  for (const [url, params] of [
+    ['/v2/models/:model/recommend', ModelParam],
+    ['/v2/models/:model/versions/:version/recommend', VersionParams],
+  ] as const) {
     app.post(
       url,
       {
@@ -51,13 +57,13 @@ export function recommendRoutes(app: FastifyInstance, galen: Galen): void {
           tags: ['recommend'],
           summary:
             "Each patient's top k items from a ranking model, after exclusion rules (already given, contraindicated), with what was excluded and why",
-          params: ModelParams,
+          params,
           body: RecommendBody,
         },
         config: { permission: 'infer', audit: 'recommend', errorFormat: 'oip' },
       },
       async (request) => {
-        const { model, version } = request.params as Static<typeof ModelParams>;
+        const { model, version } = request.params as ModelParams;
         const body = request.body as Static<typeof RecommendBody>;
         const answer = await galen.recommend.recommend({ model, version, ...body }, request.actor!);
         request.auditFacts = {
