@@ -97,7 +97,7 @@ export async function createGalen(
     },
   });
   const registry = new ModelRegistry(store, artifacts, runtime, clock, cipher);
-  const datasets = new DatasetRegistry(store, artifacts, clock);
+  const datasets = new DatasetRegistry(store, artifacts, clock, config.imageArchives);
   const keys = new ApiKeys(store, clock, config.adminKey);
   const outbound = new OutboundClient(config.outbound);
   const cdsClients = new CdsClientAuth(config.cds.clients, store, clock, {

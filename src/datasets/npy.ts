@@ -90,9 +90,12 @@ export function decodeNpy(bytes: Uint8Array, what = 'the array'): NpyArray {
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0))
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0))
     fail(`its shape (${shapeText}) is not a list of sizes`);
   const start = headerStart + headerLength;
+  // Checked before the product: huge sizes times a zero would otherwise count as NaN, not 0.
+  if (shape.reduce((a, d) => (d === 0 ? a : a * d), 1) > Number.MAX_SAFE_INTEGER)
+    fail(`its shape (${shapeText}) is too large`);
   const n = count(shape);
   const size = ITEM_BYTES[dtype!] * n;
   if (bytes.length - start < size)

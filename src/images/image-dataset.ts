@@ -6,14 +6,17 @@
  * - `images`: a zip of PNG/JPEG files with a `labels.csv` (`file,label[,split]`), or without one,
  *   a folder per class (the folder name is the label).
  * Described (counts, sizes, labels, splits) when uploaded, every image checked; loaded at the
- * model's pixel shape for training.
+ * model's pixel shape for training. Archives are decompressed off the main thread within limits
+ * (`zip-archive.ts`), and image counts and sizes are checked before anything loops over them.
  */
-import { unzipSync, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
 import { GalenError } from '../core/index.js';
 import { decodeNpy, npyNumbers, parseCsv } from '../datasets/index.js';
 import type { NpyArray } from '../datasets/index.js';
 import { decodeImage, probeImage, resizePixels } from './image-codec.js';
 import type { PixelShape } from './image-codec.js';
+import { DEFAULT_ARCHIVE_LIMITS, listZipEntries, readZip } from './zip-archive.js';
+import type { ArchiveLimits } from './zip-archive.js';
 
 export type ImageArchiveFormat = 'npz' | 'images';
 
@@ -44,27 +47,18 @@ export interface LoadedImages {
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 export const isZip = (bytes: Uint8Array): boolean => ZIP_MAGIC.every((b, i) => bytes[i] === b);
 
-function unzip(
-  bytes: Uint8Array,
-  what: string,
-  filter?: (name: string) => boolean,
-): Record<string, Uint8Array> {
-  try {
-    return unzipSync(bytes, filter ? { filter: (file) => filter(file.name) } : {});
-  } catch (err) {
-    throw new GalenError('invalid_input', `${what} is not a readable zip archive: ${(err as Error).message}`);
-  }
-}
-
 /** `npz` when the archive holds `.npy` arrays, else `images`. */
 export function detectImageArchive(bytes: Uint8Array): ImageArchiveFormat {
-  // Entry names only: nothing is decompressed here (describing the archive reads it next).
-  const names: string[] = [];
-  unzip(bytes, 'the dataset', (name) => {
-    names.push(name);
-    return false;
-  });
+  // Entry names only, from the central directory: nothing is decompressed here.
+  const names = listZipEntries(bytes, 'the dataset').map((e) => e.name);
   return names.some((n) => n.endsWith('.npy')) ? 'npz' : 'images';
+}
+
+function tooManyImages(count: number, limits: ArchiveLimits): GalenError {
+  return new GalenError(
+    'invalid_input',
+    `the archive holds ${count} images; an image dataset may hold at most ${limits.maxImages}`,
+  );
 }
 
 interface RawSet {
@@ -86,15 +80,19 @@ function npzImages(array: NpyArray, key: string): { shape: PixelShape; count: nu
       `"${key}" has shape [${array.shape.join(', ')}]; images must be [N, H, W] (grey) or [N, H, W, C] with C 1 or 3`,
     );
   }
+  if (h === 0 || w === 0) {
+    throw new GalenError(
+      'invalid_input',
+      `"${key}" has shape [${array.shape.join(', ')}]; images must be at least 1×1 pixels`,
+    );
+  }
   return { shape: { channels: c, height: h!, width: w! }, count: n! };
 }
 
-function readNpz(bytes: Uint8Array): RawSet {
-  const entries = unzip(bytes, 'the dataset');
+async function readNpz(bytes: Uint8Array, limits: ArchiveLimits): Promise<RawSet> {
+  const entries = await readZip(bytes, 'the dataset', limits, (name) => name.endsWith('.npy'));
   const arrays = new Map<string, NpyArray>();
-  for (const [name, data] of Object.entries(entries)) {
-    if (name.endsWith('.npy')) arrays.set(name.slice(0, -4), decodeNpy(data, `"${name}"`));
-  }
+  for (const [name, data] of entries) arrays.set(name.slice(0, -4), decodeNpy(data, `"${name}"`));
   const prefixes = [...arrays.keys()]
     .filter((k) => k === 'images' || k.endsWith('_images'))
     .map((k) => (k === 'images' ? '' : k.slice(0, -'images'.length)));
@@ -113,6 +111,8 @@ function readNpz(bytes: Uint8Array): RawSet {
     if (!labels)
       throw new GalenError('invalid_input', `the archive has "${imagesKey}" but no "${labelsKey}"`);
     const { shape, count } = npzImages(images, imagesKey);
+    // Before the loop below runs once per image: the count comes from the array's header.
+    if (set.images.length + count > limits.maxImages) throw tooManyImages(set.images.length + count, limits);
     if (
       set.images.length > 0 &&
       (shape.height !== set.shape.height ||
@@ -157,14 +157,14 @@ function readNpz(bytes: Uint8Array): RawSet {
 
 const IMAGE_FILE = /\.(png|jpe?g)$/i;
 
-function readFolder(bytes: Uint8Array): RawSet {
-  const entries = unzip(bytes, 'the dataset');
-  const files = new Map(Object.entries(entries).filter(([name]) => !name.endsWith('/')));
+async function readFolder(bytes: Uint8Array, limits: ArchiveLimits): Promise<RawSet> {
+  const files = await readZip(bytes, 'the dataset', limits);
   const labelsName = [...files.keys()].find((n) => n === 'labels.csv' || /^[^/]+\/labels\.csv$/.test(n));
   const set: RawSet = { shape: { channels: 1, height: 0, width: 0 }, images: [], labels: [], splits: [] };
   if (labelsName) {
     const base = labelsName.slice(0, -'labels.csv'.length);
     const table = parseCsv(Buffer.from(files.get(labelsName)!));
+    if (table.rows.length > limits.maxImages) throw tooManyImages(table.rows.length, limits);
     const column = (name: string): number => table.columns.findIndex((c) => c.trim().toLowerCase() === name);
     const [file, label, split] = [column('file'), column('label'), column('split')];
     if (file < 0 || label < 0) {
@@ -190,6 +190,9 @@ function readFolder(bytes: Uint8Array): RawSet {
       set.splits.push(split >= 0 ? (row[split] ?? null) : null);
     });
   } else {
+    // Every image is a file of the archive, so maxEntries bounds them; maxImages is checked too.
+    const count = [...files.keys()].filter((name) => IMAGE_FILE.test(name)).length;
+    if (count > limits.maxImages) throw tooManyImages(count, limits);
     for (const [name, data] of files) {
       if (!IMAGE_FILE.test(name)) continue;
       const parts = name.split('/');
@@ -213,8 +216,8 @@ function readFolder(bytes: Uint8Array): RawSet {
   return set;
 }
 
-function readArchive(bytes: Uint8Array, format: ImageArchiveFormat): RawSet {
-  return format === 'npz' ? readNpz(bytes) : readFolder(bytes);
+function readArchive(bytes: Uint8Array, format: ImageArchiveFormat, limits: ArchiveLimits): Promise<RawSet> {
+  return format === 'npz' ? readNpz(bytes, limits) : readFolder(bytes, limits);
 }
 
 const tally = (values: readonly string[]): Record<string, number> => {
@@ -223,12 +226,16 @@ const tally = (values: readonly string[]): Record<string, number> => {
   return counts;
 };
 
-/** Reads and checks every image of an archive; the schema stored with the version. */
+/**
+ * Reads and checks every image of an archive; the schema stored with the version. The archive is
+ * decompressed off the main thread within `limits` (see `readZip`).
+ */
 export async function describeImageArchive(
   bytes: Uint8Array,
   format: ImageArchiveFormat,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<ImageDatasetSchema> {
-  const set = readArchive(bytes, format);
+  const set = await readArchive(bytes, format, limits);
   let shape: [number, number, number] | null = [set.shape.channels, set.shape.height, set.shape.width];
   let channels: 1 | 3 = set.shape.channels;
   if (format === 'images') {
@@ -263,13 +270,14 @@ export async function describeImageArchive(
   };
 }
 
-/** Every image of an archive at `shape`, in the archive's order. */
+/** Every image of an archive at `shape`, in the archive's order, read within `limits`. */
 export async function loadImageArchive(
   bytes: Uint8Array,
   format: ImageArchiveFormat,
   shape: PixelShape,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<LoadedImages> {
-  const set = readArchive(bytes, format);
+  const set = await readArchive(bytes, format, limits);
   const size = shape.channels * shape.height * shape.width;
   const pixels = new Uint8Array(set.images.length * size);
   for (let i = 0; i < set.images.length; i++) {

@@ -18,4 +18,6 @@ export {
   packImageFolder,
 } from './image-dataset.js';
 export type { ImageArchiveFormat, ImageDatasetSchema, LoadedImages } from './image-dataset.js';
+export { DEFAULT_ARCHIVE_LIMITS } from './zip-archive.js';
+export type { ArchiveLimits } from './zip-archive.js';
 export { IMAGE_INPUTS_METADATA_KEY, decodeImageInputs, imageInputsOf } from './image-inputs.js';

@@ -21,8 +21,14 @@ import type {
   SequenceDatasetSchema,
   SequenceRecord,
 } from '../datasets/index.js';
-import { describeImageArchive, detectImageArchive, isZip, loadImageArchive } from '../images/index.js';
-import type { ImageDatasetSchema, LoadedImages, PixelShape } from '../images/index.js';
+import {
+  DEFAULT_ARCHIVE_LIMITS,
+  describeImageArchive,
+  detectImageArchive,
+  isZip,
+  loadImageArchive,
+} from '../images/index.js';
+import type { ArchiveLimits, ImageDatasetSchema, LoadedImages, PixelShape } from '../images/index.js';
 import type { ArtifactStore, DatasetVersionRecord, JsonObject, MetadataStore } from '../store/index.js';
 import { checkDescription, checkName } from './model-registry.js';
 
@@ -151,6 +157,8 @@ export class DatasetRegistry {
     private readonly store: MetadataStore,
     private readonly artifacts: ArtifactStore,
     private readonly clock: Clock,
+    /** What an image dataset archive may hold and decompress to (the `imageArchives.*` settings). */
+    private readonly archiveLimits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
   ) {}
 
   /**
@@ -186,7 +194,7 @@ export class DatasetRegistry {
             `an image dataset's target is its labels ("label"), not "${input.target}"`,
           );
         }
-        schema = await describeImageArchive(bytes, format);
+        schema = await describeImageArchive(bytes, format, this.archiveLimits);
       } else if (format === 'sequences') {
         if (input.target !== undefined && input.target !== 'label') {
           throw new GalenError(
@@ -321,6 +329,7 @@ export class DatasetRegistry {
       await this.artifacts.readVerified(dataset.sha256),
       dataset.format as 'npz' | 'images',
       shape,
+      this.archiveLimits,
     );
   }
 }
