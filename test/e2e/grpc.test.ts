@@ -9,11 +9,15 @@ import { Metadata, credentials, loadPackageDefinition, status } from '@grpc/grpc
 import type { Client, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
 import { GALEN_VERSION } from '../../src/core/index.js';
 import { parseWdbcCsv, readWdbcCsv } from '../../src/demo/index.js';
 import { ADMIN_KEY, createTestServer, maxAbsDiff } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { identityModel, uploadModel } from '../helpers/tiny-models.js';
+
+/** The default HTTP settings, to override one or two. */
+const DEFAULT_HTTP = loadConfig({ env: {} }).http;
 
 const PROTO = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
 
@@ -424,7 +428,7 @@ describe('OIP v2 over gRPC: message size', () => {
   it('refuses a request larger than http.bodyLimitBytes with RESOURCE_EXHAUSTED', async () => {
     const server = await createTestServer({
       grpc: true,
-      config: { http: { bodyLimitBytes: 64 * 1024, uploadLimitBytes: 1024 * 1024 } },
+      config: { http: { ...DEFAULT_HTTP, bodyLimitBytes: 64 * 1024, uploadLimitBytes: 1024 * 1024 } },
     });
     const client = new InferenceClient(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure());
     try {
