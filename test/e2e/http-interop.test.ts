@@ -98,6 +98,8 @@ describe('HTTP edge interoperability', () => {
       const res = await raw(server, 'POST', '/v2/models/breast-cancer/infer', inferBody());
       expect(res.status, res.text).toBe(200);
       expect(res.body.outputs.length).toBeGreaterThan(0);
+      const explained = await raw(server, 'POST', '/v2/models/breast-cancer/explain', inferBody());
+      expect(explained.status, explained.text).toBe(200);
     });
 
     it('still says what is missing when an inference body is empty', async () => {
