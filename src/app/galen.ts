@@ -10,7 +10,7 @@ import type { GalenConfig } from '../config/index.js';
 import { systemClock } from '../core/index.js';
 import type { Clock, Tensor } from '../core/index.js';
 import { ExplainService } from '../explain/index.js';
-import { JobService, pytorchBackend } from '../jobs/index.js';
+import { JobService, pytorchBackend, trainingWorkRoot } from '../jobs/index.js';
 import { MonitorService } from '../monitoring/index.js';
 import { GalenMetrics } from '../observability/index.js';
 import type { Logger } from '../observability/index.js';
@@ -25,6 +25,7 @@ import { ApiKeys, AuditLog, CdsClientAuth, OidcVerifier } from '../security/inde
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
 import { ArtifactCipher, LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
+import { ArtifactSweeper } from './artifact-sweeper.js';
 import { childProcessLauncher } from './job-process.js';
 
 export interface Galen {
@@ -36,6 +37,8 @@ export interface Galen {
   readonly runtime: ModelRuntime;
   readonly registry: ModelRegistry;
   readonly datasets: DatasetRegistry;
+  /** Removes unfinished uploads and unreferenced artifacts; a server calls `sweeper.start()`. */
+  readonly sweeper: ArtifactSweeper;
   readonly keys: ApiKeys;
   /** OIDC bearer tokens, when `oidc` is configured. */
   readonly oidc: OidcVerifier | undefined;
@@ -97,6 +100,7 @@ export async function createGalen(
     },
   });
   const registry = new ModelRegistry(store, artifacts, runtime, clock, cipher);
+  const sweeper = new ArtifactSweeper(() => registry.sweepArtifacts(), config.artifacts.sweepSeconds, logger);
   const datasets = new DatasetRegistry(store, artifacts, clock, config.imageArchives);
   const keys = new ApiKeys(store, clock, config.adminKey);
   const outbound = new OutboundClient(config.outbound);
@@ -158,6 +162,7 @@ export async function createGalen(
     deepBackend: () => pytorchBackend(config.jobs.python),
     deidKey: config.deid.keyFile !== undefined,
     checkOptimization: (request, actor) => optimize.check(optimizeRequestOf(request), actor, true),
+    workRoot: trainingWorkRoot(config.dataDir),
   });
   return {
     config,
@@ -168,6 +173,7 @@ export async function createGalen(
     runtime,
     registry,
     datasets,
+    sweeper,
     keys,
     oidc,
     cdsClients,
@@ -183,6 +189,7 @@ export async function createGalen(
     molecules,
     recommend: new RecommendService(inference),
     async close() {
+      await sweeper.close();
       await jobs.close();
       await solvers.close();
       await molecules.close();

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GalenConfig } from '../config/index.js';
-import { GalenError } from '../core/index.js';
+import { GalenError, childEnvironment } from '../core/index.js';
 import type { JobLauncher, JobOutcome } from '../jobs/index.js';
 import type { JobRecord } from '../store/index.js';
 import type { WorkerMessage, WorkerStart } from './job-worker.js';
@@ -35,7 +35,9 @@ export function jobWorkerPath(): string {
 }
 
 export function childProcessLauncher(config: GalenConfig): JobLauncher {
-  // The child needs the data folder and runtime settings, never the admin key.
+  // The child needs the data folder and runtime settings (the master key among them, to read
+  // and write encrypted artifacts: it travels over IPC), never the admin key. Its environment has
+  // no GALEN_* variable: the admin key and master key there would be readable in /proc.
   const { adminKey: _adminKey, ...childConfig } = config;
   return {
     launch(job: JobRecord, events) {
@@ -43,6 +45,7 @@ export function childProcessLauncher(config: GalenConfig): JobLauncher {
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         execArgv: [],
         serialization: 'advanced',
+        env: childEnvironment(),
       });
       let outcome: JobOutcome | undefined;
       child.on('message', (message: WorkerMessage) => {

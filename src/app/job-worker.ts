@@ -7,7 +7,7 @@
 import { readDeidKey } from '../config/index.js';
 import type { GalenConfig } from '../config/index.js';
 import { GalenError } from '../core/index.js';
-import { jobActor, removeWorkDirsNow, trainModel } from '../jobs/index.js';
+import { jobActor, removeWorkDirsNow, trainModel, trainingWorkRoot } from '../jobs/index.js';
 import type { JobOutcome, TrainModelRequest } from '../jobs/index.js';
 import type { JobLogRecord, JobRecord, JsonObject } from '../store/index.js';
 import { createLogger, stderrDestination } from '../observability/index.js';
@@ -55,7 +55,17 @@ async function run(start: WorkerStart): Promise<JobOutcome> {
     const actor = jobActor(start.job as JobRecord);
     if (start.job.kind === 'optimize') return await optimize(galen, start.job.request, actor);
     const request = start.job.request as unknown as TrainModelRequest;
-    const deps = { ...galen, python: config.jobs.python, deidKey: deidKeyFor(request, config) };
+    const deps = {
+      ...galen,
+      python: config.jobs.python,
+      deidKey: deidKeyFor(request, config),
+      // Under the data folder (swept by the server), and off disk when data is encrypted at rest.
+      work: {
+        root: trainingWorkRoot(config.dataDir),
+        memoryBacked:
+          config.encryption.masterKey !== undefined || config.encryption.masterKeyFile !== undefined,
+      },
+    };
     const { version, metrics } = await trainModel(deps, request, actor, {
       job: start.job.id,
       onProgress: (fraction, stage) => void send({ type: 'progress', fraction, stage }),

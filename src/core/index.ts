@@ -33,6 +33,7 @@ export type {
   TensorSpec,
 } from './tensor-types.js';
 export { isSha256Hex, sha256File, sha256Hex } from './hashing.js';
+export { childEnvironment } from './child-env.js';
 export { NAME_MAX_LENGTH, NAME_PATTERN, NAME_RULE, newRequestId, randomToken, requestIdFrom } from './ids.js';
 export { isoTime, systemClock } from './clock.js';
 export type { Clock } from './clock.js';

@@ -5,11 +5,12 @@
  * otherwise: without it, only deep training is unavailable, and says how to install it.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { GalenError } from '../core/index.js';
+import { GalenError, childEnvironment } from '../core/index.js';
 
 /** Where the trainer script is: `python/` at the package root, the first found above this module (src/, dist/, dist-bench/src/). */
 function findTrainer(): string {
@@ -45,6 +46,7 @@ function probeOne(python: string, timeoutMs: number): Promise<PyTorchBackend> {
     const child = spawn(python, ['-u', TRAINER_SCRIPT, '--probe'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
+      env: childEnvironment(),
     });
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -142,14 +144,20 @@ export interface TrainerRun {
 
 /**
  * Starts the trainer on `specPath`. Its stdin stays open: when this process dies, the trainer
- * sees end-of-file and stops, so training never outlives the job that owns it.
+ * sees end-of-file and stops, so training never outlives the job that owns it. `fds` become the
+ * trainer's descriptors 3, 4, … (the spec names them `/dev/fd/N`); the caller may close its own
+ * copies once this returns. The trainer gets the environment without Galen's secrets.
  */
 export function runTrainer(
   python: string,
   specPath: string,
   onEvent: (event: TrainerEvent) => void,
+  fds: readonly number[] = [],
 ): TrainerRun {
-  const child = spawn(python, ['-u', TRAINER_SCRIPT, specPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(python, ['-u', TRAINER_SCRIPT, specPath], {
+    stdio: ['pipe', 'pipe', 'pipe', ...fds],
+    env: childEnvironment(),
+  }) as ChildProcessWithoutNullStreams;
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

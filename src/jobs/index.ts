@@ -27,8 +27,9 @@ export {
   checkDeepOptions,
   isDeepArchitecture,
   pytorchBackend,
-  removeWorkDirsNow,
 } from './train-deep.js';
+export { removeWorkDirsNow, sweepWorkDirs, trainingWorkRoot } from './work-dirs.js';
+export type { WorkPlace } from './work-dirs.js';
 export type { DeepArchitecture, DeepTrainingOptions, ImageAugmentation } from './train-deep.js';
 export type { MoleculeSplit, MoleculeTrainingOptions } from './train-molecules.js';
 export {

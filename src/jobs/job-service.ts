@@ -32,6 +32,7 @@ import { checkDeidRules } from './training-table.js';
 import { checkMoleculeRequest } from './train-molecules.js';
 import { pinRecommenderRequest } from './train-recommender.js';
 import { checkDeepData, checkDeepOptions, classOrder, isDeepArchitecture } from './train-deep.js';
+import { sweepWorkDirs } from './work-dirs.js';
 import type { DeepArchitecture } from './train-deep.js';
 
 /** What a finished run reports. */
@@ -78,6 +79,11 @@ export interface JobServiceOptions {
   deidKey?: boolean;
   /** Checks an optimisation request before it is queued (the model or template input, the limits). */
   checkOptimization?: (request: JsonObject, actor: Actor) => void;
+  /**
+   * The folder job workers keep training runs' files in (`trainingWorkRoot(dataDir)`): folders
+   * of dead workers are swept at start and on every heartbeat.
+   */
+  workRoot?: string;
 }
 
 const MAX_ACTIVE_OPTIMIZATIONS_PER_KEY = 4;
@@ -181,6 +187,7 @@ export class JobService {
               `no PyTorch backend: tabular training works, deep models cannot be trained until you ${PYTORCH_INSTALL_HINT}`,
             ),
       );
+    await this.sweepWork();
     await this.recoverOrphans();
     this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
@@ -678,8 +685,17 @@ export class JobService {
     }
   }
 
+  /** Removes run folders left by job workers that were killed (they hold patient data). */
+  private async sweepWork(): Promise<void> {
+    if (this.options.workRoot === undefined) return;
+    const removed = await sweepWorkDirs(this.options.workRoot);
+    if (removed.length > 0)
+      this.logger.info({ folders: removed.length }, 'removed training folders of stopped job workers');
+  }
+
   private async tick(): Promise<void> {
     try {
+      await this.sweepWork();
       const now = this.now();
       for (const id of this.active.keys()) {
         await this.store.updateJob(id, { heartbeatAt: now }, ['running']);

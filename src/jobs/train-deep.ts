@@ -6,9 +6,8 @@
  * on the held-out rows by Galen's runtime → registered with its card. Nothing is registered
  * unless every step succeeds; the work folder is removed however the run ends.
  */
-import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { GALEN_VERSION, GalenError } from '../core/index.js';
 import type { Actor } from '../core/index.js';
@@ -26,6 +25,8 @@ import { classifierMetrics, withEvaluationModel } from './evaluation-run.js';
 import type { RunGraph } from './evaluation-run.js';
 import { buildModelCard } from './model-card.js';
 import type { TrainModelDeps, TrainModelHooks, TrainModelRequest } from './train-model.js';
+import { closeAll, makeInputsDir, makeWorkDir, removeWorkDir, writeTrainerSpec } from './work-dirs.js';
+import type { TrainerSpecFiles } from './work-dirs.js';
 
 export const IMAGE_ARCHITECTURES = ['cnn', 'resnet18'] as const;
 export const SEQUENCE_ARCHITECTURES = ['gru', 'lstm', 'transformer'] as const;
@@ -306,30 +307,6 @@ export function trainingSpec(
   };
 }
 
-const workDirs = new Set<string>();
-
-/**
- * A temporary folder for one run's NumPy files, spec and exported model, named after its job so
- * what belongs to a job can be found. Removed when the run ends, or by {@link removeWorkDirsNow}
- * when the process is stopped mid-run.
- */
-export async function makeWorkDir(kind: string, job: string | undefined): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `galen-${kind}-${job ?? 'local'}-`));
-  workDirs.add(dir);
-  return dir;
-}
-
-export async function removeWorkDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  workDirs.delete(dir);
-}
-
-/** Removes every run folder of this process at once (a cancelled job's process, as it stops). */
-export function removeWorkDirsNow(): void {
-  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
-  workDirs.clear();
-}
-
 /** What a trainer run gave: its `done` event, every epoch, and the PyTorch version that ran it. */
 export interface DeepTrainerResult {
   done: TrainerDone;
@@ -338,44 +315,55 @@ export interface DeepTrainerResult {
 }
 
 /**
- * Runs the trainer on `work`/spec.json, turning its events into the run's progress (the
+ * Runs the trainer on `spec`, its arrays written in `arrays` (relative names; handed over as
+ * unlinked files by {@link writeTrainerSpec}), turning its events into the run's progress (the
  * training span of it) and log lines.
  */
 export async function runDeepTrainer(
   python: string,
   work: string,
+  arrays: string,
+  spec: TrainerSpecFiles & Record<string, unknown>,
   architecture: string,
   kind: string,
   hooks: TrainModelHooks,
 ): Promise<DeepTrainerResult> {
+  const { specPath, fds } = await writeTrainerSpec(work, arrays, spec);
   const progress = hooks.onProgress ?? (() => undefined);
   const log = hooks.onLog ?? (() => undefined);
   const history: TrainerEpoch[] = [];
   let versions = '';
-  const trainer = runTrainer(python, join(work, 'spec.json'), (event) => {
-    switch (event.event) {
-      case 'started':
-        versions = `PyTorch ${event.torch}`;
-        log(
-          'info',
-          `training a ${architecture} (${event.parameters} parameters) on ${event.trainSamples} ${kind} with ${versions}, ${event.threads} threads`,
-        );
-        break;
-      case 'progress':
-        progress(PHASE.train + event.fraction * (PHASE.evaluate - PHASE.train), event.stage);
-        break;
-      case 'epoch':
-        history.push(event);
-        log('info', describeEpoch(event));
-        break;
-      case 'log':
-        log(event.level, event.message);
-        break;
-      case 'done':
-      case 'error':
-        break; // settled through trainer.done
-    }
-  });
+  const trainer = runTrainer(
+    python,
+    specPath,
+    (event) => {
+      switch (event.event) {
+        case 'started':
+          versions = `PyTorch ${event.torch}`;
+          log(
+            'info',
+            `training a ${architecture} (${event.parameters} parameters) on ${event.trainSamples} ${kind} with ${versions}, ${event.threads} threads`,
+          );
+          break;
+        case 'progress':
+          progress(PHASE.train + event.fraction * (PHASE.evaluate - PHASE.train), event.stage);
+          break;
+        case 'epoch':
+          history.push(event);
+          log('info', describeEpoch(event));
+          break;
+        case 'log':
+          log(event.level, event.message);
+          break;
+        case 'done':
+        case 'error':
+          break; // settled through trainer.done
+      }
+    },
+    fds,
+  );
+  // The trainer holds its own copies now (or failed to start): the arrays live as long as it does.
+  closeAll(fds);
   return { done: await trainer.done, history, versions };
 }
 
@@ -454,20 +442,24 @@ export async function trainDeep(
     }
   }
 
-  const work = await makeWorkDir('deep', hooks.job);
+  const work = await makeWorkDir('deep', hooks.job, deps.work);
+  const arrays = await makeInputsDir(work, deps.work);
   try {
     progress(
       0.05,
       `writing ${splits.train.length} training and ${splits.validation.length} validation ${kind}`,
     );
-    const inputs = await data.writeInputs(work, splits.train, splits.validation);
+    const inputs = (await data.writeInputs(arrays, splits.train, splits.validation)) as Record<
+      string,
+      unknown
+    >[];
     await writeLabels(
-      work,
+      arrays,
       'train_labels.npy',
       splits.train.map((r) => targets[r]!),
     );
     await writeLabels(
-      work,
+      arrays,
       'validation_labels.npy',
       splits.validation.map((r) => targets[r]!),
     );
@@ -496,9 +488,15 @@ export async function trainDeep(
       network: trainerNetwork(architecture, options),
       export: { onnx: 'model.onnx', opset: 17, referenceCount: 32, reference: 'reference_probabilities.npy' },
     };
-    await writeFile(join(work, 'spec.json'), JSON.stringify(spec, null, 2));
-
-    const { done, history, versions } = await runDeepTrainer(backend.python, work, architecture, kind, hooks);
+    const { done, history, versions } = await runDeepTrainer(
+      backend.python,
+      work,
+      arrays,
+      spec,
+      architecture,
+      kind,
+      hooks,
+    );
 
     progress(PHASE.evaluate, 'checking the exported ONNX against PyTorch');
     const onnx = addClassifierHead(await readFile(join(work, done.onnx)), {
@@ -603,5 +601,6 @@ export async function trainDeep(
     return { version, metrics };
   } finally {
     await removeWorkDir(work);
+    if (arrays !== work) await removeWorkDir(arrays);
   }
 }

@@ -6,7 +6,7 @@
  * `probabilities` out — checked against PyTorch on validation rows (which also checks the compiled
  * preprocessing), evaluated on the held-out rows in Galen's runtime and registered with its card.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { GALEN_VERSION, GalenError } from '../core/index.js';
@@ -23,14 +23,13 @@ import { buildModelCard } from './model-card.js';
 import {
   checkDeepOptions,
   checkParity,
-  makeWorkDir,
   pytorchBackend,
-  removeWorkDir,
   runDeepTrainer,
   trainingSpec,
   trainingSummary,
 } from './train-deep.js';
 import type { TrainModelDeps, TrainModelHooks, TrainModelRequest } from './train-model.js';
+import { makeInputsDir, makeWorkDir, removeWorkDir } from './work-dirs.js';
 import {
   cardSubgroups,
   columnInputs,
@@ -73,15 +72,16 @@ export async function trainMlp(
     ...(options.validationFraction !== undefined && { validationFraction: options.validationFraction }),
   });
   const k = data.classes.length;
-  const work = await makeWorkDir('mlp', hooks.job);
+  const work = await makeWorkDir('mlp', hooks.job, deps.work);
+  const arrays = await makeInputsDir(work, deps.work);
   try {
     progress(0.05, `writing ${data.train.length} training and ${data.validation.length} validation rows`);
     const matrix = (file: string, x: Float32Array): Promise<void> =>
-      writeNpy(work, file, { dtype: 'float32', shape: [x.length / data.width, data.width], data: x });
+      writeNpy(arrays, file, { dtype: 'float32', shape: [x.length / data.width, data.width], data: x });
     await matrix('train_features.npy', data.x.train);
     await matrix('validation_features.npy', data.x.validation);
-    await writeLabels(work, 'train_labels.npy', data.y.train);
-    await writeLabels(work, 'validation_labels.npy', data.y.validation);
+    await writeLabels(arrays, 'train_labels.npy', data.y.train);
+    await writeLabels(arrays, 'validation_labels.npy', data.y.validation);
     const counts = new Array<number>(k).fill(0);
     data.y.train.forEach((c) => counts[c]!++);
     const spec = {
@@ -117,8 +117,15 @@ export async function trainMlp(
         reference: 'reference_probabilities.npy',
       },
     };
-    await writeFile(join(work, 'spec.json'), JSON.stringify(spec, null, 2));
-    const { done, history, versions } = await runDeepTrainer(backend.python, work, 'mlp', 'rows', hooks);
+    const { done, history, versions } = await runDeepTrainer(
+      backend.python,
+      work,
+      arrays,
+      spec,
+      'mlp',
+      'rows',
+      hooks,
+    );
 
     progress(0.9, 'compiling the preprocessing and the network into one ONNX graph');
     const onnx = compileTabularNetwork(data.features, data.classes, await readFile(join(work, done.onnx)), {
@@ -236,5 +243,6 @@ export async function trainMlp(
     throw new GalenError('internal', `mlp training failed: ${(err as Error).message}`, { cause: err });
   } finally {
     await removeWorkDir(work);
+    if (arrays !== work) await removeWorkDir(arrays);
   }
 }

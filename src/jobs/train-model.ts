@@ -41,6 +41,7 @@ import type { RecommenderTrainingOptions } from './train-recommender.js';
 import type { MoleculeTrainingOptions } from './train-molecules.js';
 import type { MoleculeToolkit } from '../molecules/index.js';
 import type { DeepArchitecture, DeepTrainingOptions } from './train-deep.js';
+import type { WorkPlace } from './work-dirs.js';
 
 export interface TrainModelRequest {
   /** The model to register a version of (created when new). */
@@ -114,6 +115,8 @@ export interface TrainModelDeps {
   deidKey?: Uint8Array | undefined;
   /** RDKit, for molecule models. */
   molecules?: MoleculeToolkit | undefined;
+  /** Where deep runs keep their trainer's files (default: the system's temporary folder). */
+  work?: WorkPlace | undefined;
 }
 
 /** Runs compiled ONNX bytes in Galen's runtime under a throw-away key, and unloads it. */
