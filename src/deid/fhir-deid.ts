@@ -131,7 +131,8 @@ function reference(ctx: Context, value: string): string | undefined {
     count(ctx, 'references');
     return target ? `${conditional[1]}/${target}` : undefined;
   }
-  const literal = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/.*)?$/.exec(value);
+  // `[^]*` (not `.*`): the history part always reaches the end, so no start position rescans it.
+  const literal = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^]*)?$/.exec(value);
   if (literal) {
     count(ctx, 'references');
     return `${literal[1]}/${newId(ctx, literal[1]!, literal[2]!)}`;
