@@ -74,17 +74,34 @@ export function serveCommand(global: () => CliOptions): Command {
       logger.info({ address, dataDir: config.dataDir }, `Galen is serving on ${address}`);
       if (grpc) logger.info({ address: grpc.address }, `OIP v2 over gRPC on ${grpc.address}`);
 
+      // SIGTERM: readiness answers 503 at once; requests are still taken for http.shutdownDelaySeconds
+      // (so a load balancer sees it and stops sending), then the listener closes and in-flight
+      // requests finish, for at most http.shutdownTimeoutSeconds; then the process exits 0.
       let stopping = false;
       const stop = async (signal: string): Promise<void> => {
         if (stopping) return;
         stopping = true;
         state.ready = false;
-        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        state.draining = true;
+        const { shutdownDelaySeconds, shutdownTimeoutSeconds } = config.http;
+        logger.info({ signal, delaySeconds: shutdownDelaySeconds }, 'shutting down: readiness answers 503');
+        if (shutdownDelaySeconds > 0) await new Promise((r) => setTimeout(r, shutdownDelaySeconds * 1000));
+        logger.info('shutting down: no new connections; finishing in-flight requests');
+        const force = setTimeout(() => {
+          logger.warn(
+            { timeoutSeconds: shutdownTimeoutSeconds },
+            'shutting down: closing connections still open',
+          );
+          app.server.closeAllConnections();
+        }, shutdownTimeoutSeconds * 1000);
         await Promise.all([grpc?.close(), app.close()]);
+        clearTimeout(force);
         await galen.close();
         process.exit(0);
       };
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      process.once('SIGINT', () => void stop('SIGINT'));
+      // Kept for the whole drain: a second signal (a supervisor repeating itself, Ctrl-C twice)
+      // must not fall back to the default action and kill requests still being finished.
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
     });
 }

@@ -153,6 +153,20 @@ export const ConfigSchema = Type.Object(
           default: 2 * 1024 * 1024 * 1024,
           description: 'Largest model upload (native upload and repository load).',
         }),
+        shutdownDelaySeconds: Type.Number({
+          minimum: 0,
+          maximum: 300,
+          default: 0,
+          description:
+            'On SIGTERM, how long readiness answers 503 while requests are still accepted (so a load balancer stops sending) before the listener closes.',
+        }),
+        shutdownTimeoutSeconds: Type.Number({
+          minimum: 1,
+          maximum: 3600,
+          default: 30,
+          description:
+            'On SIGTERM, how long in-flight requests may take to finish once the listener has closed; connections still open then are closed.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -526,6 +540,8 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_GRPC_MAX_BYTES_ELEMENTS: { path: ['grpc', 'maxBytesElements'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
   GALEN_HTTP_UPLOAD_LIMIT_BYTES: { path: ['http', 'uploadLimitBytes'], kind: 'integer' },
+  GALEN_HTTP_SHUTDOWN_DELAY_SECONDS: { path: ['http', 'shutdownDelaySeconds'], kind: 'number' },
+  GALEN_HTTP_SHUTDOWN_TIMEOUT_SECONDS: { path: ['http', 'shutdownTimeoutSeconds'], kind: 'number' },
   GALEN_TENSORS_MAX_ELEMENTS: { path: ['tensors', 'maxElements'], kind: 'integer' },
   GALEN_TENSORS_MAX_BYTES_ELEMENTS: { path: ['tensors', 'maxBytesElements'], kind: 'integer' },
   GALEN_TENSORS_MAX_BYTES_ELEMENT_SIZE: { path: ['tensors', 'maxBytesElementSize'], kind: 'integer' },

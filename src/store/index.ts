@@ -6,6 +6,7 @@ export { AUDIT_GENESIS_HASH } from './metadata-store.js';
 export type { MetadataStore } from './metadata-store.js';
 export { JOB_STATES } from './records.js';
 export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
+export { probeSqliteDatabase } from './store-probe.js';
 export type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 export { LocalArtifactStore } from './local-artifact-store.js';
 export { ArtifactCipher, openJson, sealJson } from './artifact-cipher.js';

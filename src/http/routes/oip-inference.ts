@@ -17,6 +17,7 @@ import {
   planOutputs,
   registerInferBodyParsers,
 } from '../oip-binary.js';
+import { createReadiness } from '../readiness.js';
 import type { ServerState } from '../server-state.js';
 
 const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
@@ -82,8 +83,10 @@ export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, state: Se
     return reply.code(200).send({ live: true });
   });
 
+  const readiness = createReadiness(galen.config.dataDir, state, galen.logger);
   app.get('/v2/health/ready', { config: { ...config, public: true } }, async (_req, reply) => {
-    return state.ready ? reply.code(200).send({ ready: true }) : reply.code(503).send({ ready: false });
+    const answer = readiness();
+    return reply.code(answer.ready ? 200 : 503).send(answer);
   });
 
   app.get('/v2', { config: { ...config, permission: 'model:read' } }, () =>
