@@ -26,8 +26,10 @@ describe('loadConfig', () => {
 
   it('reads trusted CDS clients from GALEN_CDS_CLIENTS (JSON), and refuses entries without keys', () => {
     const clients = [{ iss: 'https://ehr.example.org', jwksUrl: 'https://ehr.example.org/jwks.json' }];
-    const config = loadConfig({ env: { GALEN_CDS_CLIENTS: JSON.stringify(clients) } });
-    expect(config.cds.clients).toEqual([{ ...clients[0], jku: [] }]);
+    const config = loadConfig({
+      env: { GALEN_CDS_CLIENTS: JSON.stringify(clients), GALEN_CDS_PUBLIC_URL: 'https://galen.example.org' },
+    });
+    expect(config.cds.clients).toEqual([{ ...clients[0], jku: [], fhirServers: [] }]);
     expect(loadConfig({ env: {} }).cds.clients).toEqual([]);
     const problems = (env: Record<string, string>): string => {
       try {
@@ -45,6 +47,10 @@ describe('loadConfig', () => {
       /cds.clients.0.jwksUrl/,
     );
     expect(problems({ GALEN_CDS_PUBLIC_URL: 'https://galen.example.org/' })).toMatch(/cds.publicUrl/);
+    // A JWT's aud is checked against cds.publicUrl, never against the caller's Host header.
+    expect(problems({ GALEN_CDS_CLIENTS: JSON.stringify(clients) })).toMatch(
+      /cds.publicUrl \(GALEN_CDS_PUBLIC_URL\) is required with cds.clients/,
+    );
   });
 
   it('lists every problem at once', () => {

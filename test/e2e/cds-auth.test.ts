@@ -14,7 +14,9 @@ import { startCdsClient } from '../helpers/cds-client.js';
 import type { TestCdsClient } from '../helpers/cds-client.js';
 import { startFhirServer } from '../helpers/fhir-server.js';
 import type { TestFhirServer } from '../helpers/fhir-server.js';
-import { createTestServer } from '../helpers/test-server.js';
+import { request as httpRequest } from 'node:http';
+import { DEFAULT_OUTBOUND } from '../../src/outbound/index.js';
+import { createTestServer, freePort } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
 const HIPOLITO = new URL(
@@ -54,14 +56,29 @@ describe('CDS client authentication', () => {
 
   beforeAll(async () => {
     ehr = await startCdsClient();
+    const [port, fhirPort] = [await freePort(), await freePort()];
     server = await createTestServer({
       withDemo: true,
-      config: { cds: { clients: [{ iss: ehr.iss, jwksUrl: ehr.jwksUrl, jku: [ehr.rotatedUrl] }] } },
+      config: {
+        port,
+        cds: {
+          publicUrl: `http://127.0.0.1:${port}`,
+          clients: [
+            {
+              iss: ehr.iss,
+              jwksUrl: ehr.jwksUrl,
+              jku: [ehr.rotatedUrl],
+              fhirServers: [`http://127.0.0.1:${fhirPort}/fhir`],
+            },
+          ],
+        },
+        outbound: { ...DEFAULT_OUTBOUND, allowPrivateNetworks: ['127.0.0.1'], allowHttpHosts: ['127.0.0.1'] },
+      },
     });
     demo = await loadDemoCdsClient(server.dataDir);
     aud = server.url + SERVICE;
     const bundle = JSON.parse(await readFile(HIPOLITO, 'utf8'));
-    fhirServer = await startFhirServer(bundle, 'ehr-token');
+    fhirServer = await startFhirServer(bundle, 'ehr-token', 5, fhirPort);
     hook = {
       hook: 'patient-view',
       hookInstance: crypto.randomUUID(),
@@ -144,8 +161,9 @@ describe('CDS client authentication', () => {
       /jku "https:\/\/attacker.example\/jwks.json" is not on the allow-list/,
     );
 
-    // A replay: the same valid token twice. The first call is answered, from the FHIR server.
-    const token = await signCdsClientJwt(demo.key, { iss: demo.iss, aud });
+    // A replay: the same valid token twice. The first call is answered, from the FHIR server
+    // the client is configured for.
+    const token = await ehr.token(aud);
     expect(fhirServer.requests).toEqual([]);
     expect(await inferences()).toBe(before);
     const first = await post(token);
@@ -165,7 +183,7 @@ describe('CDS client authentication', () => {
     expect(calls.every((r: any) => r.action === 'infer')).toBe(true);
     expect(calls.filter((r: any) => r.status === 401).every((r: any) => r.keyId === null)).toBe(true);
     expect(calls.find((r: any) => r.status === 200)).toMatchObject({
-      keyId: `cds:${demo.iss}`,
+      keyId: `cds:${ehr.iss}`,
       role: 'service',
       model: HEART_DEMO_MODEL,
       version: 1,
@@ -173,6 +191,36 @@ describe('CDS client authentication', () => {
     const statuses = calls.map((r: any) => r.status);
     expect(statuses.filter((s: number) => s === 401)).toHaveLength(17);
     expect(statuses.filter((s: number) => s === 200)).toHaveLength(1);
+  });
+
+  it('checks aud against cds.publicUrl, never against the Host header the caller sends', async () => {
+    // A token minted for another service, replayed with that service's name as Host.
+    const elsewhere = `http://cds.elsewhere.example${SERVICE}`;
+    const token = await ehr.token(elsewhere);
+    const { status, body } = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = httpRequest(
+        aud,
+        {
+          method: 'POST',
+          headers: {
+            host: 'cds.elsewhere.example',
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify(hook));
+    });
+    expect(status).toBe(401);
+    expect(JSON.stringify(body)).toMatch(
+      /aud must be exactly the URL called, http:\/\/127\.0\.0\.1:\d+\/cds-services/,
+    );
   });
 
   it('accepts a configured client through its JWKS URL, and through an allow-listed jku', async () => {

@@ -13,7 +13,8 @@ import { startCdsClient } from '../helpers/cds-client.js';
 import { CLEVELAND_INPUTS, trainHeart, uploadHeart } from '../helpers/cleveland.js';
 import type { TestCdsClient } from '../helpers/cds-client.js';
 import { startFhirServer } from '../helpers/fhir-server.js';
-import { createTestServer } from '../helpers/test-server.js';
+import { DEFAULT_OUTBOUND } from '../../src/outbound/index.js';
+import { createTestServer, freePort } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
 const SHARED = new URL('../../../shared/data/', import.meta.url);
@@ -47,6 +48,9 @@ const featureMap = {
 describe('FHIR $predict', () => {
   let server: TestServer;
   let ehr: TestCdsClient;
+  /** The EHR's FHIR server the CDS client is configured for (started by the test that uses it). */
+  let fhirPort: number;
+  let fhirServerUrl: string;
   /** A CDS Hooks call as the EHR makes it: a fresh JWT for the exact URL. */
   const cds = async (path: string, body: unknown) =>
     server.call('POST', path, { body, key: await ehr.token(server.url + path) });
@@ -58,8 +62,18 @@ describe('FHIR $predict', () => {
     });
   beforeAll(async () => {
     ehr = await startCdsClient();
+    fhirPort = await freePort();
+    fhirServerUrl = `http://127.0.0.1:${fhirPort}/fhir`;
+    const port = await freePort();
     server = await createTestServer({
-      config: { cds: { clients: [{ iss: ehr.iss, jwksUrl: ehr.jwksUrl, jku: [] }] } },
+      config: {
+        port,
+        cds: {
+          publicUrl: `http://127.0.0.1:${port}`,
+          clients: [{ iss: ehr.iss, jwksUrl: ehr.jwksUrl, jku: [], fhirServers: [fhirServerUrl] }],
+        },
+        outbound: { ...DEFAULT_OUTBOUND, allowPrivateNetworks: ['127.0.0.1'], allowHttpHosts: ['127.0.0.1'] },
+      },
     });
     await uploadHeart(server);
     await trainHeart(server, 'heart');
@@ -339,7 +353,7 @@ describe('FHIR $predict', () => {
     expect((await cds('/cds-services/nope', hook)).status).toBe(404);
 
     // No prefetch: the service queries the EHR's FHIR server with the hook's token.
-    const fhirServer = await startFhirServer(bundle, 'token-123', 1);
+    const fhirServer = await startFhirServer(bundle, 'token-123', 1, fhirPort);
     try {
       const fetched = await call({
         ...hook,
@@ -362,7 +376,9 @@ describe('FHIR $predict', () => {
         fhirAuthorization: { access_token: 'wrong' },
       });
       expect(refused.status).toBe(412);
-      expect(refused.body.error).toMatch(/the FHIR server answered 401/);
+      expect(JSON.stringify(refused.body)).toMatch(
+        /prefetch \\"patient\\" is missing and could not be fetched from the EHR's FHIR server; send it as prefetch/,
+      );
     } finally {
       await fhirServer.close();
     }

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_OUTBOUND } from '../../src/outbound/index.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
@@ -46,6 +47,7 @@ describe('OIDC bearer tokens', () => {
           roleClaim: 'realm_access.roles',
           roleMap: { 'galen-dev': 'developer', 'ward-app': 'service', 'galen-admin': 'admin' },
         },
+        outbound: { ...DEFAULT_OUTBOUND, allowPrivateNetworks: ['127.0.0.1'], allowHttpHosts: ['127.0.0.1'] },
       },
     });
   });
@@ -115,5 +117,42 @@ describe('OIDC bearer tokens', () => {
     await refused(await sign({ ...roles, sub: undefined }), 401, /claim "sub" is missing/);
     // API keys still work alongside.
     expect((await server.call('GET', '/api/v1/models')).status).toBe(200);
+  });
+});
+
+describe('OIDC discovery that fails', () => {
+  it('is not retried on every token: the failure is answered again until its back-off ends', async () => {
+    let discoveries = 0;
+    const http = createServer((_req, res) => {
+      discoveries++;
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const issuer = `http://127.0.0.1:${(http.address() as AddressInfo).port}/realms/down`;
+    const server = await createTestServer({
+      config: {
+        oidc: { issuer, audience: 'galen-api', roleClaim: 'roles', roleMap: { dev: 'developer' } },
+        outbound: { ...DEFAULT_OUTBOUND, allowPrivateNetworks: ['127.0.0.1'], allowHttpHosts: ['127.0.0.1'] },
+      },
+    });
+    try {
+      const { privateKey } = await generateKeyPair('RS256');
+      const now = Math.floor(Date.now() / 1000);
+      const token = await new SignJWT({ iss: issuer, aud: 'galen-api', sub: 'u', iat: now, exp: now + 300 })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .sign(privateKey);
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await server.call('GET', '/api/v1/models', { key: token }));
+      expect(answers.map((a) => a.status)).toEqual([503, 503, 503, 503, 503]);
+      expect(answers[0]!.body.error).toMatch(
+        /cannot read the OIDC issuer's discovery document .*: it answered 500; set oidc.jwksUrl/,
+      );
+      expect(answers[4]!.body.error).toMatch(/\(tried again in \d+ s\)/);
+      expect(discoveries).toBe(1);
+    } finally {
+      await server.close();
+      await new Promise((r) => http.close(r));
+    }
   });
 });

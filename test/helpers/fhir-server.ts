@@ -12,7 +12,13 @@ export interface TestFhirServer {
   close(): Promise<void>;
 }
 
-export async function startFhirServer(bundle: any, token: string, pageSize = 5): Promise<TestFhirServer> {
+export async function startFhirServer(
+  bundle: any,
+  token: string,
+  pageSize = 5,
+  /** A port chosen beforehand (a CDS client's configured fhirServers name it); default any free one. */
+  port = 0,
+): Promise<TestFhirServer> {
   const resources: any[] = bundle.entry.map((e: any) => e.resource);
   const requests: string[] = [];
   const server = createServer((req, res) => {
@@ -48,10 +54,10 @@ export async function startFhirServer(bundle: any, token: string, pageSize = 5):
       entry: matching.slice(offset, offset + pageSize).map((resource) => ({ resource })),
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/fhir`,
+    url: `http://127.0.0.1:${bound}/fhir`,
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
