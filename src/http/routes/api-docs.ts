@@ -39,6 +39,7 @@ const PAGE_SCRIPT = `'use strict';
           return;
         }
         input.value = '';
+        status.textContent = '';
         form.hidden = true;
         window.SwaggerUIBundle({
           spec: answer.body,
@@ -65,6 +66,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Galen API reference</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="docs/swagger-ui.css">
 <style>
   body { margin: 0; font-family: sans-serif; }
