@@ -8,8 +8,16 @@ import { GalenError } from '../core/index.js';
 import { OutboundError } from '../outbound/index.js';
 import type { OutboundClient } from '../outbound/index.js';
 
+/** The JSON type of a value, as errors name it ("null", "an array", "an object", "a string"). */
 export const typeOf = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? 'an object'
+        : `a ${typeof value}`;
+/** Whether a value is a JSON object (not null, not an array). */
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
