@@ -193,34 +193,44 @@ describe('CDS client authentication', () => {
     expect(statuses.filter((s: number) => s === 200)).toHaveLength(1);
   });
 
-  it('checks aud against cds.publicUrl, never against the Host header the caller sends', async () => {
-    // A token minted for another service, replayed with that service's name as Host.
-    const elsewhere = `http://cds.elsewhere.example${SERVICE}`;
-    const token = await ehr.token(elsewhere);
-    const { status, body } = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = httpRequest(
-        aud,
-        {
-          method: 'POST',
-          headers: {
-            host: 'cds.elsewhere.example',
-            authorization: `Bearer ${token}`,
-            'content-type': 'application/json',
+  it('never takes aud from the Host header the caller sends, even without cds.publicUrl', async () => {
+    // Only the demo's own client is trusted here, so cds.publicUrl may be unset: the aud base is
+    // the address the server listens on, not a Host header the caller chooses.
+    const bare = await createTestServer({ withDemo: true });
+    try {
+      const client = await loadDemoCdsClient(bare.dataDir);
+      // A token minted for another service, replayed with that service's name as Host.
+      const token = await signCdsClientJwt(client.key, {
+        iss: client.iss,
+        aud: `http://cds.elsewhere.example${SERVICE}`,
+      });
+      const { status, body } = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = httpRequest(
+          bare.url + SERVICE,
+          {
+            method: 'POST',
+            headers: {
+              host: 'cds.elsewhere.example',
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+            },
           },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(hook));
+      });
+      expect(status, JSON.stringify(body)).toBe(401);
+      expect(JSON.stringify(body)).toMatch(
+        /aud must be exactly the URL called, http:\/\/127\.0\.0\.1:\d+\/cds-services/,
       );
-      req.on('error', reject);
-      req.end(JSON.stringify(hook));
-    });
-    expect(status).toBe(401);
-    expect(JSON.stringify(body)).toMatch(
-      /aud must be exactly the URL called, http:\/\/127\.0\.0\.1:\d+\/cds-services/,
-    );
+    } finally {
+      await bare.close();
+    }
   });
 
   it('accepts a configured client through its JWKS URL, and through an allow-listed jku', async () => {
