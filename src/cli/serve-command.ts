@@ -32,9 +32,8 @@ export function serveCommand(global: () => CliOptions): Command {
       });
       const logger = createLogger(config.logLevel);
       const galen = await createGalen(config, logger);
-      const swept = await galen.registry.sweepArtifacts();
-      if (swept.staged + swept.orphans > 0)
-        logger.info(swept, 'removed unfinished uploads and unreferenced artifacts');
+      // Now, before serving, and every artifacts.sweepSeconds after.
+      await galen.sweeper.start();
 
       const generated = await bootstrapAdminKey(galen);
       if (generated) {

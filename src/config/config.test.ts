@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -72,5 +72,31 @@ describe('loadConfig', () => {
     const file = join(dir, 'galen.json');
     writeFileSync(file, JSON.stringify({ prot: 1 }));
     expect(() => loadConfig({ file, env: {} })).toThrow(/unknown setting\(s\) \["prot"\]/);
+  });
+
+  it('makes every path absolute at load, so nothing depends on the working folder later', () => {
+    const config = loadConfig({
+      env: {
+        GALEN_DATA_DIR: 'data/.galen',
+        GALEN_MASTER_KEY_FILE: 'keys/master.key',
+        GALEN_DEID_KEY_FILE: './deid.key',
+        GALEN_TLS_CERT_FILE: 'tls/cert.pem',
+        GALEN_TLS_KEY_FILE: 'tls/key.pem',
+      },
+    });
+    expect(config.dataDir).toBe(resolve('data/.galen'));
+    expect(config.encryption.masterKeyFile).toBe(resolve('keys/master.key'));
+    expect(config.deid.keyFile).toBe(resolve('deid.key'));
+    expect(config.tls).toEqual({ certFile: resolve('tls/cert.pem'), keyFile: resolve('tls/key.pem') });
+    expect(isAbsolute(loadConfig({ env: {} }).dataDir)).toBe(true);
+    expect(loadConfig({ env: {} }).deid.keyFile).toBeUndefined();
+  });
+
+  it('sweeps artifacts hourly by default; GALEN_ARTIFACTS_SWEEP_SECONDS sets it, 0 = only at start', () => {
+    expect(loadConfig({ env: {} }).artifacts.sweepSeconds).toBe(3600);
+    expect(loadConfig({ env: { GALEN_ARTIFACTS_SWEEP_SECONDS: '0' } }).artifacts.sweepSeconds).toBe(0);
+    expect(() => loadConfig({ env: { GALEN_ARTIFACTS_SWEEP_SECONDS: '-5' } })).toThrow(
+      /artifacts.sweepSeconds/,
+    );
   });
 });

@@ -78,6 +78,18 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    artifacts: Type.Object(
+      {
+        sweepSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 604_800,
+          default: 3600,
+          description:
+            'How often a server removes unfinished uploads and artifacts no version refers to, once older than 10 minutes; it also does at start (0 = only at start).',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     jobs: Type.Object(
       {
         concurrency: Type.Integer({
@@ -501,6 +513,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_ADMIN_KEY: { path: ['adminKey'], kind: 'string' },
   GALEN_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
   GALEN_AUDIT_BUFFER_INFERENCE: { path: ['audit', 'bufferInference'], kind: 'boolean' },
+  GALEN_ARTIFACTS_SWEEP_SECONDS: { path: ['artifacts', 'sweepSeconds'], kind: 'integer' },
   GALEN_JOBS_CONCURRENCY: { path: ['jobs', 'concurrency'], kind: 'integer' },
   GALEN_JOBS_MAX_ATTEMPTS: { path: ['jobs', 'maxAttempts'], kind: 'integer' },
   GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
@@ -692,7 +705,19 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = withDefaults as GalenConfig;
-  return { ...config, dataDir: resolve(config.dataDir) };
+  // Every path absolute from here on: nothing later (a job's child process, a model file naming a
+  // relative path) depends on the folder the server was started in.
+  const { encryption, deid, tls } = config;
+  return {
+    ...config,
+    dataDir: resolve(config.dataDir),
+    encryption: {
+      ...encryption,
+      ...(encryption.masterKeyFile !== undefined && { masterKeyFile: resolve(encryption.masterKeyFile) }),
+    },
+    deid: { ...deid, ...(deid.keyFile !== undefined && { keyFile: resolve(deid.keyFile) }) },
+    ...(tls && { tls: { certFile: resolve(tls.certFile), keyFile: resolve(tls.keyFile) } }),
+  };
 }
 
 /** The TLS certificate and key as configured, read from their files; undefined without `tls`. */

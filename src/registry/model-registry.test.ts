@@ -73,7 +73,9 @@ describe('ModelRegistry', () => {
       code: 'invalid_input',
     });
     expect(await registry.listModels({ includeArchived: true })).toEqual([]);
-    expect(await new LocalArtifactStore(dataDir).sweep(new Set(), { minAgeMs: -1 })).toEqual({
+    expect(
+      await new LocalArtifactStore(dataDir).sweep(() => Promise.resolve(new Set()), { minAgeMs: -1 }),
+    ).toEqual({
       staged: 0,
       orphans: 0,
     });

@@ -620,8 +620,12 @@ export class ModelRegistry {
     return result;
   }
 
-  /** Removes staging leftovers and unreferenced artifacts (run at start, before serving). */
-  async sweepArtifacts(): Promise<{ staged: number; orphans: number }> {
-    return this.artifacts.sweep(await this.store.referencedArtifacts());
+  /**
+   * Removes staging leftovers and artifacts no model or dataset version refers to (at start and
+   * periodically). The references are read from the store as the sweep asks, so a version
+   * committed while it runs keeps its file.
+   */
+  async sweepArtifacts(options: { minAgeMs?: number } = {}): Promise<{ staged: number; orphans: number }> {
+    return this.artifacts.sweep(() => this.store.referencedArtifacts(), options);
   }
 }

@@ -36,11 +36,16 @@ export interface ArtifactStore {
   rotate(): Promise<{ encrypted: number; rewrapped: number; unchanged: number }>;
   has(sha256: string): Promise<boolean>;
   /**
-   * Removes staging leftovers and artifacts no version refers to, older than `minAgeMs`
-   * (default 10 minutes). Returns what it removed.
+   * Removes staging leftovers and artifacts no record refers to, older than `minAgeMs` (default
+   * {@link SWEEP_MIN_AGE_MS}: a CLI in another process may be uploading into the same folder).
+   * `referenced` is read once to choose candidates and again after they are moved aside, so an
+   * artifact whose record was committed meanwhile is put back. Returns what it removed.
    */
   sweep(
-    referenced: ReadonlySet<string>,
+    referenced: () => Promise<ReadonlySet<string>>,
     options?: { minAgeMs?: number },
   ): Promise<{ staged: number; orphans: number }>;
 }
+
+/** Staged and unreferenced files younger than this are left alone by a sweep: 10 minutes. */
+export const SWEEP_MIN_AGE_MS = 10 * 60_000;

@@ -2,14 +2,29 @@
  * The embedded artifact store: files under `<dataDir>/artifacts/sha256/<ab>/<digest>`, staged in
  * `<dataDir>/artifacts/tmp` on the same file system so the final rename is atomic. With a master
  * key, every file is written encrypted (`ArtifactCipher`), staging included; the digest is of the
- * plaintext, checked on every read.
+ * plaintext, checked on every read. A sweep removes what interrupted uploads leave behind: staged
+ * files, and complete files whose record was never written (moved aside to
+ * `<dataDir>/artifacts/sweeping` while their references are checked again).
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  access,
+  link,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalenError, isSha256Hex, randomToken, sha256Hex } from '../core/index.js';
 import { ArtifactCipher } from './artifact-cipher.js';
+import { SWEEP_MIN_AGE_MS } from './artifact-store.js';
 import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 
 async function fsyncDirectory(path: string): Promise<void> {
@@ -24,6 +39,9 @@ async function fsyncDirectory(path: string): Promise<void> {
 export class LocalArtifactStore implements ArtifactStore {
   private readonly root: string;
   private readonly tmp: string;
+  private readonly sweeping: string;
+  /** Staged files of this process not yet committed or discarded: never swept, whatever their age. */
+  private readonly live = new Set<string>();
 
   constructor(
     dataDir: string,
@@ -31,6 +49,7 @@ export class LocalArtifactStore implements ArtifactStore {
   ) {
     this.root = join(dataDir, 'artifacts', 'sha256');
     this.tmp = join(dataDir, 'artifacts', 'tmp');
+    this.sweeping = join(dataDir, 'artifacts', 'sweeping');
   }
 
   /** The plaintext of a stored file (decrypted when sealed). */
@@ -57,7 +76,11 @@ export class LocalArtifactStore implements ArtifactStore {
     await mkdir(this.tmp, { recursive: true });
     const localPath = join(this.tmp, `${Date.now()}-${randomToken(9)}.part`);
     const hash = createHash('sha256');
-    const handle = await open(localPath, 'wx', 0o600);
+    this.live.add(localPath);
+    const handle = await open(localPath, 'wx', 0o600).catch((err: unknown) => {
+      this.live.delete(localPath);
+      throw err;
+    });
     const sealing = this.cipher?.begin();
     let size = 0;
     try {
@@ -79,6 +102,7 @@ export class LocalArtifactStore implements ArtifactStore {
     } catch (err) {
       await handle.close();
       await rm(localPath, { force: true });
+      this.live.delete(localPath);
       throw err;
     }
     await handle.close();
@@ -92,14 +116,20 @@ export class LocalArtifactStore implements ArtifactStore {
         if (settled) return;
         const target = this.pathOf(sha256);
         await mkdir(join(this.root, sha256.slice(0, 2)), { recursive: true });
+        // Dated now, not when staging ended: a sweep judges a file's age by it, and the record
+        // that refers to this file is written right after.
+        const now = new Date();
+        await utimes(localPath, now, now);
         await rename(localPath, target);
         await fsyncDirectory(join(this.root, sha256.slice(0, 2)));
         settled = true;
+        this.live.delete(localPath);
       },
       discard: async () => {
         if (settled) return;
         settled = true;
         await rm(localPath, { force: true });
+        this.live.delete(localPath);
       },
     };
   }
@@ -169,27 +199,77 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async sweep(
-    referenced: ReadonlySet<string>,
+    referenced: () => Promise<ReadonlySet<string>>,
     options: { minAgeMs?: number } = {},
   ): Promise<{ staged: number; orphans: number }> {
     // Files younger than minAgeMs may belong to an upload another process is finishing right now.
-    const cutoff = Date.now() - (options.minAgeMs ?? 10 * 60_000);
-    const removeIfOld = async (path: string): Promise<boolean> => {
-      const info = await stat(path).catch(() => undefined);
-      if (!info || info.mtimeMs > cutoff) return false;
-      await rm(path, { force: true });
-      return true;
-    };
+    const minAgeMs = options.minAgeMs ?? SWEEP_MIN_AGE_MS;
+    const isOld = (mtimeMs: number): boolean => mtimeMs <= Date.now() - minAgeMs;
     let staged = 0;
-    let orphans = 0;
     for (const name of await readdir(this.tmp).catch(() => [] as string[])) {
-      if (await removeIfOld(join(this.tmp, name))) staged++;
+      const path = join(this.tmp, name);
+      if (this.live.has(path)) continue;
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile() || !isOld(info.mtimeMs)) continue;
+      await rm(path, { force: true });
+      staged++;
+    }
+
+    // A record can be committed between reading the references and deleting a file. So an old,
+    // unreferenced file is first moved aside (atomically: whoever commits the same digest now
+    // writes a new file in its place), then the references are read again, and the moved file
+    // is deleted only if it is still unreferenced and still old (it was not a new commit landing
+    // between our look and our move); otherwise it goes back.
+    const before = await referenced();
+    const aside: { sha256: string; path: string }[] = [];
+    // Left by a sweep that was interrupted: judged like the rest.
+    for (const name of await readdir(this.sweeping).catch(() => [] as string[])) {
+      const sha256 = name.slice(0, 64);
+      if (isSha256Hex(sha256)) aside.push({ sha256, path: join(this.sweeping, name) });
     }
     for (const prefix of await readdir(this.root).catch(() => [] as string[])) {
       for (const name of await readdir(join(this.root, prefix)).catch(() => [] as string[])) {
-        if (!referenced.has(name) && (await removeIfOld(join(this.root, prefix, name)))) orphans++;
+        if (!isSha256Hex(name) || before.has(name)) continue;
+        const path = join(this.root, prefix, name);
+        const info = await stat(path).catch(() => undefined);
+        if (!info?.isFile() || !isOld(info.mtimeMs)) continue;
+        await mkdir(this.sweeping, { recursive: true, mode: 0o700 });
+        const moved = join(this.sweeping, `${name}.${randomToken(6)}`);
+        if (
+          await rename(path, moved).then(
+            () => true,
+            () => false, // gone meanwhile
+          )
+        )
+          aside.push({ sha256: name, path: moved });
+      }
+    }
+    if (aside.length === 0) return { staged, orphans: 0 };
+
+    const after = await referenced();
+    let orphans = 0;
+    for (const file of aside) {
+      const info = await stat(file.path).catch(() => undefined);
+      if (!info) continue; // another sweeper settled it
+      if (!after.has(file.sha256) && isOld(info.mtimeMs)) {
+        await rm(file.path, { force: true });
+        orphans++;
+      } else {
+        await this.putBack(file.sha256, file.path);
       }
     }
     return { staged, orphans };
+  }
+
+  /** Returns a file the sweep moved aside to its place, unless an equal one is there already. */
+  private async putBack(sha256: string, from: string): Promise<void> {
+    const dir = join(this.root, sha256.slice(0, 2));
+    await mkdir(dir, { recursive: true });
+    // link, not rename: it never replaces a file committed there meanwhile (same digest, same plaintext).
+    await link(from, this.pathOf(sha256)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    await fsyncDirectory(dir);
+    await rm(from, { force: true });
   }
 }

@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalArtifactStore } from './local-artifact-store.js';
+
+const HOUR_AGO = new Date(Date.now() - 3600_000);
+/** What the metadata store would answer: these digests are referenced. */
+const refs =
+  (...digests: string[]) =>
+  (): Promise<ReadonlySet<string>> =>
+    Promise.resolve(new Set(digests));
+const none = refs();
+
+let dataDir: string;
+let store: LocalArtifactStore;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'galen-artifacts-'));
+  store = new LocalArtifactStore(dataDir);
+});
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const pathOf = (sha256: string): string => join(dataDir, 'artifacts', 'sha256', sha256.slice(0, 2), sha256);
+const tmp = (name = ''): string => join(dataDir, 'artifacts', 'tmp', name);
+
+/** Commits `text` as an artifact, dated `at` (default: an hour ago, past the 10-minute rule). */
+async function artifact(text: string, at: Date = HOUR_AGO): Promise<string> {
+  const staged = await store.stage(Buffer.from(text));
+  await staged.commit();
+  await utimes(pathOf(staged.sha256), at, at);
+  return staged.sha256;
+}
+
+/** A file left in the staging folder by an interrupted upload. */
+async function leftover(name: string, at: Date = HOUR_AGO): Promise<string> {
+  await mkdir(tmp(), { recursive: true });
+  await writeFile(tmp(name), 'half an upload');
+  await utimes(tmp(name), at, at);
+  return tmp(name);
+}
+
+describe('LocalArtifactStore.sweep', () => {
+  it('removes staged files and unreferenced artifacts older than 10 minutes, and only those', async () => {
+    const oldPart = await leftover('1-old.part');
+    const youngPart = await leftover('2-young.part', new Date(Date.now() - 60_000));
+    const oldRotate = await leftover('3-old.rotate');
+    const orphan = await artifact('an upload whose record was never written');
+    const youngOrphan = await artifact('an upload committing right now', new Date(Date.now() - 60_000));
+    const kept = await artifact('a version refers to this one');
+
+    expect(await store.sweep(refs(kept))).toEqual({ staged: 2, orphans: 1 });
+    expect(existsSync(oldPart)).toBe(false);
+    expect(existsSync(oldRotate)).toBe(false);
+    expect(existsSync(youngPart)).toBe(true);
+    expect(existsSync(pathOf(orphan))).toBe(false);
+    expect(existsSync(pathOf(youngOrphan))).toBe(true);
+    expect((await store.readVerified(kept)).toString()).toBe('a version refers to this one');
+    // Nothing is left aside.
+    expect(await readdir(join(dataDir, 'artifacts', 'sweeping'))).toEqual([]);
+  });
+
+  it('never removes a file this process is still staging, whatever its age', async () => {
+    const staged = await store.stage(Buffer.from('being checked by ONNX Runtime'));
+    const [name] = await readdir(tmp());
+    await utimes(tmp(name), HOUR_AGO, HOUR_AGO);
+    expect(await store.sweep(none)).toEqual({ staged: 0, orphans: 0 });
+    await staged.commit();
+    expect(await store.has(staged.sha256)).toBe(true);
+  });
+
+  it('dates a committed artifact at its commit, so an upload staged long ago is not swept before its record', async () => {
+    const staged = await store.stage(Buffer.from('staged an hour ago'));
+    const [name] = await readdir(tmp());
+    await utimes(tmp(name), HOUR_AGO, HOUR_AGO);
+    await staged.commit();
+    expect(await store.sweep(none)).toEqual({ staged: 0, orphans: 0 });
+    expect(await store.has(staged.sha256)).toBe(true);
+  });
+
+  it('keeps an artifact whose record is committed between the listing and the deletion', async () => {
+    const sha256 = await artifact('registered while the sweep runs');
+    let reads = 0;
+    // First read: no record yet. By the second (after the file was moved aside), the record is there.
+    const references = (): Promise<ReadonlySet<string>> =>
+      Promise.resolve(++reads === 1 ? new Set<string>() : new Set([sha256]));
+    expect(await store.sweep(references)).toEqual({ staged: 0, orphans: 0 });
+    expect(reads).toBe(2);
+    expect((await store.readVerified(sha256)).toString()).toBe('registered while the sweep runs');
+  });
+
+  it('keeps the new file of an upload of the same bytes that commits while the old one is swept', async () => {
+    const text = 'the same bytes, uploaded again';
+    const sha256 = await artifact(text);
+    const references = async (): Promise<ReadonlySet<string>> => {
+      if (existsSync(pathOf(sha256))) return new Set();
+      // The old file has been moved aside: a new upload of the same bytes commits its own file now,
+      // and its record follows after the sweep has looked.
+      const again = await store.stage(Buffer.from(text));
+      await again.commit();
+      return new Set();
+    };
+    expect(await store.sweep(references)).toEqual({ staged: 0, orphans: 1 });
+    expect((await store.readVerified(sha256)).toString()).toBe(text);
+  });
+
+  it('settles files an interrupted sweep left aside: back if referenced or young, else removed', async () => {
+    const referenced = await artifact('referenced');
+    const young = await artifact('young', new Date());
+    const orphan = await artifact('orphan');
+    const aside = join(dataDir, 'artifacts', 'sweeping');
+    await mkdir(aside);
+    for (const sha256 of [referenced, young, orphan]) {
+      await rename(pathOf(sha256), join(aside, `${sha256}.abc123`));
+    }
+    expect(await store.sweep(refs(referenced))).toEqual({ staged: 0, orphans: 1 });
+    expect(await store.has(referenced)).toBe(true);
+    expect(await store.has(young)).toBe(true);
+    expect(await store.has(orphan)).toBe(false);
+    expect(await readdir(aside)).toEqual([]);
+  });
+
+  it('does nothing in an empty data folder', async () => {
+    expect(await store.sweep(none, { minAgeMs: 0 })).toEqual({ staged: 0, orphans: 0 });
+  });
+});
