@@ -573,9 +573,10 @@ export class MonitorService {
     const now = new Date(this.deps.clock.now());
     if (now.getTime() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now.getTime();
-      await this.deps.store.pruneMonitoring(
-        new Date(now.getTime() - this.deps.options.retentionDays * 86_400_000).toISOString(),
-      );
+      const before = new Date(now.getTime() - this.deps.options.retentionDays * 86_400_000).toISOString();
+      // In short transactions, with the event loop free between them.
+      while ((await this.deps.store.pruneMonitoring(before, PRUNE_ROWS)) > 0)
+        await new Promise((resolve) => setImmediate(resolve));
     }
     const gaugeSpan = durationMs(this.deps.options.window, 'monitoring.window');
     const longest = Math.max(
@@ -770,6 +771,8 @@ export class MonitorService {
 const PROFILE_TTL_MS = 60_000;
 /** Retention is enforced at most this often (it deletes across the tables). */
 const PRUNE_EVERY_MS = 3_600_000;
+/** Rows of each table deleted per transaction. */
+const PRUNE_ROWS = 5_000;
 
 /** Label groups as stored: sealed under the master key when one is set (they describe patients). */
 function sealedGroups(

@@ -101,6 +101,11 @@ export interface MetadataStore {
   insertCdsFeedback(records: readonly CdsFeedbackRecord[]): Promise<void>;
   /** Feedback counts per outcome for a service. */
   countCdsFeedback(service: string): Promise<Record<string, number>>;
+  /** Feedback details after `afterSeq`, in order (for re-encryption under a new master key). */
+  scanCdsFeedbackDetails(afterSeq: number, limit: number): Promise<{ seq: number; detail: JsonObject }[]>;
+  replaceCdsFeedbackDetail(seq: number, detail: JsonObject): Promise<void>;
+  /** Replaces a job's stored request and result as they are (re-encryption under a new master key). */
+  replaceJobPayload(id: string, request: JsonObject, result: JsonObject | null): Promise<void>;
   /**
    * Records that `issuer` used the JWT id `jti`, valid until `expiresAt`; false when it was
    * already recorded (a replay). Ids expired before `now` are forgotten.
@@ -156,8 +161,11 @@ export interface MetadataStore {
     from: string,
     to: string,
   ): Promise<MonitoringLabelRecord[]>;
-  /** Deletes samples, request ids and labels of predictions made before `before`; returns the batches deleted. */
-  pruneMonitoring(before: string): Promise<number>;
+  /**
+   * Deletes samples, request ids and labels of predictions made before `before`, at most `limit`
+   * rows of each in one transaction; returns the rows deleted (0 once nothing is left).
+   */
+  pruneMonitoring(before: string, limit: number): Promise<number>;
   /** The latest event of each rule of a version. */
   latestAlertEvents(model: string, version: number): Promise<AlertEventRecord[]>;
   /**

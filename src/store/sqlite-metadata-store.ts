@@ -816,6 +816,36 @@ class SqlMetadataStore implements MetadataStore {
     return rows.map((r) => ({ ...toBatch(r), seq: r.seq }));
   }
 
+  async scanCdsFeedbackDetails(
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ seq: number; detail: JsonObject }[]> {
+    const rows = await this.db
+      .selectFrom('cds_feedback')
+      .select(['seq', 'detail'])
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ seq: r.seq, detail: parseJson(r.detail) }));
+  }
+
+  async replaceCdsFeedbackDetail(seq: number, detail: JsonObject): Promise<void> {
+    await this.db
+      .updateTable('cds_feedback')
+      .set({ detail: JSON.stringify(detail) })
+      .where('seq', '=', seq)
+      .execute();
+  }
+
+  async replaceJobPayload(id: string, request: JsonObject, result: JsonObject | null): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ request: JSON.stringify(request), result: result === null ? null : JSON.stringify(result) })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async replaceMonitoringPayload(seq: number, payload: string): Promise<void> {
     await this.db.updateTable('monitoring_batches').set({ payload }).where('seq', '=', seq).execute();
   }
@@ -924,15 +954,22 @@ class SqlMetadataStore implements MetadataStore {
     }));
   }
 
-  async pruneMonitoring(before: string): Promise<number> {
+  async pruneMonitoring(before: string, limit: number): Promise<number> {
+    // At most `limit` rows per table in one short transaction: a busy day's rows would otherwise
+    // hold the write lock (and the main thread) for seconds.
     return this.writeTx(async (db) => {
-      const batches = await db
-        .deleteFrom('monitoring_batches')
-        .where('last_at', '<', before)
-        .executeTakeFirst();
-      await db.deleteFrom('monitoring_requests').where('at', '<', before).execute();
-      await db.deleteFrom('monitoring_labels').where('predicted_at', '<', before).execute();
-      return Number(batches.numDeletedRows);
+      let deleted = 0;
+      for (const [table, column] of [
+        ['monitoring_batches', 'last_at'],
+        ['monitoring_requests', 'at'],
+        ['monitoring_labels', 'predicted_at'],
+      ] as const) {
+        const query = sql`DELETE FROM ${sql.table(table)} WHERE rowid IN
+            (SELECT rowid FROM ${sql.table(table)} WHERE ${sql.ref(column)} < ${before} LIMIT ${limit})`;
+        const result = await query.execute(db);
+        deleted += Number(result.numAffectedRows ?? 0);
+      }
+      return deleted;
     });
   }
 
