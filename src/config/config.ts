@@ -142,13 +142,7 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           default: 4_194_304,
           description:
-            'Most elements a ModelInfer request may carry in typed `contents` lists, all inputs together (larger tensors go in raw_input_contents).',
-        }),
-        maxBytesElements: Type.Integer({
-          minimum: 1,
-          default: 262_144,
-          description:
-            'Most strings a ModelInfer request may carry in `contents.bytes_contents`, all inputs together.',
+            'Most elements a ModelInfer request may carry in typed `contents` lists, all inputs together, checked on the wire before decoding (larger tensors go in raw_input_contents). tensors.maxElements applies too when lower; bytes_contents strings are held to tensors.maxBytesElements.',
         }),
       },
       { default: {}, additionalProperties: false },
@@ -351,7 +345,8 @@ export const ConfigSchema = Type.Object(
         maxBytesElements: Type.Integer({
           minimum: 1,
           default: 262_144,
-          description: 'Most BYTES elements (strings, files) one inference request may declare.',
+          description:
+            'Most BYTES elements (strings, files) one inference request may declare; also the most gRPC `bytes_contents` strings, counted on the wire before decoding.',
         }),
         maxBytesElementSize: Type.Integer({
           minimum: 1,
@@ -550,7 +545,6 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_GRPC_MAX_MESSAGE_BYTES: { path: ['grpc', 'maxMessageBytes'], kind: 'integer' },
   GALEN_GRPC_MAX_CONCURRENT_STREAMS: { path: ['grpc', 'maxConcurrentStreams'], kind: 'integer' },
   GALEN_GRPC_MAX_CONTENTS_ELEMENTS: { path: ['grpc', 'maxContentsElements'], kind: 'integer' },
-  GALEN_GRPC_MAX_BYTES_ELEMENTS: { path: ['grpc', 'maxBytesElements'], kind: 'integer' },
   GALEN_HTTP_BODY_LIMIT_BYTES: { path: ['http', 'bodyLimitBytes'], kind: 'integer' },
   GALEN_HTTP_UPLOAD_LIMIT_BYTES: { path: ['http', 'uploadLimitBytes'], kind: 'integer' },
   GALEN_HTTP_SHUTDOWN_DELAY_SECONDS: { path: ['http', 'shutdownDelaySeconds'], kind: 'number' },

@@ -11,7 +11,7 @@ import type { GalenConfig } from '../config/index.js';
 import { GALEN_VERSION, GalenError, OIP_EXTENSIONS } from '../core/index.js';
 import type { TensorSpec } from '../core/index.js';
 import { parseTimeoutMicros, servedInputs } from '../serving/index.js';
-import { decodeInferInputs, encodeInferResponse, requestedOutputs } from './infer-tensors.js';
+import { encodeInferResponse, encodedInferInputs, requestedOutputs } from './infer-tensors.js';
 import { rawRequestServiceDefinition } from './proto.js';
 import type {
   ModelInferRequest,
@@ -24,7 +24,7 @@ import type {
 import { tritonImplementation } from './triton-rpcs.js';
 import { rpcRegistry } from './unary-call.js';
 import type { DefineRpc } from './unary-call.js';
-import { checkInferRequest, peekString } from './wire-scan.js';
+import { checkInferRequest, inferRequestLimits, peekString } from './wire-scan.js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -83,6 +83,7 @@ const tensorMetadata = (t: TensorSpec): TensorMetadata => ({
 });
 
 function implementation(galen: Galen, rpc: DefineRpc, isReady: () => boolean): UntypedServiceImplementation {
+  const inferLimits = inferRequestLimits(galen.config);
   return {
     ServerLive: rpc({ name: 'ServerLive' }, () => Promise.resolve({ live: true })),
 
@@ -122,14 +123,16 @@ function implementation(galen: Galen, rpc: DefineRpc, isReady: () => boolean): U
         permission: 'infer',
         audit: 'infer',
         modelOf: (raw) => peekString(raw, 1, 'ModelInfer'),
-        precheck: (raw) => void checkInferRequest(raw, galen.config.grpc),
+        precheck: (raw) => void checkInferRequest(raw, inferLimits),
       },
       async (request: ModelInferRequest, context): Promise<ModelInferResponse> => {
+        // Inputs go still encoded: the service checks them against the version and the tensors.*
+        // limits before decoding them, as it does for HTTP.
         const result = await galen.inference.infer({
           model: required('model_name', request.model_name, 'ModelInfer'),
           version: optional(request.model_version),
           id: optional(request.id),
-          inputs: decodeInferInputs(request),
+          inputs: encodedInferInputs(request),
           outputs: requestedOutputs(request),
           timeoutMicros: timeoutOf(request, context.deadlineMicros),
           protocol: 'oip-grpc',

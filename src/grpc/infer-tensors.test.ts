@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decodeInferInputs, encodeInferResponse, requestedOutputs } from './infer-tensors.js';
+import type { Tensor } from '../core/index.js';
+import { DEFAULT_TENSOR_LIMITS, TensorBudget } from '../serving/index.js';
+import type { TensorLimits } from '../serving/index.js';
+import { encodeInferResponse, encodedInferInputs, requestedOutputs } from './infer-tensors.js';
 import type { InferInputTensor, InferTensorContents, ModelInferRequest } from './proto.js';
 import { invalidInputMessage } from '../../test/helpers/errors.js';
 
@@ -38,7 +41,58 @@ const contents = (c: Partial<InferTensorContents>): InferTensorContents => ({ ..
 
 const invalid = invalidInputMessage;
 
-describe('decodeInferInputs', () => {
+/** Reads and decodes a request's inputs at once, within `limits`. */
+const decodeInferInputs = (r: ModelInferRequest, limits: TensorLimits = DEFAULT_TENSOR_LIMITS): Tensor[] =>
+  encodedInferInputs(r).decode(new TensorBudget(limits));
+
+describe('encodedInferInputs', () => {
+  it('declares each input from the message without decoding its contents', () => {
+    const inputs = encodedInferInputs(
+      request(
+        [
+          { name: 'a', datatype: 'FP32', shape: ['2', '2'] },
+          { name: 'b', datatype: 'BYTES', shape: ['1'] },
+        ],
+        [Buffer.alloc(3), Buffer.alloc(0)], // neither could be decoded
+      ),
+    );
+    expect(inputs.declared).toEqual([
+      { name: 'a', datatype: 'FP32', shape: [2, 2] },
+      { name: 'b', datatype: 'BYTES', shape: [1] },
+    ]);
+  });
+
+  it('decodes typed contents within the budget: elements, BYTES element size and decoded bytes', () => {
+    const limits = { maxElements: 4, maxBytesElements: 2, maxBytesElementSize: 3, maxDecodedBytes: 12 };
+    const fp32 = (n: number): Partial<InferInputTensor> => ({
+      shape: [String(n)],
+      contents: contents({ fp32_contents: Array<number>(n).fill(0) }),
+    });
+    expect(invalid(() => decodeInferInputs(request([fp32(5)]), limits))).toBe(
+      'input "x" has shape [5]; this server takes at most 4 elements per request, all inputs together',
+    );
+    expect(invalid(() => decodeInferInputs(request([fp32(2), { ...fp32(2), name: 'y' }]), limits))).toBe(
+      'input "y" takes the request\'s decoded tensors past 12 bytes, the most this server decodes per request',
+    );
+    const bytes = (...s: string[]): Partial<InferInputTensor> => ({
+      datatype: 'BYTES',
+      shape: [String(s.length)],
+      contents: contents({ bytes_contents: s.map((v) => Buffer.from(v)) }),
+    });
+    expect(invalid(() => decodeInferInputs(request([bytes('ab', 'long')]), limits))).toBe(
+      'input "x" element 1 is 4 bytes long; this server takes BYTES elements of at most 3 bytes',
+    );
+    expect(invalid(() => decodeInferInputs(request([bytes('a', 'b', 'c')]), limits))).toBe(
+      'input "x" has shape [3] of BYTES; this server takes at most 2 BYTES elements per request',
+    );
+    expect(decodeInferInputs(request([bytes('ab', 'c')]), limits)[0]!.data).toEqual([
+      Buffer.from('ab'),
+      Buffer.from('c'),
+    ]);
+  });
+});
+
+describe('decoding ModelInfer inputs', () => {
   it('reads each datatype from the contents list the protocol assigns it', () => {
     const [bool, int8, uint16, uint64, fp64] = decodeInferInputs(
       request([

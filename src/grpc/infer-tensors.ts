@@ -1,12 +1,13 @@
 /**
- * ModelInfer tensors: decodes the inputs of a request (typed `contents` or `raw_input_contents`,
- * all inputs one way, as the protocol says) into Galen tensors, and encodes results as
- * `raw_output_contents`, as Triton answers. Checks here are about the wire form only; names,
- * datatypes and shapes against the model are checked by the inference service, as for HTTP.
+ * ModelInfer tensors: reads what each input of a request declares and how to decode it (typed
+ * `contents` or `raw_input_contents`, all inputs one way, as the protocol says) into Galen
+ * tensors, and encodes results as `raw_output_contents`, as Triton answers. Checks here are about
+ * the wire form only; names, datatypes and shapes against the model, and the `tensors.*` limits,
+ * are checked by the inference service before it decodes, as for HTTP.
  */
 import { GalenError, elementCount, formatShape } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
-import type { InferenceResult } from '../serving/index.js';
+import type { EncodedInputs, InferenceResult, TensorBudget } from '../serving/index.js';
 import { parseDatatype, parseShape, tensorFromRaw, tensorToRaw } from '../serving/index.js';
 import type {
   InferInputTensor,
@@ -74,14 +75,18 @@ function shapeOf(input: InferInputTensor): number[] {
 }
 
 /**
- * Decodes every input of a ModelInfer request. Every problem names the input and says what is
- * allowed.
+ * The inputs of a ModelInfer request, still encoded: the framing (shared memory, one raw entry
+ * per input) and each input's datatype and shape are read now, which costs nothing; the elements
+ * are decoded by `decode`, within the request's budget, once the inference service has checked
+ * the declarations against the model and the limits. Every problem names the input and says what
+ * is allowed.
  *
  * @example
- * decodeInferInputs({ ...request, inputs: [{ name: 'x', datatype: 'FP32', shape: ['1', '2'],
- *   parameters: {}, contents: null }], raw_input_contents: [Buffer.alloc(8)] });
+ * const inputs = encodedInferInputs({ ...request, inputs: [{ name: 'x', datatype: 'FP32',
+ *   shape: ['1', '2'], parameters: {}, contents: null }], raw_input_contents: [Buffer.alloc(8)] });
+ * await galen.inference.infer({ model, inputs, protocol: 'oip-grpc' });
  */
-export function decodeInferInputs(request: ModelInferRequest): Tensor[] {
+export function encodedInferInputs(request: ModelInferRequest): EncodedInputs {
   refuseSharedMemory(request.parameters);
   const raw = request.raw_input_contents;
   if (raw.length > 0 && raw.length !== request.inputs.length) {
@@ -91,24 +96,29 @@ export function decodeInferInputs(request: ModelInferRequest): Tensor[] {
         'with raw_input_contents every input is sent raw, one entry per input in the order of "inputs"',
     );
   }
-  return request.inputs.map((input, i) => {
+  const declared = request.inputs.map((input) => {
     refuseSharedMemory(input.parameters);
-    const datatype = parseDatatype(input.name, input.datatype);
-    const shape = shapeOf(input);
-    const filled = filledFields(input.contents);
-    const bytes = raw[i];
-    if (bytes !== undefined) {
-      if (filled.length > 0) {
-        throw new GalenError(
-          'invalid_input',
-          `input "${input.name}" carries contents (${filled.join(', ')}) although the request uses raw_input_contents; ` +
-            'send every input raw or every input in contents, not both',
-        );
-      }
-      return tensorFromRaw(input.name, datatype, shape, bytes);
-    }
-    return tensorFromContents(input.name, datatype, shape, input.contents, filled);
+    return { name: input.name, datatype: parseDatatype(input.name, input.datatype), shape: shapeOf(input) };
   });
+  return {
+    declared,
+    decode: (budget) =>
+      request.inputs.map((input, i) => {
+        const { name, datatype, shape } = declared[i]!;
+        const filled = filledFields(input.contents);
+        const bytes = raw[i];
+        if (bytes === undefined)
+          return tensorFromContents(name, datatype, shape, input.contents, filled, budget);
+        if (filled.length > 0) {
+          throw new GalenError(
+            'invalid_input',
+            `input "${name}" carries contents (${filled.join(', ')}) although the request uses raw_input_contents; ` +
+              'send every input raw or every input in contents, not both',
+          );
+        }
+        return tensorFromRaw(name, datatype, shape, bytes, budget);
+      }),
+  };
 }
 
 function tensorFromContents(
@@ -117,6 +127,7 @@ function tensorFromContents(
   shape: number[],
   contents: InferTensorContents | null,
   filled: readonly ContentsField[],
+  budget: TensorBudget,
 ): Tensor {
   if (datatype === 'FP16') {
     throw new GalenError(
@@ -139,6 +150,10 @@ function tensorFromContents(
       'invalid_input',
       `input "${name}" has ${given} elements in contents.${field} but its shape ${formatShape(shape)} needs ${count}`,
     );
+  }
+  budget.reserve(name, datatype, shape);
+  if (datatype === 'BYTES') {
+    contents?.bytes_contents.forEach((b, i) => budget.bytesElement(name, i, b.length));
   }
   return { name, datatype, shape, data: elementsOf(name, datatype, contents ?? EMPTY_CONTENTS) };
 }

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { isGalenError } from '../core/index.js';
-import { checkInferRequest, peekString } from './wire-scan.js';
+import { checkInferRequest, inferRequestLimits, peekString } from './wire-scan.js';
 
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 const ld = (field: number, bytes: Buffer): Buffer =>
   Buffer.concat([Buffer.from([tag(field, 2), bytes.length]), bytes]);
 const str = (field: number, s: string): Buffer => ld(field, Buffer.from(s));
-const limits = { maxContentsElements: 10, maxBytesElements: 3 };
+const limits = inferRequestLimits({
+  grpc: { maxContentsElements: 10 },
+  tensors: { maxElements: 1000, maxBytesElements: 3 },
+});
 const input = (...parts: Buffer[]): Buffer => ld(5, Buffer.concat(parts));
 
 function refusal(run: () => unknown): { code: string; message: string } {
@@ -57,7 +60,7 @@ describe('checkInferRequest', () => {
     expect(refusal(() => checkInferRequest(input(strings), limits))).toEqual({
       code: 'payload_too_large',
       message:
-        'the ModelInfer request has more than 3 strings in contents.bytes_contents; at most 3 are allowed (setting grpc.maxBytesElements)',
+        'the ModelInfer request has more than 3 strings in contents.bytes_contents; at most 3 are allowed (setting tensors.maxBytesElements)',
     });
     const dims = ld(3, Buffer.alloc(65, 1));
     expect(refusal(() => checkInferRequest(input(dims), limits)).message).toMatch(
@@ -65,5 +68,19 @@ describe('checkInferRequest', () => {
     );
     const raw = Buffer.concat([input(str(1, 'x')), ld(7, Buffer.alloc(4)), ld(7, Buffer.alloc(4))]);
     expect(checkInferRequest(raw, limits).rawContents).toBe(2); // checked against inputs when decoded
+  });
+
+  it('holds typed elements to the lower of grpc.maxContentsElements and tensors.maxElements', () => {
+    const floats = input(ld(5, ld(6, Buffer.alloc(4 * 11)))); // 11 floats, packed
+    expect(refusal(() => checkInferRequest(floats, limits)).message).toBe(
+      'the ModelInfer request has more than 10 elements in typed contents lists; at most 10 are allowed (setting grpc.maxContentsElements); send large tensors in raw_input_contents',
+    );
+    const lowTensors = inferRequestLimits({
+      grpc: { maxContentsElements: 10 },
+      tensors: { maxElements: 5, maxBytesElements: 3 },
+    });
+    expect(refusal(() => checkInferRequest(floats, lowTensors)).message).toBe(
+      'the ModelInfer request has more than 5 elements in typed contents lists; at most 5 are allowed (setting tensors.maxElements)',
+    );
   });
 });

@@ -103,12 +103,46 @@ export function peekString(buf: Buffer, field: number, message: string): string 
   return value;
 }
 
+/** A limit on one count, and the setting it comes from (named when a request goes over it). */
+export interface WireLimit {
+  readonly max: number;
+  readonly setting: string;
+}
+
 /** Limits on what one ModelInfer request may make the decoder build. */
 export interface InferRequestLimits {
   /** Elements in the typed `contents` lists (bool … fp64), all inputs together. */
-  maxContentsElements: number;
+  readonly contentsElements: WireLimit;
   /** Strings in `contents.bytes_contents`, all inputs together. */
-  maxBytesElements: number;
+  readonly bytesElements: WireLimit;
+}
+
+/** The settings the wire limits come from. */
+export interface InferRequestSettings {
+  readonly grpc: { readonly maxContentsElements: number };
+  readonly tensors: { readonly maxElements: number; readonly maxBytesElements: number };
+}
+
+/**
+ * The wire limits from the settings. A request over `tensors.maxElements` or
+ * `tensors.maxBytesElements` is refused after decoding anyway (each input's contents must hold
+ * exactly its declared elements), so the scan applies them before protobufjs builds the arrays.
+ * Typed elements are also held to `grpc.maxContentsElements` when lower: decoded into JS arrays
+ * (int64 as strings) they cost several times their tensor size, so the default keeps that below
+ * what `tensors.maxElements` allows through `raw_input_contents`.
+ *
+ * @example
+ * checkInferRequest(raw, inferRequestLimits(galen.config));
+ */
+export function inferRequestLimits(settings: InferRequestSettings): InferRequestLimits {
+  const { grpc, tensors } = settings;
+  return {
+    contentsElements:
+      grpc.maxContentsElements < tensors.maxElements
+        ? { max: grpc.maxContentsElements, setting: 'grpc.maxContentsElements' }
+        : { max: tensors.maxElements, setting: 'tensors.maxElements' },
+    bytesElements: { max: tensors.maxBytesElements, setting: 'tensors.maxBytesElements' },
+  };
 }
 
 /** Structural limits no real request comes near; each keeps a small message from expanding. */
@@ -154,12 +188,16 @@ function tooMany(what: string, max: number, setting?: string): GalenError {
 }
 
 /**
- * Counts the repeated fields of a `ModelInferRequest`, stopping at the first count over its limit, in its wire bytes and checks them against
- * the limits before anything is decoded. Throws `payload_too_large` (RESOURCE_EXHAUSTED) naming
- * the limit, or `invalid_input` for bytes that are not a protobuf message.
+ * Counts the repeated fields of a `ModelInferRequest` in its wire bytes and checks them against
+ * the limits before anything is decoded, stopping at the first count over its limit. Throws
+ * `payload_too_large` (RESOURCE_EXHAUSTED) naming the limit and its setting, or `invalid_input`
+ * for bytes that are not a protobuf message.
  *
  * @example
- * checkInferRequest(raw, { maxContentsElements: 4_194_304, maxBytesElements: 262_144 });
+ * checkInferRequest(raw, {
+ *   contentsElements: { max: 4_194_304, setting: 'grpc.maxContentsElements' },
+ *   bytesElements: { max: 262_144, setting: 'tensors.maxBytesElements' },
+ * });
  */
 export function checkInferRequest(buf: Buffer, limits: InferRequestLimits): InferRequestCounts {
   const counts: InferRequestCounts = {
@@ -178,15 +216,12 @@ export function checkInferRequest(buf: Buffer, limits: InferRequestLimits): Infe
     if (counts.rawContents > s.inputs) {
       throw tooMany('raw_input_contents entries', s.inputs);
     }
-    if (counts.contentsElements > limits.maxContentsElements) {
-      throw tooMany(
-        'elements in typed contents lists',
-        limits.maxContentsElements,
-        'grpc.maxContentsElements',
-      );
+    const { contentsElements, bytesElements } = limits;
+    if (counts.contentsElements > contentsElements.max) {
+      throw tooMany('elements in typed contents lists', contentsElements.max, contentsElements.setting);
     }
-    if (counts.bytesElements > limits.maxBytesElements) {
-      throw tooMany('strings in contents.bytes_contents', limits.maxBytesElements, 'grpc.maxBytesElements');
+    if (counts.bytesElements > bytesElements.max) {
+      throw tooMany('strings in contents.bytes_contents', bytesElements.max, bytesElements.setting);
     }
   };
   for (const f of fields(buf, MESSAGE)) {

@@ -93,7 +93,6 @@ function grpcConfig(overrides: Partial<GalenConfig['grpc']>): GalenConfig['grpc'
     port: 0,
     maxConcurrentStreams: 100,
     maxContentsElements: 4_194_304,
-    maxBytesElements: 262_144,
     ...overrides,
   };
 }
@@ -134,7 +133,7 @@ describe('gRPC: authentication before the message is read', () => {
     const growth = await heapGrowthDuring(async () => (err = await sendRaw(client, message, ADMIN_KEY)));
     expect(err!.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err!.details).toMatch(
-      /more than 262144 strings in contents\.bytes_contents; at most 262144 are allowed \(setting grpc\.maxBytesElements\)/,
+      /more than 262144 strings in contents\.bytes_contents; at most 262144 are allowed \(setting tensors\.maxBytesElements\)/,
     );
     expect(growth, `heap grew by ${(growth / MiB).toFixed(0)} MiB`).toBeLessThan(40 * MiB);
   });
@@ -153,7 +152,7 @@ describe('gRPC: message size and repeated-field limits', () => {
     server = await createTestServer({
       grpc: true,
       config: {
-        grpc: grpcConfig({ maxMessageBytes: 256 * 1024, maxContentsElements: 1000, maxBytesElements: 100 }),
+        grpc: grpcConfig({ maxMessageBytes: 256 * 1024, maxContentsElements: 1000 }),
       },
     });
     client = new Client(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure());
