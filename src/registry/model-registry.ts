@@ -18,7 +18,7 @@ import type { FeatureMap } from '../fhir/index.js';
 import { imageInputsOf } from '../images/index.js';
 import { preprocessedInputsOf } from '../preprocessing/index.js';
 import { rankingSpecOf } from '../recommend/index.js';
-import { readOnnxModelInfo } from '../onnx/index.js';
+import { assertNoExternalData, readOnnxModelInfo } from '../onnx/index.js';
 import type {
   AliasRecord,
   ArtifactCipher,
@@ -605,6 +605,24 @@ export class ModelRegistry {
       await tx.updateVersion(name, version, { metrics: { ...record.metrics, ...metrics } });
     });
     return this.getVersion(name, version);
+  }
+
+  /**
+   * Refuses to load a stored version that keeps tensor data in external files: registration
+   * refuses those, but a data folder from an older Galen may hold one, and loading it would let it
+   * read the server's files.
+   * @throws GalenError `precondition_failed`
+   */
+  checkStoredModel(version: Pick<ModelVersion, 'model' | 'version'>, bytes: Uint8Array): void {
+    try {
+      assertNoExternalData(bytes);
+    } catch (err) {
+      throw new GalenError(
+        'precondition_failed',
+        `model "${version.model}" version ${version.version} is not loaded: ${(err as Error).message}; register it again`,
+        { cause: err },
+      );
+    }
   }
 
   /** Every (model, version) that an alias points at, for preloading at start. */

@@ -46,6 +46,7 @@ export class ModelManager {
       pending = (async () => {
         const started = Date.now();
         const bytes = await this.artifacts.readVerified(version.sha256);
+        this.registry.checkStoredModel(version, bytes);
         this.runtime.configure(version.model, await this.registry.servingOf(version.model));
         const { warmupError } = await this.runtime.load(key, version.model, bytes);
         this.logger.info(

@@ -66,6 +66,16 @@ function externalDataModel(location: string): Uint8Array {
   }).finish();
 }
 
+/** The same graph with the secret's bytes embedded (zeros): what registration accepts. */
+function cleanTwin(): Uint8Array {
+  const decoded = proto.ModelProto.decode(externalDataModel('unused'));
+  const secret = decoded.graph!.initializer![0]!;
+  secret.externalData = [];
+  secret.dataLocation = proto.TensorProto.DataLocation.DEFAULT;
+  secret.rawData = new Uint8Array(SECRET.length);
+  return proto.ModelProto.encode(decoded).finish();
+}
+
 describe('models with external data', () => {
   const startedIn = process.cwd();
   let workDir: string;
@@ -116,5 +126,39 @@ describe('models with external data', () => {
     });
     expectRefused(res);
     await expectNothingStored('leak2');
+  });
+
+  it('does not load such a model stored before registration refused it (a data folder from an older Galen)', async () => {
+    // A clean twin registers normally; then the stored version of an older Galen is written beside
+    // it as that Galen would have: the file in the artifact store, a row naming it.
+    const twin = await server.call('POST', '/api/v1/models/old/versions', {
+      key: developer,
+      body: cleanTwin(),
+    });
+    expect(twin.status, JSON.stringify(twin.body)).toBe(201);
+    const staged = await server.galen.artifacts.stage(model);
+    await staged.commit();
+    const record = await server.galen.store.getVersion('old', 1);
+    await server.galen.store.insertVersion({
+      ...record!,
+      version: 2,
+      sha256: staged.sha256,
+      sizeBytes: staged.sizeBytes,
+    });
+
+    const res = await server.call('POST', '/v2/models/old/versions/2/infer', {
+      key: developer,
+      body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] },
+    });
+    expect(JSON.stringify(res.body)).not.toContain(JSON.stringify([...Buffer.from(SECRET)]).slice(1, -1));
+    expect(res.status, JSON.stringify(res.body)).toBe(412);
+    expect(res.body.error).toContain('model "old" version 2');
+    expect(res.body.error).toContain('external data is not allowed');
+    // Its twin, without external data, still serves.
+    const ok = await server.call('POST', '/v2/models/old/versions/1/infer', {
+      key: developer,
+      body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] },
+    });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
   });
 });
