@@ -34,7 +34,7 @@ describe('de-identifying malformed FHIR', () => {
   });
 
   it('drops malformed identifiers, addresses and unreadable conditional references instead of failing', () => {
-    const { output } = deid({
+    const output = deid({
       resourceType: 'Bundle',
       url: 'http://example.org/geolocation',
       entry: [
@@ -53,7 +53,7 @@ describe('de-identifying malformed FHIR', () => {
           },
         },
       ],
-    }) as { resourceType: string; entry: { resource: Record<string, any> }[] };
+    }).output as { resourceType: string; entry: { resource: Record<string, any> }[] };
     expect(output.resourceType).toBe('Bundle');
     expect(output.entry[0]!.resource['address']).toEqual([{ state: 'IL', postalCode: '627' }]);
     expect(output.entry[0]!.resource['identifier']).toBeUndefined();
