@@ -43,7 +43,7 @@ export default tseslint.config(
       'dist-bench/**',
       'node_modules/**',
       'coverage/**',
-      'demo-data/**',
+      'data/**',
       'test/fixtures/**',
     ],
   },

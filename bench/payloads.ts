@@ -32,7 +32,7 @@ export interface GrpcInferRequest {
 
 /** The 569 rows of the bundled WDBC CSV (30 features each), in file order. */
 export function wdbcRows(): number[][] {
-  return parseWdbcCsv(readFileSync(repoPath('demo-data', 'breast_cancer_wdbc.csv'), 'utf8')).rows;
+  return parseWdbcCsv(readFileSync(repoPath('data', 'clinical', 'breast_cancer_wdbc.csv'), 'utf8')).rows;
 }
 
 function littleEndianFloats(values: readonly number[] | Float32Array): Buffer {

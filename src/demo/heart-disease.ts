@@ -13,7 +13,7 @@ import { trainModel } from '../jobs/index.js';
 
 export const HEART_DEMO_MODEL = 'heart-disease';
 export const HEART_DEMO_CSV_URL = new URL(
-  '../../demo-data/heart_cleveland_demographics.csv',
+  '../../data/clinical/heart_cleveland_demographics.csv',
   import.meta.url,
 );
 const LOINC = 'http://loinc.org';

@@ -1,5 +1,5 @@
 /**
- * The Wisconsin Diagnostic Breast Cancer CSV that ships in `demo-data/`: its column contract and a
+ * The Wisconsin Diagnostic Breast Cancer CSV that ships in `data/clinical/`: its column contract and a
  * strict parser. The column order here is the input order of the demo model, so it is checked, not assumed.
  */
 import { readFile } from 'node:fs/promises';
@@ -47,7 +47,7 @@ const LABEL_VALUES: ReadonlyMap<string, number> = new Map([
 ]);
 
 /** Where the bundled copy lives; resolves from both `src/demo/` and `dist/demo/`. */
-export const WDBC_CSV_URL = new URL('../../demo-data/breast_cancer_wdbc.csv', import.meta.url);
+export const WDBC_CSV_URL = new URL('../../data/clinical/breast_cancer_wdbc.csv', import.meta.url);
 
 /** Reads the bundled WDBC CSV as text. */
 export async function readWdbcCsv(): Promise<string> {
