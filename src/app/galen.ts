@@ -40,6 +40,8 @@ export interface Galen {
   /** Removes unfinished uploads and unreferenced artifacts; a server calls `sweeper.start()`. */
   readonly sweeper: ArtifactSweeper;
   readonly keys: ApiKeys;
+  /** The master key's cipher (encryption at rest), when one is set: for rows stored sealed. */
+  readonly cipher: ArtifactCipher | undefined;
   /** OIDC bearer tokens, when `oidc` is configured. */
   readonly oidc: OidcVerifier | undefined;
   /** CDS Hooks clients (EHRs) trusted to call CDS services with signed JWTs. */
@@ -163,6 +165,7 @@ export async function createGalen(
     deidKey: config.deid.keyFile !== undefined,
     checkOptimization: (request, actor) => optimize.check(optimizeRequestOf(request), actor, true),
     workRoot: trainingWorkRoot(config.dataDir),
+    cipher,
   });
   return {
     config,
@@ -175,6 +178,7 @@ export async function createGalen(
     datasets,
     sweeper,
     keys,
+    cipher,
     oidc,
     cdsClients,
     outbound,

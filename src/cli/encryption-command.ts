@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
+import { resealCdsFeedback } from '../clinical/index.js';
 import { GalenError } from '../core/index.js';
 import type { CliOptions } from './local-context.js';
 import { audited, print, withGalen } from './local-context.js';
@@ -37,12 +38,15 @@ export function encryptionCommand(global: () => CliOptions): Command {
           artifacts: await galen.artifacts.rotate(),
           explainers: await galen.registry.resealStoredValues(),
           monitoringBatches: await galen.monitoring.reseal(),
+          jobs: await galen.jobs.reseal(),
+          cdsFeedback: await resealCdsFeedback(galen),
         }));
         print(result, opts.json, () =>
           [
             `artifacts: ${result.artifacts.encrypted} encrypted, ${result.artifacts.rewrapped} re-encrypted from a previous key, ${result.artifacts.unchanged} already under the current key`,
             `explainers and monitoring profiles: ${result.explainers} sealed under the current key`,
             `recorded prediction batches: ${result.monitoringBatches} sealed under the current key`,
+            `jobs (requests and results): ${result.jobs}, CDS feedback: ${result.cdsFeedback} sealed under the current key`,
             'Earlier master keys can now be removed from GALEN_PREVIOUS_MASTER_KEYS.',
           ].join('\n'),
         );

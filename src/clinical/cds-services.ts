@@ -12,7 +12,8 @@ import type { FeatureMap, RiskThresholds } from '../fhir/index.js';
 import type { ModelRegistry } from '../registry/index.js';
 import type { ExplainService } from '../explain/index.js';
 import type { InferenceService } from '../serving/index.js';
-import type { CdsFeedbackRecord, MetadataStore } from '../store/index.js';
+import { openJson, sealJson } from '../store/index.js';
+import type { ArtifactCipher, CdsFeedbackRecord, MetadataStore } from '../store/index.js';
 import { allowedFhirServer, fetchFhir, isObject, prefetchBundle, typeOf } from './cds-prefetch.js';
 import type { CdsCaller, FetchDeps } from './cds-prefetch.js';
 import { predictFromFhir } from './predict-from-fhir.js';
@@ -235,9 +236,13 @@ export async function callCdsService(
   };
 }
 
-/** CDS Hooks feedback for one service: what clinicians did with its cards, stored and counted. */
+/**
+ * CDS Hooks feedback for one service: what clinicians did with its cards, stored and counted. The
+ * accepted suggestions and override reason are free text a clinician typed (it may name the
+ * patient): with a master key they are stored sealed, like artifacts.
+ */
 export async function recordCdsFeedback(
-  deps: { registry: ModelRegistry; store: MetadataStore },
+  deps: { registry: ModelRegistry; store: MetadataStore; cipher?: ArtifactCipher | undefined },
   id: string,
   body: unknown,
   actor: Actor,
@@ -271,7 +276,7 @@ export async function recordCdsFeedback(
       service: id,
       card: f['card'],
       outcome: f['outcome'],
-      detail: detail,
+      detail: sealJson(deps.cipher, detail),
       outcomeTime: new Date(time).toISOString(),
       receivedAt: now.toISOString(),
       receivedBy: actor.keyId,
@@ -279,6 +284,25 @@ export async function recordCdsFeedback(
   });
   await deps.store.insertCdsFeedback(records);
   return { model, service: id, counts: await deps.store.countCdsFeedback(id) };
+}
+
+/** Re-seals every feedback's detail under the current master key; returns how many. */
+export async function resealCdsFeedback(deps: {
+  store: MetadataStore;
+  cipher?: ArtifactCipher | undefined;
+}): Promise<number> {
+  if (!deps.cipher) return 0;
+  let count = 0;
+  for (let after = 0; ;) {
+    const page = await deps.store.scanCdsFeedbackDetails(after, 500);
+    if (page.length === 0) return count;
+    for (const { seq, detail } of page) {
+      const plain = openJson(deps.cipher, detail, `CDS feedback ${seq}`);
+      await deps.store.replaceCdsFeedbackDetail(seq, sealJson(deps.cipher, plain));
+      after = seq;
+      count++;
+    }
+  }
 }
 
 /** How many cards of a service were accepted and overridden. */

@@ -8,6 +8,7 @@ export {
   listCdsServices,
   prefetchTemplates,
   recordCdsFeedback,
+  resealCdsFeedback,
 } from './cds-services.js';
 export type { CdsCallResult, CdsCard, CdsHook, CdsRequest, CdsServiceDescription } from './cds-services.js';
 export type { CdsCaller, CdsLogger } from './cds-prefetch.js';

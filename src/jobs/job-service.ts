@@ -22,7 +22,14 @@ import { checkName } from '../registry/index.js';
 import { parseTargetExpression } from '../datasets/index.js';
 import { parseTableDeidConfig } from '../deid/index.js';
 import { JOB_STATES } from '../store/index.js';
-import type { JobLogRecord, JobRecord, JobState, JsonObject, MetadataStore } from '../store/index.js';
+import type {
+  ArtifactCipher,
+  JobLogRecord,
+  JobRecord,
+  JobState,
+  JsonObject,
+  MetadataStore,
+} from '../store/index.js';
 import { PYTORCH_INSTALL_HINT, backendMissing } from '../deep/pytorch-backend.js';
 import type { PyTorchBackend } from '../deep/pytorch-backend.js';
 import { tableSchemaOf } from '../registry/index.js';
@@ -33,6 +40,8 @@ import { checkMoleculeRequest } from './train-molecules.js';
 import { pinRecommenderRequest } from './train-recommender.js';
 import { checkDeepData, checkDeepOptions, classOrder, isDeepArchitecture } from './train-deep.js';
 import { sweepWorkDirs } from './work-dirs.js';
+import { resealJobs, sealedJobStore } from './sealed-jobs.js';
+import type { JobStore } from './sealed-jobs.js';
 import type { DeepArchitecture } from './train-deep.js';
 
 /** What a finished run reports. */
@@ -84,6 +93,8 @@ export interface JobServiceOptions {
    * of dead workers are swept at start and on every heartbeat.
    */
   workRoot?: string;
+  /** With a master key: job requests and results are stored encrypted. */
+  cipher?: ArtifactCipher | undefined;
 }
 
 const MAX_ACTIVE_OPTIMIZATIONS_PER_KEY = 4;
@@ -153,14 +164,18 @@ export class JobService {
   private closed = false;
   private readonly settledWaiters = new Map<string, (() => void)[]>();
 
+  /** The jobs table, requests and results sealed under the master key (see sealed-jobs.ts). */
+  private readonly store: JobStore;
+
   constructor(
-    private readonly store: MetadataStore,
+    private readonly rawStore: MetadataStore,
     private readonly registry: ModelRegistry,
     private readonly datasets: DatasetRegistry,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: JobServiceOptions,
   ) {
+    this.store = sealedJobStore(rawStore, options.cipher);
     this.concurrency = options.concurrency ?? 1;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.heartbeatMs = options.heartbeatMs ?? 5000;
@@ -429,6 +444,11 @@ export class JobService {
     ]);
     this.stopActive(id);
     return toJob(await this.require(id));
+  }
+
+  /** Re-seals every job's request and result under the current master key; returns how many. */
+  reseal(): Promise<number> {
+    return resealJobs(this.rawStore, this.options.cipher);
   }
 
   /** Resolves when the job reaches succeeded, failed or cancelled (for tests and the CLI). */

@@ -133,8 +133,8 @@ describe('training run folders and the trainer process', () => {
           });
           let text = '';
           let err = '';
-          child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+          child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
           child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(err))));
         });
         const data = JSON.parse(out);
@@ -194,7 +194,7 @@ describe('training run folders and the trainer process', () => {
   it('sweeps the folders of a process that is gone, and keeps those of live ones', async () => {
     const training = join(root, 'sweep');
     await mkdir(training, { recursive: true });
-    const gone = spawnSync('true').pid!;
+    const gone = spawnSync('true').pid;
     const dead = join(training, `galen-deep-job-9-${gone}-AbC123`);
     await mkdir(dead);
     await writeFile(join(dead, 'train_pixels.npy'), 'patient pixels');
