@@ -1,12 +1,13 @@
 /**
- * Safe Harbor on the shared Synthea bundles: every identifier of the 18 kinds found in an original
+ * Safe Harbor on the Synthea bundles in data/fhir/: every identifier of the 18 kinds found in an original
  * is enumerated, and none survives in the de-identified output; the clinical content does.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deidentifyFhir } from './index.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const FHIR = new URL('../../../shared/data/fhir/', import.meta.url);
+const FHIR = dataUrl('fhir/');
 
 /** What an original holds of each identifier kind, as the strings that must not survive. */
 function identifiersOf(bundle: any): Record<string, Set<string>> {

@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../datasets/index.js';
 import { deidentifyTable } from './table-deid.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const CLEVELAND = new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url);
+const CLEVELAND = dataUrl('clinical/heart_cleveland.csv');
 
 describe('table de-identification with k-anonymity', () => {
   it('generalises and suppresses Cleveland until every (age, sex) group has ≥ 5 rows and 2 outcomes', async () => {

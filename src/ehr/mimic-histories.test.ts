@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ICD9_CHAPTERS, STEP_FEATURES, icd9Chapter, mimicHistories } from './index.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const EHR = new URL('../../../shared/data/ehr/mimic3_demo_', import.meta.url);
+const EHR = dataUrl('ehr/mimic3_demo_');
 const tables = {
   admissions: readFileSync(new URL(`${EHR.href}ADMISSIONS.csv`)),
   patients: readFileSync(new URL(`${EHR.href}PATIENTS.csv`)),

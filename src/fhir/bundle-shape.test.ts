@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { Signature } from '../core/index.js';
 import { invalidInputMessage } from '../../test/helpers/errors.js';
 import { MAX_FHIR_DEPTH, evaluateFeatures, parseFeatureMap, patientData } from './index.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const FHIR = new URL('../../../shared/data/fhir/', import.meta.url);
+const FHIR = dataUrl('fhir/');
 const HIPOLITO = 'Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
 const LOINC = 'http://loinc.org';
 const signature: Signature = {

@@ -3,8 +3,9 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import type { Signature } from '../core/index.js';
 import { ageOn, durationMs, evaluateFeatures, parseFeatureMap, patientData } from './index.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const FHIR = new URL('../../../shared/data/fhir/', import.meta.url);
+const FHIR = dataUrl('fhir/');
 const bundle = (file: string): Bundle => JSON.parse(readFileSync(new URL(file, FHIR), 'utf8')) as Bundle;
 const HIPOLITO = 'Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
 const ROLAND = 'Roland928_Nienow652_13b1a0f2-dceb-37a2-f32b-f0ca6e3b9925.json';

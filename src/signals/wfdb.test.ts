@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BEAT_SYMBOLS, parseWfdbAnnotations, parseWfdbHeader, readWfdbSignals } from './wfdb.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const record = (ext: string) =>
-  readFileSync(new URL(`../../../shared/data/signals/mitbih_100.${ext}`, import.meta.url));
+const record = (ext: string) => readFileSync(dataUrl(`signals/mitbih_100.${ext}`));
 
 describe('WFDB, MIT-BIH record 100', () => {
   const header = parseWfdbHeader(record('hea').toString('utf8'));

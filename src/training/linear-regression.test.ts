@@ -4,12 +4,11 @@ import { parseCsv } from '../datasets/index.js';
 import { fitLinearRegression, fitStandardizer, mulberry32, standardize } from './index.js';
 import type { DenseMatrix } from './index.js';
 import { duplicateRows, expectSameLinearFit } from '../../test/helpers/duplicate-rows.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
 /** heart_cleveland.csv without its incomplete rows: 12 standardised features predicting `thalach` (max heart rate). */
 function heartRate(): { z: DenseMatrix; y: number[] } {
-  const table = parseCsv(
-    readFileSync(new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url)),
-  );
+  const table = parseCsv(readFileSync(dataUrl('clinical/heart_cleveland.csv')));
   const target = table.columns.indexOf('thalach');
   const complete = table.rows.filter((r) => r.every((v) => v !== null)).map((r) => r.map(Number));
   const rows = complete.map((r) => r.filter((_, j) => j !== target));

@@ -4,6 +4,7 @@ import { parseCsv } from '../datasets/index.js';
 import { fitLogisticRegression, fitStandardizer, mulberry32, sigmoid, standardize } from './index.js';
 import type { DenseMatrix } from './index.js';
 import { duplicateRows, expectSameLinearFit } from '../../test/helpers/duplicate-rows.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
 /** Gradient of the penalised loss at the fitted parameters: zero at the optimum. */
 function gradientAt(
@@ -83,9 +84,7 @@ describe('fitLogisticRegression', () => {
 
 /** breast_cancer_wdbc.csv: 569 rows, 30 standardised features, malignant = 1. */
 function breastCancer(): { z: DenseMatrix; y: number[] } {
-  const table = parseCsv(
-    readFileSync(new URL('../../../shared/data/clinical/breast_cancer_wdbc.csv', import.meta.url)),
-  );
+  const table = parseCsv(readFileSync(dataUrl('clinical/breast_cancer_wdbc.csv')));
   const rows = table.rows.map((r) => r.slice(0, 30).map(Number));
   const y = table.rows.map((r) => (r[30] === 'malignant' ? 1 : 0));
   return { z: standardize(fitStandardizer(rows), rows), y };

@@ -10,9 +10,9 @@ import {
 } from './index.js';
 import type { DenseMatrix, SoftmaxRegressionFit } from './index.js';
 import { duplicateRows } from '../../test/helpers/duplicate-rows.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const read = (name: string) =>
-  parseCsv(readFileSync(new URL(`../../../shared/data/clinical/${name}`, import.meta.url)));
+const read = (name: string) => parseCsv(readFileSync(dataUrl(`clinical/${name}`)));
 
 /** heart_cleveland.csv without its incomplete rows: 13 standardised features, `num` in 0..4 (5 classes). */
 function heartDisease(): { z: DenseMatrix; y: number[] } {

@@ -10,8 +10,9 @@ import { encodeNpy } from '../../src/datasets/index.js';
 import { packImageFolder } from '../../src/images/index.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const IMAGING = new URL('../../../shared/data/imaging/', import.meta.url);
+const IMAGING = dataUrl('imaging/');
 
 /** An npz of `n` grey 128×128 images of zeros, labels alternating 0 and 1, at deflate level 9. */
 function zeroImages(n: number): Uint8Array {

@@ -12,10 +12,9 @@ import { OnnxGraphBuilder } from '../../src/onnx/index.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { identityModel, twoOutputModel, uploadModel } from '../helpers/tiny-models.js';
+import { dataUrl } from '../helpers/data.js';
 
-const wdbc = parseWdbcCsv(
-  readFileSync(new URL('../../demo-data/breast_cancer_wdbc.csv', import.meta.url), 'utf8'),
-);
+const wdbc = parseWdbcCsv(readFileSync(dataUrl('clinical/breast_cancer_wdbc.csv'), 'utf8'));
 
 /** Three inputs of three datatypes, each returned unchanged: `a` FP32 [b,3], `s` BYTES [b,1], `c` INT64 [b,2]. */
 function threeInputModel(): Uint8Array {

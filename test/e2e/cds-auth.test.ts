@@ -18,11 +18,9 @@ import { request as httpRequest } from 'node:http';
 import { DEFAULT_OUTBOUND } from '../../src/outbound/index.js';
 import { createTestServer, freePort } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const HIPOLITO = new URL(
-  '../../../shared/data/fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json',
-  import.meta.url,
-);
+const HIPOLITO = dataUrl('fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json');
 const SERVICE = `/cds-services/${HEART_DEMO_MODEL}--production`;
 
 describe('CDS client authentication', () => {

@@ -9,11 +9,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HEART_DEMO_MODEL, demoCdsClientPath } from '../../src/demo/index.js';
 import { CHILD_ADMIN_KEY, GalenProcesses, assertCliBuilt, runCli } from '../helpers/galen-process.js';
+import { dataUrl } from '../helpers/data.js';
 
-const PATIENT = new URL(
-  '../../../shared/data/fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json',
-  import.meta.url,
-).pathname;
+const PATIENT = dataUrl('fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json').pathname;
 const SERVICE = `${HEART_DEMO_MODEL}--production`;
 
 describe('the demo CDS service', () => {

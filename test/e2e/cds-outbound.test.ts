@@ -14,11 +14,9 @@ import { startCdsClient } from '../helpers/cds-client.js';
 import type { TestCdsClient } from '../helpers/cds-client.js';
 import { createTestServer, freePort } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const HIPOLITO = new URL(
-  '../../../shared/data/fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json',
-  import.meta.url,
-);
+const HIPOLITO = dataUrl('fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json');
 const PATIENT_ID = '6b9c211c-2c38-3955-43a0-4d285c714fab';
 const SERVICE = `/cds-services/${HEART_DEMO_MODEL}--production`;
 

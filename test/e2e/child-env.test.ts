@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const WDBC = new URL('../../../shared/data/clinical/breast_cancer_wdbc.csv', import.meta.url);
+const WDBC = dataUrl('clinical/breast_cancer_wdbc.csv');
 
 const SECRETS = {
   GALEN_ADMIN_KEY: 'admin-key-that-must-not-leak-0123456789',

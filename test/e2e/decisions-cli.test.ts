@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
+import { dataUrl } from '../helpers/data.js';
 
-const DATA = new URL('../../../shared/data/', import.meta.url).pathname;
+const DATA = dataUrl('').pathname;
 
 describe('decision services from the CLI', () => {
   let dir: string;

@@ -16,8 +16,9 @@ import { packImageFolder, probeImage } from '../../src/images/index.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
+import { dataUrl } from '../helpers/data.js';
 
-const IMAGING = new URL('../../../shared/data/imaging/', import.meta.url);
+const IMAGING = dataUrl('imaging/');
 const available = await pytorchAvailable();
 
 /** One BYTES element as the binary extension lays it out: a 4-byte little-endian length, then the bytes. */

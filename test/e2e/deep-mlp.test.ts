@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
+import { dataUrl } from '../helpers/data.js';
 
-const CLINICAL = new URL('../../../shared/data/clinical/', import.meta.url);
+const CLINICAL = dataUrl('clinical/');
 const available = await pytorchAvailable();
 
 describe.skipIf(!available)('tabular MLP (PyTorch backend)', () => {

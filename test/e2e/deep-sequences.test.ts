@@ -19,9 +19,10 @@ import {
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
+import { dataUrl } from '../helpers/data.js';
 
-const SIGNALS = new URL('../../../shared/data/signals/', import.meta.url);
-const EHR = new URL('../../../shared/data/ehr/', import.meta.url);
+const SIGNALS = dataUrl('signals/');
+const EHR = dataUrl('ehr/');
 const available = await pytorchAvailable();
 
 describe.skipIf(!available)('deep sequence models (PyTorch backend)', () => {

@@ -12,10 +12,11 @@ import { uploadHeart } from '../helpers/cleveland.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const FHIR = new URL('../../../shared/data/fhir/', import.meta.url);
+const FHIR = dataUrl('fhir/');
 const HIPOLITO = 'Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
-const ADMISSIONS = new URL('../../../shared/data/ehr/mimic3_demo_ADMISSIONS.csv', import.meta.url);
+const ADMISSIONS = dataUrl('ehr/mimic3_demo_ADMISSIONS.csv');
 
 describe('de-identification API and CLI', () => {
   let server: TestServer;

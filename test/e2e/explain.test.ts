@@ -11,6 +11,7 @@ import { buildBreastCancerModel } from '../../src/demo/index.js';
 import { CLEVELAND_INPUTS, clevelandInputs, trainHeart, uploadHeart } from '../helpers/cleveland.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
 const COLUMNS = CLEVELAND_INPUTS;
 const rowsAsInputs = clevelandInputs;
@@ -121,7 +122,7 @@ describe('explanations', () => {
   });
 
   it('explains a model Galen did not train with KernelSHAP once it has a background sample', async () => {
-    const csv = await readFile(new URL('../../demo-data/breast_cancer_wdbc.csv', import.meta.url), 'utf8');
+    const csv = await readFile(dataUrl('clinical/breast_cancer_wdbc.csv'), 'utf8');
     const data = csv
       .trim()
       .split(/\r?\n/)

@@ -16,8 +16,9 @@ import { startFhirServer } from '../helpers/fhir-server.js';
 import { DEFAULT_OUTBOUND } from '../../src/outbound/index.js';
 import { createTestServer, freePort } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const SHARED = new URL('../../../shared/data/', import.meta.url);
+const SHARED = dataUrl('');
 const HIPOLITO = 'fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json';
 const ROLAND = 'fhir/Roland928_Nienow652_13b1a0f2-dceb-37a2-f32b-f0ca6e3b9925.json';
 const LOINC = 'http://loinc.org';

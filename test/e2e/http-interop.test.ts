@@ -11,10 +11,9 @@ import { parseWdbcCsv } from '../../src/demo/index.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { identityModel, uploadModel } from '../helpers/tiny-models.js';
+import { dataUrl } from '../helpers/data.js';
 
-const wdbc = parseWdbcCsv(
-  readFileSync(new URL('../../demo-data/breast_cancer_wdbc.csv', import.meta.url), 'utf8'),
-);
+const wdbc = parseWdbcCsv(readFileSync(dataUrl('clinical/breast_cancer_wdbc.csv'), 'utf8'));
 
 interface RawResult {
   status: number;

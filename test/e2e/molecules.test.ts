@@ -16,8 +16,9 @@ import { compileVectorTreeModel } from '../../src/onnx/index.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const ESOL = new URL('../../../shared/data/molecules/esol_delaney.csv', import.meta.url);
+const ESOL = dataUrl('molecules/esol_delaney.csv');
 const TARGET = 'measured log solubility in mols per litre';
 
 describe('molecular property prediction', () => {

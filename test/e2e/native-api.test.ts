@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WDBC_FEATURE_NAMES, parseWdbcCsv } from '../../src/demo/index.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
 const onnx = new Uint8Array(readFileSync(new URL('../fixtures/pytorch/wdbc_mlp.onnx', import.meta.url)));
-const wdbc = parseWdbcCsv(
-  readFileSync(new URL('../../demo-data/breast_cancer_wdbc.csv', import.meta.url), 'utf8'),
-);
+const wdbc = parseWdbcCsv(readFileSync(dataUrl('clinical/breast_cancer_wdbc.csv'), 'utf8'));
 
 describe('native API and observability', () => {
   let server: TestServer;

@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const EHR = new URL('../../../shared/data/ehr/', import.meta.url);
+const EHR = dataUrl('ehr/');
 
 describe('treatment recommendation', () => {
   let server: TestServer;

@@ -11,10 +11,9 @@ import { OnnxGraphBuilder, attr } from '../../src/onnx/index.js';
 import { createTestServer, maxAbsDiff } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { identityModel, uploadModel } from '../helpers/tiny-models.js';
+import { dataUrl } from '../helpers/data.js';
 
-const wdbc = parseWdbcCsv(
-  readFileSync(new URL('../../demo-data/breast_cancer_wdbc.csv', import.meta.url), 'utf8'),
-);
+const wdbc = parseWdbcCsv(readFileSync(dataUrl('clinical/breast_cancer_wdbc.csv'), 'utf8'));
 const b64 = (text: string | Uint8Array): string => Buffer.from(text).toString('base64');
 
 /** Two inputs, three outputs: `scaled = 2·signal`, and `tag` returned as text and as bytes. */

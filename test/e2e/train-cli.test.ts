@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
 import { createTestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
 describe('galen train', () => {
   let dir: string;
@@ -17,11 +18,7 @@ describe('galen train', () => {
     assertCliBuilt();
     dir = await mkdtemp(join(tmpdir(), 'galen-train-cli-'));
     // The real WDBC file, its last 119 rows kept apart as the held-out test file.
-    const lines = (
-      await readFile(new URL('../../../shared/data/clinical/breast_cancer_wdbc.csv', import.meta.url), 'utf8')
-    )
-      .trim()
-      .split('\n');
+    const lines = (await readFile(dataUrl('clinical/breast_cancer_wdbc.csv'), 'utf8')).trim().split('\n');
     train = join(dir, 'train.csv');
     test = join(dir, 'test.csv');
     await writeFile(train, [lines[0], ...lines.slice(1, 451)].join('\n'));

@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { waitForJob } from './pytorch.js';
 import type { TestServer } from './test-server.js';
+import { dataUrl } from './data.js';
 
-/** The UCI Cleveland heart-disease data in ../shared/data: its file and its 13 input columns, in order. */
-export const CLEVELAND_CSV = new URL('../../../shared/data/clinical/heart_cleveland.csv', import.meta.url);
+/** The UCI Cleveland heart-disease data in data/clinical: its file and its 13 input columns, in order. */
+export const CLEVELAND_CSV = dataUrl('clinical/heart_cleveland.csv');
 
 export const CLEVELAND_INPUTS = [
   'age',
