@@ -157,6 +157,29 @@ describe('alert rules', () => {
     expect(maskedWebhook('https://hooks.example.org/T0/B1/secret?x=1')).toBe('https://hooks.example.org/…');
   });
 
+  it('refuses at save time every address the outbound client would refuse at send time', () => {
+    const rule = (webhook: string) => ({
+      rules: [{ name: 'w', metric: 'auroc', below: 0.7, actions: ['webhook'], webhook }],
+    });
+    // Not public, though outside loopback, RFC 1918 and link-local: the send would be refused.
+    for (const [url, kind] of [
+      ['https://198.18.0.1/', 'a benchmarking address'],
+      ['https://192.0.2.7/', 'a documentation address'],
+      ['https://[2001:db8::1]/', 'a documentation address'],
+      ['https://[fec0::1]/', 'a site-local address'],
+      ['https://[2001::1]/', 'a Teredo address'],
+      ['https://10.0.0.5/', 'a private address'],
+    ] as const)
+      expect(() => parseMonitoringSettings(rule(url)), url).toThrow(
+        `webhook host ${new URL(url).hostname} is ${kind}; alerts go to public hosts, not loopback, private or link-local ones`,
+      );
+    // Names that can only point inside are refused before any lookup.
+    for (const url of ['https://metadata.google.internal/', 'https://printer.local/', 'https://a.localhost/'])
+      expect(() => parseMonitoringSettings(rule(url)), url).toThrow(/loopback, private or link-local/);
+    expect(parseMonitoringSettings(rule('https://[2606:4700::1111]/')).rules).toHaveLength(1);
+    expect(parseMonitoringSettings(rule('https://1.1.1.1/hook')).rules).toHaveLength(1);
+  });
+
   it('flags no drift in a window too small to judge, however far its few values are', () => {
     const profile = buildProfile({
       layout: { kind: 'columns', inputs: [{ name: 'age', datatype: 'FP32' }] },

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { GalenError } from '../core/index.js';
+import { AddressPolicy } from '../outbound/index.js';
 import type { WindowReport } from './report.js';
 
 export const ALERT_METRICS = {
@@ -155,10 +156,11 @@ function parseRule(raw: unknown, at: string, allowPrivate: boolean): AlertRule {
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password)
       fail(where, 'webhook is an http(s) URL without credentials in it');
-    if (!allowPrivate && isPrivateHost(url.hostname))
+    const inside = allowPrivate ? undefined : internalHostKind(url.hostname);
+    if (inside !== undefined)
       fail(
         where,
-        `webhook host ${url.hostname} is a loopback, private or link-local address; alerts go to public hosts unless monitoring.allowPrivateWebhooks is set`,
+        `webhook host ${url.hostname} is ${inside}; alerts go to public hosts, not loopback, private or link-local ones, unless monitoring.allowPrivateWebhooks is set`,
       );
   }
   return {
@@ -267,53 +269,33 @@ export function judge(
   return { state: firing ? 'firing' : 'ok', value };
 }
 
-/** Whether a host name or address is loopback, private, link-local or otherwise not public (cloud metadata included). */
-export function isPrivateHost(host: string): boolean {
+/**
+ * The outbound client's address policy with no exceptions: what "not public" means is defined once,
+ * in `outbound/`, and a webhook is judged at save time by the same rules that refuse it at send time.
+ */
+const PUBLIC_ONLY = new AddressPolicy();
+
+/**
+ * Names that can only point inside (RFC 6761 `localhost`, mDNS `.local`, `.internal`): refused when
+ * the rule is saved rather than at the first alert. Other names are judged at send time, on the
+ * address the guarded client actually connects to.
+ */
+const INTERNAL_NAME = /(^|\.)(localhost|local|internal)\.?$/;
+
+/**
+ * What kind of not-public host `host` (a URL's hostname) is, e.g. "a loopback address", or undefined
+ * when it is a public address or a name that is only judged once resolved.
+ */
+function internalHostKind(host: string): string | undefined {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal'))
-    return true;
-  if (isIP(h) === 4) {
-    const [a, b] = h.split('.').map(Number) as [number, number];
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      a >= 224
-    );
-  }
-  if (isIP(h) === 6) {
-    const groups = expandIpv6(h);
-    const v4 = (hi: number, lo: number): string => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-    const zeros = (n: number): boolean => groups.slice(0, n).every((g) => g === 0);
-    // IPv4 carried inside IPv6 (mapped, compatible, NAT64, 6to4) is judged as the IPv4 address.
-    if (zeros(5) && groups[5] === 0xffff) return isPrivateHost(v4(groups[6]!, groups[7]!));
-    if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0))
-      return isPrivateHost(v4(groups[6]!, groups[7]!));
-    if (groups[0] === 0x2002) return isPrivateHost(v4(groups[1]!, groups[2]!));
-    if (zeros(6)) return true; // ::, ::1 and the deprecated IPv4-compatible form
-    const first = groups[0]!;
-    return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
-  }
-  return false;
+  if (isIP(h) === 0) return INTERNAL_NAME.test(h) ? 'a name that only resolves inside' : undefined;
+  const verdict = PUBLIC_ONLY.judge(h);
+  return verdict.allowed ? undefined : verdict.kind;
 }
 
-/** The eight 16-bit groups of an IPv6 address (a dotted IPv4 tail included). */
-function expandIpv6(address: string): number[] {
-  let text = address;
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+/** Whether a host name or address is loopback, private, link-local or otherwise not public (cloud metadata included). */
+export function isPrivateHost(host: string): boolean {
+  return internalHostKind(host) !== undefined;
 }
 
 /** A webhook URL as shown to readers: its origin only (paths and queries often carry secrets). */
