@@ -3,7 +3,7 @@
  * Each record's hash covers its fields and the previous record's hash, so editing, removing or
  * reordering any record breaks the chain, which `verify` detects.
  */
-import { isoTime, sha256Hex } from '../core/index.js';
+import { isoTime, jsonDeeperThan, sha256Hex } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import { AUDIT_GENESIS_HASH } from '../store/index.js';
 import type { AuditRecord, JsonObject, MetadataStore, NewAuditRecord } from '../store/index.js';
@@ -58,6 +58,32 @@ export function auditHash(prevHash: string, seq: number, record: NewAuditRecord)
     sortedJson(record.detail),
   ]);
   return sha256Hex(`${prevHash}\n${body}`);
+}
+
+/** Deepest nesting of a detail value recorded as it is; deeper values are summarised. */
+export const AUDIT_DETAIL_MAX_DEPTH = 8;
+/** Largest detail value (bytes of JSON) recorded as it is; larger ones are recorded by size and digest. */
+export const AUDIT_DETAIL_MAX_BYTES = 2048;
+
+/**
+ * `detail` bounded so it can always be hashed and written: each top-level value nested more than
+ * {@link AUDIT_DETAIL_MAX_DEPTH} levels becomes `{omitted}`, and each larger than
+ * {@link AUDIT_DETAIL_MAX_BYTES} of JSON `{omitted, sha256}` (its digest, so the record still
+ * identifies what was sent). A caller's hostile body can then never make its record fail to write.
+ */
+export function boundedDetail(detail: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(detail)) {
+    if (jsonDeeperThan(value, AUDIT_DETAIL_MAX_DEPTH)) {
+      out[key] = { omitted: `nested more than ${AUDIT_DETAIL_MAX_DEPTH} levels deep` };
+      continue;
+    }
+    const json = JSON.stringify(value) ?? 'null';
+    const bytes = Buffer.byteLength(json);
+    out[key] =
+      bytes > AUDIT_DETAIL_MAX_BYTES ? { omitted: `${bytes} bytes of JSON`, sha256: sha256Hex(json) } : value;
+  }
+  return out;
 }
 
 export interface AuditLogOptions {
@@ -124,7 +150,7 @@ export class AuditLog {
       status: entry.status,
       requestId: entry.requestId ?? null,
       durationMs: Math.round(entry.durationMs * 1000) / 1000,
-      detail: entry.detail ?? {},
+      detail: boundedDetail(entry.detail ?? {}),
     };
     if (this.buffered.has(entry.action) && this.queue.length < this.maxBuffered) {
       this.queue.push({ record });
