@@ -10,10 +10,12 @@ import { performanceOf } from './performance.js';
 import { buildProfile } from './profile.js';
 import { compileProfile, WindowAccumulator, windowReport } from './report.js';
 import type { SampleRow } from './report.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const READMISSIONS = new URL('../../../shared/data/clinical/hospital_readmissions.csv', import.meta.url);
-const NUMERIC = ['time_in_hospital', 'n_lab_procedures', 'n_medications', 'n_inpatient'];
-const CATEGORICAL = ['age', 'medical_specialty', 'diag_1', 'A1Ctest'];
+/** NMES 1988: 4,406 Medicare patients' use of care (see data/README.md). */
+const NMES = dataUrl('clinical/nmes1988.csv');
+const NUMERIC = ['visits', 'emergency', 'age', 'income'];
+const CATEGORICAL = ['health', 'region', 'adl', 'insurance'];
 
 /** The sketch fed value by value, as a window is read. */
 function sketched(reference: ReturnType<typeof referenceProfile>, values: readonly Value[]): DriftResult {
@@ -30,7 +32,7 @@ describe('drift counted value by value', () => {
     return rs.map((r) => (NUMERIC.includes(name) ? (r[j] === null ? null : Number(r[j])) : r[j]!));
   };
   beforeAll(async () => {
-    const table = parseCsv(await readFile(READMISSIONS));
+    const table = parseCsv(await readFile(NMES));
     columns = table.columns;
     rows = table.rows;
   });

@@ -4,28 +4,24 @@ import { parseCsv } from '../datasets/index.js';
 import { mulberry32 } from '../training/index.js';
 import { chiSquareSurvival, drift, kolmogorovSmirnov, referenceProfile } from './drift.js';
 import type { Value } from './drift.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const READMISSIONS = new URL('../../../shared/data/clinical/hospital_readmissions.csv', import.meta.url);
+/** NMES 1988: 4,406 Medicare patients' use of care (see data/README.md). */
+const NMES = dataUrl('clinical/nmes1988.csv');
 const NUMERIC = [
-  'time_in_hospital',
-  'n_lab_procedures',
-  'n_procedures',
-  'n_medications',
-  'n_outpatient',
-  'n_inpatient',
-  'n_emergency',
-];
-const CATEGORICAL = [
+  'visits',
+  'nvisits',
+  'ovisits',
+  'emergency',
+  'hospital',
+  'chronic',
   'age',
-  'medical_specialty',
-  'diag_1',
-  'glucose_test',
-  'A1Ctest',
-  'change',
-  'diabetes_med',
+  'school',
+  'income',
 ];
+const CATEGORICAL = ['health', 'adl', 'region', 'afam', 'gender', 'married', 'insurance', 'medicaid'];
 
-describe('drift on the readmissions data', () => {
+describe('drift on the NMES 1988 data', () => {
   let columns: string[];
   let rows: (string | null)[][];
   const column = (rs: (string | null)[][], name: string): Value[] => {
@@ -33,7 +29,7 @@ describe('drift on the readmissions data', () => {
     return rs.map((r) => (NUMERIC.includes(name) ? (r[j] === null ? null : Number(r[j])) : r[j]!));
   };
   beforeAll(async () => {
-    const table = parseCsv(await readFile(READMISSIONS));
+    const table = parseCsv(await readFile(NMES));
     columns = table.columns;
     rows = table.rows;
   });
@@ -57,30 +53,33 @@ describe('drift on the readmissions data', () => {
     }
   });
 
-  it('flags a shifted copy: longer stays, more lab tests, older patients, and a value that stopped arriving', () => {
+  it('flags a shifted copy: more visits, higher incomes, sicker patients, and a value that stopped arriving', () => {
     const [reference, production] = split(2);
     const profile = (name: string) =>
       referenceProfile(column(reference, name), NUMERIC.includes(name) ? 'numeric' : 'categorical');
-    const longer = column(production, 'time_in_hospital').map((v) => (v as number) + 2);
-    const labs = column(production, 'n_lab_procedures').map((v) => Math.round((v as number) * 1.3));
-    const older = column(production, 'age').filter(
-      (v) => v === '[70-80)' || v === '[80-90)' || v === '[90-100)',
+    const visits = column(production, 'visits').map((v) => (v as number) + 2);
+    const income = column(production, 'income').map((v) => (v as number) * 1.3);
+    // Self-rated health of the patients whose daily activities are limited only.
+    const limited = columns.indexOf('adl');
+    const sicker = column(
+      production.filter((r) => r[limited] === 'limited'),
+      'health',
     );
-    const stopped = column(production, 'n_medications').map((v, i) => (i % 3 === 0 ? null : v));
+    const stopped = column(production, 'school').map((v, i) => (i % 3 === 0 ? null : v));
     for (const [name, values] of [
-      ['time_in_hospital', longer],
-      ['n_lab_procedures', labs],
-      ['age', older],
-      ['n_medications', stopped],
+      ['visits', visits],
+      ['income', income],
+      ['health', sicker],
+      ['school', stopped],
     ] as const) {
       const result = drift(profile(name), values);
       expect(result.drifted, `${name}: PSI ${result.psi.toFixed(3)}`).toBe(true);
       // A value that stops arriving shows in PSI (missing is a bin); the values that do arrive are as before.
-      if (name !== 'n_medications') expect(result.pValue).toBeLessThan(0.01);
+      if (name !== 'school') expect(result.pValue).toBeLessThan(0.01);
       else expect(result.pValue).toBeGreaterThan(0.01);
     }
     // The untouched columns of the same window stay quiet.
-    expect(drift(profile('n_procedures'), column(production, 'n_procedures')).drifted).toBe(false);
+    expect(drift(profile('emergency'), column(production, 'emergency')).drifted).toBe(false);
   });
 
   it('computes the tests right: KS against a known case, chi-square tails against tables', () => {
