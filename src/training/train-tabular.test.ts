@@ -5,16 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LinearModelSpec, PipelineSpec } from '../core/index.js';
-import { inferSchema, parseCsv } from '../datasets/index.js';
+import { deriveTarget, inferSchema, parseCsv, parseTargetExpression } from '../datasets/index.js';
 import { auroc } from './metrics.js';
 import { predictPipeline } from './pipeline-predict.js';
 import type { PipelineColumns } from './pipeline-predict.js';
 import { trainTabular } from './train-tabular.js';
 import type { TabularModelKind } from './train-tabular.js';
 import { runCompiledPipeline } from '../../test/helpers/run-pipeline.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const read = (name: string) =>
-  readFileSync(new URL(`../../../shared/data/clinical/${name}`, import.meta.url));
+const read = (name: string) => readFileSync(dataUrl(`clinical/${name}`));
 
 /** The columns as the served model receives them: numbers as float32, '' for missing text. */
 function asServed(spec: PipelineSpec, columns: PipelineColumns): PipelineColumns {
@@ -36,15 +36,25 @@ async function runOnnx(spec: PipelineSpec, columns: PipelineColumns): Promise<Fl
 const cases: [string, string, string, TabularModelKind, number][] = [
   ['breast_cancer_wdbc.csv', 'diagnosis', 'malignant', 'logistic', 0.98],
   ['breast_cancer_wdbc.csv', 'diagnosis', 'malignant', 'gbdt', 0.97],
-  ['hospital_readmissions.csv', 'readmitted', 'yes', 'logistic', 0.62],
-  ['hospital_readmissions.csv', 'readmitted', 'yes', 'gbdt', 0.62],
+  // Any hospital stay among 4,406 Medicare patients: held-out AUROC 0.797 (logistic) and
+  // 0.773 (GBDT) measured at seed 7.
+  ['nmes1988.csv', 'hospital > 0', 'true', 'logistic', 0.74],
+  ['nmes1988.csv', 'hospital > 0', 'true', 'gbdt', 0.74],
 ];
+
+/** The table with a target such as `hospital > 0` derived as a column, as a training job derives it. */
+function withTarget(name: string, target: string) {
+  const parsed = parseCsv(read(name));
+  const expression = parseTargetExpression(target, parsed.columns);
+  const table = expression ? deriveTarget(parsed, expression) : parsed;
+  const overrides = expression ? { [expression.column]: { role: 'ignored' as const } } : undefined;
+  return { table, schema: inferSchema(table, { target, ...(overrides && { overrides }) }) };
+}
 
 describe('trainTabular on real data, compiled to ONNX', () => {
   for (const [file, target, positive, model, minAuroc] of cases) {
     it(`${model} on ${file}: ONNX and TypeScript agree to 1e-5 on the held-out rows`, async () => {
-      const table = parseCsv(read(file));
-      const schema = inferSchema(table, { target });
+      const { table, schema } = withTarget(file, target);
       const result = trainTabular(table, schema, { model, positive, seed: 7 });
       expect(result.classes).toEqual([expect.any(String), positive]);
       expect(result.test.length).toBeGreaterThan(0.19 * table.rows.length);
