@@ -100,12 +100,19 @@ export class RemoteGalen {
       // not JSON: keep the text
     }
     if (!response.ok) {
-      const message =
-        typeof parsed === 'object' && parsed !== null && 'error' in parsed
-          ? String(parsed.error)
-          : `${response.status} ${response.statusText}`;
+      const message = errorTextOf(parsed) ?? `${response.status} ${response.statusText}`;
       throw new GalenError(errorCodeOfHttpStatus(response.status), message);
     }
     return parsed as T;
   }
+}
+
+/** An error answer's text: `error` (native API, OIP), or an OperationOutcome's diagnostics (FHIR, CDS Hooks). */
+function errorTextOf(parsed: unknown): string | undefined {
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  if ('error' in parsed) return String(parsed.error);
+  const issue: unknown = 'issue' in parsed && Array.isArray(parsed.issue) ? parsed.issue[0] : undefined;
+  return typeof issue === 'object' && issue !== null && 'diagnostics' in issue
+    ? String(issue.diagnostics)
+    : undefined;
 }

@@ -4,8 +4,12 @@
  */
 import type { Actor, Permission } from '../core/index.js';
 
-/** OIP and TF Serving answer `{"error": "..."}`; the native API adds the error `code`. */
-export type ErrorFormat = 'oip' | 'native' | 'fhir';
+/**
+ * How a route's protocol answers errors: OIP and TF Serving `{"error": "..."}`, the native API adds
+ * the error `code`; FHIR (`application/fhir+json`) and CDS Hooks (`application/json`) an
+ * OperationOutcome. `http/errors.ts` holds what each one looks like.
+ */
+export type ErrorFormat = 'oip' | 'native' | 'fhir' | 'cds';
 
 export interface GalenRouteConfig {
   /** No authentication (liveness and readiness only). */

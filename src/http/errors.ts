@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GalenError, NAME_MAX_LENGTH, NAME_RULE, httpStatusOf, isGalenError } from '../core/index.js';
 import type { ErrorFormat } from './context.js';
+import { FHIR_JSON, operationOutcome } from './fhir-json.js';
 
 function isFastifyError(err: unknown): err is FastifyError {
   return err instanceof Error && 'code' in err && typeof (err as FastifyError).code === 'string';
@@ -66,42 +67,40 @@ function fromFastify(err: FastifyError, request: FastifyRequest): GalenError | u
   }
 }
 
-/** FHIR's issue type for each error code (OperationOutcome.issue.code). */
-const FHIR_ISSUE: Readonly<Record<GalenError['code'], string>> = {
-  invalid_input: 'invalid',
-  unauthorized: 'login',
-  forbidden: 'forbidden',
-  not_found: 'not-found',
-  conflict: 'conflict',
-  payload_too_large: 'too-costly',
-  precondition_failed: 'incomplete',
-  unavailable: 'transient',
-  internal: 'exception',
+/**
+ * What each protocol's errors look like on the wire: the one place this is decided. The format
+ * comes from the route (`config.errorFormat`), so a route's errors look alike whichever part of
+ * the server refused the request (security hooks, schema, body parser, size check, handler).
+ */
+const ERROR_FORMATS: Readonly<
+  Record<ErrorFormat, { type: string; body: (err: GalenError) => Record<string, unknown> }>
+> = {
+  // Exactly `application/json`: KServe's REST client reads the error text only then.
+  oip: { type: 'application/json', body: (err) => ({ error: err.message }) },
+  native: { type: 'application/json', body: (err) => ({ error: err.message, code: err.code }) },
+  fhir: { type: FHIR_JSON, body: operationOutcome },
+  // CDS Hooks 2.0 is JSON over HTTPS ("all data ... MUST be sent and received as JSON") and
+  // defines no error body; its other answers (discovery, cards) are `application/json`, so an EHR's
+  // client reads its errors as the same type. The body is still FHIR's OperationOutcome.
+  cds: { type: 'application/json', body: operationOutcome },
 };
 
 /**
  * The error format of a request: its route's, or for a path no route matched (an unknown path, a
- * malformed URL) the protocol its prefix belongs to, so a FHIR client still gets an OperationOutcome.
+ * malformed URL) the protocol its prefix belongs to, so a FHIR or CDS client still gets an
+ * OperationOutcome.
  */
 export function errorFormatOf(request: FastifyRequest): ErrorFormat {
   const declared = request.routeOptions.config.errorFormat;
   if (declared !== undefined) return declared;
   const path = request.url;
   if (/^\/fhir(\/|\?|$)/.test(path)) return 'fhir';
+  if (/^\/cds-services(\/|\?|$)/.test(path)) return 'cds';
   if (/^\/v[12](\/|\?|$)/.test(path)) return 'oip';
   return 'native';
 }
 
-export function errorBody(format: ErrorFormat, err: GalenError): Record<string, unknown> {
-  if (format === 'fhir') {
-    return {
-      resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: FHIR_ISSUE[err.code], diagnostics: err.message }],
-    };
-  }
-  return format === 'oip' ? { error: err.message } : { error: err.message, code: err.code };
-}
-
+/** Answers `err` (anything thrown) in the request's error format, with its status from core's table. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   let galenError: GalenError;
   if (isGalenError(err)) {
@@ -122,12 +121,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
     request.log.warn({ code: galenError.code, reason: galenError.message }, 'request failed');
   if (galenError.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer realm="galen"');
   if (galenError.code === 'unavailable') void reply.header('retry-after', '1');
-  const format = errorFormatOf(request);
-  // Exactly `application/json` (KServe's REST client reads the error text only then). Fastify adds
-  // `; charset=utf-8` to a JSON type unless the reply has its own serializer; JSON is UTF-8 anyway.
-  return reply
-    .code(status)
-    .type(format === 'fhir' ? 'application/fhir+json' : 'application/json')
-    .serializer(JSON.stringify)
-    .send(errorBody(format, galenError));
+  const format = ERROR_FORMATS[errorFormatOf(request)];
+  // The type exactly as the table says: Fastify adds `; charset=utf-8` to a JSON type unless the
+  // reply has its own serializer (RFC 8259 defines no charset; JSON is UTF-8 anyway).
+  return reply.code(status).type(format.type).serializer(JSON.stringify).send(format.body(galenError));
 }

@@ -9,13 +9,24 @@ import { GalenError, assertCan } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { bearerActor, looksLikeJwt } from '../security/index.js';
 
+/** What a route takes as its bearer credential, as its refusals name it. */
+const CREDENTIAL: Readonly<Record<'api-key' | 'required' | 'or-api-key', string>> = {
+  'api-key': '<API key>',
+  required: '<JWT> signed by a trusted CDS client (CDS Hooks 2.0)',
+  'or-api-key': '<JWT> signed by a trusted CDS client, or "Bearer <API key>"',
+};
+
 function bearerToken(request: FastifyRequest): string {
+  const credential = CREDENTIAL[request.routeOptions.config.cdsClient ?? 'api-key'];
   const header = request.headers.authorization;
   if (header === undefined) {
-    throw new GalenError('unauthorized', 'authentication required: send "Authorization: Bearer <API key>"');
+    throw new GalenError(
+      'unauthorized',
+      `authentication required: send "Authorization: Bearer ${credential}"`,
+    );
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new GalenError('unauthorized', 'the Authorization header must be "Bearer <API key>"');
+  if (!match) throw new GalenError('unauthorized', `the Authorization header must be "Bearer ${credential}"`);
   return match[1]!;
 }
 

@@ -38,7 +38,12 @@ describe('CDS client authentication', () => {
   const refused = async (token: string | null, why: RegExp) => {
     const res = await post(token);
     expect(res.status, JSON.stringify(res.body)).toBe(401);
-    expect(res.body.error).toMatch(why);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.body).toMatchObject({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'login' }],
+    });
+    expect(res.body.issue[0].diagnostics).toMatch(why);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
   };
   /** A token with any header and claims, signed with `key` as `alg` says. */
@@ -223,7 +228,8 @@ describe('CDS client authentication', () => {
         req.end(JSON.stringify(hook));
       });
       expect(status, JSON.stringify(body)).toBe(401);
-      expect(JSON.stringify(body)).toMatch(
+      expect(body.resourceType).toBe('OperationOutcome');
+      expect(body.issue[0].diagnostics).toMatch(
         /aud must be exactly the URL called, http:\/\/127\.0\.0\.1:\d+\/cds-services/,
       );
     } finally {

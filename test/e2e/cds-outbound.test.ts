@@ -36,7 +36,11 @@ async function startPeer(
   return { server, seen };
 }
 
-const errorText = (body: any): string => body?.issue?.[0]?.diagnostics ?? body?.error ?? JSON.stringify(body);
+/** The diagnostics of a CDS error, which is always a FHIR OperationOutcome. */
+const errorText = (body: any): string => {
+  expect(body?.resourceType, JSON.stringify(body)).toBe('OperationOutcome');
+  return body.issue[0].diagnostics;
+};
 
 describe('CDS Hooks fetches from the EHR', () => {
   let server: TestServer;

@@ -346,7 +346,8 @@ describe('FHIR $predict', () => {
 
     const noPrefetch = await call(hook);
     expect(noPrefetch.status).toBe(412);
-    expect(noPrefetch.body.error).toMatch(
+    expect(noPrefetch.body.resourceType).toBe('OperationOutcome');
+    expect(noPrefetch.body.issue[0].diagnostics).toMatch(
       /prefetch patient, observations is missing and the request names no fhirServer/,
     );
     const wrongHook = await call({ ...hook, hook: 'order-sign', prefetch: { patient, observations } });
@@ -407,6 +408,9 @@ describe('FHIR $predict', () => {
       feedback: [{ card: card.uuid, outcome: 'liked' }],
     });
     expect(badFeedback.status).toBe(400);
-    expect(badFeedback.body.error).toMatch(/feedback\[0\] needs "card"/);
+    expect(badFeedback.body.issue[0]).toMatchObject({
+      code: 'invalid',
+      diagnostics: expect.stringMatching(/feedback\[0\] needs "card"/),
+    });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * FHIR R4 at the edge: a version's feature map (`PUT|GET /api/v1/models/{m}/versions/{v}/feature-map`)
  * and the operation `POST /fhir/Patient/$predict?model=…[&version=…]`, which takes the patient's
- * data as a Bundle and answers a RiskAssessment. FHIR routes answer errors as OperationOutcome.
+ * data as a Bundle and answers a RiskAssessment; and the CDS Hooks 2.0 routes under `/cds-services`.
+ * FHIR and CDS Hooks routes answer errors as OperationOutcome (`errorFormat` `fhir`, `cds`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
@@ -74,7 +75,7 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         tags: ['cds-hooks'],
         summary: 'CDS Hooks discovery: the services backed by models with a feature map',
       },
-      config: { permission: 'model:read', cdsClient: 'or-api-key' },
+      config: { permission: 'model:read', cdsClient: 'or-api-key', errorFormat: 'cds' },
     },
     async () => ({ services: await listCdsServices(galen.registry) }),
   );
@@ -88,7 +89,7 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         params: Type.Object({ id: Type.String() }),
         body: Type.Object({}, { additionalProperties: true }),
       },
-      config: { permission: 'infer', audit: 'infer', cdsClient: 'required' },
+      config: { permission: 'infer', audit: 'infer', cdsClient: 'required', errorFormat: 'cds' },
     },
     async (request) => {
       const { id } = request.params as { id: string };
@@ -112,7 +113,7 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         params: Type.Object({ id: Type.String() }),
         body: Type.Object({}, { additionalProperties: true }),
       },
-      config: { permission: 'infer', audit: 'cds.feedback', cdsClient: 'required' },
+      config: { permission: 'infer', audit: 'cds.feedback', cdsClient: 'required', errorFormat: 'cds' },
     },
     async (request) => {
       const { id } = request.params as { id: string };
