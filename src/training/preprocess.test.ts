@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { CategoricalFeatureSpec, NumericFeatureSpec } from '../core/index.js';
 import { inferSchema, parseCsv } from '../datasets/index.js';
 import { columnValues, fitFeatures } from './preprocess.js';
+import { dataUrl } from '../../test/helpers/data.js';
 
-const read = (name: string) =>
-  readFileSync(new URL(`../../../shared/data/clinical/${name}`, import.meta.url));
+const read = (name: string) => readFileSync(dataUrl(`clinical/${name}`));
 
 describe('fitFeatures on heart_cleveland.csv', () => {
   const table = parseCsv(read('heart_cleveland.csv'));
@@ -56,27 +56,31 @@ describe('fitFeatures on heart_cleveland.csv', () => {
   });
 });
 
-describe('fitFeatures on hospital_readmissions.csv', () => {
-  const table = parseCsv(read('hospital_readmissions.csv'));
-  const schema = inferSchema(table, { target: 'readmitted' });
+describe('fitFeatures on nmes1988.csv', () => {
+  const table = parseCsv(read('nmes1988.csv'));
+  const schema = inferSchema(table, { target: 'hospital' });
   const values = columnValues(table, schema);
-  const rows = Array.from({ length: 20_000 }, (_, i) => i);
+  const rows = Array.from({ length: 3500 }, (_, i) => i);
 
-  it('one-hot encodes categorical, binary-text and ordinal columns in the schema order', () => {
+  it('one-hot encodes categorical and binary-text columns in the schema order', () => {
     const features = fitFeatures(schema, values, rows);
-    const age = features.find((f) => f.column === 'age') as CategoricalFeatureSpec;
-    expect(age).toEqual({
+    const health = features.find((f) => f.column === 'health') as CategoricalFeatureSpec;
+    expect(health).toEqual({
       kind: 'categorical',
-      column: 'age',
-      categories: ['[40-50)', '[50-60)', '[60-70)', '[70-80)', '[80-90)', '[90-100)'],
+      column: 'health',
+      categories: ['average', 'poor', 'excellent'],
     });
-    const change = features.find((f) => f.column === 'change') as CategoricalFeatureSpec;
-    expect(change.categories).toEqual(['no', 'yes']);
-    const rare = fitFeatures(schema, values, rows, { minCategoryCount: 1500 });
-    // Cardiology (about 1,100 in these rows) and Surgery fall under the threshold and count as unseen.
-    const specialty = rare.find((f) => f.column === 'medical_specialty') as CategoricalFeatureSpec;
-    expect(specialty.categories).not.toContain('Surgery');
-    expect(specialty.categories).toContain('Missing');
+    const adl = features.find((f) => f.column === 'adl') as CategoricalFeatureSpec;
+    expect(adl.categories).toEqual(['normal', 'limited']);
+    const insurance = features.find((f) => f.column === 'insurance') as CategoricalFeatureSpec;
+    expect(insurance.categories).toEqual(['no', 'yes']);
+    const rare = fitFeatures(schema, values, rows, { minCategoryCount: 500 });
+    // "poor" (437 in these rows) and "excellent" (276) fall under the threshold and count as unseen;
+    // every region has at least 690.
+    const rareHealth = rare.find((f) => f.column === 'health') as CategoricalFeatureSpec;
+    expect(rareHealth.categories).toEqual(['average']);
+    const region = rare.find((f) => f.column === 'region') as CategoricalFeatureSpec;
+    expect(region.categories).toEqual(['other', 'midwest', 'northeast', 'west']);
   });
 
   it('names the row and line of a non-number in a column the schema calls numeric', () => {
