@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const DATA = new URL('../../../shared/data/clinical/', import.meta.url);
+const DATA = dataUrl('clinical/');
 const file = (name: string): Promise<Buffer> => readFile(new URL(name, DATA));
 
 describe('datasets API', () => {
@@ -60,25 +61,28 @@ describe('datasets API', () => {
     expect(list.body).toEqual([expect.objectContaining({ name: 'heart', latestVersion: 2, versions: 2 })]);
   });
 
-  it('reads the 25,000-row readmissions file with its age bands as an ordered category', async () => {
+  it('reads the 4,406-row NMES file with its kinds and a numeric target', async () => {
     const res = await upload(
-      'readmissions',
-      await file('hospital_readmissions.csv'),
-      '?target=readmitted',
+      'nmes',
+      await file('nmes1988.csv'),
+      '?target=hospital',
       'application/octet-stream',
     );
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body.rows).toBe(25_000);
-    expect(column(res.body.schema, 'age')).toMatchObject({
-      kind: 'ordinal',
-      categories: ['[40-50)', '[50-60)', '[60-70)', '[70-80)', '[80-90)', '[90-100)'],
+    expect(res.body.rows).toBe(4406);
+    expect(column(res.body.schema, 'health')).toMatchObject({
+      kind: 'categorical',
+      categories: ['average', 'poor', 'excellent'],
     });
-    expect(column(res.body.schema, 'readmitted')).toMatchObject({
+    expect(column(res.body.schema, 'adl')).toMatchObject({
       kind: 'binary',
-      role: 'target',
-      categories: ['no', 'yes'],
+      categories: ['normal', 'limited'],
     });
-    expect(column(res.body.schema, 'medical_specialty').kind).toBe('categorical');
+    expect(column(res.body.schema, 'hospital')).toMatchObject({
+      kind: 'numeric',
+      role: 'target',
+      numeric: { min: 0, max: 8 },
+    });
   });
 
   it('takes JSON lines, detected from the content', async () => {
@@ -167,7 +171,7 @@ describe('datasets CLI', () => {
   });
 
   it('makes sequence datasets from a WFDB record, from MIMIC-III tables, and an image dataset from a folder', async () => {
-    const shared = new URL('../../../shared/data/', import.meta.url);
+    const shared = dataUrl('');
     const ecg = await runCli(
       ['datasets', 'from-wfdb', new URL('signals/mitbih_100.hea', shared).pathname, '--name', 'ecg100'],
       dataDir,
