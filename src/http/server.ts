@@ -10,6 +10,7 @@ import type { Galen } from '../app/index.js';
 import { readTls } from '../config/index.js';
 import { GALEN_VERSION, GalenError, NAME_MAX_LENGTH, requestIdFrom } from '../core/index.js';
 import { readProtocolBodiesAsJson, refuseDeclaredOversize, sendPlainJsonType } from './body-rules.js';
+import { refuseDeepBodies } from './body-depth.js';
 import './context.js';
 import { sendError } from './errors.js';
 import { adminApiRoutes } from './routes/admin-api.js';
@@ -88,6 +89,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   registerSecurityHooks(app, galen);
   refuseDeclaredOversize(app);
   readProtocolBodiesAsJson(app);
+  refuseDeepBodies(app);
   sendPlainJsonType(app);
   // Server-Timing (W3C): total time in the server, and for inference its queue and compute
   // parts, so clients and benchmarks can tell server overhead from model time.
