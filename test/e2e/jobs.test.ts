@@ -11,13 +11,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServer } from '../helpers/test-server.js';
 import { identityModel } from '../helpers/tiny-models.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const DATA = new URL('../../../shared/data/clinical/', import.meta.url);
+const DATA = dataUrl('clinical/');
 
 async function upload(server: TestServer, name: string, file: string | Uint8Array): Promise<void> {
   const body = typeof file === 'string' ? await readFile(new URL(file, DATA)) : file;
   const res = await server.call('POST', `/api/v1/datasets/${name}`, { body, contentType: 'text/csv' });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+/**
+ * NMES 1988 six times over (26,436 rows): a training job long enough to be caught running, as the
+ * cancel and restart tests need; what the rows say does not matter there.
+ */
+async function nmesSixTimes(): Promise<Uint8Array> {
+  const [header, ...rows] = (await readFile(new URL('nmes1988.csv', DATA), 'utf8')).trim().split('\n');
+  return new TextEncoder().encode(
+    [header, ...Array.from({ length: 6 }, () => rows).flat()].join('\n') + '\n',
+  );
 }
 
 async function waitFor(server: TestServer, id: string, states: string[], timeoutMs = 120_000): Promise<any> {
@@ -35,7 +47,7 @@ describe('training jobs over HTTP', () => {
   beforeAll(async () => {
     server = await createTestServer();
     await upload(server, 'wdbc', 'breast_cancer_wdbc.csv');
-    await upload(server, 'readmissions', 'hospital_readmissions.csv');
+    await upload(server, 'nmes', await nmesSixTimes());
   });
   afterAll(async () => server.close());
 
@@ -227,10 +239,10 @@ describe('training jobs over HTTP', () => {
 
   it('cancels a running job (its process is stopped) and a queued one', async () => {
     const running = await server.call('POST', '/api/v1/jobs', {
-      body: { model: 'readmit-cancel', dataset: 'readmissions', target: 'readmitted', positive: 'yes' },
+      body: { model: 'stay-cancel', dataset: 'nmes', target: 'hospital > 0', positive: 'true' },
     });
     const queued = await server.call('POST', '/api/v1/jobs', {
-      body: { model: 'readmit-cancel-2', dataset: 'readmissions', target: 'readmitted', positive: 'yes' },
+      body: { model: 'stay-cancel-2', dataset: 'nmes', target: 'hospital > 0', positive: 'true' },
     });
     await waitFor(server, running.body.id, ['running']);
     const stillQueued = await server.call('POST', `/api/v1/jobs/${queued.body.id}/cancel`);
@@ -240,7 +252,7 @@ describe('training jobs over HTTP', () => {
     expect(cancel.body.cancelRequested).toBe(true);
     const done = await waitFor(server, running.body.id, ['cancelled', 'succeeded', 'failed'], 20_000);
     expect(done.state).toBe('cancelled');
-    expect((await server.call('GET', '/api/v1/models/readmit-cancel')).status).toBe(404);
+    expect((await server.call('GET', '/api/v1/models/stay-cancel')).status).toBe(404);
     const again = await server.call('POST', `/api/v1/jobs/${running.body.id}/cancel`);
     expect(again.body.state).toBe('cancelled');
     const audit = (await server.call('GET', '/api/v1/audit?limit=1000')).body;
@@ -262,13 +274,13 @@ describe('jobs across restarts', () => {
 
   it('queues a running job again when the server stops, and the next server finishes it', async () => {
     const first = await createTestServer({ dataDir });
-    await upload(first, 'readmissions', 'hospital_readmissions.csv');
+    await upload(first, 'nmes', await nmesSixTimes());
     const { body } = await first.call('POST', '/api/v1/jobs', {
       body: {
-        model: 'readmit',
-        dataset: 'readmissions',
-        target: 'readmitted',
-        positive: 'yes',
+        model: 'stay',
+        dataset: 'nmes',
+        target: 'hospital > 0',
+        positive: 'true',
         modelKind: 'gbdt',
       },
     });
@@ -279,7 +291,7 @@ describe('jobs across restarts', () => {
     try {
       const job = await waitFor(second, body.id, ['succeeded', 'failed']);
       expect(job.state).toBe('succeeded');
-      expect(job.result).toMatchObject({ model: 'readmit', version: 1 });
+      expect(job.result).toMatchObject({ model: 'stay', version: 1 });
       const logs = (await second.call('GET', `/api/v1/jobs/${body.id}/logs`)).body.map((l: any) => l.message);
       expect(logs).toContain('the server stopped; queued to run again at its next start');
     } finally {
@@ -293,9 +305,9 @@ describe('jobs across restarts', () => {
       const { body } = await server.call('POST', '/api/v1/jobs', {
         body: {
           model: 'wdbc-crash',
-          dataset: 'readmissions',
-          target: 'readmitted',
-          positive: 'yes',
+          dataset: 'nmes',
+          target: 'hospital > 0',
+          positive: 'true',
           modelKind: 'logistic',
         },
       });
@@ -326,7 +338,7 @@ describe('jobs across restarts', () => {
 
       // A process that registered its version and died before reporting: the registry settles it.
       const second = await server.call('POST', '/api/v1/jobs', {
-        body: { model: 'wdbc-crash', dataset: 'readmissions', target: 'readmitted' },
+        body: { model: 'wdbc-crash', dataset: 'nmes', target: 'hospital > 0' },
       });
       await server.galen.store.updateJob(second.body.id, {
         state: 'running',
