@@ -67,13 +67,15 @@ export class ModelManager {
 
   /**
    * A lease on the loaded session for `version`, loading it first when needed. Refuses models
-   * that were explicitly unloaded.
+   * that were explicitly unloaded: `not_found` (404, gRPC NOT_FOUND) as Triton answers a model with
+   * no loaded version, and not `unavailable`, whose 503 and Retry-After would have clients retry
+   * a state that lasts until someone loads the model again.
    */
   async lease(version: ModelVersion): Promise<Lease> {
     if (this.unloaded.has(version.model)) {
       throw new GalenError(
-        'unavailable',
-        `model "${version.model}" is unloaded; load it again through the model repository API (repository load)`,
+        'not_found',
+        `model "${version.model}" is unloaded, so it is not served; load it again through the model repository API (repository load)`,
       );
     }
     const key = versionKey(version.model, version.version);
@@ -101,10 +103,22 @@ export class ModelManager {
     return [...versions];
   }
 
-  /** Unloads every loaded version of `model` (after their in-flight calls finish). */
+  /**
+   * Unloads every loaded version of `model` (after their in-flight calls finish), and keeps it
+   * unloaded until `load`: Triton's explicit repository unload.
+   */
   async unload(model: string): Promise<number[]> {
     await this.registry.getModel(model);
     this.unloaded.add(model);
+    return this.closeSessions(model);
+  }
+
+  /**
+   * Frees the sessions of every loaded version of `model` (after their in-flight calls finish)
+   * without marking it unloaded: used when a model is archived, which the registry refuses to
+   * resolve until it is restored; then it loads on demand again.
+   */
+  async closeSessions(model: string): Promise<number[]> {
     const keys = this.runtime.loadedKeys().filter((k) => k.startsWith(`${model}:`));
     await Promise.all(keys.map((k) => this.runtime.unload(k)));
     return keys.map((k) => Number(k.slice(model.length + 1)));

@@ -233,12 +233,13 @@ describe('admission control', () => {
     }
     for (const r of served) expect(r.body.outputs).toEqual(reference.body.outputs);
 
-    // The queue is empty again and HTTP serves; an unavailable model answers 503 with Retry-After.
+    // The queue is empty again and HTTP serves; an unloaded model answers 404, with no Retry-After
+    // (it stays unloaded until loaded again, so retrying cannot help).
     expect((await server.call('POST', '/v2/models/slow/infer', { body })).status).toBe(200);
     expect((await server.call('POST', '/v2/repository/models/slow/unload')).status).toBe(200);
     const unavailable = await server.call('POST', '/v2/models/slow/infer', { body });
-    expect(unavailable.status).toBe(503);
-    expect(unavailable.headers.get('retry-after')).toBe('1');
+    expect(unavailable.status).toBe(404);
+    expect(unavailable.headers.get('retry-after')).toBeNull();
   });
 
   it("honours a request's own timeout parameter (µs, as Triton's schedule policy) and checks it", async () => {

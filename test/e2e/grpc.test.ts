@@ -397,7 +397,7 @@ describe('OIP v2 over gRPC', () => {
         inputs: [featuresInput({ fp32_contents: row })],
       }),
     );
-    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.code).toBe(status.NOT_FOUND);
     expect(err.details).toContain('is unloaded');
 
     const load = await callRpc(client, 'RepositoryModelLoad', { model_name: 'breast-cancer' });

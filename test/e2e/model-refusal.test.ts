@@ -261,7 +261,7 @@ describe('refusing ONNX files that cannot be served', () => {
       expect(await readdir(join(artifacts(), 'tmp')).catch(() => [])).toEqual([]);
     });
 
-    it('after unload, refuses inference with a 503 that says how to load it', async () => {
+    it('after unload, refuses inference with a 404 that says how to load it (no Retry-After)', async () => {
       const res = await server.call('POST', `/v2/repository/models/${model}/unload`, { body: {} });
       expect(res.status).toBe(200);
       expect([...res.body.unloaded_versions].sort()).toEqual(['1', '2']);
@@ -272,7 +272,8 @@ describe('refusing ONNX files that cannot be served', () => {
       ]);
       for (const version of [undefined, '1']) {
         const out = await infer(model, version);
-        expect(out.status).toBe(503);
+        expect(out.status).toBe(404);
+        expect(out.headers.get('retry-after')).toBeNull();
         expect(out.body.error).toContain(`model "${model}" is unloaded`);
         expect(out.body.error).toContain('load it again through the model repository API');
       }
@@ -282,7 +283,7 @@ describe('refusing ONNX files that cannot be served', () => {
     it('a refused load of an unloaded model leaves it unloaded', async () => {
       const res = await viaRepository(model, unknownOperatorModel('NoSuchOp'));
       expect(res.status).toBe(400);
-      expect((await infer(model)).status).toBe(503);
+      expect((await infer(model)).status).toBe(404);
       expect(await versionsOf(model)).toEqual([1, 2]);
     });
 

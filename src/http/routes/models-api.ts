@@ -242,7 +242,8 @@ export function modelsApiRoutes(app: FastifyInstance, galen: Galen): void {
         const result = await galen.registry.archiveModel(model, request.actor!, {
           restore: action === 'restore',
         });
-        if (action === 'archive') await galen.models.unload(model).catch(() => undefined);
+        // Sessions freed, not an explicit unload: once restored, the model serves again on demand.
+        if (action === 'archive') await galen.models.closeSessions(model);
         return result;
       },
     );
