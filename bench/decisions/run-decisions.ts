@@ -40,7 +40,7 @@ import { withSection } from '../train/doc-section.js';
 import { DECISIONS_HEADING } from './decisions-heading.js';
 
 const ACTOR: Actor = { keyId: 'bench', role: 'admin' };
-const DATA = repoPath('..', 'shared', 'data');
+const DATA = repoPath('data');
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]): number =>

@@ -12,12 +12,12 @@
  * - MIMIC-III demo: in-hospital death from diagnosis-code histories and static features (a GRU
  *   with a second, tabular input), patients split 70/10/20.
  *
- * Needs the PyTorch backend (`apt-get install -y python3-torch python3-onnx`). Environment:
- * `GALEN_SHARED_DATA` (default ../shared/data beside the checkout).
+ * Needs the PyTorch backend (`apt-get install -y python3-torch python3-onnx`). Reads the
+ * repository's data/ folder.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as prettier from 'prettier';
 import { createGalen } from '../../src/app/index.js';
@@ -39,7 +39,7 @@ import { withSection } from '../train/doc-section.js';
 import { DEEP_HEADING } from './deep-heading.js';
 
 const ACTOR: Actor = { keyId: 'bench', role: 'admin' };
-const DATA = resolve(process.env['GALEN_SHARED_DATA'] ?? repoPath('..', 'shared', 'data'));
+const DATA = repoPath('data');
 
 interface Estimate {
   value: number;

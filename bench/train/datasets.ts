@@ -1,6 +1,7 @@
 /**
  * The datasets `npm run bench:train` compares on: where each CSV is, its target and positive class,
- * and the one derivation (Cleveland's `num > 0`, which trainTabular cannot express yet). Loading
+ * and the derivations (Cleveland's `num > 0`, NMES's `hospital > 0`, which trainTabular cannot
+ * express yet). Loading
  * makes the seeded stratified split both sides use.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,21 +23,28 @@ export interface TrainingDataset {
   derive?: (table: ParsedTable) => ParsedTable;
 }
 
-/** Cleveland's `num` (0 = no disease, 1–4 = disease) as a two-valued `disease` column. */
-function clevelandDisease(table: ParsedTable): ParsedTable {
-  const at = table.columns.indexOf('num');
-  if (at < 0) throw new Error('heart_cleveland.csv has no column "num"');
-  const columns = table.columns.map((c, i) => (i === at ? 'disease' : c));
-  const rows = table.rows.map((row) =>
-    row.map((cell, i) => {
-      if (i !== at || cell === null) return cell;
-      const n = parseNumber(cell);
-      if (n === undefined) throw new Error(`heart_cleveland.csv: "num" holds ${JSON.stringify(cell)}`);
-      return n > 0 ? 'yes' : 'no';
-    }),
-  );
-  return { ...table, columns, rows };
+/** `file`'s count column `from` as a two-valued column `to`: "yes" above 0, else "no". */
+function aboveZero(file: string, from: string, to: string): (table: ParsedTable) => ParsedTable {
+  return (table) => {
+    const at = table.columns.indexOf(from);
+    if (at < 0) throw new Error(`${file} has no column "${from}"`);
+    const columns = table.columns.map((c, i) => (i === at ? to : c));
+    const rows = table.rows.map((row) =>
+      row.map((cell, i) => {
+        if (i !== at || cell === null) return cell;
+        const n = parseNumber(cell);
+        if (n === undefined) throw new Error(`${file}: "${from}" holds ${JSON.stringify(cell)}`);
+        return n > 0 ? 'yes' : 'no';
+      }),
+    );
+    return { ...table, columns, rows };
+  };
 }
+
+/** Cleveland's `num` (0 = no disease, 1–4 = disease) as a two-valued `disease` column. */
+const clevelandDisease = aboveZero('heart_cleveland.csv', 'num', 'disease');
+/** NMES 1988's `hospital` (number of hospital stays) as a two-valued `stayed` column. */
+const nmesStayed = aboveZero('nmes1988.csv', 'hospital', 'stayed');
 
 export const TRAINING_DATASETS: readonly TrainingDataset[] = [
   {
@@ -55,17 +63,18 @@ export const TRAINING_DATASETS: readonly TrainingDataset[] = [
     derive: clevelandDisease,
   },
   {
-    name: 'Readmissions',
-    file: 'hospital_readmissions.csv',
-    target: 'readmitted',
+    name: 'NMES 1988',
+    file: 'nmes1988.csv',
+    target: 'stayed',
     positive: 'yes',
-    targetNote: 'readmitted = yes',
+    targetNote: 'hospital > 0',
+    derive: nmesStayed,
   },
 ];
 
-/** The folder of clinical CSVs: `GALEN_CLINICAL_DATA`, else the shared data folder beside the checkout. */
+/** The folder of clinical CSVs: `GALEN_CLINICAL_DATA`, else the repository's data/clinical. */
 export function clinicalDataDir(env: NodeJS.ProcessEnv): string {
-  const dir = env.GALEN_CLINICAL_DATA ?? repoPath('..', 'shared', 'data', 'clinical');
+  const dir = env.GALEN_CLINICAL_DATA ?? repoPath('data', 'clinical');
   if (!existsSync(dir)) {
     throw new Error(
       `no clinical data folder at ${dir}; set GALEN_CLINICAL_DATA to the folder holding the CSVs`,

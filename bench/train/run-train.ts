@@ -5,7 +5,7 @@
  * training section of docs/benchmarks.md (nothing else in it).
  *
  * Environment: `GALEN_BENCH_PYTHON` (default /usr/bin/python3, where Debian's python3-sklearn
- * lives), `GALEN_CLINICAL_DATA` (default ../shared/data/clinical beside the checkout).
+ * lives), `GALEN_CLINICAL_DATA` (default data/clinical in the repository).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
