@@ -16,8 +16,9 @@ import { HEART_DEMO_MODEL } from '../../src/demo/index.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
+import { dataUrl } from '../helpers/data.js';
 
-const WDBC = new URL('../../../shared/data/clinical/breast_cancer_wdbc.csv', import.meta.url);
+const WDBC = dataUrl('clinical/breast_cancer_wdbc.csv');
 const PURPOSE = 'Triage for patient Jane Roe-Quixote, MRN 55501234';
 const REASON = 'Override: Jane Roe-Quixote already on warfarin (MRN 55501234)';
 
