@@ -130,9 +130,16 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
-/** Formats a shape the way error messages show it: `[-1,30]`. */
+/** The most dimensions of a shape an error message lists (a request may send thousands). */
+const SHOWN_DIMS = 8;
+
+/**
+ * Formats a shape the way error messages show it: `[-1,30]`; past 8 dimensions, the first 8 and
+ * how many there are (`[1,1,1,1,1,1,1,1,… 10000 dimensions]`).
+ */
 export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
+  if (shape.length <= SHOWN_DIMS) return `[${shape.join(',')}]`;
+  return `[${shape.slice(0, SHOWN_DIMS).join(',')},… ${shape.length} dimensions]`;
 }
 
 /** Whether `shape` fits `spec`, where -1 in the spec accepts any size. */

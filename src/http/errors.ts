@@ -108,7 +108,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   } else if (isFastifyError(err) && fromFastify(err, request)) {
     galenError = fromFastify(err, request)!;
   } else if (err instanceof SyntaxError) {
-    galenError = new GalenError('invalid_input', `the request body is not valid JSON: ${err.message}`);
+    // V8's message quotes the text around the fault (patient data): only its position is kept.
+    const at = /at position (\d+)/.exec(err.message)?.[1];
+    galenError = new GalenError(
+      'invalid_input',
+      `the request body is not valid JSON${at === undefined ? '' : ` (at character ${Number(at) + 1})`}`,
+    );
   } else {
     request.log.error({ err }, 'unhandled error');
     galenError = new GalenError(

@@ -7,7 +7,7 @@
  * assigning byte ranges, building the response); the raw layout itself is `serving/raw-tensors`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { GalenError } from '../core/index.js';
+import { GalenError, jsonSyntaxText } from '../core/index.js';
 import type { Tensor } from '../core/index.js';
 import {
   TensorBudget,
@@ -19,6 +19,7 @@ import {
   tensorToRaw,
 } from '../serving/index.js';
 import type { EncodedInputs } from '../serving/index.js';
+import { jsonTextParser } from './json-body.js';
 
 /** The HTTP header that gives the byte length of the JSON inference header (lower case, as Node keeps it). */
 const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -84,7 +85,9 @@ function headerLength(value: string | string[], bodyLength: number): number {
  * too, since Triton's clients send none.
  */
 export function registerInferBodyParsers(scope: FastifyInstance): void {
-  const parseJson = scope.getDefaultJsonParser('error', 'error');
+  const parseJson = jsonTextParser(scope);
+  // The server's own JSON parser (`parseJsonBodies`) gives way to this one for the infer routes.
+  scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser(
     ['application/json', 'application/octet-stream', '*'],
     { parseAs: 'buffer' },
@@ -104,18 +107,19 @@ export function registerInferBodyParsers(scope: FastifyInstance): void {
             `Inference-Header-Content-Length is missing; ${HOW_TO_FRAME}`,
           );
         }
-        // Fastify's JSON parser answers through `done` and returns nothing.
-        void parseJson(request, body.toString('utf8'), done);
+        parseJson(request, body.toString('utf8'), done);
         return;
       }
       const length = headerLength(lengthHeader, body.length);
-      void parseJson(request, body.toString('utf8', 0, length), (err, header) => {
+      const text = body.toString('utf8', 0, length);
+      parseJson(request, text, (err, header) => {
         if (err) {
+          // Where the header stops being JSON, never its text (it may hold patient data).
+          const why = jsonSyntaxText(text);
           done(
             new GalenError(
               'invalid_input',
-              `the first ${length} bytes of the body (Inference-Header-Content-Length) are not valid JSON; ${HOW_TO_FRAME}`,
-              { cause: err },
+              `the first ${length} bytes of the body (Inference-Header-Content-Length) are not valid JSON${why === undefined ? '' : `: ${why}`}; ${HOW_TO_FRAME}`,
             ),
           );
           return;

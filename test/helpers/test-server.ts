@@ -17,6 +17,7 @@ import { startGrpcServer } from '../../src/grpc/index.js';
 import type { GrpcServer } from '../../src/grpc/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import type { Logger } from '../../src/observability/index.js';
 import { callJson } from './http-call.js';
 import type { CallOptions, CallResult } from './http-call.js';
 
@@ -42,6 +43,8 @@ export async function createTestServer(
     grpc?: boolean;
     /** An existing data folder to serve (e.g. to restart on it); left in place on close. */
     dataDir?: string;
+    /** The server's logger (e.g. one writing to a stream a test reads); silent by default. */
+    logger?: Logger;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'galen-test-')));
@@ -49,7 +52,7 @@ export async function createTestServer(
     env: {},
     overrides: { dataDir, port: 0, adminKey: ADMIN_KEY, logLevel: 'silent', ...options.config },
   });
-  const galen = await createGalen(config, createLogger('silent'));
+  const galen = await createGalen(config, options.logger ?? createLogger('silent'));
   if (options.withDemo) await installDemoModels(galen);
   const { app, state } = await buildHttpServer(galen);
   await galen.models.preloadAliased();
