@@ -1,7 +1,7 @@
 /** FHIR's JSON at the edge: its media type, parsing FHIR bodies, and errors as OperationOutcome. */
 import type { FastifyInstance } from 'fastify';
-import { GalenError } from '../core/index.js';
-import type { ErrorCode } from '../core/index.js';
+import type { ErrorCode, GalenError } from '../core/index.js';
+import { invalidJson } from './json-body.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -10,11 +10,9 @@ export function acceptFhirJson(scope: FastifyInstance): void {
   scope.addContentTypeParser(FHIR_JSON, { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(
-        new GalenError('invalid_input', `the request body is not valid JSON: ${(err as Error).message}`),
-        undefined,
-      );
+    } catch {
+      // Not V8's message: it quotes the body around the fault.
+      done(invalidJson(body as string), undefined);
     }
   });
 }
@@ -31,6 +29,8 @@ const ISSUE_TYPE: Readonly<Record<ErrorCode, string>> = {
   not_found: 'not-found',
   conflict: 'conflict',
   payload_too_large: 'too-costly',
+  // "Provided content is too long (typically, this is a denial of service protection type of error)."
+  headers_too_large: 'too-long',
   // Data the operation needs could not be obtained (CDS Hooks answers this with 412).
   precondition_failed: 'incomplete',
   unavailable: 'transient',

@@ -11,8 +11,10 @@ import { readTls } from '../config/index.js';
 import { GALEN_VERSION, GalenError, NAME_MAX_LENGTH, requestIdFrom } from '../core/index.js';
 import { readProtocolBodiesAsJson, refuseDeclaredOversize, sendPlainJsonType } from './body-rules.js';
 import { refuseDeepBodies } from './body-depth.js';
+import { PARSER_HEADER_BYTES, answerParserError, refuseLargeHeaders } from './header-limit.js';
 import './context.js';
 import { sendError } from './errors.js';
+import { parseJsonBodies } from './json-body.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { apiDocsRoutes } from './routes/api-docs.js';
 import { datasetsApiRoutes } from './routes/datasets-api.js';
@@ -52,11 +54,14 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     routerOptions: { maxParamLength: NAME_MAX_LENGTH },
     frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) =>
       sendError(request, reply, err),
+    // What Node's parser refuses (headers past its room, malformed HTTP) is answered as JSON too.
+    clientErrorHandler: answerParserError,
   };
   // Fastify types an HTTPS server apart from an HTTP one; the routes are the same either way.
+  // Node's parser gets room above the header limit, which `refuseLargeHeaders` checks per route.
   const app = (tls
-    ? Fastify({ ...options, https: { cert: tls.cert, key: tls.key } })
-    : Fastify(options)) as unknown as FastifyInstance;
+    ? Fastify({ ...options, https: { cert: tls.cert, key: tls.key, maxHeaderSize: PARSER_HEADER_BYTES } })
+    : Fastify({ ...options, http: { maxHeaderSize: PARSER_HEADER_BYTES } })) as unknown as FastifyInstance;
 
   // Bodies are validated strictly: a clinical value sent as "7" is an error, never silently a 7.
   // Path and query parts are text by nature, so only they are coerced to their declared types.
@@ -87,8 +92,10 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     void reply.header('x-request-id', request.id);
   });
   registerSecurityHooks(app, galen);
+  refuseLargeHeaders(app);
   refuseDeclaredOversize(app);
   readProtocolBodiesAsJson(app);
+  parseJsonBodies(app);
   refuseDeepBodies(app);
   sendPlainJsonType(app);
   // Server-Timing (W3C): total time in the server, and for inference its queue and compute

@@ -11,11 +11,4 @@ export interface KnownFailure {
   matches(c: FuzzCase, problem: string): boolean;
 }
 
-export const KNOWN_FAILURES: readonly KnownFailure[] = [
-  {
-    owner: 'HTTP edge',
-    description:
-      'headers over 16 KiB answer Fastify\'s default 431 body {"error","message","statusCode"}: no "code", not an OperationOutcome on FHIR/CDS routes, and no limit named',
-    matches: (_c, problem) => problem.startsWith('status 431 '),
-  },
-];
+export const KNOWN_FAILURES: readonly KnownFailure[] = [];
