@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonSyntaxProblem, jsonSyntaxText, kindOf, quoted, shapeValueText } from './echo.js';
+import { jsonSyntaxProblem, jsonSyntaxText, kindOf, parameterText, quoted, shapeValueText } from './echo.js';
 import { formatShape } from './tensor-types.js';
 
 const PATIENT = 'Jane Roe 555-12-3456';
@@ -144,6 +144,13 @@ describe('what messages repeat of a request', () => {
     expect(quoted('features')).toBe('"features"');
     const long = quoted('n'.repeat(50_000));
     expect(long).toBe(`"${'n'.repeat(64)}…" (50000 characters)`);
+  });
+
+  it("repeats a caller's short parameter, and only the kind of a long or structured one", () => {
+    expect(parameterText('true')).toBe('"true"');
+    expect(parameterText(12)).toBe('12');
+    expect(parameterText('p'.repeat(65))).toBe('a string');
+    expect(parameterText({ name: PATIENT })).toBe('an object');
   });
 
   it('names the kind of a value, never the value', () => {

@@ -24,6 +24,23 @@ export function quoted(name: string): string {
 }
 
 /**
+ * A caller's parameter (a setting such as `binary_data_output`, never a data value) for a message:
+ * its JSON when it is a number, boolean, null or a string of at most `ECHO_MAX_CHARS` characters,
+ * else its kind.
+ *
+ * @example
+ * parameterText('true'); // '"true"'
+ * parameterText({ a: 1 }); // 'an object'
+ */
+export function parameterText(value: unknown): string {
+  if (typeof value === 'string')
+    return value.length <= ECHO_MAX_CHARS ? JSON.stringify(value) : kindOf(value);
+  if (typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value)))
+    return JSON.stringify(value);
+  return kindOf(value);
+}
+
+/**
  * The kind of a JSON value, for a message that must not show the value itself.
  *
  * @example

@@ -33,7 +33,15 @@ export type {
   TensorSpec,
 } from './tensor-types.js';
 export { isSha256Hex, sha256File, sha256Hex } from './hashing.js';
-export { ECHO_MAX_CHARS, jsonSyntaxProblem, jsonSyntaxText, kindOf, quoted, shapeValueText } from './echo.js';
+export {
+  ECHO_MAX_CHARS,
+  jsonSyntaxProblem,
+  jsonSyntaxText,
+  kindOf,
+  parameterText,
+  quoted,
+  shapeValueText,
+} from './echo.js';
 export type { JsonSyntaxProblem } from './echo.js';
 export { childEnvironment } from './child-env.js';
 export { NAME_MAX_LENGTH, NAME_PATTERN, NAME_RULE, newRequestId, randomToken, requestIdFrom } from './ids.js';

@@ -115,14 +115,14 @@ describe('decoding ModelInfer inputs', () => {
       invalid(() =>
         decodeInferInputs(request([{ datatype: 'INT8', contents: contents({ int_contents: [1, 128, 0] }) }])),
       ),
-    ).toBe('input "x" element 1 is 128; INT8 elements must be integers from -128 to 127');
+    ).toBe('input "x" element 1 is out of range; INT8 elements must be integers from -128 to 127');
     expect(
       invalid(() =>
         decodeInferInputs(
           request([{ datatype: 'UINT8', contents: contents({ uint_contents: [256, 0, 0] }) }]),
         ),
       ),
-    ).toBe('input "x" element 0 is 256; UINT8 elements must be integers from 0 to 255');
+    ).toBe('input "x" element 0 is out of range; UINT8 elements must be integers from 0 to 255');
   });
 
   it('accepts an input with no contents only when its shape holds no elements', () => {

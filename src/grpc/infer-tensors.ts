@@ -196,7 +196,8 @@ function inRange(name: string, datatype: Datatype, values: number[]): number[] {
   if (bad >= 0) {
     throw new GalenError(
       'invalid_input',
-      `input "${name}" element ${bad} is ${values[bad]}; ${datatype} elements must be integers from ${lo} to ${hi}`,
+      // Not the value: it is patient data.
+      `input "${name}" element ${bad} is out of range; ${datatype} elements must be integers from ${lo} to ${hi}`,
     );
   }
   return values;

@@ -7,7 +7,7 @@
  * assigning byte ranges, building the response); the raw layout itself is `serving/raw-tensors`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { GalenError, jsonSyntaxText } from '../core/index.js';
+import { GalenError, jsonSyntaxText, parameterText, quoted } from '../core/index.js';
 import type { Tensor } from '../core/index.js';
 import {
   TensorBudget,
@@ -63,7 +63,7 @@ function headerLength(value: string | string[], bodyLength: number): number {
   if (!/^\d+$/.test(text.trim())) {
     throw new GalenError(
       'invalid_input',
-      `Inference-Header-Content-Length is ${JSON.stringify(text)}; it must be a whole number: the length in bytes of the JSON inference header at the start of the body`,
+      `Inference-Header-Content-Length is ${quoted(text)}; it must be a whole number: the length in bytes of the JSON inference header at the start of the body`,
     );
   }
   const length = Number(text.trim());
@@ -133,6 +133,12 @@ export function registerInferBodyParsers(scope: FastifyInstance): void {
 
 const EMPTY = Buffer.alloc(0);
 
+/** At most 8 entries of a list the request made, for a message (a request may have thousands). */
+function shortList(entries: readonly string[]): string {
+  const shown = entries.slice(0, 8).join(', ');
+  return entries.length > 8 ? `${shown}, … ${entries.length} in all` : shown;
+}
+
 /**
  * The bytes of each input that declares `binary_data_size` (undefined for JSON inputs), taken
  * in input order from `binary`. Every byte after the header must belong to exactly one input.
@@ -147,16 +153,16 @@ function binaryInputBytes(inputs: InferHeader['inputs'], binary: Buffer | undefi
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
       throw new GalenError(
         'invalid_input',
-        `input "${input.name}" has binary_data_size ${JSON.stringify(size)}; it must be a whole number of bytes (0 or more)`,
+        `input ${quoted(input.name)} has binary_data_size ${parameterText(size)}; it must be a whole number of bytes (0 or more)`,
       );
     }
     if (input.data !== undefined) {
       throw new GalenError(
         'invalid_input',
-        `input "${input.name}" has both "data" and binary_data_size; send its elements either as JSON "data" or as binary_data_size bytes after the JSON header, not both`,
+        `input ${quoted(input.name)} has both "data" and binary_data_size; send its elements either as JSON "data" or as binary_data_size bytes after the JSON header, not both`,
       );
     }
-    declared.push(`"${input.name}" ${size}`);
+    declared.push(`${quoted(input.name)} ${size}`);
     const start = offset;
     offset += size;
     return { start, end: offset };
@@ -164,19 +170,19 @@ function binaryInputBytes(inputs: InferHeader['inputs'], binary: Buffer | undefi
   if (binary === undefined && offset > 0) {
     throw new GalenError(
       'invalid_input',
-      `inputs declare binary_data_size (${declared.join(', ')}) but the request has no binary part; ${HOW_TO_FRAME}`,
+      `inputs declare binary_data_size (${shortList(declared)}) but the request has no binary part; ${HOW_TO_FRAME}`,
     );
   }
   if (offset > available.length) {
     throw new GalenError(
       'invalid_input',
-      `inputs declare ${offset} bytes of binary data (${declared.join(', ')}) but only ${available.length} bytes follow the JSON inference header`,
+      `inputs declare ${offset} bytes of binary data (${shortList(declared)}) but only ${available.length} bytes follow the JSON inference header`,
     );
   }
   if (offset < available.length) {
     const claimed =
       declared.length > 0
-        ? `the inputs declare only ${offset} (${declared.join(', ')})`
+        ? `the inputs declare only ${offset} (${shortList(declared)})`
         : 'no input declares binary_data_size';
     throw new GalenError(
       'invalid_input',
@@ -215,7 +221,7 @@ export function encodedInferInputs(header: InferHeader, binary: Buffer | undefin
         if (contentType !== 'base64' || datatype !== 'BYTES') {
           throw new GalenError(
             'invalid_input',
-            `input "${input.name}" has content_type ${JSON.stringify(contentType)}; the one content type Galen reads is "base64", for BYTES inputs (e.g. image files in JSON)`,
+            `input "${input.name}" has content_type ${parameterText(contentType)}; the one content type Galen reads is "base64", for BYTES inputs (e.g. image files in JSON)`,
           );
         }
         return {
@@ -259,7 +265,7 @@ function flag(parameters: InferHeader['parameters'], key: string, owner: string)
   if (value === undefined || typeof value === 'boolean') return value;
   throw new GalenError(
     'invalid_input',
-    `${owner} has ${key} ${JSON.stringify(value)}; it must be true or false`,
+    `${owner} has ${key} ${parameterText(value)}; it must be true or false`,
   );
 }
 
@@ -282,7 +288,7 @@ export function planOutputs(header: InferHeader): OutputPlan {
   if (header.outputs === undefined) return { names: undefined, binary: () => all };
   const chosen = new Map<string, boolean>();
   for (const output of header.outputs) {
-    const binary = flag(output.parameters, 'binary_data', `output "${output.name}"`);
+    const binary = flag(output.parameters, 'binary_data', `output ${quoted(output.name)}`);
     if (binary !== undefined) chosen.set(output.name, binary);
   }
   return { names: header.outputs.map((o) => o.name), binary: (name) => chosen.get(name) ?? all };

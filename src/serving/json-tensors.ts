@@ -10,6 +10,9 @@ import {
   elementCount,
   formatShape,
   isDatatype,
+  kindOf,
+  quoted,
+  shapeValueText,
 } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
 import { floatToHalfBits, halfBitsToFloat } from './float16.js';
@@ -62,12 +65,15 @@ function flatten(
   return { elements: out, total };
 }
 
-/** Checks a JSON shape: an array of non-negative integers. */
+/**
+ * Checks a JSON shape: an array of non-negative integers. The input's name is not yet checked
+ * against the model here, so messages show it cut short, and the shape by its first dimensions.
+ */
 export function parseShape(name: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw new GalenError(
       'invalid_input',
-      `input "${name}" has shape ${JSON.stringify(shape)}; a shape is an array of non-negative integers`,
+      `input ${quoted(name)} has shape ${shapeValueText(shape)}; a shape is an array of non-negative integers`,
     );
   }
   return shape as number[];
@@ -78,10 +84,11 @@ export function parseDatatype(name: string, datatype: unknown): Datatype {
   const note = datatype === 'BF16' ? ' (BF16 is not supported by ONNX Runtime for Node)' : '';
   throw new GalenError(
     'invalid_input',
-    `input "${name}" has datatype ${JSON.stringify(datatype)}${note}; allowed datatypes: ${DATATYPES.join(', ')}`,
+    `input ${quoted(name)} has datatype ${typeof datatype === 'string' ? quoted(datatype) : kindOf(datatype)}${note}; allowed datatypes: ${DATATYPES.join(', ')}`,
   );
 }
 
+/** An element that does not fit its datatype, named by its index and kind: its value is patient data. */
 function badElement(
   name: string,
   datatype: Datatype,
@@ -91,7 +98,7 @@ function badElement(
 ): GalenError {
   return new GalenError(
     'invalid_input',
-    `input "${name}" element ${index} is ${JSON.stringify(value) ?? String(value)}; ${datatype} elements must be ${rule}`,
+    `input ${quoted(name)} element ${index} is ${kindOf(value)}; ${datatype} elements must be ${rule}`,
   );
 }
 

@@ -4,7 +4,7 @@
  * Every message names the input, what arrived and what the model expects.
  */
 import { isUtf8 } from 'node:buffer';
-import { GalenError, formatShape, shapeMatches } from '../core/index.js';
+import { GalenError, formatShape, quoted, shapeMatches } from '../core/index.js';
 import type { Signature, Tensor, TensorSpec } from '../core/index.js';
 import type { DeclaredInput } from './tensor-limits.js';
 
@@ -21,7 +21,7 @@ function checkAgainstSpec(
   if (!spec) {
     throw new GalenError(
       'invalid_input',
-      `${label} has no input "${input.name}"; its inputs are ${list([...specs.keys()])}`,
+      `${label} has no input ${quoted(input.name)}; its inputs are ${list([...specs.keys()])}`,
     );
   }
   if (seen.has(input.name))
@@ -94,7 +94,7 @@ export function selectOutputs(
       const why = unserved ? ` ("${name}" exists but cannot be served: ${unserved.reason})` : '';
       throw new GalenError(
         'invalid_input',
-        `${label} has no output "${name}"${why}; its outputs are ${list(names)}`,
+        `${label} has no output ${quoted(name)}${why}; its outputs are ${list(names)}`,
       );
     }
     if (seen.has(name)) throw new GalenError('invalid_input', `output "${name}" is requested more than once`);

@@ -4,18 +4,11 @@
  * takes one value per example, one shaped [-1,n] a list of n values. The scores come from the
  * output that can carry them: [-1,K] class scores for :classify, [-1] or [-1,1] for :regress.
  */
-import { formatShape } from '../../core/index.js';
+import { formatShape, kindOf, quoted } from '../../core/index.js';
 import type { GalenError, Signature, Tensor, TensorSpec } from '../../core/index.js';
 import { declaredCount } from '../../serving/index.js';
 import type { EncodedInputs } from '../../serving/index.js';
-import {
-  elementReader,
-  elementSink,
-  invalid,
-  isNamedObject,
-  quoteList,
-  showJson,
-} from './tf-serving-values.js';
+import { elementReader, elementSink, invalid, isNamedObject, quoteList } from './tf-serving-values.js';
 import type { ElementSink } from './tf-serving-values.js';
 
 export type ExampleVerb = 'classify' | 'regress';
@@ -58,17 +51,17 @@ export function decodeExamples(
   const { examples, context } = body;
   if (!Array.isArray(examples) || examples.length === 0) {
     throw invalid(
-      `"examples" is ${examples === undefined ? 'missing' : showJson(examples)}; :${verb} needs a non-empty list of examples, each an object of features keyed by input name`,
+      `"examples" is ${examples === undefined ? 'missing' : kindOf(examples)}; :${verb} needs a non-empty list of examples, each an object of features keyed by input name`,
     );
   }
   if (context !== undefined && !isNamedObject(context))
     throw invalid(
-      `"context" is ${showJson(context)}; it must be an object of features shared by every example`,
+      `"context" is ${kindOf(context)}; it must be an object of features shared by every example`,
     );
   const specs = new Map(signature.inputs.map((s) => [s.name, s]));
   const unknownFeature = (where: string, key: string): GalenError =>
     invalid(
-      `${where} has feature "${key}", which is not an input; features map to inputs by name: ${describe(signature.inputs)}`,
+      `${where} has feature ${quoted(key)}, which is not an input; features map to inputs by name: ${describe(signature.inputs)}`,
     );
   if (context !== undefined)
     for (const key in context) if (!specs.has(key)) throw unknownFeature('"context"', key);
@@ -81,7 +74,7 @@ export function decodeExamples(
     const example: unknown = examples[r];
     if (!isNamedObject(example))
       throw invalid(
-        `examples[${r}] is ${showJson(example)}; each example must be an object of features keyed by input name`,
+        `examples[${r}] is ${kindOf(example)}; each example must be an object of features keyed by input name`,
       );
     for (const key in example) {
       if (!specs.has(key)) throw unknownFeature(`examples[${r}]`, key);
@@ -101,7 +94,7 @@ export function decodeExamples(
       if (widths[k]! < 0) widths[k] = values.length;
       if (values.length !== widths[k]) {
         throw invalid(
-          `examples[${r}].${spec.name} is ${showJson(value)}; input "${spec.name}" ${formatShape(spec.shape)} takes ${featureRule(spec, widths[k]!)}`,
+          `examples[${r}].${spec.name} is ${kindOf(value)}; input "${spec.name}" ${formatShape(spec.shape)} takes ${featureRule(spec, widths[k]!)}`,
         );
       }
       return { values, list: Array.isArray(value) };
@@ -133,7 +126,7 @@ export function decodeExamples(
             const rule = sinks[k]!.put(r * width + j, values[j]);
             if (rule !== undefined)
               throw invalid(
-                `examples[${r}].${spec.name}${list ? `[${j}]` : ''} is ${showJson(values[j])}; input "${spec.name}" is ${rule}`,
+                `examples[${r}].${spec.name}${list ? `[${j}]` : ''} is ${kindOf(values[j])}; input "${spec.name}" is ${rule}`,
               );
           }
         }

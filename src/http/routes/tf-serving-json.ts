@@ -5,18 +5,11 @@
  * batch as the first dimension). A value that does not fit is refused with where it is and what
  * is allowed.
  */
-import { formatShape } from '../../core/index.js';
+import { formatShape, kindOf, quoted } from '../../core/index.js';
 import type { GalenError, Signature, Tensor, TensorSpec } from '../../core/index.js';
 import { declaredCount } from '../../serving/index.js';
 import type { DeclaredInput, EncodedInputs, TensorBudget } from '../../serving/index.js';
-import {
-  elementReader,
-  elementSink,
-  invalid,
-  isNamedObject,
-  quoteList,
-  showJson,
-} from './tf-serving-values.js';
+import { elementReader, elementSink, invalid, isNamedObject, quoteList } from './tf-serving-values.js';
 import type { ElementSink } from './tf-serving-values.js';
 
 export type PredictFormat = 'row' | 'columnar';
@@ -104,7 +97,7 @@ class TensorFiller {
   private badElement(depth: number, value: unknown, rule: string): GalenError {
     if (Array.isArray(value))
       return invalid(`${this.path(depth)} is a list where a single value belongs: ${this.shapeRule()}`);
-    return invalid(`${this.path(depth)} is ${showJson(value)}; input "${this.spec.name}" is ${rule}`);
+    return invalid(`${this.path(depth)} is ${kindOf(value)}; input "${this.spec.name}" is ${rule}`);
   }
 
   /** Stores `value` (at `depth` of `dims`); recursion is bounded by the rank, checked before. */
@@ -121,7 +114,7 @@ class TensorFiller {
     const size = dims[depth]!;
     if (!Array.isArray(value))
       throw invalid(
-        `${this.path(depth)} is ${showJson(value)} where a list of ${size} belongs: ${this.shapeRule()}`,
+        `${this.path(depth)} is ${kindOf(value)} where a list of ${size} belongs: ${this.shapeRule()}`,
       );
     if (value.length !== size)
       throw invalid(
@@ -170,7 +163,7 @@ function encoded(fillers: readonly TensorFiller[], fill: () => void): EncodedInp
 function decodeRows(instances: unknown, signature: Signature): EncodedInputs {
   if (!Array.isArray(instances))
     throw invalid(
-      `"instances" is ${showJson(instances)}; the row format needs a list with one entry per instance`,
+      `"instances" is ${kindOf(instances)}; the row format needs a list with one entry per instance`,
     );
   const n = instances.length;
   if (n === 0) throw invalid('"instances" is empty; send at least one instance');
@@ -202,7 +195,7 @@ function decodeRows(instances: unknown, signature: Signature): EncodedInputs {
     const spec = specs.get(key);
     if (spec === undefined)
       throw invalid(
-        `instances[0] has "${key}", which is not an input; the inputs are ${describeInputs(signature)}`,
+        `instances[0] has ${quoted(key)}, which is not an input; the inputs are ${describeInputs(signature)}`,
       );
     fillers.set(key, new TensorFiller(spec, first[key], n, 'instances', key));
   }
@@ -211,7 +204,7 @@ function decodeRows(instances: unknown, signature: Signature): EncodedInputs {
       const instance: unknown = instances[r];
       if (!isNamedObject(instance)) {
         throw invalid(
-          `instances[${r}] is ${showJson(instance)}, but instances[0] is an object keyed by input name; every instance must be one`,
+          `instances[${r}] is ${kindOf(instance)}, but instances[0] is an object keyed by input name; every instance must be one`,
         );
       }
       let count = 0;
@@ -219,7 +212,7 @@ function decodeRows(instances: unknown, signature: Signature): EncodedInputs {
         const filler = fillers.get(key);
         if (filler === undefined)
           throw invalid(
-            `instances[${r}] has "${key}", which is not ${specs.has(key) ? 'in instances[0]' : 'an input'}; the inputs are ${describeInputs(signature)}`,
+            `instances[${r}] has ${quoted(key)}, which is not ${specs.has(key) ? 'in instances[0]' : 'an input'}; the inputs are ${describeInputs(signature)}`,
           );
         filler.row = r;
         filler.fill(instance[key], 0);
@@ -251,7 +244,7 @@ function decodeColumns(inputs: unknown, signature: Signature): EncodedInputs {
     const spec = specs.get(key);
     if (spec === undefined)
       throw invalid(
-        `"inputs" has "${key}", which is not an input; the inputs are ${describeInputs(signature)}`,
+        `"inputs" has ${quoted(key)}, which is not an input; the inputs are ${describeInputs(signature)}`,
       );
     fillers.push(new TensorFiller(spec, inputs[key], undefined, 'inputs', key));
   }

@@ -14,12 +14,6 @@ export const invalid = (message: string): GalenError => new GalenError('invalid_
 /** `"a", "b"` */
 export const quoteList = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
 
-/** A JSON value for an error message, cut short. */
-export function showJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
 /** `{"b64": "<string>"}` and nothing else: TF Serving's encoding of bytes. */
 export function isB64Object(value: unknown): value is { b64: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
