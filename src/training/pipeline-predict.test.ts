@@ -32,10 +32,12 @@ describe('predictPipeline', () => {
     expect(featureMatrix(spec.features, { x: [Number.NaN], c: [null] })).toEqual([
       Float64Array.of(0.5, 1, 0, 0),
     ]);
-    expect(() => predictPipeline(spec, { x: ['3'], c: ['a'] })).toThrow(
-      /numeric column holds numbers or null/,
+    expect(() => predictPipeline(spec, { x: ['Jane Roe 555-12-3456'], c: ['a'] })).toThrow(
+      /^column "x" row 0 is a string; a numeric column holds numbers or null$/,
     );
-    expect(() => predictPipeline(spec, { x: [1], c: [1] })).toThrow(/categorical column holds text or null/);
+    expect(() => predictPipeline(spec, { x: [1], c: [5551234] })).toThrow(
+      /^column "c" row 0 is a number; a categorical column holds text or null$/,
+    );
     expect(() => predictPipeline(spec, { x: [1, 2], c: ['a'] })).toThrow(/column "c" has 1 rows; "x" has 2/);
     expect(() => predictPipeline(spec, { x: [1] })).toThrow(/column "c" is missing/);
   });

@@ -4,7 +4,7 @@
  * (`onnx/tabular-pipeline.ts`) must agree with it; that graph computes in float32, so results match
  * to ~1e-6 except for rows whose features sit on a tree threshold at float32 precision.
  */
-import { featureWidth, invalidInput } from '../core/index.js';
+import { featureWidth, invalidInput, kindOf } from '../core/index.js';
 import type {
   FeatureSpec,
   LinearModelSpec,
@@ -46,7 +46,7 @@ export function featureMatrix(features: readonly FeatureSpec[], columns: Pipelin
       cells.forEach((cell, i) => {
         if (cell !== null && typeof cell !== 'string') {
           throw invalidInput(
-            `column "${f.column}" row ${i} is ${cell}; a categorical column holds text or null`,
+            `column "${f.column}" row ${i} is ${kindOf(cell)}; a categorical column holds text or null`,
           );
         }
         const j = cell === null || cell === '' ? undefined : index.get(cell);
@@ -58,7 +58,8 @@ export function featureMatrix(features: readonly FeatureSpec[], columns: Pipelin
     cells.forEach((cell, i) => {
       if (cell !== null && typeof cell !== 'number') {
         throw invalidInput(
-          `column "${f.column}" row ${i} is "${cell}"; a numeric column holds numbers or null`,
+          // The cell's kind, never its text: it is patient data.
+          `column "${f.column}" row ${i} is ${kindOf(cell)}; a numeric column holds numbers or null`,
         );
       }
       const row = matrix[i] as Float64Array;

@@ -57,9 +57,10 @@ export function columnValues(table: ParsedTable, schema: DatasetSchema): ColumnV
         const n = cell === null ? Number.NaN : readNumber(cell);
         if (n === undefined) {
           const line = table.lines?.[r];
+          // The row and line, never the cell: it is patient data.
           throw new GalenError(
             'invalid_input',
-            `column "${column.name}" is numeric but row ${r + 1}${line === undefined ? '' : ` (line ${line})`} has ${JSON.stringify(cell)}`,
+            `column "${column.name}" is numeric but row ${r + 1}${line === undefined ? '' : ` (line ${line})`} is not a number; a numeric column holds numbers or missing values (if it holds text, make it categorical or ignored in the dataset's schema)`,
           );
         }
         values[r] = n;
