@@ -64,11 +64,17 @@ describe('labels and predictions', () => {
     expect(labelValue(binary, 'yes')).toBe(1);
     expect(labelValue(binary, 0)).toBe(0);
     expect(labelValue(binary, true)).toBe(1);
-    expect(() => labelValue(binary, 'maybe')).toThrow(/not one of the classes "no", "yes"/);
+    // The label is a patient's outcome: the message names its kind and the classes, never it.
+    expect(() => labelValue(binary, 'Jane Roe 555-12-3456')).toThrow(
+      /^the label is a string that is not one of the classes "no", "yes" \(or 0\/1, false\/true for the second class\)$/,
+    );
     const three = { tensor: 'probabilities', task: 'multiclass' as const, classes: ['a', 'b', 'c'] };
     expect(() => labelValue(three, 1)).toThrow(/not one of the classes/);
     expect(predictionOf(three, [0.1, 0.7, 0.2])).toBe('b');
     expect(labelValue({ tensor: 'prediction', task: 'regression' }, 4.5)).toBe(4.5);
+    expect(() => labelValue({ tensor: 'prediction', task: 'regression' }, 'Jane Roe')).toThrow(
+      /^the label is a string, not a finite number; this model predicts a value$/,
+    );
   });
 });
 

@@ -4,7 +4,7 @@
  * windows can be compared with it. Kept with the version; it holds decile edges, shares and a
  * sorted sample of at most 1,000 values per input, never whole rows.
  */
-import { GalenError, featureNames } from '../core/index.js';
+import { GalenError, featureNames, kindOf } from '../core/index.js';
 import type { Cell, FeatureLayout, ScoredOutput } from '../core/index.js';
 import { referenceProfile } from './drift.js';
 import type { ReferenceProfile } from './drift.js';
@@ -52,7 +52,7 @@ export function labelValue(output: ScoredOutput, raw: unknown): number {
     if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
     throw new GalenError(
       'invalid_input',
-      `label ${JSON.stringify(raw)} is not a number; this model predicts a value`,
+      `the label is ${kindOf(raw)}, not a finite number; this model predicts a value`,
     );
   }
   const classes = output.classes ?? [];
@@ -61,7 +61,8 @@ export function labelValue(output: ScoredOutput, raw: unknown): number {
     return Number(raw);
   throw new GalenError(
     'invalid_input',
-    `label ${JSON.stringify(raw)} is not one of the classes ${classes.map((c) => JSON.stringify(c)).join(', ')}${output.task === 'binary' ? ' (or 0/1, false/true for the second class)' : ''}`,
+    // The label's kind, never its value: it is a patient's outcome.
+    `the label is ${kindOf(raw)} that is not one of the classes ${classes.map((c) => JSON.stringify(c)).join(', ')}${output.task === 'binary' ? ' (or 0/1, false/true for the second class)' : ''}`,
   );
 }
 
