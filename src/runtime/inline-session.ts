@@ -11,7 +11,10 @@ import type { ModelSource, WireTensor } from './session-worker.js';
 export class InlineSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  /** Opens `model` with one intra-op thread: it runs on the calling thread, spawning none. */
+  /**
+   * Opens `model` with `options` (session-options.ts: one intra-op thread, so it runs on the
+   * calling thread, spawning none).
+   */
   static async open(
     model: ModelSource,
     options: ort.InferenceSession.SessionOptions,

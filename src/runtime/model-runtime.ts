@@ -6,12 +6,14 @@
  */
 import { availableParallelism } from 'node:os';
 import { hrtime } from 'node:process';
+import type ort from 'onnxruntime-node';
 import { GalenError } from '../core/index.js';
 import type { ServingSettings, Signature, Tensor, TensorSpec } from '../core/index.js';
 import { DynamicBatcher, canBatch } from './dynamic-batcher.js';
 import { Semaphore } from './semaphore.js';
 import { InlineSession } from './inline-session.js';
 import { SessionPool, SessionRunError } from './session-pool.js';
+import { sessionOptions } from './session-options.js';
 import type { ModelSource, WireSessionMetadata } from './session-worker.js';
 import { addDuration, emptyStats } from './stats.js';
 import type { VersionStats } from './stats.js';
@@ -24,6 +26,11 @@ export interface RuntimeOptions {
   workers?: number | undefined;
   /** ONNX Runtime intra-op threads per session; 0 = the CPU cores divided among the workers. */
   intraOpThreads: number;
+  /**
+   * ONNX Runtime's CPU memory arena (default off): on, every session keeps the memory of the
+   * largest run it has seen until it is released (see session-options.ts).
+   */
+  cpuMemArena?: boolean | undefined;
   /**
    * Runs expected to take at most this long (µs, from the version's measured time per row) run
    * on the main thread instead of a worker; 0 = always in workers. Needs `warmup`.
@@ -138,7 +145,8 @@ export class ModelRuntime {
   private readonly overrides = new Map<string, ServingSettings>();
 
   private readonly pool: SessionPool;
-  private readonly sessionOptions: { graphOptimizationLevel: 'all'; logSeverityLevel: 3 };
+  /** Options of main-thread (inline) sessions; the pool holds those of worker sessions. */
+  private readonly inlineOptions: ort.InferenceSession.SessionOptions;
 
   constructor(private readonly options: RuntimeOptions) {
     const workers = options.workers && options.workers > 0 ? options.workers : availableParallelism();
@@ -146,13 +154,12 @@ export class ModelRuntime {
       options.intraOpThreads > 0
         ? options.intraOpThreads
         : Math.max(1, Math.floor(availableParallelism() / workers));
-    this.sessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
-    this.pool = new SessionPool(workers, {
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      logSeverityLevel: 3,
-      intraOpNumThreads: threads,
+    const { worker, inline } = sessionOptions({
+      intraOpThreads: threads,
+      cpuMemArena: options.cpuMemArena ?? false,
     });
+    this.inlineOptions = inline;
+    this.pool = new SessionPool(workers, worker);
   }
 
   /** The server-wide serving settings (what a group gets when it overrides nothing). */
@@ -269,7 +276,7 @@ export class ModelRuntime {
       };
       if (this.options.warmup) entry.warmupError = await this.warmup(entry);
       const inlineMaxNs = (this.options.inlineMaxMicros ?? 0) * 1000;
-      if (entry.nsPerRow <= inlineMaxNs) entry.inline = await InlineSession.open(model, this.sessionOptions);
+      if (entry.nsPerRow <= inlineMaxNs) entry.inline = await InlineSession.open(model, this.inlineOptions);
       this.applyBatching(entry);
       this.entries.set(key, entry);
       if (!this.stats.has(key)) this.stats.set(key, emptyStats());
