@@ -135,7 +135,7 @@ describe('feature maps over Synthea bundles', () => {
     expect(() => patientData({ resourceType: 'Bundle', type: 'collection', entry: [] })).toThrow(
       /holds 0 Patient resources/,
     );
-    expect(() => patientData({ resourceType: 'Patient' } as unknown as Bundle)).toThrow(
+    expect(() => patientData({ resourceType: 'Patient' })).toThrow(
       /expected a Bundle, got resourceType "Patient"/,
     );
     const wrongUnit = parseFeatureMap(
