@@ -7,7 +7,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4/index.js';
 import type { Bundle, Condition, Observation, Patient, Resource } from '@medplum/fhirtypes';
-import { GalenError } from '../core/index.js';
+import { GalenError, kindOf, quoted } from '../core/index.js';
 import { assertBundleShape } from './bundle-shape.js';
 import type { Coding, FeatureMap, FeatureMapping } from './feature-map.js';
 import { durationMs } from './feature-map.js';
@@ -82,7 +82,8 @@ function checkSubjects(bundle: Bundle, patient: Patient): void {
   for (const [i, entry] of (bundle.entry ?? []).entries()) {
     const resource = entry.resource;
     if (resource?.resourceType !== 'Observation' && resource?.resourceType !== 'Condition') continue;
-    const name = `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} (entry ${i})`;
+    // Named by its place in the Bundle: its id, and the references, may be a patient's identifiers.
+    const name = `the ${resource.resourceType} in Bundle.entry[${i}]`;
     const reference = resource.subject?.reference;
     if (reference === undefined) {
       throw new GalenError(
@@ -93,7 +94,7 @@ function checkSubjects(bundle: Bundle, patient: Patient): void {
     if (!isOwn(reference)) {
       throw new GalenError(
         'invalid_input',
-        `${name} is about ${reference}, not the Bundle's patient ${[...own][0] ?? ''}; a prediction reads one patient's data`,
+        `${name} is about another subject than the Bundle's Patient (its subject.reference names neither Patient/<id> nor the Patient entry's fullUrl); a prediction reads one patient's data`,
       );
     }
   }
@@ -200,7 +201,7 @@ function evaluateOne(
           if (converted === undefined) {
             throw new GalenError(
               'invalid_input',
-              `input "${name}": ${ref} is in ${JSON.stringify(unit ?? 'no unit')}, which does not convert to ${source.unit}`,
+              `input "${name}": an Observation is in ${unit === undefined ? 'no unit' : quoted(unit)}, which does not convert to ${source.unit}`,
             );
           }
           value = converted;
@@ -249,11 +250,8 @@ function evaluateOne(
           { now: at.toISOString() },
           r4,
         ) as unknown[];
-      } catch (err) {
-        throw new GalenError(
-          'invalid_input',
-          `input "${name}": the FHIRPath expression failed: ${(err as Error).message}`,
-        );
+      } catch {
+        throw new GalenError('invalid_input', `input "${name}": ${fhirpathFailure(source.expression)}`);
       }
       const how = source.aggregate ?? 'first';
       if (how === 'count') return result.length;
@@ -278,6 +276,20 @@ function evaluateOne(
   }
 }
 
+/**
+ * Why a FHIRPath expression failed: its syntax error when it does not parse (the map's own text),
+ * else only that it failed on this data. Evaluation errors of `fhirpath` quote the values they met
+ * ("Expected string, but got: …"), which are the patient's.
+ */
+function fhirpathFailure(expression: string): string {
+  try {
+    fhirpath.parse(expression);
+  } catch (syntax) {
+    return `the FHIRPath expression does not parse: ${(syntax as Error).message}`;
+  }
+  return "the FHIRPath expression failed on this patient's data (a function met a value of a type it does not take, or several values where it takes one); try the expression on a sample Bundle";
+}
+
 /** Evaluates every input of `map` for the patient in `data` as of `at`. */
 export function evaluateFeatures(map: FeatureMap, data: PatientData, at: Date): EvaluatedFeatures {
   const values: Record<string, number | string | null> = {};
@@ -291,7 +303,8 @@ export function evaluateFeatures(map: FeatureMap, data: PatientData, at: Date): 
       if (mapped === undefined) {
         throw new GalenError(
           'invalid_input',
-          `input "${name}": the data says ${JSON.stringify(value)}, which the feature map's values do not cover (${Object.keys(mapping.values).join(', ')})`,
+          // Not the value: it is the patient's.
+          `input "${name}": the patient's value (${kindOf(value)}) is not one the feature map's "values" cover (${Object.keys(mapping.values).join(', ')}); add it to "values", or map it to a number`,
         );
       }
       value = mapped;

@@ -160,8 +160,85 @@ describe('feature maps over Synthea bundles', () => {
       signature,
     );
     expect(() => evaluateFeatures(wrongUnit, patientData(bundle(HIPOLITO)), new Date('2020-03-10'))).toThrow(
-      /input "systolic": Observation\/.* is in "kg", which does not convert to mm\[Hg\]/,
+      /input "systolic": an Observation is in "kg", which does not convert to mm\[Hg\]/,
     );
+  });
+
+  describe("errors never repeat the patient's data", () => {
+    const hipolito = bundle(HIPOLITO);
+    // Hipolito's names: each must stay out of every message.
+    const PHI = ['Hipolito', 'Schulist381', 'Jane', '555-12-3456'];
+    const messageOf = (run: () => unknown): string => {
+      try {
+        run();
+      } catch (err) {
+        const message = (err as Error).message;
+        for (const part of PHI) expect(message).not.toContain(part);
+        return message;
+      }
+      throw new Error('no error');
+    };
+    /** A map whose every input reads the patient's age or sex, but `name`, which reads `mapping`. */
+    const mapWith = (name: string, mapping: unknown) =>
+      parseFeatureMap(
+        {
+          inputs: Object.fromEntries(
+            signature.inputs.map((i) => [
+              i.name,
+              i.name === name
+                ? mapping
+                : { source: { from: 'patient', field: i.datatype === 'BYTES' ? 'sex' : 'age' } },
+            ]),
+          ),
+        },
+        signature,
+      );
+    const family = 'Bundle.entry.resource.ofType(Patient).name.family.first()';
+    const at = new Date('2020-03-10');
+
+    it('a value the map does not cover is named by its kind', () => {
+      const m = mapWith('sex', { source: { from: 'fhirpath', expression: family }, values: { Smith: 1 } });
+      expect(messageOf(() => evaluateFeatures(m, patientData(hipolito), at))).toBe(
+        'input "sex": the patient\'s value (a string) is not one the feature map\'s "values" cover (Smith); add it to "values", or map it to a number',
+      );
+    });
+
+    it('a FHIRPath expression that fails on the data says so without the values it met', () => {
+      // fhirpath's own message here is "Cannot convert Schulist381 to a number".
+      const m = mapWith('age', { source: { from: 'fhirpath', expression: `${family} + 1` } });
+      expect(messageOf(() => evaluateFeatures(m, patientData(hipolito), at))).toMatch(
+        /^input "age": the FHIRPath expression failed on this patient's data/,
+      );
+      const syntax = mapWith('age', { source: { from: 'fhirpath', expression: 'Patient.name.(' } });
+      expect(messageOf(() => evaluateFeatures(syntax, patientData(hipolito), at))).toMatch(
+        /^input "age": the FHIRPath expression does not parse: line: 1; column: 13/,
+      );
+    });
+
+    it("an Observation about someone else is named by its place, not by its id or the patient's", () => {
+      const observationAt = hipolito.entry!.findIndex((e) => e.resource?.resourceType === 'Observation');
+      const about = (reference: string | undefined) => ({
+        ...hipolito,
+        entry: hipolito.entry!.map((e, i) =>
+          i === observationAt
+            ? {
+                ...e,
+                resource: {
+                  ...e.resource!,
+                  id: 'Jane-Roe-555-12-3456',
+                  subject: reference === undefined ? undefined : { reference },
+                },
+              }
+            : e,
+        ),
+      });
+      expect(messageOf(() => patientData(about('Patient/Jane-Roe-555-12-3456')))).toBe(
+        `the Observation in Bundle.entry[${observationAt}] is about another subject than the Bundle's Patient (its subject.reference names neither Patient/<id> nor the Patient entry's fullUrl); a prediction reads one patient's data`,
+      );
+      expect(messageOf(() => patientData(about(undefined)))).toBe(
+        `the Observation in Bundle.entry[${observationAt}] has no subject; every Observation and Condition must reference the Bundle's patient`,
+      );
+    });
   });
 
   it('computes ages and durations', () => {

@@ -233,12 +233,12 @@ describe('FHIR $predict', () => {
     outcome(
       await fhir('/fhir/Patient/$predict?model=heart', withSubject(undefined)),
       400,
-      new RegExp(`Observation/[\\w-]+ \\(entry ${observationAt}\\) has no subject`),
+      new RegExp(`the Observation in Bundle\\.entry\\[${observationAt}\\] has no subject`),
     );
     outcome(
       await fhir('/fhir/Patient/$predict?model=heart', withSubject({ reference: 'Patient/someone-else' })),
       400,
-      /is about Patient\/someone-else, not the Bundle's patient/,
+      /is about another subject than the Bundle's Patient/,
     );
     outcome(await fhir('/fhir/Patient/$predict', hipolito), 400, /name the model: \?model=<name>/);
     outcome(
