@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inferSchema, parseJsonLines } from './index.js';
 import { invalidInputMessage } from '../../test/helpers/errors.js';
+import { capturedLogger, thrown } from '../../test/helpers/log-capture.js';
 
 const jsonl = (text: string): Buffer => Buffer.from(text, 'utf8');
 
@@ -60,10 +61,21 @@ describe('parseJsonLines refuses bad files with a clear error', () => {
     expect(invalid(() => parseJsonLines(jsonl('{}\n{}\n')))).toMatch(/^the JSON-lines file has no columns/);
   });
 
-  it('a line that is not JSON, naming the line', () => {
-    expect(invalid(() => parseJsonLines(jsonl('{"a": 1}\n\n{a: 2}\n')))).toMatch(
-      /^line 3 is not valid JSON; each line must be one JSON object, like \{"age": 63/,
+  it('a line that is not JSON, naming the line, the column and why', () => {
+    expect(invalid(() => parseJsonLines(jsonl('{"a": 1}\n\n  {a: 2}\n')))).toMatch(
+      /^line 3 is not valid JSON: expected a property name in double quotes, or "\}" at column 4; each line must be one JSON object, like \{"age": 63/,
     );
+  });
+
+  it('a line that is not JSON: no part of it in the message, nor in the log when the error is logged', () => {
+    const err = thrown(() =>
+      parseJsonLines(jsonl('{"a": 1}\n{"name": "Jane Roe 555-12-3456", "x": Jane}\n')),
+    );
+    expect(err.message).toMatch(/^line 2 is not valid JSON: expected a JSON value .* at column 39;/);
+    const { logger, text } = capturedLogger();
+    logger.error({ err }, 'dataset upload failed');
+    expect(text()).toContain('line 2 is not valid JSON');
+    expect(text()).not.toMatch(/Jane|Roe|555-12-3456/);
   });
 
   it('a line that is JSON but not an object, naming the line and what it is', () => {

@@ -1,5 +1,5 @@
 /** JSON-lines files (one JSON object per line) into a `ParsedTable`. */
-import { GalenError } from '../core/index.js';
+import { GalenError, jsonSyntaxProblem } from '../core/index.js';
 import { DEFAULT_MISSING_MARKERS } from './table.js';
 import type { ParsedTable } from './table.js';
 import { assertUtf8, bomLength, isBlank } from './text-bytes.js';
@@ -65,12 +65,14 @@ export function parseJsonLines(bytes: Buffer, options: JsonLinesOptions = {}): P
     let value: unknown;
     try {
       value = JSON.parse(source);
-    } catch (err) {
-      // Not err.message: V8 quotes the text it could not parse, a row of patient data.
+    } catch {
+      // Not V8's message, nor its error as the cause (a logged cause is printed): V8 quotes the
+      // text it could not parse, a row of patient data. Where it stops parsing is enough.
+      const found = jsonSyntaxProblem(source);
+      const column = found && found.column + raw.length - raw.trimStart().length;
       throw new GalenError(
         'invalid_input',
-        `line ${line} is not valid JSON; each line must be one JSON object, like ${EXAMPLE}`,
-        { cause: err },
+        `line ${line} is not valid JSON${found ? `: ${found.problem} at column ${column}` : ''}; each line must be one JSON object, like ${EXAMPLE}`,
       );
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
