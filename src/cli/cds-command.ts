@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { answerPrefetch } from '../clinical/index.js';
 import type { CdsCard, CdsServiceDescription } from '../clinical/index.js';
 import { loadConfig } from '../config/index.js';
-import { GalenError } from '../core/index.js';
+import { GalenError, jsonSyntaxText } from '../core/index.js';
 import { loadDemoCdsClient } from '../demo/index.js';
 import { signCdsClientJwt } from '../security/index.js';
 import type { CliOptions } from './local-context.js';
@@ -26,11 +26,16 @@ async function demoToken(options: CliOptions, aud: string): Promise<string> {
 }
 
 async function readPatientBundle(file: string): Promise<{ bundle: Bundle; patientId: string }> {
+  const text = await readFile(file, 'utf8');
   let bundle: Bundle;
   try {
-    bundle = JSON.parse(await readFile(file, 'utf8')) as Bundle;
-  } catch (err) {
-    throw new GalenError('invalid_input', `${file} is not a JSON file: ${(err as Error).message}`);
+    bundle = JSON.parse(text) as Bundle;
+  } catch {
+    // Where, not V8's message: it quotes the file around the fault (a patient's record).
+    throw new GalenError(
+      'invalid_input',
+      `${file} is not a JSON file: ${jsonSyntaxText(text) ?? 'it does not parse'}`,
+    );
   }
   const patients = (bundle.entry ?? []).filter((e) => e.resource?.resourceType === 'Patient');
   if (bundle.resourceType !== 'Bundle' || patients.length !== 1 || !patients[0]!.resource!.id) {

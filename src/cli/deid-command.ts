@@ -6,7 +6,7 @@
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { GalenError } from '../core/index.js';
+import { GalenError, jsonSyntaxText } from '../core/index.js';
 import { formatCsv, parseCsv } from '../datasets/index.js';
 import { deidentifyFhir, deidentifyTable, parseTableDeidConfig } from '../deid/index.js';
 import type { DeidMode, DeidReport, TableDeidReport } from '../deid/index.js';
@@ -46,11 +46,16 @@ export function deidCommand(global: () => CliOptions): Command {
       const total: DeidReport = {};
       for (const file of files) {
         const source = folder ? join(input, file) : file;
+        const text = await readFile(source, 'utf8');
         let parsed: unknown;
         try {
-          parsed = JSON.parse(await readFile(source, 'utf8'));
-        } catch (err) {
-          throw new GalenError('invalid_input', `${source} is not JSON: ${(err as Error).message}`);
+          parsed = JSON.parse(text);
+        } catch {
+          // Where, not V8's message: it quotes the file around the fault (a patient's record).
+          throw new GalenError(
+            'invalid_input',
+            `${source} is not JSON: ${jsonSyntaxText(text) ?? 'it does not parse'}`,
+          );
         }
         const { output: clean, report } = deidentifyFhir(parsed, { mode: o.mode, key });
         const target = folder

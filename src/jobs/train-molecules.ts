@@ -181,7 +181,8 @@ export async function trainMolecules(
   if (featurized.invalid.length > MAX_INVALID_SHARE * rows.length) {
     throw new GalenError(
       'invalid_input',
-      `${featurized.invalid.length} of ${rows.length} SMILES in "${m.smiles}" do not parse (the first: ${JSON.stringify(rows[featurized.invalid[0]!]!.smiles.slice(0, 80))}); is it the SMILES column?`,
+      // The first one by its row, not its text: a column that is not SMILES may hold patient data.
+      `${featurized.invalid.length} of ${rows.length} SMILES in "${m.smiles}" do not parse (the first is row ${rows[featurized.invalid[0]!]!.i + 1}); is it the SMILES column?`,
     );
   }
   if (featurized.invalid.length > 0)

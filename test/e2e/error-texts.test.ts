@@ -4,13 +4,18 @@
  * answer nor any line the server logs holds the value. Every log line the server writes (Fastify's
  * request lines included, at `trace`) is captured from the real logger.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEART_DEMO_MODEL, loadDemoCdsClient } from '../../src/demo/index.js';
 import { DEMO_MODEL } from '../../src/demo/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { signCdsClientJwt } from '../../src/security/index.js';
+import { runCli } from '../helpers/galen-process.js';
 import type { CallResult } from '../helpers/http-call.js';
+import { waitForJob } from '../helpers/pytorch.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
@@ -46,9 +51,9 @@ describe('error texts and logs never repeat patient data', () => {
     return { status: response.status, body: await response.json(), headers: response.headers };
   };
 
-  /** Asserts that no answer text and no log line so far holds any part of the patient value. */
-  const expectNoPatientData = (res: CallResult): void => {
-    const answer = JSON.stringify(res.body);
+  /** Asserts that no answer (or job record) and no log line so far holds any part of the patient value. */
+  const expectNoPatientData = (res: CallResult | Record<string, unknown>): void => {
+    const answer = JSON.stringify('body' in res && 'status' in res ? res.body : res);
     for (const part of PARTS) {
       expect(answer, 'the answer').not.toContain(part);
       expect(logged.join(''), 'the log').not.toContain(part);
@@ -190,6 +195,72 @@ describe('error texts and logs never repeat patient data', () => {
       });
       expect(errorText(context)).toMatch(/^"context" is a string; it must be an object/);
       expectNoPatientData(context);
+    });
+  });
+
+  describe('training jobs and the CLI', () => {
+    it('a molecule job whose SMILES column holds names names the first bad row, not its text', async () => {
+      // 60 rows of "Jane Roe 555-12-3xxx": none parses as SMILES.
+      const csv = [
+        'name,y',
+        ...Array.from({ length: 60 }, (_, i) => `${PATIENT.slice(0, -3)}${100 + i},${i / 10}`),
+      ];
+      const up = await server.call('POST', '/api/v1/datasets/names', {
+        body: csv.join('\n'),
+        contentType: 'text/csv',
+      });
+      expect(up.status, JSON.stringify(up.body)).toBe(201);
+      const submitted = await server.call('POST', '/api/v1/jobs', {
+        body: {
+          model: 'names',
+          dataset: 'names',
+          target: 'y',
+          modelKind: 'gbdt',
+          molecules: { smiles: 'name' },
+        },
+      });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+      const job = await waitForJob(server, submitted.body.id);
+      expect(job.state).toBe('failed');
+      expect(job.error.message).toBe(
+        '60 of 60 SMILES in "name" do not parse (the first is row 1); is it the SMILES column?',
+      );
+      const logs = await server.call('GET', `/api/v1/jobs/${job.id}/logs`);
+      expect(logs.status).toBe(200);
+      expectNoPatientData(job);
+      expectNoPatientData(logs);
+    });
+
+    it.each([
+      ['galen deid fhir', (file: string, dir: string) => ['deid', 'fhir', file, join(dir, 'out.json')]],
+      [
+        'galen cds call',
+        (file: string) => [
+          'cds',
+          'call',
+          `${HEART_DEMO_MODEL}--production`,
+          '--patient',
+          file,
+          '--url',
+          server.url,
+        ],
+      ],
+    ])('%s with a patient file that is not JSON says where, not what', async (_what, args) => {
+      const dir = await mkdtemp(join(tmpdir(), 'galen-error-texts-'));
+      try {
+        const file = join(dir, 'patient.json');
+        await writeFile(
+          file,
+          `{"resourceType": "Patient",\n "name": [{"text": "${PATIENT}"}]\n "gender": "female"}`,
+        );
+        const run = await runCli(args(file, dir), dir);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`${file} is not`);
+        expect(run.stderr).toContain('expected "," or "}" after a property value at line 3, column 2');
+        for (const part of PARTS) expect(run.stderr + run.stdout).not.toContain(part);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 });
