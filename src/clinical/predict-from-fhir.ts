@@ -81,7 +81,8 @@ export async function predictFromFhir(
   if (request.patientId !== undefined && data.patient.id !== request.patientId) {
     throw new GalenError(
       'invalid_input',
-      `the operation was called on Patient/${request.patientId}, but the Bundle's patient is ${data.patient.id ? `Patient/${data.patient.id}` : 'without an id'}`,
+      // Neither id: a patient's id is an identifier, and the caller has both.
+      `the operation was called on the Patient its URL names, but the Bundle's Patient has ${data.patient.id ? 'another id' : 'no id'}; send that patient's Bundle, or call /fhir/Patient/$predict`,
     );
   }
   const features = evaluateFeatures(map, data, at);

@@ -84,12 +84,16 @@ describe('buildRecommenderDataset', () => {
     );
     expectInvalid(
       () => buildRecommenderDataset({ interactions: [{ user: '', item: 'x' }] }),
-      /interactions\[0\]\.user is ""; expected a non-empty string/,
+      /interactions\[0\]\.user is empty; expected a non-empty string/,
     );
     expectInvalid(
       () => buildRecommenderDataset({ interactions: [{ user: 'a', item: 7 as unknown as string }] }),
-      /interactions\[0\]\.item is 7/,
+      /interactions\[0\]\.item is a number; expected a non-empty string/,
     );
+    // A numeric patient id (a subject_id) is named by its kind, never shown.
+    expect(() =>
+      buildRecommenderDataset({ interactions: [{ user: 5551234 as unknown as string, item: 'x' }] }),
+    ).toThrow(/^interactions\[0\]\.user is a number; expected a non-empty string$/);
     expectInvalid(
       () => buildRecommenderDataset({ interactions: [{ user: 'a', item: 'x', score: Number.NaN }] }),
       /score is NaN; expected a finite number/,

@@ -9,7 +9,7 @@
  * serves, and it would let the model memorise training users instead of learning from features.
  * Every item has its identity feature `item:<id>`, so the `item:` prefix is reserved.
  */
-import { invalidInput } from '../core/index.js';
+import { invalidInput, kindOf } from '../core/index.js';
 
 /** One user–item interaction. `score` is an optional outcome (explicit feedback). */
 export interface InteractionRow {
@@ -226,7 +226,10 @@ export function isArray(value: unknown): boolean {
 
 function checkId(value: unknown, where: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw invalidInput(`${where} is ${JSON.stringify(value) ?? 'undefined'}; expected a non-empty string`);
+    // Its kind, not its value: a user id is a patient's identifier.
+    throw invalidInput(
+      `${where} is ${typeof value === 'string' ? 'empty' : kindOf(value)}; expected a non-empty string`,
+    );
   }
   return value;
 }
