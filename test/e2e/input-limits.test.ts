@@ -63,7 +63,7 @@ describe('inputs are checked before they are decoded (default limits)', () => {
 
   it('OIP JSON: the shape is checked against the signature and the limits before the data', async () => {
     const wrong = await server.call('POST', '/v2/models/rows/infer', {
-      body: oipBody({ name: 'x', datatype: 'FP32', shape: [2, 4] }, nested(10_000, '1')),
+      body: oipBody({ name: 'x', datatype: 'FP32', shape: [2, 4] }, nested(90, '1')),
     });
     expectClear400(wrong, /input "x" has shape \[2,4\]; model "rows" version 1 expects \[-1,3\]/);
     const many = await server.call('POST', '/v2/models/strings/infer', {
@@ -72,11 +72,15 @@ describe('inputs are checked before they are decoded (default limits)', () => {
     expectClear400(many, 'this server takes at most 262144 BYTES elements per request');
   });
 
-  it('OIP JSON: data nested 10,000 deep is a clear 400, not a stack overflow', async () => {
+  it('OIP JSON: data nested deeper than its shape, or 10,000 deep, is a clear 400, not a stack overflow', async () => {
     const res = await server.call('POST', '/v2/models/rows/infer', {
-      body: oipBody({ name: 'x', datatype: 'FP32', shape: [1, 3] }, nested(10_000, '1')),
+      body: oipBody({ name: 'x', datatype: 'FP32', shape: [1, 3] }, nested(90, '1')),
     });
     expectClear400(res, 'input "x" has "data" nested deeper than its shape [1,3] has dimensions (2)');
+    const deep = await server.call('POST', '/v2/models/rows/infer', {
+      body: oipBody({ name: 'x', datatype: 'FP32', shape: [1, 3] }, nested(10_000, '1')),
+    });
+    expectClear400(deep, 'the request body nests objects and arrays more than 100 levels deep');
     const ok = await server.call('POST', '/v2/models/rows/infer', {
       body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [[1, 2, 3]] }] },
     });
@@ -84,15 +88,19 @@ describe('inputs are checked before they are decoded (default limits)', () => {
     expect(ok.body.outputs[0].data).toEqual([1, 2, 3]);
   });
 
-  it('TF Serving: instances and inputs nested 10,000 deep are a clear 400', async () => {
+  it('TF Serving: instances and inputs nested deeper than the signature, or 10,000 deep, are a clear 400', async () => {
     const rows = await server.call('POST', '/v1/models/rows:predict', {
-      body: `{"instances":[${nested(10_000, '1')}]}`,
+      body: `{"instances":[${nested(90, '1')}]}`,
     });
     expectClear400(rows, /input "x" has shape \[1,1,1\]; model "rows" version 1 expects \[-1,3\]/);
     const columns = await server.call('POST', '/v1/models/rows:predict', {
-      body: `{"inputs":${nested(10_000, '1')}}`,
+      body: `{"inputs":${nested(90, '1')}}`,
     });
     expectClear400(columns, /input "x" has shape \[1,1,1\]; model "rows" version 1 expects \[-1,3\]/);
+    const deep = await server.call('POST', '/v1/models/rows:predict', {
+      body: `{"instances":[${nested(10_000, '1')}]}`,
+    });
+    expectClear400(deep, 'the request body nests objects and arrays more than 100 levels deep');
     const ok = await server.call('POST', '/v1/models/rows:predict', { body: { instances: [[1, 2, 3]] } });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ predictions: [[1, 2, 3]] });
