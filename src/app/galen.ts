@@ -86,6 +86,7 @@ export async function createGalen(
     maxConcurrentPerGroup: config.runtime.maxConcurrentPerModel,
     workers: config.runtime.workers,
     intraOpThreads: config.runtime.intraOpThreads,
+    cpuMemArena: config.runtime.cpuMemArena,
     inlineMaxMicros: config.runtime.inlineMaxMicros,
     warmup: config.runtime.warmup,
     serving: {

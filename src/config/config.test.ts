@@ -13,6 +13,11 @@ describe('loadConfig', () => {
     expect(config.runtime.maxConcurrentPerModel).toBe(2);
   });
 
+  it("leaves ONNX Runtime's CPU arena off unless GALEN_RUNTIME_CPU_MEM_ARENA turns it on", () => {
+    expect(loadConfig({ env: {} }).runtime.cpuMemArena).toBe(false);
+    expect(loadConfig({ env: { GALEN_RUNTIME_CPU_MEM_ARENA: 'true' } }).runtime.cpuMemArena).toBe(true);
+  });
+
   it('layers file under environment variables', () => {
     const dir = mkdtempSync(join(tmpdir(), 'galen-config-'));
     const file = join(dir, 'galen.json');

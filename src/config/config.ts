@@ -334,6 +334,39 @@ export const ConfigSchema = Type.Object(
         },
       ),
     ),
+    outbound: Type.Object(
+      {
+        allowPrivateNetworks: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'Addresses or CIDR networks (e.g. "10.1.0.0/16", "127.0.0.1") that outbound requests (FHIR fetches, JWKS, OIDC discovery, alert webhooks) may reach although loopback, private, link-local or otherwise not public. Default: none.',
+        }),
+        allowHttpHosts: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'Host names or IPs outbound requests may reach over plain http; all others need https. Default: none.',
+        }),
+        connectTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          default: 3000,
+          description: 'Longest wait for an outbound connection.',
+        }),
+        timeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 300_000,
+          default: 10_000,
+          description: 'Longest outbound request, answer included.',
+        }),
+        maxResponseBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1024 * 1024 * 1024,
+          default: 10 * 1024 * 1024,
+          description: 'Largest outbound answer read (counted while streaming).',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tensors: Type.Object(
       {
         maxElements: Type.Integer({
@@ -393,39 +426,6 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
-    outbound: Type.Object(
-      {
-        allowPrivateNetworks: Type.Array(Type.String({ minLength: 1 }), {
-          default: [],
-          description:
-            'Addresses or CIDR networks (e.g. "10.1.0.0/16", "127.0.0.1") that outbound requests (FHIR fetches, JWKS, OIDC discovery, alert webhooks) may reach although loopback, private, link-local or otherwise not public. Default: none.',
-        }),
-        allowHttpHosts: Type.Array(Type.String({ minLength: 1 }), {
-          default: [],
-          description:
-            'Host names or IPs outbound requests may reach over plain http; all others need https. Default: none.',
-        }),
-        connectTimeoutMs: Type.Integer({
-          minimum: 100,
-          maximum: 60_000,
-          default: 3000,
-          description: 'Longest wait for an outbound connection.',
-        }),
-        timeoutMs: Type.Integer({
-          minimum: 100,
-          maximum: 300_000,
-          default: 10_000,
-          description: 'Longest outbound request, answer included.',
-        }),
-        maxResponseBytes: Type.Integer({
-          minimum: 1024,
-          maximum: 1024 * 1024 * 1024,
-          default: 10 * 1024 * 1024,
-          description: 'Largest outbound answer read (counted while streaming).',
-        }),
-      },
-      { default: {}, additionalProperties: false },
-    ),
     runtime: Type.Object(
       {
         maxConcurrentPerModel: Type.Integer({
@@ -443,6 +443,11 @@ export const ConfigSchema = Type.Object(
           minimum: 0,
           default: 0,
           description: 'ONNX Runtime intra-op threads per session (0 = CPU cores divided among the workers).',
+        }),
+        cpuMemArena: Type.Boolean({
+          default: false,
+          description:
+            "ONNX Runtime's CPU memory arena. On, every session (each version in each worker) keeps the memory of its largest run until it unloads; off, a run's memory is freed when it ends (runs with intermediates over 32 MiB cost up to ~1.6× the CPU).",
         }),
         inlineMaxMicros: Type.Integer({
           minimum: 0,
@@ -561,6 +566,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_RUNTIME_MAX_CONCURRENT_PER_MODEL: { path: ['runtime', 'maxConcurrentPerModel'], kind: 'integer' },
   GALEN_RUNTIME_WORKERS: { path: ['runtime', 'workers'], kind: 'integer' },
   GALEN_RUNTIME_INTRA_OP_THREADS: { path: ['runtime', 'intraOpThreads'], kind: 'integer' },
+  GALEN_RUNTIME_CPU_MEM_ARENA: { path: ['runtime', 'cpuMemArena'], kind: 'boolean' },
   GALEN_RUNTIME_INLINE_MAX_MICROS: { path: ['runtime', 'inlineMaxMicros'], kind: 'integer' },
   GALEN_RUNTIME_WARMUP: { path: ['runtime', 'warmup'], kind: 'boolean' },
   GALEN_RUNTIME_PRELOAD_ALIASED: { path: ['runtime', 'preloadAliased'], kind: 'boolean' },
