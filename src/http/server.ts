@@ -38,6 +38,17 @@ export interface HttpServer {
   state: ServerState;
 }
 
+/**
+ * An unknown path as an error may repeat it: without its query, and under `/fhir` and
+ * `/cds-services` (whose paths can hold a patient's id) only the prefix, since 4xx messages are
+ * also logged.
+ */
+function unmatchedPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  const prefix = /^\/(fhir|cds-services)(\/|$)/.exec(path);
+  return prefix ? `/${prefix[1]}/…` : path;
+}
+
 /** Builds the HTTP server over `galen`'s services. It is not listening until `app.listen`. */
 export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   const state: ServerState = { ready: false };
@@ -126,7 +137,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     sendError(
       request,
       reply,
-      new GalenError('not_found', `no endpoint ${request.method} ${request.url.split('?')[0]}`),
+      new GalenError('not_found', `no endpoint ${request.method} ${unmatchedPath(request.url)}`),
     ),
   );
 

@@ -28,12 +28,36 @@ function oneMessageKey(this: Logger, args: Parameters<pino.LogFn>, method: pino.
   method.apply(this, args);
 }
 
+/** The parts of an HTTP request a log line may hold (Fastify's request, read without importing it). */
+interface LoggedRequest {
+  method?: unknown;
+  url?: unknown;
+  routeOptions?: { url?: unknown };
+}
+
+/**
+ * A request as logged: its method and the route it matched (`/fhir/Patient/:id/$everything`), never
+ * the URL itself, whose path and query can name a patient (`/fhir/Patient/12345`, `?patient=…`). A
+ * request that matched no route is logged by its first path segment only.
+ */
+export function loggedRequest(req: LoggedRequest): { method: unknown; route: string } {
+  const route = req.routeOptions?.url;
+  if (typeof route === 'string' && route !== '') return { method: req.method, route };
+  const path = typeof req.url === 'string' ? (req.url.split('?')[0] ?? '') : '';
+  const first = path.split('/')[1];
+  return {
+    method: req.method,
+    route: first === undefined ? 'unmatched' : `unmatched /${first.slice(0, 32)}/…`,
+  };
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
       base: { service: 'galen' },
       hooks: { logMethod: oneMessageKey },
+      serializers: { req: loggedRequest },
       redact: {
         paths: [
           'req.headers.authorization',

@@ -198,6 +198,20 @@ describe('error texts and logs never repeat patient data', () => {
     });
   });
 
+  describe('URLs that name a patient', () => {
+    it('request log lines hold the route, not the path or query, and an unknown FHIR path is not repeated', async () => {
+      const unknown = await server.call('GET', '/fhir/Patient/Jane-Roe/555-12-3456?name=Jane%20Roe');
+      expect(unknown.status).toBe(404);
+      expect(errorText(unknown)).toBe('no endpoint GET /fhir/…');
+      const predict = await server.call('POST', '/fhir/Patient/$predict?model=Jane&patient=Roe-555-12-3456', {
+        body: {},
+      });
+      expect(predict.status).toBeGreaterThanOrEqual(400);
+      expectNoPatientData({});
+      expect(logged.join('')).toContain('"route":"/fhir/Patient/$predict"');
+    });
+  });
+
   describe('training jobs and the CLI', () => {
     it('a molecule job whose SMILES column holds names names the first bad row, not its text', async () => {
       // 60 rows of "Jane Roe 555-12-3xxx": none parses as SMILES.
