@@ -38,14 +38,7 @@ const restrictedFor = (file) =>
 
 export default tseslint.config(
   {
-    ignores: [
-      'dist/**',
-      'dist-bench/**',
-      'node_modules/**',
-      'coverage/**',
-      'data/**',
-      'test/fixtures/**',
-    ],
+    ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', 'data/**', 'test/fixtures/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
