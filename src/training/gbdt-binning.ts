@@ -30,6 +30,10 @@ const BLOCK = 8;
  * `rows`. With at most `maxBins` distinct values, the edges are the midpoints between consecutive
  * values; otherwise the `maxBins - 1` inner quantiles (midpoint interpolation), deduplicated. Returns
  * the bins and one `Uint8Array` column per feature.
+ *
+ * Values are read as float32 (`Math.fround`), as a served ONNX graph reads its FP32 inputs: two
+ * values that are one number in float32 share a bin, and every edge is a float32 that separates the
+ * float32 values below it from those above, so the graph splits rows exactly as training did.
  */
 export function binMatrix(
   x: readonly Float64Array[],
@@ -50,7 +54,7 @@ export function binMatrix(
     const width = Math.min(BLOCK, nFeatures - first);
     for (let i = 0; i < n; i++) {
       const row = x[i]!;
-      for (let j = 0; j < width; j++) block[j]![i] = row[first + j]!;
+      for (let j = 0; j < width; j++) block[j]![i] = Math.fround(row[first + j]!);
     }
     for (let j = 0; j < width; j++) {
       const column = block[j]!;
@@ -164,9 +168,10 @@ function featureThresholds(sorted: Float64Array, maxBins: number): Float64Array 
 }
 
 /**
- * An edge with `a <= edge < b`: the midpoint rounded to float32 when that still separates the two,
- * else `a` itself. With float32 inputs (as a served graph reads them) every edge is then exactly
- * representable in the graph's float32 thresholds, so the graph splits values as training did.
+ * An edge with `a <= edge < b` for float32 values `a < b`: their midpoint rounded to float32 when that
+ * still separates them (rounding can reach `b` when they are adjacent float32s), else `a` itself.
+ * Either way the edge is a float32, so the graph's BRANCH_LEQ (`x <= threshold`, both float32) sends
+ * `a` and everything below it left and `b` and everything above it right, as the bins do.
  */
 function separate(a: number, b: number): number {
   const mid32 = Math.fround(a + (b - a) / 2);

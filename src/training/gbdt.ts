@@ -90,7 +90,10 @@ export interface GbdtModel {
 
 /**
  * Fits gradient-boosted trees to rows `x` (NaN = missing) and targets `y` (class index 0..K-1, or
- * the value for regression).
+ * the value for regression). Values are read as float32, as the compiled ONNX graph reads its FP32
+ * inputs (scikit-learn's trees likewise fit on float32): thresholds are float32s that split the
+ * float32 values as training did, and `predictGbdtRaw` reads rows the same way, so the served graph
+ * gives the fitted model's predictions. Values beyond float32's range (±3.4e38) are refused.
  *
  * @example
  * const model = fitGbdt(rows, labels, { task: 'binary', seed: 7 });
@@ -195,7 +198,7 @@ function withThresholds(tree: GrownTree, edges: readonly Float64Array[], output:
   return { output, feature, threshold, left, right, missingGoesLeft, value };
 }
 
-/** Raw scores, row-major: `outputs` per row (base + Σ leaves). */
+/** Raw scores, row-major: `outputs` per row (base + Σ leaves). Values are read as float32, as in `fitGbdt`. */
 export function predictGbdtRaw(model: GbdtModel, x: readonly Float64Array[]): Float64Array {
   const K = model.outputs;
   const raw = new Float64Array(x.length * K);
@@ -208,7 +211,7 @@ export function predictGbdtRaw(model: GbdtModel, x: readonly Float64Array[]): Fl
       let node = 0;
       let f = tree.feature[0]!;
       while (f >= 0) {
-        const v = row[f]!;
+        const v = Math.fround(row[f]!); // as the served graph reads it
         const left = Number.isNaN(v) ? tree.missingGoesLeft[node] === 1 : v <= tree.threshold[node]!;
         node = left ? tree.left[node]! : tree.right[node]!;
         f = tree.feature[node]!;
@@ -301,9 +304,12 @@ function resolveOptions(options: GbdtOptions, x: readonly Float64Array[], y: Flo
   const n = x.length;
   for (const row of x) {
     for (let j = 0; j < row.length; j++) {
-      const v = row[j]!;
-      if (v === Infinity || v === -Infinity)
-        throw invalidInput('x holds an infinite value; give finite numbers, NaN for missing');
+      const v = Math.fround(row[j]!);
+      if (v === Infinity || v === -Infinity) {
+        throw invalidInput(
+          `x holds an infinite value or one beyond float32's range (±${FLOAT32_MAX.toPrecision(3)}), which the served model cannot read; give finite numbers within it, NaN for missing`,
+        );
+      }
     }
   }
   if (y.length !== n) throw invalidInput(`y has ${y.length} values; x has ${n} rows`);

@@ -1,8 +1,10 @@
 /**
- * The reference evaluation of a `PipelineSpec` in plain TypeScript (float64): the feature transform
- * trainers fit on (`featureMatrix`) and the model on top (`predictPipeline`). The compiled ONNX graph
- * (`onnx/tabular-pipeline.ts`) must agree with it; that graph computes in float32, so results match
- * to ~1e-6 except for rows whose features sit on a tree threshold at float32 precision.
+ * The reference evaluation of a `PipelineSpec` in plain TypeScript: the feature transform
+ * (`featureMatrix`) and the model on top (`predictPipeline`). The compiled ONNX graph
+ * (`onnx/tabular-pipeline.ts`) must agree with it. That graph reads numbers as FP32 and imputes,
+ * clips and scales them in float32, so the features here are computed the same way, bit for bit: a
+ * tree then routes every row as the graph does (a float64 value just above a threshold can be on it
+ * in float32), and only the model's own arithmetic differs (~1e-6).
  */
 import { featureWidth, invalidInput, kindOf } from '../core/index.js';
 import type {
@@ -29,8 +31,9 @@ export interface PipelinePrediction {
 }
 
 /**
- * The design matrix: one Float64Array of `featureWidth(features)` values per row, in spec order
- * (a numeric value then its missing indicator; one 0/1 per category).
+ * The design matrix as the served graph computes it: one Float64Array of `featureWidth(features)`
+ * values per row, in spec order (a numeric value, in float32 arithmetic, then its missing indicator;
+ * one 0/1 per category).
  * @throws GalenError `invalid_input` for a missing column, columns of different lengths, or a cell of the wrong kind.
  * @example featureMatrix(spec.features, { age: [61, null], sex: ['F', ''] }) // → [Float64Array, Float64Array]
  */
@@ -64,7 +67,7 @@ export function featureMatrix(features: readonly FeatureSpec[], columns: Pipelin
       }
       const row = matrix[i] as Float64Array;
       const missing = cell === null || Number.isNaN(cell);
-      row[at] = transformNumeric(f, missing ? Number.NaN : cell);
+      row[at] = transformNumeric32(f, missing ? Number.NaN : cell);
       if (f.missingIndicator) row[at + 1] = missing ? 1 : 0;
     });
     at += f.missingIndicator ? 2 : 1;
@@ -73,9 +76,10 @@ export function featureMatrix(features: readonly FeatureSpec[], columns: Pipelin
 }
 
 /**
- * `featureMatrix` for training: the rows `rows` of coded columns (`encodeTable`), laid out in one
- * row-major buffer (no per-row arrays, no picked copy of the columns). With `float32`, every value is
- * rounded to float32 as the served graph reads it. The values equal `featureMatrix(features, picked)`.
+ * The design matrix for training: the rows `rows` of coded columns (`encodeTable`), laid out in one
+ * row-major buffer (no per-row arrays, no picked copy of the columns). With `float32` (trees, whose
+ * splits must fall where the served graph's do) numeric values are computed as the graph computes
+ * them and equal `featureMatrix(features, picked)`; without it (linear models) in float64.
  */
 export function designMatrix(
   features: readonly FeatureSpec[],
@@ -114,8 +118,8 @@ export function designMatrix(
     for (let i = 0; i < n; i++) {
       const cell = column[rows[i]!];
       const missing = cell === undefined || Number.isNaN(cell);
-      const v = transformNumeric(f, missing ? Number.NaN : cell);
-      data[i * width + at] = float32 ? Math.fround(v) : v;
+      const v = missing ? Number.NaN : cell;
+      data[i * width + at] = float32 ? transformNumeric32(f, v) : transformNumeric(f, v);
       if (f.missingIndicator) data[i * width + at + 1] = missing ? 1 : 0;
     }
     at += f.missingIndicator ? 2 : 1;
@@ -174,6 +178,19 @@ function transformNumeric(f: NumericFeatureSpec, value: number): number {
   let v = Number.isNaN(value) ? f.impute : value;
   if (f.clip !== undefined && !Number.isNaN(v)) v = Math.min(Math.max(v, f.clip.low), f.clip.high);
   return (v - f.offset) * f.scale;
+}
+
+const f32 = Math.fround;
+
+/**
+ * `transformNumeric` as the compiled graph computes it from an FP32 input, one float32 rounding per
+ * operator: Imputer (float32 impute value), Max/Min against float32 bounds (a NaN stays NaN), then
+ * Scaler's `(x - offset) * scale` with float32 offset and scale.
+ */
+function transformNumeric32(f: NumericFeatureSpec, value: number): number {
+  let v = Number.isNaN(value) ? f32(f.impute) : f32(value);
+  if (f.clip !== undefined && !Number.isNaN(v)) v = Math.min(Math.max(v, f32(f.clip.low)), f32(f.clip.high));
+  return f32(f32(v - f32(f.offset)) * f32(f.scale));
 }
 
 function linearScores(model: LinearModelSpec, row: Float64Array): Float64Array {
