@@ -42,9 +42,6 @@ describe('trainModel', () => {
           positive: 'true',
           modelKind,
           sensitive: 'region',
-          // Income (4 decimals) is left out: near a GBDT split its float32 value can take the other
-          // branch than the float64 the model was fitted on, and parity below then fails (0.011 seen).
-          overrides: { income: { role: 'ignored' } },
         },
         ADMIN,
       );
@@ -59,8 +56,11 @@ describe('trainModel', () => {
       });
       const test = metrics['test'] as Record<string, number>;
       expect(test['n']).toBe(881);
-      expect(test['auroc']).toBeGreaterThan(0.75); // measured 0.808 (GBDT), 0.826 (logistic)
-      expect(metrics['parityMaxAbsDiff']).toBeLessThan(1e-5);
+      expect(test['auroc']).toBeGreaterThan(0.75); // measured 0.805 (GBDT), 0.826 (logistic)
+      // Income (4 decimals, mostly not float32-exact) is in: trees split on float32 values as the
+      // served graph reads them, so graph and model differ by float32 arithmetic only (measured
+      // ≤ 1.2e-7; 0.011 while the TypeScript model read float64 values).
+      expect(metrics['parityMaxAbsDiff']).toBeLessThan(1e-6);
       expect((metrics['report'] as any).auroc.ci95.low).toBeLessThan(test['auroc']!);
       // Per region, on the same held-out rows: the group sizes add up to the whole.
       const groups = metrics['subgroups'] as Record<string, { n: number; report?: any }>;
@@ -117,7 +117,6 @@ describe('trainModel', () => {
         target: 'health',
         modelKind: 'gbdt',
         options: { gbdt: { maxIterations: 15 } },
-        overrides: { income: { role: 'ignored' } }, // as above
       },
       ADMIN,
     );
@@ -129,7 +128,7 @@ describe('trainModel', () => {
     const test = metrics['test'] as Record<string, number>;
     expect(test['accuracy']).toBeGreaterThan(0.75); // measured 0.80; "average" alone is ~80%, chance 1/3
     expect(test['logLoss']).toBeGreaterThan(0);
-    expect(metrics['parityMaxAbsDiff']).toBeLessThan(1e-5);
+    expect(metrics['parityMaxAbsDiff']).toBeLessThan(1e-6); // measured 1.1e-7 (0.0087 while it read float64)
   }, 60_000);
 
   it('trains on a derived target (Cleveland "num > 0"), leaving the source column out of the inputs', async () => {
