@@ -26,10 +26,8 @@ export function jobWorkerPath(): string {
     ? here.replace(`${sep}src${sep}app${sep}job-process.ts`, `${sep}dist${sep}app${sep}job-worker.js`)
     : here.replace(/job-process\.js$/, 'job-worker.js');
   if (!existsSync(built)) {
-    throw new GalenError(
-      'unavailable',
-      `the job worker ${built} is missing: build Galen first (npm run build)`,
-    );
+    // A broken installation, not a passing state: no retry will find the file.
+    throw new GalenError('internal', `the job worker ${built} is missing: build Galen first (npm run build)`);
   }
   return built;
 }

@@ -42,6 +42,12 @@ interface Slot {
   busy: boolean;
 }
 
+/**
+ * The delay a caller refused by a full queue or a closing pool is told to wait. A task that failed
+ * on its thread, or ran past its deadline, gets none: the same task would likely do so again.
+ */
+const BUSY_RETRY_AFTER_SECONDS = 1;
+
 export class ThreadPool {
   private readonly slots: Slot[];
   private readonly queue: Waiting[] = [];
@@ -67,12 +73,13 @@ export class ThreadPool {
    */
   run<R>(task: unknown, options: { deadlineMs?: number | undefined; overrun?: string } = {}): Promise<R> {
     const { what } = this.options;
-    if (this.closed) return Promise.reject(new GalenError('unavailable', `${what} is shut down`));
+    if (this.closed) return Promise.reject(this.shutDown());
     if (this.queue.length >= (this.options.maxQueued ?? 16) && !this.slots.some((s) => !s.busy)) {
       return Promise.reject(
         new GalenError(
           'unavailable',
           `${what} is busy: ${this.slots.length} ${this.options.taskName ?? 'task'}(s) running and ${this.queue.length} waiting; try again later${this.options.busyHint ? `, ${this.options.busyHint}` : ''}`,
+          { retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS },
         ),
       );
     }
@@ -151,8 +158,7 @@ export class ThreadPool {
   /** Refuses what is waiting and ends the threads (a task under way is abandoned). */
   async close(): Promise<void> {
     this.closed = true;
-    for (const waiting of this.queue.splice(0))
-      waiting.reject(new GalenError('unavailable', `${this.options.what} is shut down`));
+    for (const waiting of this.queue.splice(0)) waiting.reject(this.shutDown());
     await Promise.all(
       this.slots.map(async (slot) => {
         const worker = slot.worker;
@@ -160,5 +166,12 @@ export class ThreadPool {
         if (worker) await worker.terminate();
       }),
     );
+  }
+
+  /** The refusal while the server shuts down: another replica (or this one, restarted) takes the retry. */
+  private shutDown(): GalenError {
+    return new GalenError('unavailable', `${this.options.what} is shut down`, {
+      retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+    });
   }
 }

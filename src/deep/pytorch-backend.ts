@@ -89,8 +89,9 @@ export async function probePyTorch(configured?: string, timeoutMs = 60_000): Pro
 
 /** The error a deep job gets when there is no backend. */
 export function backendMissing(backend: PyTorchBackend & { available: false }): GalenError {
+  // Lasts until an operator installs it: 501 (gRPC UNIMPLEMENTED), no retry delay.
   return new GalenError(
-    'unavailable',
+    'not_implemented',
     `deep models train on PyTorch, which this server cannot find (${backend.reason}); ${PYTORCH_INSTALL_HINT}`,
   );
 }
@@ -179,7 +180,8 @@ export function runTrainer(
   });
   const done = new Promise<TrainerDone>((resolve, reject) => {
     child.on('error', (e) =>
-      reject(new GalenError('unavailable', `the trainer could not start (${python}): ${e.message}`)),
+      // The backend probe found this Python: failing to start it now is a fault of the host.
+      reject(new GalenError('internal', `the trainer could not start (${python}): ${e.message}`)),
     );
     child.on('close', (code, signal) => {
       if (code === 0 && finished) return resolve(finished);

@@ -380,6 +380,7 @@ export class ExplainService {
       const out: number[] = [];
       for (let start = 0; start < n; start += EXPLAIN_LIMITS.imageChunk) {
         if (performance.now() > deadline) {
+          // No retry delay: the same call would likely spend its time again; the message says what to change.
           throw new GalenError(
             'unavailable',
             `the saliency map did not finish within timeout_ms ${timeoutMs}; ask for a larger patch`,
@@ -559,6 +560,7 @@ export class ExplainService {
     };
     for (let start = 0; start < total; start += EXPLAIN_LIMITS.chunkRows) {
       if (performance.now() > deadline.at) {
+        // No retry delay: the same call would likely spend its time again; the message says what to change.
         throw new GalenError(
           'unavailable',
           `the explanation did not finish within timeout_ms ${deadline.ms}; ask for fewer max_coalitions or background_rows, or a longer timeout_ms`,

@@ -34,10 +34,28 @@ describe('toGrpcError', () => {
       [new GalenError('not_found', 'gone'), status.NOT_FOUND],
       [new GalenError('unavailable', 'busy'), status.UNAVAILABLE],
       [new GalenError('payload_too_large', 'big'), status.RESOURCE_EXHAUSTED],
+      [new GalenError('too_many_requests', 'quota'), status.RESOURCE_EXHAUSTED],
+      [new GalenError('not_implemented', 'no PyTorch'), status.UNIMPLEMENTED],
     ];
     for (const [error, code] of cases) {
       expect(toGrpcError(logger, 'ModelInfer', 'r1', error).status).toEqual({ code, details: error.message });
     }
+  });
+
+  it("sends a passing condition's retry delay as gRPC's retry pushback, and none for the rest", () => {
+    const { logger } = capturingLogger();
+    const busy = toGrpcError(
+      logger,
+      'ModelInfer',
+      'r1',
+      new GalenError('unavailable', "the model's queue is full", { retryAfterSeconds: 1 }),
+    ).status;
+    expect(busy.code).toBe(status.UNAVAILABLE);
+    expect(busy.metadata?.get('grpc-retry-pushback-ms')).toEqual(['1000']);
+    const spent = toGrpcError(logger, 'ModelInfer', 'r1', new GalenError('unavailable', 'timed out')).status;
+    expect(spent.metadata).toBeUndefined();
+    const missing = toGrpcError(logger, 'ModelInfer', 'r1', new GalenError('not_implemented', 'no')).status;
+    expect(missing).toEqual({ code: status.UNIMPLEMENTED, details: 'no' });
   });
 
   it('turns an unknown error into INTERNAL naming the request id, logged, its text not leaked', () => {

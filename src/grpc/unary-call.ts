@@ -122,7 +122,11 @@ export function toGrpcError(
   if (httpStatusOf(error.code) >= 500) {
     logger.warn({ rpc, requestId, code: error.code, msg: error.message }, 'gRPC call failed');
   }
-  return { error, status: { code, details: error.message } };
+  if (error.retryAfterSeconds === undefined) return { error, status: { code, details: error.message } };
+  // gRPC's Retry-After (gRFC A6): a client retrying this status waits this long before trying again.
+  const metadata = new Metadata();
+  metadata.set('grpc-retry-pushback-ms', String(error.retryAfterSeconds * 1000));
+  return { error, status: { code, details: error.message, metadata } };
 }
 
 /** The model a raw message names, for the audit record; null when it names none or is malformed. */
@@ -210,7 +214,7 @@ export function authenticationInterceptor(
                 const { error, status: refusal } = toGrpcError(galen.logger, rpc, requestId, err);
                 const facts = { spec, requestId, started, actor: null, model: null, facts: {} };
                 await writeAudit(galen, facts, error);
-                const trailers = new Metadata();
+                const trailers = refusal.metadata ?? new Metadata();
                 trailers.set('x-request-id', requestId);
                 call.sendStatus({
                   code: refusal.code ?? status.UNAUTHENTICATED,

@@ -125,7 +125,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   if (status >= 500)
     request.log.warn({ code: galenError.code, reason: galenError.message }, 'request failed');
   if (galenError.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer realm="galen"');
-  if (galenError.code === 'unavailable') void reply.header('retry-after', '1');
+  // Only a condition that passes by itself says when to try again: a permanent one has no Retry-After.
+  if (galenError.retryAfterSeconds !== undefined)
+    void reply.header('retry-after', String(galenError.retryAfterSeconds));
   const format = ERROR_FORMATS[errorFormatOf(request)];
   // The type exactly as the table says: Fastify adds `; charset=utf-8` to a JSON type unless the
   // reply has its own serializer (RFC 8259 defines no charset; JSON is UTF-8 anyway).

@@ -33,7 +33,11 @@ const ISSUE_TYPE: Readonly<Record<ErrorCode, string>> = {
   headers_too_large: 'too-long',
   // Data the operation needs could not be obtained (CDS Hooks answers this with 412).
   precondition_failed: 'incomplete',
+  // "The system is not prepared to handle this request due to load management."
+  too_many_requests: 'throttled',
   unavailable: 'transient',
+  // "The interaction, operation, resource or profile is not supported."
+  not_implemented: 'not-supported',
   internal: 'exception',
 };
 

@@ -98,6 +98,12 @@ export interface JobServiceOptions {
 }
 
 const MAX_ACTIVE_OPTIMIZATIONS_PER_KEY = 4;
+/**
+ * How long a key over its optimisation quota is told to wait: about what a small job takes from
+ * queue to done (its process starts in a second or two); a longer solve frees its slot later, and
+ * the next refusal says to wait again.
+ */
+const OPTIMIZATION_QUOTA_RETRY_SECONDS = 5;
 
 /**
  * Whether `actor` may see and cancel `job`: the key that submitted it, or a key that manages
@@ -256,7 +262,7 @@ export class JobService {
   async submitOptimization(request: JsonObject, actor: Actor): Promise<Job> {
     assertCan(actor, 'infer', 'run optimisations');
     if (!this.options.checkOptimization)
-      throw new GalenError('unavailable', 'this server does not run optimisation jobs');
+      throw new GalenError('not_implemented', 'this server does not run optimisation jobs');
     this.options.checkOptimization(request, actor);
     // One key cannot fill the job queue with solves (they share it with training).
     const active = (
@@ -268,8 +274,9 @@ export class JobService {
     ).flat().length;
     if (active >= MAX_ACTIVE_OPTIMIZATIONS_PER_KEY) {
       throw new GalenError(
-        'unavailable',
+        'too_many_requests',
         `this key has ${active} optimisation jobs queued or running, the most one key may have; wait for one to finish`,
+        { retryAfterSeconds: OPTIMIZATION_QUOTA_RETRY_SECONDS },
       );
     }
     const problem =

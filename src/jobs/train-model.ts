@@ -156,7 +156,11 @@ export async function trainModel(
   // Recommenders and molecule models first: they refuse a model kind of their own.
   if (request.recommender !== undefined) return trainRecommender(deps, request, actor, hooks);
   if (request.molecules !== undefined) {
-    if (!deps.molecules) throw new GalenError('unavailable', 'this process has no molecule toolkit');
+    if (!deps.molecules)
+      throw new GalenError(
+        'not_implemented',
+        'this process has no molecule toolkit, so it trains no molecule models',
+      );
     return trainMolecules(
       { ...deps, molecules: deps.molecules },
       { ...request, molecules: request.molecules },

@@ -183,6 +183,21 @@ describe('OutboundClient', () => {
     expect(JSON.parse(answer.body.toString())).toEqual({ ok: true, path: '/ok' });
   });
 
+  it('says when to retry a remote end that could not be reached, and not a request its rules refuse', async () => {
+    // A port nothing listens on: the connection is refused, a state of the network that can pass.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const down = await failure(allowing.request(`http://127.0.0.1:${port}/`, { purpose: 'test' }));
+    expect(down.failure).toBe('network');
+    expect(down.retryAfterSeconds).toBe(5);
+    // The same request from a client whose rules refuse the address would be refused again.
+    const refused = await failure(guarded.request(`http://127.0.0.1:${port}/`, { purpose: 'test' }));
+    expect(refused.failure).toBe('address_refused');
+    expect(refused.retryAfterSeconds).toBeUndefined();
+  });
+
   it('does not follow a redirect', async () => {
     const before = peer.paths.length;
     const err = await failure(

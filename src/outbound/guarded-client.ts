@@ -59,14 +59,32 @@ export type OutboundFailure =
   | 'network'
   | 'aborted';
 
-/** An outbound request that failed or was refused; `failure` says why, the message names the origin only. */
+/** Failures of the network or the remote end, which pass by themselves; the others are settings. */
+const PASSING_FAILURES: ReadonlySet<OutboundFailure> = new Set([
+  'dns',
+  'connect_timeout',
+  'timeout',
+  'network',
+]);
+
+/** How long a caller refused because a remote end could not be reached is told to wait. */
+const OUTBOUND_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * An outbound request that failed or was refused; `failure` says why, the message names the origin
+ * only. A failure of the network carries a retry delay; a refusal by the outbound rules (an address,
+ * a scheme, a redirect, a size) does not, as the same request would be refused again.
+ */
 export class OutboundError extends GalenError {
   constructor(
     readonly failure: OutboundFailure,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super('unavailable', message, options);
+    super('unavailable', message, {
+      ...options,
+      ...(PASSING_FAILURES.has(failure) && { retryAfterSeconds: OUTBOUND_RETRY_AFTER_SECONDS }),
+    });
   }
 }
 

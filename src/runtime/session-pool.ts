@@ -57,7 +57,9 @@ export class SessionPool {
   }
 
   private ensureStarted(): void {
-    if (this.closed) throw new GalenError('unavailable', 'the model runtime is shutting down');
+    // Another replica (or this server, restarted) takes the retry.
+    if (this.closed)
+      throw new GalenError('unavailable', 'the model runtime is shutting down', { retryAfterSeconds: 1 });
     while (this.workers.length < this.size) this.workers.push(this.spawn());
   }
 

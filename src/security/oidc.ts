@@ -119,7 +119,9 @@ export class OidcVerifier {
     const now = this.clock.now();
     if (this.failure && now < this.failure.retryAt) {
       const seconds = Math.ceil((this.failure.retryAt - now) / 1000);
-      throw new GalenError('unavailable', `${this.failure.error.message} (tried again in ${seconds} s)`);
+      throw new GalenError('unavailable', `${this.failure.error.message} (tried again in ${seconds} s)`, {
+        retryAfterSeconds: seconds,
+      });
     }
     this.pending ??= this.discover().finally(() => (this.pending = undefined));
     return this.pending;
@@ -154,7 +156,8 @@ export class OidcVerifier {
       const error = new GalenError(
         'unavailable',
         `cannot read the OIDC issuer's discovery document ${discovery}: ${(err as Error).message}; set oidc.jwksUrl`,
-        { cause: err },
+        // Tokens are refused until the back-off ends; then the discovery is tried again.
+        { cause: err, retryAfterSeconds: backoffMs / 1000 },
       );
       this.failure = { error, retryAt: this.clock.now() + backoffMs, backoffMs };
       throw error;

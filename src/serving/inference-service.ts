@@ -109,7 +109,7 @@ export class InferenceService {
       if (steps) {
         if (!this.preprocessor)
           throw new GalenError(
-            'unavailable',
+            'not_implemented',
             `${label(version)} needs preprocessing this server does not run`,
           );
         inputs = await this.preprocessor.apply(steps, inputs);

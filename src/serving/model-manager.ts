@@ -84,9 +84,12 @@ export class ModelManager {
       if (lease) return lease;
       await this.ensureLoaded(version);
     }
+    // Loaded each time, and each time gone before it could be leased (evicted by other loads):
+    // a passing state, unlike a load that fails, which `ensureLoaded` throws.
     throw new GalenError(
       'unavailable',
       `model "${version.model}" version ${version.version} could not be loaded`,
+      { retryAfterSeconds: 1 },
     );
   }
 

@@ -98,13 +98,21 @@ export class MonitoringWriter {
       if (this.worker === worker) this.worker = undefined; // the next write starts a new thread
     };
     worker.on('error', lost);
-    worker.on('exit', () => lost(new GalenError('unavailable', 'the monitoring writer thread stopped')));
+    // The next write starts a new thread: a retry can succeed.
+    worker.on('exit', () =>
+      lost(new GalenError('unavailable', 'the monitoring writer thread stopped', { retryAfterSeconds: 1 })),
+    );
     return worker;
   }
 
   /** Writes a batch and its request index in one transaction; resolves once it is committed. */
   write(batch: MonitoringBatchRecord, requests: readonly MonitoringRequestRecord[]): Promise<void> {
-    if (this.closed) return Promise.reject(new GalenError('unavailable', 'the metadata store is closed'));
+    if (this.closed) {
+      // Only while the server shuts down: another replica (or this one, restarted) takes the retry.
+      return Promise.reject(
+        new GalenError('unavailable', 'the metadata store is closed', { retryAfterSeconds: 1 }),
+      );
+    }
     this.worker ??= this.start();
     const worker = this.worker;
     const waiters = this.pending.get(worker)!;

@@ -1,6 +1,7 @@
 /**
  * Without the PyTorch backend, Galen still starts and trains tabular models; a deep job is refused
- * at submit with 503 and the command that installs the backend, and nothing is queued.
+ * at submit with 501 (a feature this server does not run: no Retry-After, a retry cannot succeed)
+ * and the command that installs the backend, and nothing is queued.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServer } from '../helpers/test-server.js';
@@ -24,7 +25,9 @@ describe('deep jobs without the PyTorch backend', () => {
     const res = await server.call('POST', '/api/v1/jobs', {
       body: { model: 'm', dataset: 'ecg', modelKind: 'gru' },
     });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(501);
+    expect(res.body.code).toBe('not_implemented');
+    expect(res.headers.get('retry-after')).toBeNull();
     expect(res.body.error).toMatch(
       /deep models train on PyTorch, which this server cannot find \(\/nonexistent\/python3: /,
     );

@@ -148,7 +148,11 @@ describe('OIDC discovery that fails', () => {
       expect(answers[0]!.body.error).toMatch(
         /cannot read the OIDC issuer's discovery document .*: it answered 500; set oidc.jwksUrl/,
       );
-      expect(answers[4]!.body.error).toMatch(/\(tried again in \d+ s\)/);
+      const seconds = /\(tried again in (\d+) s\)/.exec(answers[4]!.body.error)?.[1];
+      expect(seconds).toBeDefined();
+      // Each refusal says when the discovery is tried again: its back-off (5 s first), then what is left of it.
+      expect(answers[0]!.headers.get('retry-after')).toBe('5');
+      expect(answers[4]!.headers.get('retry-after')).toBe(seconds);
       expect(discoveries).toBe(1);
     } finally {
       await server.close();

@@ -95,13 +95,15 @@ export async function sendAll(
 
 /**
  * What is wrong with an answer in `format`, or undefined when it is acceptable. A 503 with
- * `Retry-After` is backpressure (a full queue, a per-key job quota), the documented contract, and
- * is judged like a 4xx; any other 5xx is a finding.
+ * `Retry-After` is backpressure (a full queue, a busy solver), and a 501 a feature this server does
+ * not run (no PyTorch backend): both documented answers, judged like a 4xx; any other 5xx is a
+ * finding. (A per-key job quota is a 429.)
  */
 export function judge(format: ErrorFormat, answer: FuzzAnswer | Error, method: string): string | undefined {
   if (answer instanceof Error) return `no answer: ${answer.message}`;
   const backpressure = answer.status === 503 && answer.retryAfter !== undefined;
-  if (answer.status >= 500 && !backpressure) return `status ${answer.status}: ${answer.text.slice(0, 200)}`;
+  if (answer.status >= 500 && !backpressure && answer.status !== 501)
+    return `status ${answer.status}: ${answer.text.slice(0, 200)}`;
   if (answer.status < 400 || method === 'HEAD') return undefined;
   let body: any;
   try {
