@@ -5,7 +5,7 @@
  * constraints with what each means. Longer solves run as jobs (`JobService.submitOptimization`),
  * which call the same `run` in a job process.
  */
-import { GalenError, assertCan } from '../core/index.js';
+import { GalenError, assertCan, kindOf, quoted } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { MODEL_LIMITS, parseModel } from './model.js';
 import type { OptimizationModel } from './model.js';
@@ -32,10 +32,10 @@ export function optimizeRequestOf(raw: Readonly<Record<string, unknown>>): Optim
   const { template, input, timeLimitSeconds, mipGap } = raw;
   const optionalNumber = (v: unknown, what: string): number | undefined => {
     if (v === undefined || typeof v === 'number') return v;
-    throw new GalenError('invalid_input', `${what} is ${JSON.stringify(v)}; give a number of seconds`);
+    throw new GalenError('invalid_input', `${what} is ${kindOf(v)}; give a number`);
   };
   if (template !== undefined && typeof template !== 'string')
-    throw new GalenError('invalid_input', `template is ${JSON.stringify(template)}; give a template's name`);
+    throw new GalenError('invalid_input', `template is ${kindOf(template)}; give a template's name`);
   if (input === undefined)
     throw new GalenError(
       'invalid_input',
@@ -91,7 +91,7 @@ export class OptimizeService {
     if (!template) {
       throw new GalenError(
         'not_found',
-        `no optimisation template "${name}"; the templates are ${TEMPLATES.map((t) => t.name).join(', ')}`,
+        `no optimisation template ${quoted(name)}; the templates are ${TEMPLATES.map((t) => t.name).join(', ')}`,
       );
     }
     return template;

@@ -3,7 +3,7 @@
  * `features` become one row in the model's input layout (missing features left to the model's
  * imputation), and the scored output's value is the quantity.
  */
-import { GalenError, layoutFor, scoredOutputFor, tensorsFromRows } from '../core/index.js';
+import { GalenError, kindOf, layoutFor, quoted, scoredOutputFor, tensorsFromRows } from '../core/index.js';
 import type { Cell } from '../core/index.js';
 import type { InferenceService } from '../serving/index.js';
 import { featureNames } from '../core/index.js';
@@ -15,7 +15,7 @@ export type ServedModels = Pick<InferenceService, 'metadata' | 'infer'>;
 const MAX_ROWS_PER_CALL = 256;
 
 export function servedPredict(served: ServedModels): Predict {
-  return async (ref, items) => {
+  return async (ref, items, rowName = (row) => `row ${row}`) => {
     const meta = await served.metadata(ref.model, ref.version);
     const what = `model "${meta.name}" version ${meta.version}`;
     const layout = layoutFor(meta.signature, undefined, what);
@@ -33,7 +33,7 @@ export function servedPredict(served: ServedModels): Predict {
       if (unknown !== undefined) {
         throw new GalenError(
           'invalid_input',
-          `item ${i}'s feature "${unknown}" is not an input of ${what}; its inputs are ${names.join(', ')}`,
+          `${rowName(i)}.features names ${quoted(unknown)}, which is not an input of ${what}; its inputs are ${names.join(', ')}`,
         );
       }
       return names.map((n, j) => {
@@ -42,7 +42,8 @@ export function servedPredict(served: ServedModels): Predict {
         if (numeric && typeof v === 'string') {
           throw new GalenError(
             'invalid_input',
-            `item ${i}'s feature "${n}" is ${JSON.stringify(v)}; ${what} takes a number there (or null when unknown)`,
+            // The value is a patient's: its kind only.
+            `${rowName(i)}.features[${quoted(n)}] is ${kindOf(v)}; ${what} takes a number there (or null when unknown)`,
           );
         }
         return v;

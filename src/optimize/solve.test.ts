@@ -131,22 +131,24 @@ describe('solving with HiGHS', () => {
 
   it('refuses a malformed model, saying what is wrong', () => {
     const base = { variables: [{ name: 'x' }], objective: { linear: { x: 1 } } };
-    expect(() => parseModel({ ...base, sense: 'maximise' })).toThrow(/sense is "maximise"/);
+    expect(() => parseModel({ ...base, sense: 'maximise' })).toThrow(
+      /"sense" is a string that is not "minimize" or "maximize"/,
+    );
     expect(() => parseModel({ ...base, variables: [{ name: 'x' }, { name: 'x' }] })).toThrow(
-      /declared twice/,
+      /variables\[1\] has the name of variables\[0\]/,
     );
     expect(() => parseModel({ ...base, objective: { linear: { y: 1 } } })).toThrow(
-      /names "y", which is not a variable/,
+      /objective.linear has a key that is not the name of a variable in "variables" \(key 1 of 1\)/,
     );
     expect(() => parseModel({ ...base, constraints: [{ name: 'c', terms: { x: 1 } }] })).toThrow(
-      /neither "min", "max" nor "equals"/,
+      /constraints\[0\] has neither "min", "max" nor "equals"/,
     );
     expect(() => parseModel({ ...base, variables: [{ name: 'x', lower: 2, upper: 1 }] })).toThrow(
-      /lower 2 above upper 1/,
+      /variables\[0\] has "lower" above "upper"; lower must be at most upper/,
     );
     expect(() =>
       parseModel({ ...base, constraints: [{ name: 'c', terms: { x: Number.NaN }, max: 1 }] }),
-    ).toThrow(/not a finite number/);
+    ).toThrow(/constraints\[0\].terms is a number that is not finite; it must be a finite number/);
   });
 
   it('refuses a non-convex quadratic objective as bad input, and quadratic objectives over integers', async () => {
@@ -211,6 +213,11 @@ describe('solving with HiGHS', () => {
       await expect(busy.solve(knapsack(), { timeLimitSeconds: 0.6 })).rejects.toThrow(
         /the solver is busy: 1 solve\(s\) running and 0 waiting/,
       );
+      // Busy passes by itself: the refusal says when to try again (HTTP Retry-After).
+      await expect(busy.solve(knapsack(), { timeLimitSeconds: 0.6 })).rejects.toMatchObject({
+        code: 'unavailable',
+        retryAfterSeconds: 1,
+      });
       expect(busy.load()).toEqual({ running: 1, queued: 0 });
       const result = await running;
       clearInterval(ticker);

@@ -147,7 +147,7 @@ describe('the roster template', () => {
   it('refuses a roster input that names what it does not declare', async () => {
     const input = { days: 2, shifts, nurses: [{ name: 'ana' }], coverage: [{ shift: 'evening', min: 1 }] };
     await expect(service.run({ template: 'roster', input }, admin)).rejects.toThrow(
-      /coverage\[0\] names shift "evening"; the shifts are early, late, night/,
+      /coverage\[0\] names shift "evening", which is not in "shifts"; the shifts are early, late, night/,
     );
     await expect(service.run({ template: 'roster', input: { ...input, days: 0 } }, admin)).rejects.toThrow(
       /the roster input is not valid: days: must be >= 1/,
@@ -213,7 +213,7 @@ describe('the beds template', () => {
   it('needs a length of stay, or a model to predict it', async () => {
     await expect(
       service.run({ template: 'beds', input: { days: 2, wards, admissions: [{ id: 'x', day: 0 }] } }, admin),
-    ).rejects.toThrow(/admission "x" has no "lengthOfStay": give it, or name a model/);
+    ).rejects.toThrow(/admissions\[0\] has no "lengthOfStay": give it, or name a model/);
   });
 });
 
@@ -287,5 +287,101 @@ describe('the optimisation service', () => {
     );
     const answer = await service.run({ input }, admin);
     expect(answer).toMatchObject({ problem: 'model', status: 'optimal', objective: 0, solution: { x: 0 } });
+  });
+});
+
+describe('template input errors', () => {
+  // An admission's or case's id may be a patient's, a stay or a count a patient's figure.
+  const MRN = 'MRN-004217 Jane Roe';
+  const refusal = async (template: string, input: unknown, predict: Predict = noModels): Promise<string> => {
+    const own = new OptimizeService(pool, predict, {
+      defaultSeconds: 10,
+      maxSeconds: 30,
+      maxJobSeconds: 600,
+    });
+    try {
+      await own.run({ template, input }, admin);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('the input was accepted');
+  };
+  const ward = { name: 'general', beds: 2 };
+
+  it('name an item by its place in the input and say what is allowed, never its id or a figure sent', async () => {
+    const cases: [string, unknown, RegExp, Predict?][] = [
+      [
+        'beds',
+        {
+          days: 2,
+          wards: [ward],
+          admissions: [
+            { id: MRN, day: 0, lengthOfStay: 1 },
+            { id: MRN, day: 1, lengthOfStay: 1 },
+          ],
+        },
+        /admissions\[1\] has the id of admissions\[0\]; each of admissions needs a id of its own/,
+      ],
+      [
+        'beds',
+        {
+          days: 2,
+          wards: [{ ...ward, occupied: [0, 37] }],
+          admissions: [{ id: MRN, day: 0, lengthOfStay: 1 }],
+        },
+        /wards\[0\]\.occupied\[1\] is more than the ward's beds; at most 2 of its beds can be occupied on a day/,
+      ],
+      [
+        'beds',
+        {
+          days: 2,
+          wards: [ward],
+          admissions: [
+            { id: 'a', day: 0, lengthOfStay: 1 },
+            { id: MRN, day: 37 },
+          ],
+        },
+        /admissions\[1\]\.day is past the plan; an admission arrives on a day from 0 to 1/,
+      ],
+      [
+        'beds',
+        {
+          days: 2,
+          wards: [ward],
+          admissions: [
+            { id: 'a', day: 0, lengthOfStay: 1 },
+            { id: MRN, day: 0, features: { age: 37 } },
+          ],
+          lengthOfStayModel: { model: 'los' },
+        },
+        /los:3 predicted a value out of range as the length of stay \(days\) of admissions\[1\]; a length of stay \(days\) is above 0 and at most 365/,
+        // A served model's prediction (here 3700 days) is a figure about the patient.
+        () => Promise.resolve({ values: [3700], model: 'los', version: 3 }),
+      ],
+      [
+        'theatre',
+        {
+          sessions: [{ id: 's', theatre: 'OR1', day: 0, minutes: 240 }],
+          cases: [{ id: MRN, surgeon: 'x', minutes: 37, earliestDay: 3, latestDay: 1 }],
+        },
+        /cases\[0\] has "latestDay" before "earliestDay"; latestDay must be on or after earliestDay/,
+      ],
+      [
+        'roster',
+        {
+          days: 2,
+          shifts,
+          nurses: [{ name: 'ana' }, { name: MRN, unavailable: [{ day: 37 }] }],
+          coverage: [{ shift: 'early', min: 1 }],
+        },
+        /nurses\[1\]\.unavailable\[0\] names a day past the plan; days are 0 to 1/,
+      ],
+    ];
+    for (const [template, input, says, predict] of cases) {
+      const message = await refusal(template, input, predict);
+      expect(message).toMatch(says);
+      expect(message).not.toContain('004217');
+      expect(message).not.toMatch(/\b37\b|3700/);
+    }
   });
 });

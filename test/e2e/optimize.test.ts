@@ -224,7 +224,10 @@ describe('optimisation over HTTP', () => {
     }
     // Four are queued or running (a job process takes far longer to start than these calls).
     const fifth = await server.call('POST', '/api/v1/optimize/jobs', { key, body: tiny });
-    expect(fifth.status).toBe(503);
+    // A per-key quota: 429 (not 503, the server is not overloaded), with when to try again.
+    expect(fifth.status).toBe(429);
+    expect(fifth.body.code).toBe('too_many_requests');
+    expect(fifth.headers.get('retry-after')).toBe('5');
     expect(fifth.body.error).toMatch(/this key has 4 optimisation jobs queued or running/);
     for (const id of ids) expect((await waitForJob(server, id)).state).toBe('succeeded');
     expect((await server.call('POST', '/api/v1/optimize/jobs', { key, body: tiny })).status).toBe(202);
@@ -241,7 +244,9 @@ describe('optimisation over HTTP', () => {
       },
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatch(/constraint "c" terms names "y", which is not a variable/);
+    expect(bad.body.error).toMatch(
+      /constraints\[0\].terms has a key that is not the name of a variable in "variables"/,
+    );
     const long = await server.call('POST', '/api/v1/optimize', {
       body: { input: knapsack(), timeLimitSeconds: 600 },
     });
@@ -270,14 +275,18 @@ describe('optimisation over HTTP', () => {
         template: 'theatre',
         input: {
           sessions: [{ id: 's', theatre: 'OR1', day: 0, minutes: 240 }],
-          cases: [{ id: 'c', surgeon: 'x', features: { unknown: 1 } }],
+          cases: [
+            { id: 'b', surgeon: 'x', minutes: 30 },
+            { id: 'c', surgeon: 'x', features: { unknown: 1 } },
+          ],
           durationModel: { model: 'los' },
         },
       },
     });
     expect(classifier.status).toBe(400);
+    // The case is named by its place in the input (only the second needs a prediction).
     expect(classifier.body.error).toMatch(
-      /feature "unknown" is not an input of model "los" version 1; its inputs are ADMISSION_TYPE, ADMISSION_LOCATION/,
+      /cases\[1\]\.features names "unknown", which is not an input of model "los" version 1; its inputs are ADMISSION_TYPE, ADMISSION_LOCATION/,
     );
   });
 

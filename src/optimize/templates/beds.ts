@@ -89,28 +89,34 @@ export const BedsInput = Type.Object(
 export type BedsInput = Static<typeof BedsInput>;
 
 async function build(input: BedsInput, predict: Predict): Promise<BuiltProblem> {
-  uniqueNames(input.wards, 'ward');
-  uniqueNames(input.admissions, 'admission');
-  for (const w of input.wards) {
+  uniqueNames(input.wards, 'wards');
+  uniqueNames(input.admissions, 'admissions');
+  input.wards.forEach((w, k) => {
     const over = (w.occupied ?? []).findIndex((o) => o > w.beds);
     if (over >= 0)
       throw new GalenError(
         'invalid_input',
-        `ward "${w.name}" has ${w.occupied![over]} beds occupied on day ${over}, more than its ${w.beds} beds`,
+        `wards[${k}].occupied[${over}] is more than the ward's beds; at most ${w.beds} of its beds can be occupied on a day`,
       );
-  }
-  const late = input.admissions.find((a) => a.day >= input.days);
-  if (late)
+  });
+  const late = input.admissions.findIndex((a) => a.day >= input.days);
+  if (late >= 0)
     throw new GalenError(
       'invalid_input',
-      `admission "${late.id}" arrives on day ${late.day}; days are 0 to ${input.days - 1}`,
+      `admissions[${late}].day is past the plan; an admission arrives on a day from 0 to ${input.days - 1}`,
     );
   const stays = await quantities(
     input.admissions,
     (i) => input.admissions[i]!.lengthOfStay,
     input.lengthOfStayModel,
     predict,
-    { quantity: 'length of stay (days)', item: 'admission', field: '"lengthOfStay"', max: 365 },
+    {
+      quantity: 'length of stay (days)',
+      item: 'admission',
+      list: 'admissions',
+      field: '"lengthOfStay"',
+      max: 365,
+    },
   );
   // A stay occupies a bed on each day it touches: at least its day of arrival.
   const nights = stays.values.map((v) => Math.max(1, Math.ceil(v - 1e-9)));

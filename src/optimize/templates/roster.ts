@@ -7,7 +7,7 @@
  */
 import Type from 'typebox';
 import type { Static } from 'typebox';
-import { GalenError } from '../../core/index.js';
+import { GalenError, quoted } from '../../core/index.js';
 import type { Constraint, Variable } from '../model.js';
 import { uniqueNames } from './template.js';
 import type { BuiltProblem, ModelSize, Template } from './template.js';
@@ -87,21 +87,24 @@ export const RosterInput = Type.Object(
 export type RosterInput = Static<typeof RosterInput>;
 
 function build(input: RosterInput): Promise<BuiltProblem> {
-  uniqueNames(input.shifts, 'shift');
-  uniqueNames(input.nurses, 'nurse');
+  uniqueNames(input.shifts, 'shifts');
+  uniqueNames(input.nurses, 'nurses');
   const shiftIndex = new Map(input.shifts.map((s, i) => [s.name, i]));
   const shiftOf = (name: string, where: string): number => {
     const s = shiftIndex.get(name);
     if (s === undefined)
       throw new GalenError(
         'invalid_input',
-        `${where} names shift "${name}"; the shifts are ${[...shiftIndex.keys()].join(', ')}`,
+        `${where} names shift ${quoted(name)}, which is not in "shifts"; the shifts are ${[...shiftIndex.keys()].join(', ')}`,
       );
     return s;
   };
   const dayIn = (day: number, where: string): void => {
     if (day >= input.days)
-      throw new GalenError('invalid_input', `${where} names day ${day}; days are 0 to ${input.days - 1}`);
+      throw new GalenError(
+        'invalid_input',
+        `${where} names a day past the plan; days are 0 to ${input.days - 1}`,
+      );
   };
   const minRest = input.minRestHours ?? 11;
   const maxRun = input.maxConsecutiveDays ?? 6;
@@ -114,14 +117,14 @@ function build(input: RosterInput): Promise<BuiltProblem> {
   const offs = input.nurses.map(() => new Set<string>());
   input.nurses.forEach((nurse, n) => {
     const off = offs[n]!;
-    for (const u of nurse.unavailable ?? []) {
-      dayIn(u.day, `nurse "${nurse.name}" unavailable`);
+    (nurse.unavailable ?? []).forEach((u, j) => {
+      dayIn(u.day, `nurses[${n}].unavailable[${j}]`);
       const shifts =
         u.shift === undefined
           ? input.shifts.map((_, s) => s)
-          : [shiftOf(u.shift, `nurse "${nurse.name}" unavailable`)];
+          : [shiftOf(u.shift, `nurses[${n}].unavailable[${j}]`)];
       for (const s of shifts) off.add(`${u.day},${s}`);
-    }
+    });
     for (let d = 0; d < D; d++)
       for (let s = 0; s < S; s++) {
         // An unavailable slot keeps its variable, fixed at 0, so rules read the same everywhere.
@@ -147,7 +150,7 @@ function build(input: RosterInput): Promise<BuiltProblem> {
     const s = shiftOf(c.shift, `coverage[${i}]`);
     if (c.day !== undefined) dayIn(c.day, `coverage[${i}]`);
     if (c.max !== undefined && c.max < c.min)
-      throw new GalenError('invalid_input', `coverage[${i}] has max ${c.max} below min ${c.min}`);
+      throw new GalenError('invalid_input', `coverage[${i}] has "max" below "min"; max must be at least min`);
     const nurses = input.nurses.flatMap((nurse, n) =>
       c.skill === undefined || nurse.skills?.includes(c.skill) ? [n] : [],
     );
@@ -205,7 +208,10 @@ function build(input: RosterInput): Promise<BuiltProblem> {
     }
     if (nurse.maxShifts !== undefined || nurse.minShifts !== undefined) {
       if ((nurse.minShifts ?? 0) > (nurse.maxShifts ?? inf))
-        throw new GalenError('invalid_input', `nurse "${nurse.name}" has minShifts above maxShifts`);
+        throw new GalenError(
+          'invalid_input',
+          `nurses[${n}] has "minShifts" above "maxShifts"; minShifts must be at most maxShifts`,
+        );
       add(
         `shifts[n${n}]`,
         all,

@@ -17,10 +17,14 @@ export interface ModelRef {
   output?: string | undefined;
 }
 
-/** Runs rows of named features through a served regression model: one value per row. */
+/**
+ * Runs rows of named features through a served regression model: one value per row. `rowName`
+ * says where a row came from in the caller's input (`admissions[4]`), for messages.
+ */
 export type Predict = (
   ref: ModelRef,
   rows: readonly Record<string, Cell>[],
+  rowName?: (row: number) => string,
 ) => Promise<{ values: number[]; model: string; version: number }>;
 
 /** A template's problem, built: the model, what each constraint means, and how to read a solution. */
@@ -62,53 +66,68 @@ export function checkTemplateInput<I>(template: Template<I>, raw: unknown): I {
   );
 }
 
-/** Refuses an input that refers to a name it does not declare, or declares one twice. */
-export function uniqueNames(items: readonly { name?: string; id?: string }[], what: string): Set<string> {
-  const seen = new Set<string>();
-  for (const item of items) {
+/**
+ * Refuses an input list (`list` is its field, e.g. "admissions") that gives one name or id twice.
+ * The message names both places, not the name: an admission's id may be a patient's.
+ */
+export function uniqueNames(items: readonly { name?: string; id?: string }[], list: string): Set<string> {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
     const name = item.name ?? item.id ?? '';
-    if (seen.has(name)) throw new GalenError('invalid_input', `${what} "${name}" is declared twice`);
-    seen.add(name);
-  }
-  return seen;
+    const first = seen.get(name);
+    if (first !== undefined) {
+      const key = item.name !== undefined ? 'name' : 'id';
+      throw new GalenError(
+        'invalid_input',
+        `${list}[${i}] has the ${key} of ${list}[${first}]; each of ${list} needs a ${key} of its own`,
+      );
+    }
+    seen.set(name, i);
+  });
+  return new Set(seen.keys());
 }
 
-/** Quantities per item: given ones as they are, the missing ones predicted from each item's `features` by `ref`. */
+/**
+ * Quantities per item: given ones as they are, the missing ones predicted from each item's
+ * `features` by `ref`. Messages name an item by its place in `what.list` (an id may be a patient's)
+ * and never repeat a predicted value (a figure about a patient).
+ */
 export async function quantities(
   items: readonly { id: string; features?: Record<string, Cell> | undefined }[],
   given: (index: number) => number | undefined,
   ref: ModelRef | undefined,
   predict: Predict,
-  what: { quantity: string; item: string; field: string; max: number },
+  what: { quantity: string; item: string; list: string; field: string; max: number },
 ): Promise<{ values: number[]; predicted: boolean[]; by?: string }> {
   const missing = items.flatMap((item, i) => (given(i) === undefined ? [i] : []));
   const values = items.map((_, i) => given(i) ?? Number.NaN);
   const predicted = items.map(() => false);
   if (missing.length === 0) return { values, predicted };
+  const place = (i: number): string => `${what.list}[${i}]`;
   if (!ref) {
-    const first = items[missing[0]!]!;
     throw new GalenError(
       'invalid_input',
-      `${what.item} "${first.id}" has no ${what.field}: give it, or name a model that predicts ${what.quantity} from each ${what.item}'s "features"`,
+      `${place(missing[0]!)} has no ${what.field}: give it, or name a model that predicts ${what.quantity} from each ${what.item}'s "features"`,
     );
   }
   const withoutFeatures = missing.find((i) => items[i]!.features === undefined);
   if (withoutFeatures !== undefined) {
     throw new GalenError(
       'invalid_input',
-      `${what.item} "${items[withoutFeatures]!.id}" has neither ${what.field} nor "features" for ${ref.model} to predict it from`,
+      `${place(withoutFeatures)} has neither ${what.field} nor "features" for ${ref.model} to predict it from`,
     );
   }
   const result = await predict(
     ref,
     missing.map((i) => items[i]!.features!),
+    (k) => place(missing[k]!),
   );
   missing.forEach((i, k) => {
     const v = result.values[k]!;
     if (!(Number.isFinite(v) && v > 0 && v <= what.max)) {
       throw new GalenError(
         'invalid_input',
-        `${result.model}:${result.version} predicted ${v} as the ${what.quantity} of ${what.item} "${items[i]!.id}"; a ${what.quantity} is above 0 and at most ${what.max}: give it for this ${what.item}, or use a model made for it`,
+        `${result.model}:${result.version} predicted ${Number.isFinite(v) ? 'a value out of range' : 'a value that is not a finite number'} as the ${what.quantity} of ${place(i)}; a ${what.quantity} is above 0 and at most ${what.max}: give it for this ${what.item}, or use a model made for it`,
       );
     }
     values[i] = v;

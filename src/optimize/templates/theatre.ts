@@ -94,17 +94,17 @@ export const TheatreInput = Type.Object(
 export type TheatreInput = Static<typeof TheatreInput>;
 
 async function build(input: TheatreInput, predict: Predict): Promise<BuiltProblem> {
-  uniqueNames(input.sessions, 'session');
-  uniqueNames(input.cases, 'case');
+  uniqueNames(input.sessions, 'sessions');
+  uniqueNames(input.cases, 'cases');
   const surgeons = new Map((input.surgeons ?? []).map((s) => [s.name, s]));
-  if (surgeons.size !== (input.surgeons ?? []).length) uniqueNames(input.surgeons ?? [], 'surgeon');
+  if (surgeons.size !== (input.surgeons ?? []).length) uniqueNames(input.surgeons ?? [], 'surgeons');
   const turnover = input.turnoverMinutes ?? 30;
   const durations = await quantities(
     input.cases,
     (i) => input.cases[i]!.minutes,
     input.durationModel,
     predict,
-    { quantity: 'duration (minutes)', item: 'case', field: '"minutes"', max: 1440 },
+    { quantity: 'duration (minutes)', item: 'case', list: 'cases', field: '"minutes"', max: 1440 },
   );
   const minutes = durations.values;
   const lastDay = Math.max(...input.sessions.map((s) => s.day));
@@ -125,7 +125,7 @@ async function build(input: TheatreInput, predict: Predict): Promise<BuiltProble
     if (cs.earliestDay !== undefined && cs.latestDay !== undefined && cs.latestDay < cs.earliestDay)
       throw new GalenError(
         'invalid_input',
-        `case "${cs.id}" has latestDay ${cs.latestDay} before earliestDay ${cs.earliestDay}`,
+        `cases[${c}] has "latestDay" before "earliestDay"; latestDay must be on or after earliestDay`,
       );
     const surgeon = surgeons.get(cs.surgeon);
     const terms: Record<string, number> = {};
