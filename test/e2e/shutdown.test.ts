@@ -93,9 +93,11 @@ describe('graceful shutdown', () => {
     });
     expect(draining.body).toEqual({ ready: false, reason: 'shutting down' });
     // Then the listener closes: a new connection is refused.
+    // A probe that connects in the instant the listener closes is reset rather than refused: keep
+    // probing until connections are refused outright.
     const refused = await until('new connections to be refused', async () => {
       const p = await probe(ready);
-      return 'refused' in p ? p.refused : undefined;
+      return 'refused' in p && p.refused !== 'ECONNRESET' ? p.refused : undefined;
     });
     expect(refused).toBe('ECONNREFUSED');
 
