@@ -4,22 +4,9 @@
  * the guarded outbound client, with `next` links followed on that server's origin only.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { GalenError } from '../core/index.js';
+import { GalenError, isJsonObject, jsonTypeOf } from '../core/index.js';
 import { OutboundError } from '../outbound/index.js';
 import type { OutboundClient } from '../outbound/index.js';
-
-/** The JSON type of a value, as errors name it ("null", "an array", "an object", "a string"). */
-export const typeOf = (value: unknown): string =>
-  value === null
-    ? 'null'
-    : Array.isArray(value)
-      ? 'an array'
-      : typeof value === 'object'
-        ? 'an object'
-        : `a ${typeof value}`;
-/** Whether a value is a JSON object (not null, not an array). */
-export const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The resources of a prefetch: resources as given, and the entries of Bundles (searchsets). A
@@ -30,10 +17,10 @@ export function prefetchBundle(prefetch: Record<string, unknown>): Bundle {
   const resources: Resource[] = [];
   for (const [key, value] of Object.entries(prefetch)) {
     if (value === null) continue;
-    if (!isObject(value)) {
+    if (!isJsonObject(value)) {
       throw new GalenError(
         'invalid_input',
-        `prefetch "${key}" is ${typeOf(value)}; it must be a FHIR resource or null`,
+        `prefetch "${key}" is ${jsonTypeOf(value)}; it must be a FHIR resource or null`,
       );
     }
     if (value['resourceType'] !== 'Bundle') {
@@ -44,24 +31,24 @@ export function prefetchBundle(prefetch: Record<string, unknown>): Bundle {
     if (!Array.isArray(entries)) {
       throw new GalenError(
         'invalid_input',
-        `prefetch "${key}".entry is ${typeOf(entries)}; a Bundle's entry is a list of {"resource": …}`,
+        `prefetch "${key}".entry is ${jsonTypeOf(entries)}; a Bundle's entry is a list of {"resource": …}`,
       );
     }
     // One push per entry: a spread of a large page would overflow the stack.
     for (let i = 0; i < entries.length; i++) {
       const entry: unknown = entries[i];
-      if (!isObject(entry)) {
+      if (!isJsonObject(entry)) {
         throw new GalenError(
           'invalid_input',
-          `prefetch "${key}".entry[${i}] is ${typeOf(entry)}; each entry is an object {"resource": …}`,
+          `prefetch "${key}".entry[${i}] is ${jsonTypeOf(entry)}; each entry is an object {"resource": …}`,
         );
       }
       const resource = entry['resource'];
       if (resource === undefined) continue;
-      if (!isObject(resource)) {
+      if (!isJsonObject(resource)) {
         throw new GalenError(
           'invalid_input',
-          `prefetch "${key}".entry[${i}].resource is ${typeOf(resource)}; it must be a FHIR resource`,
+          `prefetch "${key}".entry[${i}].resource is ${jsonTypeOf(resource)}; it must be a FHIR resource`,
         );
       }
       resources.push(resource as unknown as Resource);
@@ -168,14 +155,14 @@ export async function fetchFhir(
       } catch {
         throw new FetchFailure('the answer is not JSON');
       }
-      if (!isObject(body)) throw new FetchFailure('the answer is not a FHIR resource');
+      if (!isJsonObject(body)) throw new FetchFailure('the answer is not a FHIR resource');
       if (body['resourceType'] !== 'Bundle') return body;
       first ??= body;
       const pageEntries = body['entry'] ?? [];
       if (!Array.isArray(pageEntries)) throw new FetchFailure('Bundle.entry is not an array');
       for (const entry of pageEntries) entries.push(entry);
       const links = Array.isArray(body['link']) ? (body['link'] as unknown[]) : [];
-      const next = links.find((l) => isObject(l) && l['relation'] === 'next') as
+      const next = links.find((l) => isJsonObject(l) && l['relation'] === 'next') as
         { url?: unknown } | undefined;
       page = typeof next?.url === 'string' ? nextPage(next.url, base) : undefined;
     }

@@ -5,7 +5,7 @@
  * service's risk thresholds, source, detail, uuid). https://cds-hooks.hl7.org/2.0/
  */
 import { randomUUID } from 'node:crypto';
-import { GalenError } from '../core/index.js';
+import { GalenError, isJsonObject, jsonTypeOf } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { DEFAULT_THRESHOLDS } from '../fhir/index.js';
 import type { FeatureMap, RiskThresholds } from '../fhir/index.js';
@@ -14,7 +14,7 @@ import type { ExplainService } from '../explain/index.js';
 import type { InferenceService } from '../serving/index.js';
 import { openJson, sealJson } from '../store/index.js';
 import type { ArtifactCipher, CdsFeedbackRecord, MetadataStore } from '../store/index.js';
-import { allowedFhirServer, fetchFhir, isObject, prefetchBundle, typeOf } from './cds-prefetch.js';
+import { allowedFhirServer, fetchFhir, prefetchBundle } from './cds-prefetch.js';
 import type { CdsCaller, FetchDeps } from './cds-prefetch.js';
 import { predictFromFhir } from './predict-from-fhir.js';
 
@@ -157,10 +157,10 @@ export async function callCdsService(
   if (typeof patientId !== 'string' || patientId === '') {
     throw new GalenError('invalid_input', `context.patientId is required for the ${service.hook} hook`);
   }
-  if (request.prefetch !== undefined && request.prefetch !== null && !isObject(request.prefetch)) {
+  if (request.prefetch !== undefined && request.prefetch !== null && !isJsonObject(request.prefetch)) {
     throw new GalenError(
       'invalid_input',
-      `prefetch is ${typeOf(request.prefetch)}; it is an object of FHIR resources by prefetch key`,
+      `prefetch is ${jsonTypeOf(request.prefetch)}; it is an object of FHIR resources by prefetch key`,
     );
   }
   const prefetch: Record<string, unknown> = { ...request.prefetch };

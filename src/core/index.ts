@@ -62,7 +62,7 @@ export { GALEN_VERSION } from './version.js';
 export { SERVING_LIMITS, SERVING_SETTING_NAMES, parseServingSettings } from './serving-settings.js';
 export { ThreadPool } from './thread-pool.js';
 export { declaredJson, modelMetadataError } from './model-metadata.js';
-export { MAX_JSON_DEPTH, jsonDeeperThan } from './json-depth.js';
+export { MAX_JSON_DEPTH, isJsonObject, jsonDeeperThan, jsonTypeOf } from './json-depth.js';
 export type { ThreadPoolOptions, ThreadReply } from './thread-pool.js';
 export type { ServingSettings } from './serving-settings.js';
 export { OIP_EXTENSIONS } from './protocol.js';

@@ -48,3 +48,17 @@ export function jsonDeeperThan(value: unknown, max: number): boolean {
   }
   return false;
 }
+
+/** The JSON type of a value, as errors name it ("null", "an array", "an object", "a string"). */
+export const jsonTypeOf = (value: unknown): string =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? 'an object'
+        : `a ${typeof value}`;
+
+/** Whether a value is a JSON object (not null, not an array). */
+export const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

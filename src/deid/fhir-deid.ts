@@ -17,7 +17,7 @@
  * A report counts each change.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { GalenError, jsonDeeperThan } from '../core/index.js';
+import { GalenError, isJsonObject, jsonDeeperThan } from '../core/index.js';
 import { maskPatterns, zip3Of } from './safe-harbor.js';
 
 export type DeidMode = 'safe-harbor' | 'pseudonymous';
@@ -260,9 +260,6 @@ function ageAt(birthDate: string, at: Date): number {
   return age;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * The input's shape, checked before it is walked: a resource object, and for a Bundle an `entry`
  * array of objects whose `resource`, when present, is a resource object. Errors name the path.
@@ -271,7 +268,7 @@ function assertDeidShape(input: unknown): asserts input is {
   resourceType: string;
   entry?: { resource?: Record<string, unknown> }[];
 } {
-  if (!isObject(input) || typeof input['resourceType'] !== 'string') {
+  if (!isJsonObject(input) || typeof input['resourceType'] !== 'string') {
     throw new GalenError('invalid_input', 'expected a FHIR resource or Bundle (an object with resourceType)');
   }
   if (jsonDeeperThan(input, MAX_DEID_DEPTH)) {
@@ -283,9 +280,9 @@ function assertDeidShape(input: unknown): asserts input is {
     throw new GalenError('invalid_input', 'Bundle.entry must be an array of entry objects');
   }
   entries.forEach((entry: unknown, i) => {
-    if (!isObject(entry)) throw new GalenError('invalid_input', `Bundle.entry[${i}] must be an object`);
+    if (!isJsonObject(entry)) throw new GalenError('invalid_input', `Bundle.entry[${i}] must be an object`);
     const resource = entry['resource'];
-    if (resource !== undefined && (!isObject(resource) || typeof resource['resourceType'] !== 'string')) {
+    if (resource !== undefined && (!isJsonObject(resource) || typeof resource['resourceType'] !== 'string')) {
       throw new GalenError(
         'invalid_input',
         `Bundle.entry[${i}].resource must be a resource (an object with resourceType)`,
@@ -324,7 +321,7 @@ export function deidentifyFhir(
     if (typeof r['id'] !== 'string' || typeof r['resourceType'] !== 'string') continue;
     const id = newId(ctx, r['resourceType'], r['id']);
     for (const i of (Array.isArray(r['identifier']) ? r['identifier'] : []) as unknown[]) {
-      if (!isObject(i) || typeof i['value'] !== 'string') continue;
+      if (!isJsonObject(i) || typeof i['value'] !== 'string') continue;
       const system = typeof i['system'] === 'string' ? i['system'] : '';
       ctx.ids.set(`identifier|${system}|${i['value']}`, id);
     }

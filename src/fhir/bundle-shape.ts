@@ -7,7 +7,7 @@
  * elements Galen reads are checked; everything else passes untouched (FHIRPath reads the rest and
  * its failures are already invalid input). Errors name paths and types, never values.
  */
-import { GalenError, jsonDeeperThan } from '../core/index.js';
+import { GalenError, isJsonObject, jsonDeeperThan, jsonTypeOf } from '../core/index.js';
 
 /** A JSON type FHIR requires at a path: a primitive, an object with typed elements, or an array of one. */
 type Shape = 'string' | 'number' | 'object' | ElementShapes | readonly [Shape];
@@ -50,18 +50,6 @@ const EVERY_RESOURCE: ElementShapes = { resourceType: 'string', id: 'string' };
 /** Deeper than this, a Bundle is refused: R4 resources nest a few levels, FHIRPath recurses. */
 export const MAX_FHIR_DEPTH = 64;
 
-const typeOf = (value: unknown): string =>
-  value === null
-    ? 'null'
-    : Array.isArray(value)
-      ? 'an array'
-      : typeof value === 'object'
-        ? 'an object'
-        : `a ${typeof value}`;
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function describeShape(shape: Shape): string {
   if (shape === 'string' || shape === 'number') return `a ${shape}`;
   if (shape === 'object' || !Array.isArray(shape)) return 'a JSON object';
@@ -70,7 +58,7 @@ function describeShape(shape: Shape): string {
 
 function check(value: unknown, shape: Shape, path: string): void {
   const wrong = (): GalenError =>
-    new GalenError('invalid_input', `${path} must be ${describeShape(shape)}, not ${typeOf(value)}`);
+    new GalenError('invalid_input', `${path} must be ${describeShape(shape)}, not ${jsonTypeOf(value)}`);
   if (shape === 'string' || shape === 'number') {
     if (typeof value !== shape || (shape === 'number' && !Number.isFinite(value))) throw wrong();
     return;
@@ -81,7 +69,7 @@ function check(value: unknown, shape: Shape, path: string): void {
     value.forEach((v, i) => check(v, item, `${path}[${i}]`));
     return;
   }
-  if (!isObject(value)) throw wrong();
+  if (!isJsonObject(value)) throw wrong();
   if (shape === 'object') return;
   for (const [element, elementShape] of Object.entries(shape as ElementShapes)) {
     if (value[element] !== undefined) check(value[element], elementShape, `${path}.${element}`);
@@ -97,10 +85,10 @@ function check(value: unknown, shape: Shape, path: string): void {
  * // GalenError: Bundle.entry must be an array of JSON objects, not an object
  */
 export function assertBundleShape(bundle: unknown): void {
-  if (!isObject(bundle)) {
+  if (!isJsonObject(bundle)) {
     throw new GalenError(
       'invalid_input',
-      `expected a FHIR Bundle (a JSON object with "resourceType": "Bundle"), not ${typeOf(bundle)}`,
+      `expected a FHIR Bundle (a JSON object with "resourceType": "Bundle"), not ${jsonTypeOf(bundle)}`,
     );
   }
   if (bundle['resourceType'] !== 'Bundle') {

@@ -6,10 +6,8 @@
  * points the reference's distribution is flat, so the largest gap there is at the last window
  * value before the next point, and that is the count of values below it.
  */
-import { chiSquareSurvival, isDrifted, isMissing, ksPValue, psi } from './drift.js';
+import { categoricalDrift, isDrifted, isMissing, ksPValue, psi } from './drift.js';
 import type { DriftResult, ReferenceProfile, Value } from './drift.js';
-
-const EPS = 1e-4;
 
 /** A numeric reference's sample as distinct points, each with how many sample values are ≤ it. */
 interface KsPoints {
@@ -108,35 +106,15 @@ export class DriftSketch {
   result(): DriftResult {
     const c = this.compiled;
     const shares = Array.from(this.bins, (count) => count / Math.max(1, this.n));
+    if (c.kind === 'categorical') return categoricalDrift(c.reference.shares, shares, this.n);
     const index = psi(c.reference.shares, shares);
-    if (c.kind === 'numeric') {
-      const { d, p } = this.ks(c.ks);
-      return {
-        kind: 'numeric',
-        psi: index,
-        statistic: d,
-        pValue: p,
-        test: 'kolmogorov-smirnov',
-        n: this.n,
-        drifted: isDrifted(index, p),
-      };
-    }
-    let chi = 0;
-    let bins = 0;
-    c.reference.shares.forEach((e, i) => {
-      const observed = shares[i]! * this.n;
-      if (e === 0 && observed === 0) return; // a bin neither sample uses is no evidence either way
-      const expected = Math.max(e, EPS) * this.n;
-      bins++;
-      chi += (observed - expected) ** 2 / expected;
-    });
-    const p = chiSquareSurvival(chi, Math.max(1, bins - 1));
+    const { d, p } = this.ks(c.ks);
     return {
-      kind: 'categorical',
+      kind: 'numeric',
       psi: index,
-      statistic: chi,
+      statistic: d,
       pValue: p,
-      test: 'chi-square',
+      test: 'kolmogorov-smirnov',
       n: this.n,
       drifted: isDrifted(index, p),
     };

@@ -214,14 +214,25 @@ export function drift(reference: ReferenceProfile, values: readonly Value[]): Dr
       drifted: isDrifted(index, ks.p),
     };
   }
-  const shares = categoricalShares(values, reference.categories);
-  const index = psi(reference.shares, shares);
+  return categoricalDrift(reference.shares, categoricalShares(values, reference.categories), values.length);
+}
+
+/**
+ * A categorical input's drift from the reference's category shares and the window's (`n` values):
+ * PSI, and a chi-square test over the categories either sample uses.
+ */
+export function categoricalDrift(
+  referenceShares: readonly number[],
+  shares: readonly number[],
+  n: number,
+): DriftResult {
+  const index = psi(referenceShares, shares);
   let chi = 0;
   let bins = 0;
-  reference.shares.forEach((e, i) => {
-    const observed = shares[i]! * values.length;
+  referenceShares.forEach((e, i) => {
+    const observed = shares[i]! * n;
     if (e === 0 && observed === 0) return; // a bin neither sample uses is no evidence either way
-    const expected = Math.max(e, EPS) * values.length;
+    const expected = Math.max(e, EPS) * n;
     bins++;
     chi += (observed - expected) ** 2 / expected;
   });
@@ -232,7 +243,7 @@ export function drift(reference: ReferenceProfile, values: readonly Value[]): Dr
     statistic: chi,
     pValue: p,
     test: 'chi-square',
-    n: values.length,
+    n,
     drifted: isDrifted(index, p),
   };
 }

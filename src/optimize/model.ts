@@ -7,7 +7,7 @@
  * and a value by its kind, never by what the caller sent: a name may be a patient's (a bed plan
  * per admission), and a number a patient's figure. They say what is allowed instead.
  */
-import { GalenError, kindOf } from '../core/index.js';
+import { GalenError, isJsonObject, kindOf } from '../core/index.js';
 
 export type VariableType = 'continuous' | 'integer' | 'binary';
 
@@ -49,9 +49,6 @@ function fail(message: string): never {
   throw new GalenError('invalid_input', `${message}; a model is ${SHAPE}`);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function finite(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v))
     fail(`${what} is ${kindOf(v)}; it must be a finite number`);
@@ -69,7 +66,7 @@ function bound(v: unknown, what: string, infinite: number): number {
 
 /** Checks and normalises a model from JSON. */
 export function parseModel(raw: unknown): OptimizationModel {
-  if (!isObject(raw)) fail('the model is not an object');
+  if (!isJsonObject(raw)) fail('the model is not an object');
   const sense = raw['sense'] ?? 'minimize';
   if (sense !== 'minimize' && sense !== 'maximize')
     fail(`"sense" is ${notOneOf(sense, '"minimize" or "maximize"')}`);
@@ -81,7 +78,7 @@ export function parseModel(raw: unknown): OptimizationModel {
   // Each variable's place in "variables", by name: messages name a variable by its place.
   const names = new Map<string, number>();
   const variables = rawVariables.map((v, i): Variable => {
-    if (!isObject(v) || typeof v['name'] !== 'string' || !NAME.test(v['name']))
+    if (!isJsonObject(v) || typeof v['name'] !== 'string' || !NAME.test(v['name']))
       fail(
         `variables[${i}] needs a "name" of letters, digits and _ . [ ] , : - (starting with a letter or _)`,
       );
@@ -100,7 +97,8 @@ export function parseModel(raw: unknown): OptimizationModel {
     return { name, lower, upper, type };
   });
   const terms = (v: unknown, what: string): Record<string, number> => {
-    if (!isObject(v)) fail(`${what} is ${kindOf(v)}; it must be an object of variable name → coefficient`);
+    if (!isJsonObject(v))
+      fail(`${what} is ${kindOf(v)}; it must be an object of variable name → coefficient`);
     const entries = Object.entries(v);
     entries.forEach(([name, c], k) => {
       const at = names.get(name);
@@ -119,7 +117,7 @@ export function parseModel(raw: unknown): OptimizationModel {
   const constraintNames = new Map<string, number>();
   let nonzeros = 0;
   const constraints = (rawConstraints as unknown[]).map((c, i): Constraint => {
-    if (!isObject(c) || typeof c['name'] !== 'string' || !NAME.test(c['name']))
+    if (!isJsonObject(c) || typeof c['name'] !== 'string' || !NAME.test(c['name']))
       fail(`constraints[${i}] needs a "name" of letters, digits and _ . [ ] , : -`);
     const name = c['name'];
     const first = constraintNames.get(name);
@@ -148,7 +146,7 @@ export function parseModel(raw: unknown): OptimizationModel {
   if (nonzeros > MODEL_LIMITS.nonzeros)
     fail(`the constraints have more than ${MODEL_LIMITS.nonzeros} coefficients, the most allowed`);
   const objective = raw['objective'];
-  if (!isObject(objective)) fail(`"objective" is ${kindOf(objective)}; it must be an object`);
+  if (!isJsonObject(objective)) fail(`"objective" is ${kindOf(objective)}; it must be an object`);
   const quadratic = objective['quadratic'] ?? [];
   if (!Array.isArray(quadratic)) fail(`objective.quadratic is ${kindOf(quadratic)}; it must be a list`);
   if ((quadratic as unknown[]).length > 0 && variables.some((v) => v.type !== 'continuous'))
@@ -163,7 +161,7 @@ export function parseModel(raw: unknown): OptimizationModel {
       linear: terms(objective['linear'] ?? {}, 'objective.linear'),
       quadratic: (quadratic as unknown[]).map((q, i) => {
         if (
-          !isObject(q) ||
+          !isJsonObject(q) ||
           typeof q['a'] !== 'string' ||
           typeof q['b'] !== 'string' ||
           !names.has(q['a']) ||
