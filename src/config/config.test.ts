@@ -72,6 +72,30 @@ describe('loadConfig', () => {
     expect(problems).toContain('adminKey');
   });
 
+  it('lists each problem once, with the allowed values, from the file and the environment together', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'galen-config-'));
+    const file = join(dir, 'galen.json');
+    writeFileSync(file, JSON.stringify({ host: 7, runtime: { preferredBatchSizes: [8, 4] } }));
+    let caught: unknown;
+    try {
+      loadConfig({
+        file,
+        env: { GALEN_LOG_LEVEL: 'loud', GALEN_PORT: 'eighty', GALEN_MONITORING_SAMPLE_RATE: '5' },
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const problems = (caught as ConfigError).problems;
+    expect(problems).toEqual([
+      'GALEN_PORT="eighty" must be an integer',
+      'host: must be string',
+      'logLevel (GALEN_LOG_LEVEL): "loud" is not one of fatal, error, warn, info, debug, trace, silent',
+      'monitoring.sampleRate (GALEN_MONITORING_SAMPLE_RATE): must be <= 1',
+      'runtime.preferredBatchSizes [8,4] must be in ascending order',
+    ]);
+  });
+
   it('names unknown settings in a config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'galen-config-'));
     const file = join(dir, 'galen.json');

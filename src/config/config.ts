@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Type from 'typebox';
 import type { Static } from 'typebox';
+import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
 
 /** A CDS client (an EHR) trusted to call Galen's CDS Hooks services with JWTs it signs. */
@@ -632,6 +633,60 @@ function parseEnv(name: string, raw: string, kind: EnvKind, problems: string[]):
   return raw;
 }
 
+/** The value at a JSON pointer (`/runtime/maxBatchSize`), for naming a rejected choice. */
+function valueAt(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const key of pointer.split('/').slice(1)) {
+    const name = key.replaceAll('~1', '/').replaceAll('~0', '~');
+    node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[name] : undefined;
+  }
+  return node;
+}
+
+/**
+ * Schema problems as `[setting path, message]`, one per problem. TypeBox stops at 8 errors by
+ * default (which hid later bad settings), and a union of literals reports one "must be equal to
+ * constant" per branch: lift the cap and fold each union into one line naming the allowed values.
+ */
+function schemaProblems(value: unknown): [where: string, message: string][] {
+  const maxErrors = Settings.Get().maxErrors;
+  Settings.Set({ maxErrors: 1000 });
+  let errors;
+  try {
+    errors = Value.Errors(ConfigSchema, value).filter((e) => e.keyword !== 'boolean'); // reported again, better, as additionalProperties
+  } finally {
+    Settings.Set({ maxErrors });
+  }
+  const branchesOf = (union: (typeof errors)[number]): typeof errors =>
+    errors.filter(
+      (e) => e.instancePath === union.instancePath && e.schemaPath.startsWith(`${union.schemaPath}/anyOf/`),
+    );
+  const folded = new Set(errors.filter((e) => e.keyword === 'anyOf').flatMap(branchesOf));
+  const out = new Map<string, [string, string]>();
+  for (const error of errors) {
+    if (folded.has(error)) continue;
+    const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+    let message = error.message;
+    if (error.keyword === 'additionalProperties') {
+      message += `: unknown setting(s) ${JSON.stringify((error.params as { additionalProperties?: unknown }).additionalProperties)}`;
+    } else if (error.keyword === 'anyOf') {
+      const branches = branchesOf(error);
+      const allowed = branches.flatMap((b) =>
+        b.keyword === 'const' ? [(b.params as { allowedValue?: unknown }).allowedValue] : [],
+      );
+      // Only a rejected choice among literals is quoted back: it is a setting name, never a secret.
+      if (allowed.length > 0 && allowed.length === branches.length) {
+        const given = JSON.stringify(valueAt(value, error.instancePath)) ?? 'undefined';
+        message = `${given.length > 60 ? `${given.slice(0, 57)}...` : given} is not one of ${allowed.map(String).join(', ')}`;
+      } else if (branches.length > 0) {
+        message = [...new Set(branches.map((b) => b.message))].join(', or ');
+      }
+    }
+    out.set(`${where}: ${message}`, [where, message]);
+  }
+  return [...out.values()];
+}
+
 export interface LoadConfigOptions {
   /** Path of a JSON config file; `GALEN_CONFIG` names one when this is unset. */
   file?: string | undefined;
@@ -664,25 +719,33 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
       problems.push(`config file ${file} could not be read: ${(err as Error).message}`);
     }
   }
+  const fromEnv = new Map<string, string>(); // setting path -> the variable that set it
+  const badEnv = new Set<string>(); // setting paths whose variable was already reported
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') setPath(merged, spec.path, parseEnv(name, raw, spec.kind, problems));
+    if (raw === undefined || raw === '') continue;
+    const before = problems.length;
+    setPath(merged, spec.path, parseEnv(name, raw, spec.kind, problems));
+    fromEnv.set(spec.path.join('.'), name);
+    if (problems.length > before) badEnv.add(spec.path.join('.'));
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) merged[key] = value as Json;
   }
 
   const withDefaults = Value.Default(ConfigSchema, merged);
-  for (const error of Value.Errors(ConfigSchema, withDefaults)) {
-    if (error.keyword === 'boolean') continue; // reported again, better, as additionalProperties
-    const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-    const extra =
-      error.keyword === 'additionalProperties'
-        ? `: unknown setting(s) ${JSON.stringify((error.params as { additionalProperties?: unknown }).additionalProperties)}`
-        : '';
-    problems.push(`${where}: ${error.message}${extra}`);
+  const badPaths = [...badEnv];
+  for (const [where, message] of schemaProblems(withDefaults)) {
+    badPaths.push(where);
+    if (badEnv.has(where)) continue; // its variable's problem is already listed
+    const name = fromEnv.get(where);
+    problems.push(`${where}${name ? ` (${name})` : ''}: ${message}`);
   }
-  if (problems.length === 0) {
+  // The checks across settings run whenever their own section is valid, so one bad setting
+  // elsewhere does not hide them.
+  const sectionValid = (section: string): boolean =>
+    !badPaths.some((p) => p === section || p.startsWith(`${section}.`));
+  if (sectionValid('runtime')) {
     const { preferredBatchSizes: sizes, maxBatchSize } = (withDefaults as GalenConfig).runtime;
     if (!sizes.every((s, i) => i === 0 || s > sizes[i - 1]!))
       problems.push(`runtime.preferredBatchSizes ${JSON.stringify(sizes)} must be in ascending order`);
@@ -691,7 +754,7 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
         `runtime.preferredBatchSizes ${JSON.stringify(sizes)} has a size above runtime.maxBatchSize ${maxBatchSize}`,
       );
   }
-  if (problems.length === 0) {
+  if (sectionValid('cds')) {
     for (const [i, client] of (withDefaults as GalenConfig).cds.clients.entries()) {
       if ((client.jwksUrl === undefined) === (client.jwks === undefined))
         problems.push(`cds.clients[${i}] (iss ${JSON.stringify(client.iss)}) needs one of jwksUrl or jwks`);
