@@ -102,15 +102,18 @@ export function auditCommand(global: () => CliOptions): Command {
 
   audit
     .command('list')
-    .description('print audit records in order')
-    .option('--after <seq>', 'start after this sequence number', (v) => Number.parseInt(v, 10))
+    .description(
+      'print audit records, oldest first: the newest --limit records (as tail does), or with --after the records after that sequence number',
+    )
+    .option('--after <seq>', 'start after this sequence number (page forward)', (v) => Number.parseInt(v, 10))
     .option('--limit <n>', 'how many (max 1000)', (v) => Number.parseInt(v, 10), 100)
     .action(async (o: { after?: number; limit: number }) => {
       const opts = global();
       await withGalen(opts, async (galen) => {
         const records = await galen.audit.list({
           limit: o.limit,
-          ...(o.after !== undefined && { afterSeq: o.after }),
+          // Without a starting point a user wants what happened last, not the log's first page.
+          ...(o.after !== undefined ? { afterSeq: o.after } : { newest: true }),
         });
         print(records, opts.json, () =>
           table(

@@ -213,12 +213,17 @@ export class AuditLog {
     });
   }
 
-  /** Records in order; buffered records of this process are written first, so none is missed. */
-  async list(options: { afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
+  /**
+   * Records in order, from the start (or after `afterSeq`); with `newest`, the last `limit` records,
+   * still in order, as `tail` shows a file. Buffered records of this process are written first, so
+   * none is missed.
+   */
+  async list(options: { afterSeq?: number; limit?: number; newest?: boolean } = {}): Promise<AuditRecord[]> {
     await this.flush();
     return this.store.listAudit({
       limit: Math.min(options.limit ?? 100, 1000),
       ...(options.afterSeq !== undefined && { afterSeq: options.afterSeq }),
+      ...(options.newest === true && { newest: true }),
     });
   }
 

@@ -195,8 +195,8 @@ export interface MetadataStore {
     records: readonly NewAuditRecord[],
     seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
   ): Promise<AuditRecord[]>;
-  /** Audit records in order, `limit` at a time after `afterSeq`. */
-  listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditRecord[]>;
+  /** Audit records in order, `limit` at a time after `afterSeq`; with `newest`, the last `limit` records. */
+  listAudit(options: { afterSeq?: number; limit: number; newest?: boolean }): Promise<AuditRecord[]>;
   /** Whether the database still refuses updates and deletes of audit records. */
   auditLogProtected(): Promise<boolean>;
 

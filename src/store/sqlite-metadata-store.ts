@@ -1164,14 +1164,15 @@ class SqlMetadataStore implements MetadataStore {
     return sealed;
   }
 
-  async listAudit(options: { afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
+  async listAudit(options: { afterSeq?: number; limit: number; newest?: boolean }): Promise<AuditRecord[]> {
     const rows = await this.db
       .selectFrom('audit_log')
       .selectAll()
       .where('seq', '>', options.afterSeq ?? 0)
-      .orderBy('seq')
+      .orderBy('seq', options.newest ? 'desc' : 'asc')
       .limit(options.limit)
       .execute();
+    if (options.newest) rows.reverse(); // the last records, still in order
     return rows.map(toAudit);
   }
 

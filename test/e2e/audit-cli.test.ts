@@ -343,4 +343,24 @@ describe('galen keys on the command line', () => {
     ]);
     expect(list.stdout).not.toContain(key.slice('galen_'.length + 17));
   });
+
+  it('audit list --limit shows the newest records, oldest first; --after pages forward', async () => {
+    const dataDir = await newDataDir();
+    for (const name of ['k1', 'k2', 'k3', 'k4']) {
+      const created = await runCli(['keys', 'create', '--role', 'service', '--name', name], dataDir);
+      expect(created.code, created.stderr).toBe(0);
+    }
+    const list = async (args: string[]): Promise<{ seq: number; detail: { name?: string } }[]> => {
+      const run = await runCli(['audit', 'list', '--json', ...args], dataDir);
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as { seq: number; detail: { name?: string } }[];
+    };
+    const all = await list([]);
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    const last = all.slice(-2).map((r) => r.seq);
+    expect((await list(['--limit', '2'])).map((r) => r.seq)).toEqual(last);
+    expect((await list(['--after', String(all[0]!.seq), '--limit', '1'])).map((r) => r.seq)).toEqual([
+      all[1]!.seq,
+    ]);
+  });
 });
