@@ -85,6 +85,16 @@ describe('bySubgroup', () => {
     const out = bySubgroup(groups, (rows) => rows.length, 2);
     expect(out).toEqual({ '(missing)': { n: 1 }, F: { n: 3, report: 3 }, M: { n: 2, report: 2 } });
   });
+
+  it('labels numeric groups as numbers are written ("0", "1", "2.5"), not as the CSV spells them ("1.0")', () => {
+    const out = bySubgroup(['1.0', '0.0', '1', '0.0', '2.50', ' 1.0 ', 'F'], (rows) => rows.length, 1);
+    expect(out).toEqual({
+      '0': { n: 2, report: 2 },
+      '1': { n: 3, report: 3 },
+      '2.5': { n: 1, report: 1 },
+      F: { n: 1, report: 1 },
+    });
+  });
 });
 
 describe('evaluateMulticlassReport', () => {

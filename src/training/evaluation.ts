@@ -301,10 +301,22 @@ export function evaluateRegressionReport(
   return { n: pred.length, ...estimates(point, intervals) };
 }
 
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/**
+ * A group's label: a number as numbers are written (`"1.0"` → `"1"`, so a 0/1 column shows 0 and
+ * 1, and "1" and "1.0" are one group), anything else trimmed as given (category names).
+ */
+function groupLabel(value: string): string {
+  const text = value.trim();
+  return NUMBER.test(text) ? String(Number(text)) : text;
+}
+
 /**
  * Runs `evaluate` on each subgroup of rows named by `groups` (e.g. sex or age band per row);
- * missing group values form the group `(missing)`. Groups smaller than `minSize` are listed with
- * their size only: their metrics would mislead.
+ * missing group values form the group `(missing)`. Numeric values are labelled as numbers are
+ * written and ordered by value. Groups smaller than `minSize` are listed with their size only:
+ * their metrics would mislead.
  */
 export function bySubgroup<R>(
   groups: readonly (string | null)[],
@@ -313,13 +325,16 @@ export function bySubgroup<R>(
 ): Record<string, { n: number; report?: R }> {
   const members = new Map<string, number[]>();
   groups.forEach((g, i) => {
-    const key = g === null || g === '' ? '(missing)' : g;
+    const label = g === null ? '' : groupLabel(g);
+    const key = label === '' ? '(missing)' : label;
     const list = members.get(key) ?? [];
     list.push(i);
     members.set(key, list);
   });
   const out: Record<string, { n: number; report?: R }> = {};
-  for (const [key, rows] of [...members].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const order = (a: string, b: string): number =>
+    NUMBER.test(a) && NUMBER.test(b) ? Number(a) - Number(b) : a < b ? -1 : 1;
+  for (const [key, rows] of [...members].sort(([a], [b]) => order(a, b))) {
     let report: R | undefined;
     if (rows.length >= minSize) {
       try {

@@ -139,7 +139,7 @@ describe('training jobs over HTTP', () => {
     expect(card.details.target).toBe('num > 0');
     expect(card.metrics.threshold).toBe(0.3);
     expect(card.subgroups.column).toBe('sex');
-    expect(card.subgroups.groups.map((g: any) => g.group).sort()).toEqual(['0.0', '1.0']);
+    expect(card.subgroups.groups.map((g: any) => g.group).sort()).toEqual(['0', '1']);
     expect(card.data.columns.find((c: any) => c.name === 'num').input).toBe('not used');
   });
 
