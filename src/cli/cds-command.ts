@@ -18,7 +18,15 @@ import type { CliOptions } from './local-context.js';
 import { print } from './local-context.js';
 import { RemoteGalen } from './remote-client.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
+/**
+ * The URL of the server `galen serve` starts with this configuration (`GALEN_PORT`, `GALEN_HOST`,
+ * TLS): a wildcard listen address is reached on loopback.
+ */
+function configuredServerUrl(options: CliOptions): string {
+  const { host, port, tls } = loadConfig({ file: options.config });
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `${tls ? 'https' : 'http'}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
 
 async function demoToken(options: CliOptions, aud: string): Promise<string> {
   const client = await loadDemoCdsClient(loadConfig({ file: options.config }).dataDir);
@@ -52,9 +60,10 @@ export function cdsCommand(global: () => CliOptions): Command {
     .command('call <service>')
     .description("call a CDS service for a patient, answering its prefetch from the patient's Bundle")
     .requiredOption('--patient <bundle.json>', "the patient's data: a FHIR Bundle (e.g. a Synthea file)")
-    .option('--url <url>', 'the Galen server', DEFAULT_URL)
-    .action(async (service: string, o: { patient: string; url: string }) => {
-      const remote = RemoteGalen.withoutKey(o.url);
+    .option('--url <url>', 'the Galen server (default: the configured one, http://127.0.0.1:<GALEN_PORT>)')
+    .action(async (service: string, o: { patient: string; url?: string }) => {
+      const url = o.url ?? configuredServerUrl(global());
+      const remote = RemoteGalen.withoutKey(url);
       const { bundle, patientId } = await readPatientBundle(o.patient);
       const discovery = `${remote.url}/cds-services`;
       const { services } = await remote.callWithToken<{ services: CdsServiceDescription[] }>(
@@ -66,7 +75,7 @@ export function cdsCommand(global: () => CliOptions): Command {
       if (!described) {
         throw new GalenError(
           'not_found',
-          `no CDS service "${service}" at ${o.url}; it has ${services.map((s) => s.id).join(', ') || 'none'}`,
+          `no CDS service "${service}" at ${url}; it has ${services.map((s) => s.id).join(', ') || 'none'}`,
         );
       }
       const path = `/cds-services/${encodeURIComponent(service)}`;

@@ -78,7 +78,10 @@ describe('the demo CDS service', () => {
     expect(await server.stop()).toBe(0);
     const again = await processes.start(dir, { GALEN_GRPC_ENABLED: 'false' }, ['--demo']);
     expect(again.logLines.some((l) => l.includes('demo model installed'))).toBe(false);
-    const second = await runCli(['cds', 'call', SERVICE, '--patient', PATIENT, '--url', again.url], dir);
+    // Without --url, the CLI calls the server the configuration names (GALEN_PORT), as serve listens.
+    const second = await runCli(['cds', 'call', SERVICE, '--patient', PATIENT], dir, 20_000, {
+      GALEN_PORT: new URL(again.url).port,
+    });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/^\[info\] \d+% predicted probability/);
     expect((await again.call('GET', `/api/v1/models/${HEART_DEMO_MODEL}`)).body.latestVersion).toBe(1);
