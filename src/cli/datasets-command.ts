@@ -1,5 +1,5 @@
 /** `galen datasets …`: upload, list and show datasets in the local data folder (the same domain calls as the API). */
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -8,6 +8,7 @@ import { packImageFolder } from '../images/index.js';
 import { beatWindows, parseWfdbAnnotations, parseWfdbHeader, readWfdbSignals } from '../signals/index.js';
 import { isImageSchema, isSequenceSchema, parseDatasetRef } from '../registry/index.js';
 import type { DatasetFormat, DatasetVersion } from '../registry/index.js';
+import { openInput } from './cli-errors.js';
 import { CLI_ACTOR, audited, print, table, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
 
@@ -154,7 +155,7 @@ export function datasetsCommand(global: () => CliOptions): Command {
                 : ext === '.npz'
                   ? 'npz'
                   : undefined);
-        const body = folder ? await zipFolder(file) : createReadStream(file);
+        const body = folder ? await zipFolder(file) : await openInput(file);
         await withGalen(opts, async (galen) => {
           const { dataset, created } = await audited(
             galen,

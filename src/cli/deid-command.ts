@@ -3,13 +3,14 @@
  * Harbor, or pseudonymously with a key file (stable pseudonyms and date shifts across files), and
  * print what was changed.
  */
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { GalenError, jsonSyntaxText } from '../core/index.js';
 import { formatCsv, parseCsv } from '../datasets/index.js';
 import { deidentifyFhir, deidentifyTable, parseTableDeidConfig } from '../deid/index.js';
 import type { DeidMode, DeidReport, TableDeidReport } from '../deid/index.js';
+import { writeOutput } from './cli-errors.js';
 import type { CliOptions } from './local-context.js';
 import { print, table } from './local-context.js';
 
@@ -19,6 +20,9 @@ function mode(value: string): DeidMode {
   }
   return value;
 }
+
+type FhirFlags = { mode: DeidMode; keyFile?: string; force?: boolean };
+type CsvFlags = { rules: string; keyFile?: string; force?: boolean };
 
 export function deidCommand(global: () => CliOptions): Command {
   const deid = new Command('deid').description(
@@ -32,7 +36,8 @@ export function deidCommand(global: () => CliOptions): Command {
       '--key-file <file>',
       'pseudonymous mode: a file of at least 16 secret bytes (keep it: it makes pseudonyms stable)',
     )
-    .action(async (input: string, output: string, o: { mode: DeidMode; keyFile?: string }) => {
+    .option('--force', 'overwrite outputs that exist')
+    .action(async (input: string, output: string, o: FhirFlags) => {
       if (o.mode === 'pseudonymous' && !o.keyFile) {
         throw new GalenError(
           'invalid_input',
@@ -61,7 +66,7 @@ export function deidCommand(global: () => CliOptions): Command {
         const target = folder
           ? join(output, `deid-${String(files.indexOf(file) + 1).padStart(4, '0')}.json`)
           : output;
-        await writeFile(target, `${JSON.stringify(clean, null, 2)}\n`, { flag: 'wx' });
+        await writeOutput(target, `${JSON.stringify(clean, null, 2)}\n`, o.force === true);
         for (const [kind, n] of Object.entries(report)) total[kind] = (total[kind] ?? 0) + n;
       }
       print({ files: files.length, mode: o.mode, changes: total }, global().json, () =>
@@ -82,7 +87,8 @@ export function deidCommand(global: () => CliOptions): Command {
       '{"columns": {"<column>": "keep|remove|pseudonymize|year|zip3|age|mask"}, "quasiIdentifiers": [...], "k": 5, "lDiversity": {"sensitive": "...", "l": 2}}',
     )
     .option('--key-file <file>', 'the key for pseudonymize columns (at least 16 secret bytes)')
-    .action(async (input: string, output: string, o: { rules: string; keyFile?: string }) => {
+    .option('--force', 'overwrite outputs that exist')
+    .action(async (input: string, output: string, o: CsvFlags) => {
       let raw: unknown;
       try {
         raw = JSON.parse(await readFile(o.rules, 'utf8'));
@@ -93,7 +99,7 @@ export function deidCommand(global: () => CliOptions): Command {
       const table = parseCsv(await readFile(input));
       const key = o.keyFile ? await readFile(o.keyFile) : undefined;
       const { header, rows, report } = deidentifyTable(table.columns, table.rows, config, key);
-      await writeFile(output, formatCsv(header, rows), { flag: 'wx' });
+      await writeOutput(output, formatCsv(header, rows), o.force === true);
       print(report, global().json, () =>
         [
           `${report.rows} rows written to ${output}${report.suppressedRows ? `, ${report.suppressedRows} suppressed` : ''}`,

@@ -3,12 +3,13 @@
  * prediction, in this process on the local data folder or on a server (`--url`, key from
  * GALEN_KEY), the same call as `POST /v2/models/{m}/explain`.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Tensor } from '../core/index.js';
 import { GalenError } from '../core/index.js';
 import type { Cell, ExplainMethod, ExplainResult, ImageExplainResult } from '../explain/index.js';
 import { parseDatatype, tensorFromJson } from '../serving/index.js';
+import { writeOutput } from './cli-errors.js';
 import type { CliOptions } from './local-context.js';
 import { parseModelRef, print, table, withGalen } from './local-context.js';
 import { RemoteGalen } from './remote-client.js';
@@ -94,6 +95,7 @@ export function explainCommand(global: () => CliOptions): Command {
     .option('--image <file>', 'an image model: the PNG or JPEG to explain')
     .option('--input <name>', 'the input an array --row or --image feeds (default features, or image)')
     .option('--overlay <file.png>', 'image models: write the saliency map over the image here')
+    .option('--force', 'overwrite an --overlay file that exists')
     .option('--method <method>', 'auto, exact or kernel', 'auto')
     .option(
       '--class <label>',
@@ -108,6 +110,7 @@ export function explainCommand(global: () => CliOptions): Command {
           image?: string;
           input?: string;
           overlay?: string;
+          force?: boolean;
           method: string;
           class?: string;
           url?: string;
@@ -144,7 +147,11 @@ export function explainCommand(global: () => CliOptions): Command {
         if (result.method === 'occlusion') {
           const image = result;
           if (o.overlay && image.explanations[0]) {
-            await writeFile(o.overlay, Buffer.from(image.explanations[0].overlay_png, 'base64'));
+            await writeOutput(
+              o.overlay,
+              Buffer.from(image.explanations[0].overlay_png, 'base64'),
+              o.force === true,
+            );
           }
           print(image, global().json, () => renderImage(image, o.overlay));
         } else {

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, environmentVariables } from '../config/index.js';
-import { GALEN_VERSION, isGalenError } from '../core/index.js';
+import { GALEN_VERSION } from '../core/index.js';
 import { cdsCommand } from './cds-command.js';
 import { datasetsCommand } from './datasets-command.js';
 import { deidCommand } from './deid-command.js';
@@ -19,12 +19,14 @@ import { recommendCommand } from './recommend-command.js';
 import { auditCommand, keysCommand } from './keys-command.js';
 import type { CliOptions } from './local-context.js';
 import { serveCommand } from './serve-command.js';
+import { debugRequested, errorLine } from './cli-errors.js';
 
 const program = new Command('galen')
   .description('Galen: clinical prediction models served over the Open Inference Protocol')
   .version(GALEN_VERSION)
   .option('-c, --config <file>', 'JSON config file (or GALEN_CONFIG)')
   .option('--json', 'print results as JSON')
+  .option('--debug', 'print stack traces of errors (or GALEN_DEBUG=1)')
   .addHelpText('after', `\nEnvironment variables:\n  ${environmentVariables().join('\n  ')}\n`)
   .exitOverride();
 
@@ -51,11 +53,10 @@ try {
   } else if (err instanceof ConfigError) {
     console.error(err.message);
     process.exitCode = 78;
-  } else if (isGalenError(err)) {
-    console.error(`galen: ${err.message}`);
-    process.exitCode = 1;
   } else {
-    console.error(err);
+    // One line for files, ports, servers and bad input alike; the stack only when asked for.
+    if (debugRequested(process.argv, process.env)) console.error(err);
+    else console.error(`galen: ${errorLine(err)}`);
     process.exitCode = 1;
   }
 }

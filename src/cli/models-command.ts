@@ -1,10 +1,10 @@
 /** `galen models …`: register, list, show, alias, archive — the same domain calls as the REST API. */
-import { createReadStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { GalenError } from '../core/index.js';
 import { renderModelCardMarkdown } from '../jobs/index.js';
 import type { ModelCard } from '../jobs/index.js';
 import { parseVersionRef } from '../registry/index.js';
+import { openInput } from './cli-errors.js';
 import { CLI_ACTOR, audited, parseModelRef, print, table, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
 
@@ -54,12 +54,13 @@ export function modelsCommand(global: () => CliOptions): Command {
     .action(
       async (name: string, file: string, o: Record<string, string | Record<string, string> | undefined>) => {
         const opts = global();
+        const input = await openInput(file); // a wrong path is refused before the data folder is touched
         await withGalen(opts, async (galen) => {
           const version = await audited(galen, 'model.register', { model: name }, () =>
             galen.registry.registerVersion(
               {
                 model: name,
-                file: createReadStream(file),
+                file: input,
                 description: o['description'] as string | undefined,
                 modelDescription: o['modelDescription'] as string | undefined,
                 tags: o['tag'] as Record<string, string> | undefined,

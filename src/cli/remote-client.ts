@@ -2,9 +2,9 @@
  * The CLI talking to a running Galen server (`--url`, key from `GALEN_KEY`): JSON calls and file
  * uploads over the native API. A refusal becomes a `GalenError` with the server's own message.
  */
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { GalenError, errorCodeOfHttpStatus } from '../core/index.js';
+import { openInput } from './cli-errors.js';
 
 export class RemoteGalen {
   private constructor(
@@ -65,7 +65,7 @@ export class RemoteGalen {
       this.key,
       'POST',
       path,
-      Readable.toWeb(createReadStream(file)) as ReadableStream,
+      Readable.toWeb(await openInput(file)) as ReadableStream,
       type,
     );
   }

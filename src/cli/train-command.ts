@@ -4,7 +4,8 @@
  * job on a running server (`--url`, key from `GALEN_KEY`), with a progress bar on stderr.
  * With `--json` it prints one JSON object other tools can script: `model`, `version`, `metrics.test`.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { readDeidKey } from '../config/index.js';
 import { GalenError } from '../core/index.js';
@@ -14,6 +15,7 @@ import { parseRecommenderOptions, trainModel } from '../jobs/index.js';
 import type { RecommenderTrainingOptions, TrainModelRequest } from '../jobs/index.js';
 import { SELECTION_METRICS } from '../training/index.js';
 import type { SelectionMetric, TabularModelKind } from '../training/index.js';
+import { openInput } from './cli-errors.js';
 import { CLI_ACTOR, audited, print, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
 import { ProgressBar } from './progress-bar.js';
@@ -330,13 +332,16 @@ export function trainCommand(global: () => CliOptions): Command {
         await trainRemote(o, opts.json);
         return;
       }
+      // Both files are opened first: a wrong path is refused before the data folder is touched.
+      const dataFile = await openInput(o.data);
+      const testFile = o.test === undefined ? undefined : await openInput(o.test);
       await withGalen(opts, async (galen) => {
-        const upload = (file: string, name: string) =>
+        const upload = (file: ReadStream, name: string) =>
           audited(galen, 'dataset.upload', { detail: { dataset: name } }, () =>
             galen.datasets.upload(
               {
                 name,
-                file: createReadStream(file),
+                file,
                 ...(!(looksLikeTargetExpression(o.target) || o.recommender !== undefined) && {
                   target: o.target,
                 }),
@@ -344,8 +349,8 @@ export function trainCommand(global: () => CliOptions): Command {
               CLI_ACTOR,
             ),
           );
-        const train = await upload(o.data, `${o.name}-train`);
-        const test = o.test === undefined ? undefined : await upload(o.test, `${o.name}-test`);
+        const train = await upload(dataFile, `${o.name}-train`);
+        const test = testFile === undefined ? undefined : await upload(testFile, `${o.name}-test`);
         const bar = o.progress ? new ProgressBar() : undefined;
         const { version, metrics } = await audited(galen, 'model.train', { model: o.name }, () =>
           trainModel(
