@@ -7,6 +7,7 @@ import { parseVersionRef } from '../registry/index.js';
 import { openInput } from './cli-errors.js';
 import { CLI_ACTOR, audited, parseModelRef, print, table, withGalen } from './local-context.js';
 import type { CliOptions } from './local-context.js';
+import { shortText } from './short-text.js';
 
 function keyValue(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = value.indexOf('=');
@@ -100,7 +101,7 @@ export function modelsCommand(global: () => CliOptions): Command {
                 .map(([a, v]) => `${a}=${v}`)
                 .join(',') || '-',
               m.archived ? 'yes' : 'no',
-              m.description.slice(0, 60),
+              shortText(m.description, 60),
             ]),
           ),
         );
