@@ -97,7 +97,10 @@ function exited(child: ChildProcess): Promise<void> {
 export class GalenProcesses {
   private readonly children = new Set<ChildProcess>();
 
-  /** Starts `galen serve [flags]` on `dataDir` (port 0) and resolves once it logs its address. */
+  /**
+   * Starts `galen serve [flags]` on `dataDir` (HTTP and gRPC on free ports, so test files running
+   * at once never collide on 8080/8081) and resolves once it logs its address.
+   */
   async start(
     dataDir: string,
     settings: Record<string, string> = {},
@@ -107,6 +110,7 @@ export class GalenProcesses {
       env: childEnv(dataDir, {
         GALEN_HOST: '127.0.0.1',
         GALEN_PORT: '0',
+        GALEN_GRPC_PORT: '0',
         GALEN_ADMIN_KEY: CHILD_ADMIN_KEY,
         GALEN_LOG_LEVEL: 'info',
         ...settings,
