@@ -45,11 +45,19 @@ program.addCommand(deidCommand(global));
 program.addCommand(optimizeCommand(global));
 program.addCommand(recommendCommand(global));
 
+// Added commands do not inherit exitOverride: without it on each, their usage errors exit directly.
+const overrideExits = (command: Command): void => {
+  command.exitOverride();
+  command.commands.forEach(overrideExits);
+};
+overrideExits(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode;
+    // Commander has printed its line; a usage error exits 2 (as POSIX tools do), help and version 0.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else if (err instanceof ConfigError) {
     console.error(err.message);
     process.exitCode = 78;

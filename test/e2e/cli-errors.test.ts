@@ -94,6 +94,14 @@ describe('CLI errors', () => {
     }
   });
 
+  it('a usage error is one line and exit code 2', async () => {
+    const result = await runCli(['models', 'register', 'x'], dataDir);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^error: missing required argument/),
+    ]);
+    expect(result.code).toBe(2);
+  });
+
   it('--debug shows the stack', async () => {
     const result = await runCli(['--debug', 'deid', 'fhir', missing('b.json'), join(dir, 'o.json')], dataDir);
     expect(result.stderr).toMatch(/^\s+at /m);
