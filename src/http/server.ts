@@ -13,7 +13,7 @@ import { readProtocolBodiesAsJson, refuseDeclaredOversize, sendPlainJsonType } f
 import { refuseDeepBodies } from './body-depth.js';
 import { PARSER_HEADER_BYTES, answerParserError, refuseLargeHeaders } from './header-limit.js';
 import './context.js';
-import { sendError } from './errors.js';
+import { errorFormatOf, sendError } from './errors.js';
 import { parseJsonBodies } from './json-body.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { apiDocsRoutes } from './routes/api-docs.js';
@@ -39,14 +39,20 @@ export interface HttpServer {
 }
 
 /**
- * An unknown path as an error may repeat it: without its query, and under `/fhir` and
- * `/cds-services` (whose paths can hold a patient's id) only the prefix, since 4xx messages are
- * also logged.
+ * An unknown path as an error may repeat it: without its query, and for the FHIR and CDS Hooks
+ * prefixes (whose paths can hold a patient's id) only the prefix, since 4xx messages are also
+ * logged. The prefix is the one that picks the error format.
  */
-function unmatchedPath(url: string): string {
-  const path = url.split('?')[0] ?? '';
-  const prefix = /^\/(fhir|cds-services)(\/|$)/.exec(path);
-  return prefix ? `/${prefix[1]}/…` : path;
+function unmatchedPath(request: FastifyRequest): string {
+  switch (errorFormatOf(request)) {
+    case 'fhir':
+      return '/fhir/…';
+    case 'cds':
+      return '/cds-services/…';
+    case 'oip':
+    case 'native':
+      return request.url.split('?')[0] ?? '';
+  }
 }
 
 /** Builds the HTTP server over `galen`'s services. It is not listening until `app.listen`. */
@@ -137,7 +143,7 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     sendError(
       request,
       reply,
-      new GalenError('not_found', `no endpoint ${request.method} ${unmatchedPath(request.url)}`),
+      new GalenError('not_found', `no endpoint ${request.method} ${unmatchedPath(request)}`),
     ),
   );
 
