@@ -84,3 +84,18 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     outDir: raw['out'] ?? 'docs',
   };
 }
+
+/**
+ * A positive number from the environment variable `name` (`fallback` when unset or empty), for
+ * benchmarks configured by variables alone (soak, memory).
+ * @example envNumber('SOAK_MINUTES', 10)
+ */
+export function envNumber(name: string, fallback: number, { integer = false } = {}): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(integer ? Number.isInteger(value) : Number.isFinite(value)) || value <= 0) {
+    throw new Error(`${name} is "${raw}"; give a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return value;
+}

@@ -29,27 +29,20 @@ import type { HttpLoadSpec } from '../load-http.js';
 import type { LoadResult } from '../load-result.js';
 import { describeMachine } from '../machine.js';
 import { repoPath } from '../paths.js';
+import { envNumber } from '../options.js';
 import { oipBinaryRequest, oipJsonRequest, stackRows, wdbcRows } from '../payloads.js';
 import type { HttpRequestSpec } from '../payloads.js';
 import { collectGarbage } from './inspector-gc.js';
 
 const log = (line: string): void => console.log(line);
 
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} is "${raw}"; give a positive integer`);
-  return value;
-}
-
 const OPTIONS = {
   configs: (process.env.MEMORY_CONFIGS ?? 'off,on').split(',').map((c) => c.trim()),
-  rows: setting('MEMORY_ROWS', 200_000),
-  loadS: setting('MEMORY_LOAD_S', 6),
-  settleS: setting('MEMORY_SETTLE_S', 5),
-  connections: setting('MEMORY_CONNECTIONS', 8),
-  models: setting('MEMORY_MODELS', 3),
+  rows: envNumber('MEMORY_ROWS', 200_000, { integer: true }),
+  loadS: envNumber('MEMORY_LOAD_S', 6, { integer: true }),
+  settleS: envNumber('MEMORY_SETTLE_S', 5, { integer: true }),
+  connections: envNumber('MEMORY_CONNECTIONS', 8, { integer: true }),
+  models: envNumber('MEMORY_MODELS', 3, { integer: true }),
 };
 /** The same fixture under several names: each is a separate session (and arena) in every worker. */
 const MODELS = Array.from({ length: OPTIONS.models }, (_, i) => `wdbc-${i + 1}`);

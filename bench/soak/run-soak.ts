@@ -23,29 +23,22 @@ import type { CpuSample } from '../cpu-usage.js';
 import { expectStatus, startGalen } from '../galen-server.js';
 import { describeMachine } from '../machine.js';
 import { repoPath } from '../paths.js';
+import { envNumber } from '../options.js';
 import { wdbcRows } from '../payloads.js';
 import type { SoakLoadResult, SoakLoadSpec } from './soak-load.js';
 
 const MODEL = 'wdbc-mlp';
 const log = (line: string): void => console.log(line);
 
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} is "${raw}"; give a positive number`);
-  return value;
-}
-
 const OPTIONS = {
-  minutes: setting('SOAK_MINUTES', 10),
-  warmupS: setting('SOAK_WARMUP_S', 120),
-  calibrateS: setting('SOAK_CALIBRATE_S', 15),
-  evaluateS: setting('SOAK_EVALUATE_S', 10),
-  share: setting('SOAK_SHARE', 0.5),
-  connections: setting('SOAK_CONNECTIONS', 16),
-  sampleS: setting('SOAK_SAMPLE_S', 5),
-  maxGrowth: setting('SOAK_MAX_GROWTH', 0.1),
+  minutes: envNumber('SOAK_MINUTES', 10),
+  warmupS: envNumber('SOAK_WARMUP_S', 120),
+  calibrateS: envNumber('SOAK_CALIBRATE_S', 15),
+  evaluateS: envNumber('SOAK_EVALUATE_S', 10),
+  share: envNumber('SOAK_SHARE', 0.5),
+  connections: envNumber('SOAK_CONNECTIONS', 16),
+  sampleS: envNumber('SOAK_SAMPLE_S', 5),
+  maxGrowth: envNumber('SOAK_MAX_GROWTH', 0.1),
 };
 
 /** Resident set size of `pid` in bytes (Linux), or NaN. */
