@@ -30,6 +30,7 @@ import type { LoadResult } from '../load-result.js';
 import { describeMachine } from '../machine.js';
 import { repoPath } from '../paths.js';
 import { envNumber } from '../options.js';
+import { rssOf } from '../process-rss.js';
 import { oipBinaryRequest, oipJsonRequest, stackRows, wdbcRows } from '../payloads.js';
 import type { HttpRequestSpec } from '../payloads.js';
 import { collectGarbage } from './inspector-gc.js';
@@ -61,16 +62,6 @@ function parseConfig(name: string): Config {
     env.MALLOC_ARENA_MAX = '2';
   }
   return { name, env };
-}
-
-/** Resident set size of `pid` in bytes (Linux), or NaN. */
-function rssOf(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? Number.NaN : Number(kb) * 1024;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 interface MemorySample {

@@ -24,6 +24,7 @@ import { expectStatus, startGalen } from '../galen-server.js';
 import { describeMachine } from '../machine.js';
 import { repoPath } from '../paths.js';
 import { envNumber } from '../options.js';
+import { rssOf } from '../process-rss.js';
 import { wdbcRows } from '../payloads.js';
 import type { SoakLoadResult, SoakLoadSpec } from './soak-load.js';
 
@@ -40,16 +41,6 @@ const OPTIONS = {
   sampleS: envNumber('SOAK_SAMPLE_S', 5),
   maxGrowth: envNumber('SOAK_MAX_GROWTH', 0.1),
 };
-
-/** Resident set size of `pid` in bytes (Linux), or NaN. */
-function rssOf(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? Number.NaN : Number(kb) * 1024;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** Bytes of the database with its WAL and shared-memory files. */
 function databaseBytes(dataDir: string): number {
