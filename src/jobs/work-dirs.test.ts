@@ -170,7 +170,13 @@ describe('training run folders and the trainer process', () => {
       }
       expect(pids).toHaveLength(1);
       const pid = pids[0]!;
-      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      // The kernel fills in the environment just after the command line during exec, so an
+      // empty read here means "not yet": read again until it is written.
+      let environ: string[] = [];
+      for (let i = 0; i < 200 && environ.join('') === ''; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 5));
+        environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      }
       const names = environ.map((e) => e.slice(0, e.indexOf('=')));
       expect(names).toContain('PATH');
       for (const [name, value] of Object.entries(SECRETS)) {
