@@ -18,7 +18,8 @@ const KILL_GRACE_MS = 3000;
 
 /**
  * The compiled worker script. Under the test runner this module is TypeScript in src/; the worker
- * then runs from the build in dist/ (`npm test` builds first).
+ * then runs from the build in dist/, which the tests' global setup (test/global-setup.ts) rebuilds
+ * whenever src/ is newer.
  */
 export function jobWorkerPath(): string {
   const here = fileURLToPath(import.meta.url);

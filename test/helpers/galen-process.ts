@@ -2,6 +2,7 @@
  * The built `galen` CLI as a child process, for end-to-end tests that must kill, restart or
  * script the real program: `galen serve` on a random port (its address read from its JSON log)
  * and one-shot commands such as `galen audit verify`. Also the tiny MatMul models they serve.
+ * dist/ is rebuilt whenever src/ is newer (test/global-setup.ts), so these run the edited code.
  */
 import { callJson } from './http-call.js';
 import type { CallOptions, CallResult } from './http-call.js';
@@ -19,10 +20,13 @@ export const CLI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 /** The admin key every child server is started with (GALEN_ADMIN_KEY). */
 export const CHILD_ADMIN_KEY = 'e2e-child-admin-key-0123456789abcdef';
 
-/** Fails with a clear message when the CLI has not been built (`npm test` builds it first). */
+/**
+ * Fails with a clear message when the CLI has not been built. Vitest's global setup
+ * (test/global-setup.ts) rebuilds dist/ whenever src/ is newer, so this runs the edited code.
+ */
 export function assertCliBuilt(): void {
   if (!existsSync(CLI_PATH)) {
-    throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests (\`npm test\` does)`);
+    throw new Error(`${CLI_PATH} is missing: run these tests through vitest (its global setup builds dist/)`);
   }
 }
 
