@@ -135,7 +135,7 @@ export async function createGalen(
           inputs,
           outputs,
           protocol: 'monitoring',
-          monitor: false,
+          internal: true,
         })
       ).outputs,
   });

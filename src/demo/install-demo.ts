@@ -76,7 +76,7 @@ async function installBreastCancerDemo(galen: Galen): Promise<DemoInstall> {
     ],
     outputs: ['probabilities'],
     protocol: 'internal',
-    monitor: false,
+    internal: true,
   });
   const probabilities = result.outputs[0]!.data as Float32Array;
   const malignant = Array.from({ length: n }, (_, i) => probabilities[i * 2 + 1]!);

@@ -400,7 +400,7 @@ export class ExplainService {
           ],
           outputs: [tensor.name],
           protocol: 'explain',
-          monitor: false,
+          internal: true,
         });
         const values = result.outputs[0]!.data as Float32Array;
         const per = values.length / count;
@@ -518,7 +518,7 @@ export class ExplainService {
       inputs: tensorsFromRows(data.layout, rows),
       outputs: [data.output.tensor],
       protocol: 'explain',
-      monitor: false,
+      internal: true,
     });
     const out = result.outputs[0]!;
     const values = Array.from(out.data as ArrayLike<number | bigint>, Number);

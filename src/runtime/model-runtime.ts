@@ -51,9 +51,17 @@ export interface Lease {
   readonly signature: Signature;
   /**
    * Runs the call. `timeoutMicros` (> 0) shortens the model's queue timeout for this call: a
-   * call still queued after that long is refused with `unavailable` and never runs.
+   * call still queued after that long is refused with `unavailable` and never runs. An `internal`
+   * call (Galen's own: explanations, monitoring references) shares the session and its
+   * concurrency limit but is neither merged into client batches nor counted in the version's
+   * statistics, which describe client traffic as Triton's do.
    */
-  run(inputs: readonly Tensor[], outputNames: readonly string[], timeoutMicros?: number): Promise<RunResult>;
+  run(
+    inputs: readonly Tensor[],
+    outputNames: readonly string[],
+    timeoutMicros?: number,
+    internal?: boolean,
+  ): Promise<RunResult>;
   release(): void;
 }
 
@@ -375,7 +383,10 @@ export class ModelRuntime {
     let released = false;
     return {
       signature: entry.signature,
-      run: (inputs, outputNames, timeoutMicros) => this.runEntry(entry, inputs, outputNames, timeoutMicros),
+      run: (inputs, outputNames, timeoutMicros, internal) =>
+        internal
+          ? this.runInternal(entry, inputs, outputNames, timeoutMicros)
+          : this.runEntry(entry, inputs, outputNames, timeoutMicros),
       release: () => {
         if (released) return;
         released = true;
@@ -469,12 +480,35 @@ export class ModelRuntime {
       return result;
     } catch (err) {
       addDuration(stats.fail, Number(nowNs() - queuedAt));
-      if (err instanceof GalenError) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      // Inputs were validated against the signature, so what remains is the model's own check.
-      throw new GalenError('invalid_input', `the model could not run on this input: ${reason}`, {
-        cause: err,
-      });
+      throw asRunError(err);
+    }
+  }
+
+  /**
+   * One of Galen's own calls: run alone under the group's concurrency limit (it is already a
+   * batch, often of thousands of rows), and left out of the version's statistics.
+   */
+  private async runInternal(
+    entry: Entry,
+    inputs: readonly Tensor[],
+    outputNames: readonly string[],
+    requestTimeoutMicros = 0,
+  ): Promise<RunResult> {
+    const queuedAt = nowNs();
+    const semaphore = this.semaphoreFor(entry.group);
+    const modelTimeout = entry.serving.queueTimeoutMicros;
+    await semaphore.acquire({
+      maxWaiting: entry.serving.maxQueueLength,
+      timeoutMicros: requestTimeoutMicros > 0 ? requestTimeoutMicros : modelTimeout,
+    });
+    const startedAt = nowNs();
+    try {
+      const { outputs, computeNs } = await this.runOnce(entry, inputs, outputNames);
+      return { outputs, queueNs: Number(startedAt - queuedAt), computeNs };
+    } catch (err) {
+      throw asRunError(err);
+    } finally {
+      semaphore.release();
     }
   }
 
@@ -507,4 +541,11 @@ export class ModelRuntime {
     await Promise.all([...this.entries.keys()].map((key) => this.unload(key)));
     await this.pool.close();
   }
+}
+
+/** What a failed run reports: inputs were validated against the signature, so what remains is the model's own check. */
+function asRunError(err: unknown): GalenError {
+  if (err instanceof GalenError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new GalenError('invalid_input', `the model could not run on this input: ${reason}`, { cause: err });
 }

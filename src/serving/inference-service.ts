@@ -32,8 +32,13 @@ export interface InferenceRequest {
   timeoutMicros?: number | undefined;
   /** Which edge the call came through, for metrics (`oip-http`, `tfserving`, ...). */
   protocol: string;
-  /** False for Galen's own calls (explanations, references), which monitoring must not sample. */
-  monitor?: boolean;
+  /**
+   * Galen's own call (explanations, monitoring references, the demo's evaluation): monitoring does
+   * not sample it and the version's statistics (Triton's `inference_count`, `execution_count`, …)
+   * do not count it, since they describe client traffic; the Prometheus request metrics count it
+   * under its own `protocol`.
+   */
+  internal?: boolean;
 }
 
 /** Where answered requests are offered for monitoring (sampled there, off the request path). */
@@ -116,7 +121,7 @@ export class InferenceService {
       }
       validateInputs(label(version), lease.signature, inputs);
       const outputNames = selectOutputs(label(version), lease.signature, request.outputs);
-      const run = await lease.run(inputs, outputNames, request.timeoutMicros);
+      const run = await lease.run(inputs, outputNames, request.timeoutMicros, request.internal);
       this.metrics.observeInference({
         model: version.model,
         version: String(version.version),
@@ -126,7 +131,7 @@ export class InferenceService {
         queueSeconds: run.queueNs / 1e9,
         computeSeconds: run.computeNs / 1e9,
       });
-      if (request.monitor !== false) this.recorder?.record(version, request.id, inputs, run.outputs);
+      if (!request.internal) this.recorder?.record(version, request.id, inputs, run.outputs);
       return {
         model: version.model,
         version: version.version,
@@ -136,10 +141,12 @@ export class InferenceService {
         computeNs: run.computeNs,
       };
     } catch (err) {
-      this.runtime.recordFailure(
-        versionKey(version.model, version.version),
-        Number(hrtime.bigint() - started),
-      );
+      if (!request.internal) {
+        this.runtime.recordFailure(
+          versionKey(version.model, version.version),
+          Number(hrtime.bigint() - started),
+        );
+      }
       this.metrics.observeInference({
         model: version.model,
         version: String(version.version),
