@@ -120,5 +120,9 @@ function table2(report: TableDeidReport): string {
     ...(report.l !== undefined
       ? [`l-diversity: every group has ≥ ${report.l} distinct sensitive values`]
       : []),
+    ...Object.entries(report.emptied).map(
+      ([column, n]) =>
+        `${column}: ${n} value(s) the "${report.columns[column]}" rule could not read were left empty (${report.columns[column] === 'year' ? 'a year is read from a date that starts with 4 digits' : 'an age is a number of years'})`,
+    ),
   ].join('\n');
 }

@@ -81,3 +81,23 @@ describe('table de-identification with k-anonymity', () => {
     expect(two.report.generalisation['zip']).toBe('last 2 digits masked (level 2)');
   });
 });
+
+describe('values a rule cannot read', () => {
+  it('empties them and counts them per column in the report, so a lost column is not silent', () => {
+    // MIMIC-III's ADMITTIME is "M/D/YY H:MM": a two-digit year cannot be reduced to a year.
+    const header = ['admitted', 'age', 'ward'];
+    const rows = [
+      ['10/23/64 21:09', '71', 'a'],
+      ['2019-03-04', 'seventy', 'b'],
+      ['8/14/26 22:32', '', 'c'],
+    ];
+    const { rows: out, report } = deidentifyTable(header, rows, {
+      columns: { admitted: 'year', age: 'age', ward: 'keep' },
+    });
+    expect(out.map((r) => r[0])).toEqual([null, '2019', null]);
+    expect(out.map((r) => r[1])).toEqual(['71', null, '']); // an empty value was not emptied by the rule
+    expect(report.emptied).toEqual({ admitted: 2, age: 1 });
+    const clean = deidentifyTable(['admitted'], [['2019-03-04']], { columns: { admitted: 'year' } });
+    expect(clean.report.emptied).toEqual({});
+  });
+});

@@ -45,6 +45,11 @@ export interface TableDeidReport {
   /** The fewest distinct sensitive values in a group. */
   l?: number;
   masked: number;
+  /**
+   * Values a `year` or `age` rule could not read, left empty, by column (only columns with any):
+   * a `year` needs a date that starts with a 4-digit year, an `age` a number of years.
+   */
+  emptied: Record<string, number>;
 }
 
 type Row = (string | null)[];
@@ -103,7 +108,14 @@ export function deidentifyTable(
   config: TableDeidConfig,
   key?: Uint8Array,
 ): { header: string[]; rows: Row[]; report: TableDeidReport } {
-  const report: TableDeidReport = { columns: {}, generalisation: {}, suppressedRows: 0, rows: 0, masked: 0 };
+  const report: TableDeidReport = {
+    columns: {},
+    generalisation: {},
+    suppressedRows: 0,
+    rows: 0,
+    masked: 0,
+    emptied: {},
+  };
   for (const name of Object.keys(config.columns)) {
     if (!header.includes(name))
       throw new GalenError(
@@ -119,19 +131,24 @@ export function deidentifyTable(
   }
   const kept = header.map((_, i) => i).filter((i) => rules[i] !== 'remove');
   header.forEach((name, i) => (report.columns[name] = rules[i]!));
-  const apply = (rule: ColumnRule, value: string | null): string | null => {
+  const emptied = (column: string): null => {
+    report.emptied[column] = (report.emptied[column] ?? 0) + 1;
+    return null;
+  };
+  const apply = (rule: ColumnRule, value: string | null, column: string): string | null => {
     if (value === null || value === '') return value;
     switch (rule) {
       case 'pseudonymize':
         return createHmac('sha256', key!).update(value).digest('hex').slice(0, 24);
       case 'year':
-        return /^(\d{4})/.exec(value)?.[1] ?? null;
+        // Only a leading 4-digit year is read: "3/5/94" could be 1894, 1994 or 2094.
+        return /^(\d{4})/.exec(value)?.[1] ?? emptied(column);
       case 'zip3':
         return zip3Of(value);
       case 'age': {
         // A value that is not a number of years cannot be checked against 89: it is not kept.
         const years = Number(value.trim());
-        if (value.trim() === '' || !Number.isFinite(years)) return null;
+        if (value.trim() === '' || !Number.isFinite(years)) return emptied(column);
         return years > 89 ? '90+' : value;
       }
       case 'mask':
@@ -141,7 +158,7 @@ export function deidentifyTable(
         return value;
     }
   };
-  let rows: Row[] = input.map((row) => kept.map((i) => apply(rules[i]!, row[i] ?? null)));
+  let rows: Row[] = input.map((row) => kept.map((i) => apply(rules[i]!, row[i] ?? null, header[i]!)));
   const outHeader = kept.map((i) => header[i]!);
 
   const qiNames = config.quasiIdentifiers ?? [];
