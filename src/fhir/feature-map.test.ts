@@ -51,7 +51,7 @@ const map = parseFeatureMap(
       temperature_f: {
         source: {
           from: 'observation',
-          code: { system: LOINC, code: '8310-5' },
+          codes: [{ system: LOINC, code: '8310-5' }],
           aggregate: 'max',
           unit: '[degF]',
         },
@@ -115,13 +115,25 @@ describe('feature maps over Synthea bundles', () => {
       /"sex": the input takes numbers, and this source gives text; map them with "values"/,
     );
     expect(bad({ age: { source: { from: 'observation', codes: [], aggregate: 'latest' } } })).toThrow(
-      /codes is empty/,
+      /codes is a list of at least one/,
     );
     expect(
-      bad({ age: { source: { from: 'observation', code: { system: LOINC, code: 'x' }, unit: 'furlongs' } } }),
+      bad({
+        age: { source: { from: 'observation', code: { system: LOINC, code: 'x' }, aggregate: 'latest' } },
+      }),
+    ).toThrow(/codes is a list of at least one/);
+    expect(
+      bad({ age: { source: { from: 'observation', codes: [{ system: LOINC, code: 'x' }], component: [] } } }),
+    ).toThrow(/component is \{"system"/);
+    expect(
+      bad({
+        age: { source: { from: 'observation', codes: [{ system: LOINC, code: 'x' }], unit: 'furlongs' } },
+      }),
     ).toThrow(/not a UCUM unit/);
     expect(
-      bad({ age: { source: { from: 'observation', code: { system: LOINC, code: 'x' }, window: '1 year' } } }),
+      bad({
+        age: { source: { from: 'observation', codes: [{ system: LOINC, code: 'x' }], window: '1 year' } },
+      }),
     ).toThrow(/not an ISO 8601 duration/);
     expect(bad({ age: { source: { from: 'lab' } } })).toThrow(/source.from is "lab"/);
     expect(

@@ -154,19 +154,19 @@ function fail(input: string, why: string): never {
   throw new GalenError('invalid_input', `feature map input "${input}": ${why}`);
 }
 
+function parseCoding(input: string, value: unknown, what: string): Coding {
+  const coding = value as Partial<Coding>;
+  if (typeof coding?.system !== 'string' || typeof coding.code !== 'string' || coding.code === '') {
+    fail(input, `${what} is {"system": "http://loinc.org", "code": "8480-6"} (system and code are strings)`);
+  }
+  return { system: coding.system, code: coding.code };
+}
+
 function parseCodings(input: string, value: unknown): Coding[] {
-  const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0) fail(input, 'codes is empty; give at least one {"system", "code"}');
-  return list.map((c: unknown) => {
-    const coding = c as Partial<Coding>;
-    if (typeof coding?.system !== 'string' || typeof coding.code !== 'string' || coding.code === '') {
-      fail(
-        input,
-        'each code is {"system": "http://loinc.org", "code": "8480-6"} (system and code are strings)',
-      );
-    }
-    return { system: coding.system, code: coding.code };
-  });
+  if (!Array.isArray(value) || value.length === 0) {
+    fail(input, 'codes is a list of at least one {"system": "http://loinc.org", "code": "8480-6"}');
+  }
+  return value.map((c: unknown) => parseCoding(input, c, 'each code'));
 }
 
 function parseSource(input: string, raw: unknown): FeatureSource {
@@ -193,8 +193,8 @@ function parseSource(input: string, raw: unknown): FeatureSource {
       }
       return {
         from: 'observation',
-        codes: parseCodings(input, s['codes'] ?? s['code']),
-        ...(s['component'] !== undefined && { component: parseCodings(input, s['component'])[0]! }),
+        codes: parseCodings(input, s['codes']),
+        ...(s['component'] !== undefined && { component: parseCoding(input, s['component'], 'component') }),
         aggregate: aggregate as Aggregate,
         ...(window !== undefined && { window: window }),
         ...(unit !== undefined && { unit: unit }),
@@ -208,7 +208,7 @@ function parseSource(input: string, raw: unknown): FeatureSource {
         fail(input, 'activeOnly is true or false');
       return {
         from: 'condition',
-        codes: parseCodings(input, s['codes'] ?? s['code']),
+        codes: parseCodings(input, s['codes']),
         aggregate,
         ...(window !== undefined && { window: window }),
         ...(s['activeOnly'] !== undefined && { activeOnly: s['activeOnly'] }),

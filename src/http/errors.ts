@@ -12,6 +12,18 @@ function isFastifyError(err: unknown): err is FastifyError {
   return err instanceof Error && 'code' in err && typeof (err as FastifyError).code === 'string';
 }
 
+/**
+ * What a schema allows, for the end of a validation message: the choices of an `enum` or `const`,
+ * or the name of a property it does not know. Only the schema's own words and property names are
+ * quoted back, never a value the client sent (it may be a patient's).
+ */
+function allowedOf(params: Record<string, unknown>): string {
+  if (Array.isArray(params['allowedValues'])) return `: ${params['allowedValues'].map(String).join(', ')}`;
+  if ('allowedValue' in params) return `: ${String(params['allowedValue'])}`;
+  if (typeof params['additionalProperty'] === 'string') return ` ("${params['additionalProperty']}")`;
+  return '';
+}
+
 /** Maps Fastify's own errors (validation, body parsing, size limits, URLs) to Galen's codes. */
 function fromFastify(err: FastifyError, request: FastifyRequest): GalenError | undefined {
   // The path is not echoed in these messages: under /fhir/ it may hold a patient's id.
@@ -25,7 +37,7 @@ function fromFastify(err: FastifyError, request: FastifyRequest): GalenError | u
     }
     const where = err.validationContext ?? 'request';
     const problems = err.validation.map(
-      (v) => `${where}${v.instancePath || ''} ${v.message ?? 'is invalid'}`,
+      (v) => `${where}${v.instancePath || ''} ${v.message ?? 'is invalid'}${allowedOf(v.params)}`,
     );
     return new GalenError('invalid_input', `invalid request: ${problems.join('; ')}`);
   }

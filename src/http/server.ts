@@ -82,7 +82,14 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
 
   // Bodies are validated strictly: a clinical value sent as "7" is an error, never silently a 7.
   // Path and query parts are text by nature, so only they are coerced to their declared types.
-  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
+  // `discriminator` (OpenAPI's): a oneOf tagged by a property is checked against its tag's branch only.
+  const strict = new Ajv({
+    coerceTypes: false,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+    discriminator: true,
+  });
   const coercing = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, strict: false });
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema),

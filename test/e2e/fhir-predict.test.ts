@@ -102,6 +102,70 @@ describe('FHIR $predict', () => {
     );
   });
 
+  it('refuses at the edge what the documented schema does not allow, naming what it does', async () => {
+    const put = (body: unknown) =>
+      server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', { body });
+    const withAge = (age: unknown, extra: Record<string, unknown> = {}) => ({
+      ...extra,
+      inputs: { ...featureMap.inputs, age },
+    });
+    for (const [body, why] of [
+      [
+        { ...featureMap, tresholds: { warning: 0.2, critical: 0.5 } },
+        /body must NOT have additional properties \("tresholds"\)/,
+      ],
+      [
+        withAge({ source: { from: 'lab' } }),
+        /body\/inputs\/age\/source\/from must be equal to one of the allowed values: patient, observation, condition, fhirpath/,
+      ],
+      [
+        withAge({
+          source: { from: 'observation', codes: [{ system: LOINC, code: '2093-3' }], aggregate: 'median' },
+        }),
+        /body\/inputs\/age\/source\/aggregate must be equal to one of the allowed values: latest, earliest, mean, min, max, count, exists/,
+      ],
+      [
+        withAge({ source: { from: 'observation', code: { system: LOINC, code: '2093-3' } } }),
+        /body\/inputs\/age\/source must have required property 'codes'/,
+      ],
+      [
+        withAge({ source: { from: 'patient', field: 'age' }, missing: { policy: 'value' } }),
+        /body\/inputs\/age\/missing must have required property 'value'/,
+      ],
+      [
+        withAge({ source: { from: 'patient', field: 'age', window: 'P1Y' } }),
+        /body\/inputs\/age\/source must NOT have additional properties \("window"\)/,
+      ],
+    ] as const) {
+      const res = await put(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error).toMatch(why);
+    }
+
+    // The OpenAPI document describes each kind of source, told apart by "from".
+    const doc = (await server.call('GET', '/api/v1/openapi.json')).body;
+    const body =
+      doc.paths['/api/v1/models/{model}/versions/{version}/feature-map'].put.requestBody.content[
+        'application/json'
+      ].schema;
+    const source = body.properties.inputs.additionalProperties.properties.source;
+    expect(source.discriminator).toEqual({ propertyName: 'from' });
+    expect(source.oneOf.map((s: any) => s.properties.from.enum[0])).toEqual([
+      'patient',
+      'observation',
+      'condition',
+      'fhirpath',
+    ]);
+    expect(Object.keys(source.oneOf[1].properties)).toEqual([
+      'from',
+      'codes',
+      'component',
+      'aggregate',
+      'window',
+      'unit',
+    ]);
+  });
+
   it("answers a RiskAssessment for a Synthea patient, with the model's own probability", async () => {
     const bundle = JSON.parse(await readFile(new URL(HIPOLITO, SHARED), 'utf8'));
     const res = await fhir('/fhir/Patient/$predict?model=heart', bundle);
@@ -180,7 +244,7 @@ describe('FHIR $predict', () => {
     expect(words.body.prediction[0].outcome.text).toBe('coronary artery disease');
     for (const [thresholds, why] of [
       [{ warning: 0.9, critical: 0.1 }, /0 <= p <= q <= 1/],
-      [{ warning: 0.2 }, /"critical"/],
+      [{ warning: 0.2 }, /thresholds must have required property 'critical'/],
     ] as const) {
       const bad = await server.call('PUT', '/api/v1/models/heart/versions/1/feature-map', {
         body: { ...featureMap, thresholds },
@@ -192,7 +256,7 @@ describe('FHIR $predict', () => {
       body: { ...featureMap, links: [{ label: 'x', url: 'javascript:alert(1)' }] },
     });
     expect(badLink.status).toBe(400);
-    expect(badLink.body.error).toMatch(/links is a list of up to 10/);
+    expect(badLink.body.error).toMatch(/body\/links\/0\/url must match pattern "\^https\?:\/\/"/);
   });
 
   it('answers bad requests with an OperationOutcome', async () => {

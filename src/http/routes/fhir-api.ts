@@ -19,6 +19,7 @@ import {
 import type { CdsRequest } from '../../clinical/index.js';
 import { assertVersionNumber } from '../../serving/index.js';
 import { FHIR_JSON, acceptFhirJson } from '../fhir-json.js';
+import { FeatureMapSchema, FeatureMapViewSchema } from './feature-map-schema.js';
 import { ErrorSchema } from './schemas.js';
 
 const VersionParams = Type.Object({ model: Type.String(), version: Type.String() });
@@ -43,8 +44,8 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
         tags: ['fhir'],
         summary: "Set how each of a version's inputs is built from FHIR data (checked against its signature)",
         params: VersionParams,
-        body: Type.Object({ inputs: Type.Record(Type.String(), Type.Unknown()) }),
-        response: errors,
+        body: FeatureMapSchema,
+        response: { 200: FeatureMapViewSchema, ...errors },
       },
       config: { permission: 'model:write', audit: 'feature_map.set' },
     },
@@ -59,7 +60,12 @@ export function fhirApiRoutes(app: FastifyInstance, galen: Galen): void {
   app.get(
     '/api/v1/models/:model/versions/:version/feature-map',
     {
-      schema: { tags: ['fhir'], summary: "A version's feature map", params: VersionParams, response: errors },
+      schema: {
+        tags: ['fhir'],
+        summary: "A version's feature map",
+        params: VersionParams,
+        response: { 200: FeatureMapViewSchema, ...errors },
+      },
       config: { permission: 'model:read' },
     },
     async (request) => {
