@@ -3,8 +3,8 @@
  * its target derived and schema inferred as the request says; held-out rows as the served graph
  * takes them; held-out metrics per subgroup.
  */
-import { GalenError } from '../core/index.js';
-import type { Actor, FeatureLayout, PipelineSpec, ScoredOutput, Tensor } from '../core/index.js';
+import { GalenError, rangesOfColumns } from '../core/index.js';
+import type { Actor, FeatureLayout, InputRanges, PipelineSpec, ScoredOutput, Tensor } from '../core/index.js';
 import { deriveTarget, inferSchema, parseTargetExpression } from '../datasets/index.js';
 import type { DatasetSchema, ParsedTable } from '../datasets/index.js';
 import { deidentifyTable, parseTableDeidConfig } from '../deid/index.js';
@@ -190,18 +190,38 @@ export function deidLimitation(summary: string): string {
   return `Trained on de-identified data (${summary}). Inputs must be given the same way: a generalised column takes its band or year, not the raw value, and a pseudonymised one its pseudonym.`;
 }
 
-/** What de-identification did, in one line for the model card and the job log. */
-function deidSummary(report: TableDeidReport): string {
+/** What each column rule did, in words for the model card. */
+const RULE_WORDS: Record<string, string> = {
+  remove: 'removed',
+  pseudonymize: 'pseudonymised',
+  year: 'reduced to the year',
+  zip3: 'reduced to a 3-digit ZIP',
+  age: 'over 89 as 90+',
+  mask: 'identifying text masked',
+};
+
+/**
+ * What de-identification did, in one line for the model card and the job log: each column rule
+ * other than keep, each quasi-identifier that was generalised, values emptied, k, l and the rows.
+ */
+export function deidSummary(report: TableDeidReport): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const rules = Object.entries(report.columns)
     .filter(([, rule]) => rule !== 'keep')
-    .map(([column, rule]) => `${column} ${rule === 'remove' ? 'removed' : `→ ${rule}`}`);
-  const generalised = Object.entries(report.generalisation).map(([c, g]) => `${c} generalised to ${g}`);
+    .map(([column, rule]) => `${column} ${RULE_WORDS[rule] ?? rule}`);
+  const generalised = Object.entries(report.generalisation)
+    .filter(([, g]) => g !== 'as is')
+    .map(([c, g]) => `${c} generalised to ${g}`);
+  const emptied = Object.entries(report.emptied).map(
+    ([c, n]) => `${c}: ${plural(n, 'value')} the rule could not read left empty`,
+  );
   return [
     ...rules,
     ...generalised,
+    ...emptied,
     ...(report.k !== undefined ? [`k-anonymity k = ${report.k}`] : []),
     ...(report.l !== undefined ? [`l-diversity l = ${report.l}`] : []),
-    `${report.suppressedRows} rows suppressed, ${report.rows} kept`,
+    `${plural(report.suppressedRows, 'row')} suppressed, ${report.rows} kept`,
   ].join('; ');
 }
 
@@ -243,6 +263,20 @@ export function toTensors(features: PipelineSpec['features'], columns: PipelineC
       data: cells.map((c) => Buffer.from(c === null ? '' : String(c), 'utf8')),
     };
   });
+}
+
+/**
+ * The numeric features' ranges over the training rows: recorded with the version
+ * (`trainingRanges`) and on its card, so answers can flag values outside them.
+ */
+export function trainingRanges(
+  features: PipelineSpec['features'],
+  trainColumns: PipelineColumns,
+): InputRanges {
+  return rangesOfColumns(
+    trainColumns,
+    features.filter((f) => f.kind === 'numeric').map((f) => f.column),
+  );
 }
 
 /** How the served graph takes each feature column, for the model card. */
