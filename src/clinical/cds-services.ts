@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GalenError, isJsonObject, jsonTypeOf } from '../core/index.js';
-import type { Actor } from '../core/index.js';
+import type { Actor, Clock } from '../core/index.js';
 import { DEFAULT_THRESHOLDS } from '../fhir/index.js';
 import type { FeatureMap, RiskThresholds } from '../fhir/index.js';
 import type { ModelRegistry } from '../registry/index.js';
@@ -137,7 +137,12 @@ export interface CdsCallResult {
 
 /** Runs a service for one hook call by `caller` (a trusted CDS client). */
 export async function callCdsService(
-  deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService } & FetchDeps,
+  deps: {
+    registry: ModelRegistry;
+    inference: InferenceService;
+    explain?: ExplainService;
+    clock: Clock;
+  } & FetchDeps,
   id: string,
   request: CdsRequest,
   caller: CdsCaller,

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RiskAssessment } from '@medplum/fhirtypes';
 import { GalenError, isGalenError } from '../core/index.js';
-import type { Tensor } from '../core/index.js';
+import type { Clock, Tensor } from '../core/index.js';
 import { evaluateFeatures, patientData } from '../fhir/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { Cell, ExplainResult, ExplainService } from '../explain/index.js';
@@ -23,7 +23,7 @@ export interface FhirPredictRequest {
   bundle: unknown;
   /** `Patient/{id}/$predict`: the Bundle's patient must be this one. */
   patientId?: string | undefined;
-  /** The evaluation time (default now). */
+  /** The evaluation time (default the clock's now): ages are computed at this time. */
   at?: Date;
   protocol: string;
 }
@@ -71,12 +71,12 @@ async function rationaleOf(
 }
 
 export async function predictFromFhir(
-  deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService },
+  deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService; clock: Clock },
   request: FhirPredictRequest,
 ): Promise<RiskAssessment> {
   const version = await deps.registry.resolve(request.model, request.version);
   const { map } = await deps.registry.getFeatureMap(version.model, version.version);
-  const at = request.at ?? new Date();
+  const at = request.at ?? new Date(deps.clock.now());
   const data = patientData(request.bundle);
   if (request.patientId !== undefined && data.patient.id !== request.patientId) {
     throw new GalenError(

@@ -2,14 +2,21 @@
  * The README's demo as a newcomer runs it: `galen serve --demo` on a fresh data folder publishes
  * the heart-disease CDS service, and `galen cds call` (the demo CDS client, signing its own JWTs)
  * gets a card for a Synthea patient. A restart keeps the client's key and installs nothing twice.
+ * The card's age is computed at the server's clock, pinned here so the test holds on any day.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HEART_DEMO_MODEL, demoCdsClientPath } from '../../src/demo/index.js';
+import type { Bundle } from '@medplum/fhirtypes';
+import { answerPrefetch } from '../../src/clinical/index.js';
+import type { CdsCard, CdsServiceDescription } from '../../src/clinical/index.js';
+import { HEART_DEMO_MODEL, demoCdsClientPath, trustDemoCdsClient } from '../../src/demo/index.js';
+import { signCdsClientJwt } from '../../src/security/index.js';
 import { CHILD_ADMIN_KEY, GalenProcesses, assertCliBuilt, runCli } from '../helpers/galen-process.js';
 import { dataUrl } from '../helpers/data.js';
+import { createTestServer } from '../helpers/test-server.js';
 
 const PATIENT = dataUrl('fhir/Hipolito984_Schulist381_6b9c211c-2c38-3955-43a0-4d285c714fab.json').pathname;
 const SERVICE = `${HEART_DEMO_MODEL}--production`;
@@ -24,6 +31,7 @@ describe('the demo CDS service', () => {
   afterEach(() => processes.killAll());
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  // Two servers each start with --demo (training the demo models the first time).
   it('is published by serve --demo and answers the demo client with a card', async () => {
     const server = await processes.start(dir, { GALEN_GRPC_ENABLED: 'false' }, ['--demo']);
     const services = (await server.call('GET', '/cds-services')).body.services;
@@ -42,14 +50,15 @@ describe('the demo CDS service', () => {
     expect(call.code, call.stderr).toBe(0);
     const [card] = JSON.parse(call.stdout).cards;
     expect(card.summary).toMatch(/^\d+% predicted probability of coronary artery disease/);
-    expect(card.indicator).toBe('info'); // a 17-year-old with a normal pressure is below 0.3
+    // The age depends on the day, and with it the risk: the test below pins the clock.
+    expect(['info', 'warning', 'critical']).toContain(card.indicator);
     expect(card.detail).toContain('Thresholds: warning from 0.3, critical from 0.6.');
     expect(card.detail).toContain('No data for chol');
     expect(card.links[0].url).toBe('https://archive.ics.uci.edu/dataset/45/heart+disease');
 
     // The rationale: the exact Shapley values the version's explainer gives.
     expect(card.detail).toMatch(
-      /Main contributions to the log-odds of coronary artery disease .*: age 17 \(−/,
+      /Main contributions to the log-odds of coronary artery disease .*: \w+ [\d.]+ \([+−]\d\.\d\d\)/,
     );
     const explained = await runCli(
       [
@@ -85,5 +94,59 @@ describe('the demo CDS service', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/^\[info\] \d+% predicted probability/);
     expect((await again.call('GET', `/api/v1/models/${HEART_DEMO_MODEL}`)).body.latestVersion).toBe(1);
+  }, 90_000);
+});
+
+describe("the demo CDS card at the server's clock", () => {
+  // The patient was born on 2009-05-02. The clock runs from a date the test sets.
+  let offset = 0;
+  const clock = { now: () => Date.now() + offset };
+  const setDate = (iso: string): void => {
+    offset = Date.parse(iso) - Date.now();
+  };
+
+  it("computes the age on the clock's date: 17 the day before the 18th birthday, 18 on it", async () => {
+    setDate('2027-05-01T12:00:00Z');
+    const server = await createTestServer({ withDemo: true, clock });
+    try {
+      const client = await trustDemoCdsClient(server.dataDir, server.galen.cdsClients);
+      const bundle = JSON.parse(await readFile(PATIENT, 'utf8')) as Bundle;
+      const patientId = bundle.entry!.find((e) => e.resource?.resourceType === 'Patient')!.resource!.id!;
+      const { services } = (await server.call('GET', '/cds-services')).body as {
+        services: CdsServiceDescription[];
+      };
+      const described = services.find((s) => s.id === SERVICE)!;
+      const cardOn = async (iso: string): Promise<CdsCard> => {
+        setDate(iso);
+        const path = `/cds-services/${SERVICE}`;
+        const token = await signCdsClientJwt(
+          client.key,
+          { iss: client.iss, aud: server.url + path },
+          clock.now(),
+        );
+        const answer = await server.call('POST', path, {
+          key: token,
+          body: {
+            hook: described.hook,
+            hookInstance: randomUUID(),
+            context: { userId: 'Practitioner/galen-test', patientId },
+            prefetch: answerPrefetch(described.prefetch, bundle, patientId),
+          },
+        });
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        return (answer.body as { cards: CdsCard[] }).cards[0]!;
+      };
+
+      const before = await cardOn('2027-05-01T12:00:00Z');
+      expect(before.detail).toMatch(
+        /Main contributions to the log-odds of coronary artery disease .*: age 17 \(−/,
+      );
+      const on = await cardOn('2027-05-02T12:00:00Z');
+      expect(on.detail).toMatch(
+        /Main contributions to the log-odds of coronary artery disease .*: age 18 \(−/,
+      );
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { createGalen } from '../../src/app/index.js';
 import type { Galen } from '../../src/app/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { GalenConfig } from '../../src/config/index.js';
-import type { Role } from '../../src/core/index.js';
+import type { Clock, Role } from '../../src/core/index.js';
 import { installDemoModels } from '../../src/demo/index.js';
 import { startGrpcServer } from '../../src/grpc/index.js';
 import type { GrpcServer } from '../../src/grpc/index.js';
@@ -45,6 +45,8 @@ export async function createTestServer(
     dataDir?: string;
     /** The server's logger (e.g. one writing to a stream a test reads); silent by default. */
     logger?: Logger;
+    /** The server's time (ages computed from FHIR data, JWT lifetimes, audit times); the system's by default. */
+    clock?: Clock;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'galen-test-')));
@@ -52,7 +54,7 @@ export async function createTestServer(
     env: {},
     overrides: { dataDir, port: 0, adminKey: ADMIN_KEY, logLevel: 'silent', ...options.config },
   });
-  const galen = await createGalen(config, options.logger ?? createLogger('silent'));
+  const galen = await createGalen(config, options.logger ?? createLogger('silent'), options.clock);
   if (options.withDemo) await installDemoModels(galen);
   const { app, state } = await buildHttpServer(galen);
   await galen.models.preloadAliased();
