@@ -291,10 +291,19 @@ export async function loadImageArchive(
   return { shape, pixels, labels: set.labels, splits: set.splits };
 }
 
+/** The time written for every entry of a packed folder (local time, as zip stores it). */
+const PACKED_MTIME = new Date(1980, 0, 1);
+
 /**
  * A folder's files as one `images` archive (paths relative to the folder, `/`-separated), stored
- * without compression: the images already are compressed.
+ * without compression: the images already are compressed. The bytes depend on the names and
+ * contents only — entries sorted by name, one fixed time — so uploading the same folder again is
+ * recognised as the same dataset version, whenever and on whatever file system it is packed.
  */
 export function packImageFolder(files: Record<string, Uint8Array>): Uint8Array {
-  return zipSync(files, { level: 0 });
+  const sorted = Object.keys(files).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return zipSync(Object.fromEntries(sorted.map((name) => [name, files[name]!])), {
+    level: 0,
+    mtime: PACKED_MTIME,
+  });
 }
