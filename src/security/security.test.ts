@@ -1,18 +1,21 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteMetadataStore } from '../store/index.js';
-import type { MetadataStore } from '../store/index.js';
+import type { AuditRecord, MetadataStore } from '../store/index.js';
 import { ApiKeys } from './api-keys.js';
 import { AuditLog, auditHash } from './audit-log.js';
 
+let dbPath: string;
 let store: MetadataStore;
 let now = 1_700_000_000_000;
 const clock = { now: () => now };
 
 beforeEach(async () => {
-  store = await openSqliteMetadataStore(join(mkdtempSync(join(tmpdir(), 'galen-sec-')), 'galen.db'));
+  dbPath = join(mkdtempSync(join(tmpdir(), 'galen-sec-')), 'galen.db');
+  store = await openSqliteMetadataStore(dbPath);
 });
 afterEach(async () => store.close());
 
@@ -43,7 +46,10 @@ describe('ApiKeys', () => {
 });
 
 describe('AuditLog', () => {
-  it('chains records so that verify notices a forged hash', async () => {
+  /** Five records, then `forge` run on the database file by a second connection, as someone with file access would. */
+  async function forgedLog(
+    forge: (db: Database.Database, records: AuditRecord[]) => void,
+  ): Promise<AuditLog> {
     const audit = new AuditLog(store, clock);
     for (let i = 0; i < 5; i++) {
       now += 1000;
@@ -60,9 +66,45 @@ describe('AuditLog', () => {
     expect(await audit.verify()).toMatchObject({ ok: true, records: 5, head: { seq: 5 } });
     const records = await audit.list();
     expect(records[1]!.prevHash).toBe(records[0]!.hash);
-    // Recomputing a record's hash with a changed field gives a different digest.
-    const r = records[2]!;
-    expect(auditHash(r.prevHash, r.seq, { ...r, status: 500 })).not.toBe(r.hash);
+    const db = new Database(dbPath);
+    try {
+      // The append-only triggers are dropped for the forgery and put back, so only the chain can tell.
+      db.exec('DROP TRIGGER audit_log_no_update');
+      forge(db, records);
+      db.exec(`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`);
+    } finally {
+      db.close();
+    }
+    return audit;
+  }
+
+  it('verify reports the first record altered in the database', async () => {
+    const audit = await forgedLog((db) => db.exec('UPDATE audit_log SET status = 500 WHERE seq IN (3, 4)'));
+    const result = await audit.verify();
+    expect(result).toMatchObject({ ok: false, brokenAt: 3, records: 2, head: { seq: 2 } });
+    expect(result.reason).toBe('record 3 was altered after it was written');
+  });
+
+  it('verify reports a record whose stored hash was replaced', async () => {
+    const audit = await forgedLog((db) =>
+      db.exec(`UPDATE audit_log SET hash = '${'0'.repeat(64)}' WHERE seq = 2`),
+    );
+    const result = await audit.verify();
+    expect(result).toMatchObject({ ok: false, brokenAt: 2, records: 1 });
+    expect(result.reason).toBe('record 2 was altered after it was written');
+  });
+
+  it("verify reports the next link when a forger also rewrites the altered record's hash", async () => {
+    const audit = await forgedLog((db, records) => {
+      const r = records[2]!;
+      db.prepare('UPDATE audit_log SET status = 500, hash = ? WHERE seq = 3').run(
+        auditHash(r.prevHash, r.seq, { ...r, status: 500 }),
+      );
+    });
+    const result = await audit.verify();
+    expect(result).toMatchObject({ ok: false, brokenAt: 4, records: 3, head: { seq: 3 } });
+    expect(result.reason).toBe('record 4 does not link to record 3');
   });
 
   it('serialises concurrent appends into one unbroken chain', async () => {
