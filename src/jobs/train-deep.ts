@@ -380,8 +380,23 @@ export function trainingSummary(
   };
 }
 
-/** The largest |ONNX − PyTorch| over the reference rows; refuses an export beyond {@link PARITY_LIMIT}. */
+/**
+ * The largest |ONNX − PyTorch| over the reference rows; refuses an export beyond {@link PARITY_LIMIT},
+ * and refuses to vouch for one it could not compare (no reference rows, or outputs of another size).
+ */
 export function checkParity(reference: Float32Array, ours: Float32Array, rows: number): number {
+  if (rows === 0 || reference.length === 0) {
+    throw new GalenError(
+      'internal',
+      'the trainer returned no reference outputs, so the exported ONNX cannot be checked against PyTorch',
+    );
+  }
+  if (reference.length !== ours.length) {
+    throw new GalenError(
+      'internal',
+      `the exported ONNX gave ${ours.length} values on ${rows} validation rows where PyTorch gave ${reference.length}; the export is not trustworthy`,
+    );
+  }
   let worst = 0;
   reference.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours[i]!))));
   if (!(worst <= PARITY_LIMIT)) {
