@@ -134,6 +134,8 @@ export type TrainJobRequest = TrainModelRequest;
 
 const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 const PROGRESS_WRITE_MS = 500;
+/** How often a wait looks at the store again, for jobs run by another process sharing it. */
+const WAIT_POLL_MS = 1000;
 
 const toJob = ({ owner: _owner, heartbeatAt: _heartbeat, ...job }: JobRecord): Job => job;
 
@@ -465,19 +467,51 @@ export class JobService {
       const job = await this.require(id);
       if (TERMINAL.includes(job.state)) return toJob(job);
       if (Date.now() > deadline) throw new GalenError('unavailable', `job ${id} is still ${job.state}`);
-      await new Promise<void>((resolve) => {
-        const list = this.settledWaiters.get(id) ?? [];
-        list.push(resolve);
-        this.settledWaiters.set(id, list);
-        setTimeout(resolve, 250).unref();
-      });
+      await this.settledOrAfter(id, 250);
     }
+  }
+
+  /**
+   * `actor`'s job once it has ended (succeeded, failed or cancelled), or as it is when `timeoutMs`
+   * is up, `signal` aborts (the client left, the server is closing) or this service closes. A job
+   * this process runs wakes the wait the moment it ends; one run by another process sharing the
+   * store is seen within `WAIT_POLL_MS`.
+   */
+  async wait(id: string, timeoutMs: number, actor: Actor, signal?: AbortSignal): Promise<Job> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = await this.require(id);
+      this.assertJob(actor, job);
+      const left = deadline - Date.now();
+      if (TERMINAL.includes(job.state) || left <= 0 || this.closed || signal?.aborted) return toJob(job);
+      await this.settledOrAfter(id, Math.min(left, WAIT_POLL_MS), signal);
+    }
+  }
+
+  /** Resolves when job `id` settles in this process, after `ms`, or when `signal` aborts. */
+  private settledOrAfter(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        const rest = (this.settledWaiters.get(id) ?? []).filter((w) => w !== done);
+        if (rest.length > 0) this.settledWaiters.set(id, rest);
+        else this.settledWaiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      signal?.addEventListener('abort', done, { once: true });
+      this.settledWaiters.set(id, [...(this.settledWaiters.get(id) ?? []), done]);
+    });
   }
 
   /** Stops the heartbeat and this process's runs; their jobs are queued again for the next start. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    // Waiters answer with the job as it is now rather than hold the close up.
+    for (const id of [...this.settledWaiters.keys()]) this.notifySettled(id);
     const running = [...this.active.entries()];
     for (const [id, active] of running) {
       active.cancelling = true;
@@ -510,8 +544,9 @@ export class JobService {
   }
 
   private notifySettled(id: string): void {
-    for (const resolve of this.settledWaiters.get(id) ?? []) resolve();
+    const waiters = this.settledWaiters.get(id) ?? [];
     this.settledWaiters.delete(id);
+    for (const resolve of waiters) resolve();
   }
 
   private stopActive(id: string): void {

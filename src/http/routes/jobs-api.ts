@@ -261,9 +261,31 @@ const LogsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const WaitQuery = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 60,
+        default: 0,
+        description:
+          'seconds to hold the answer until the job has ended (succeeded, failed or cancelled); the job as it is then, ended or not. 0 (default): at once',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
 
 export function jobsApiRoutes(app: FastifyInstance, galen: Galen): void {
+  // Long polls answer at once when the server closes, so they never hold its close up.
+  const closing = new AbortController();
+  app.addHook('preClose', (done) => {
+    closing.abort();
+    done();
+  });
+
   app.post(
     '/api/v1/jobs',
     {
@@ -312,13 +334,30 @@ export function jobsApiRoutes(app: FastifyInstance, galen: Galen): void {
     {
       schema: {
         tags: ['jobs'],
-        summary: 'One job',
+        summary: 'One job; with `wait`, once it has ended or the wait is up (long polling)',
         params: IdParam,
+        querystring: WaitQuery,
         response: { 200: JobSchema, ...errors },
       },
       config: {},
     },
-    async (request) => galen.jobs.get((request.params as Static<typeof IdParam>).id, request.actor!),
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof IdParam>;
+      const wait = (request.query as Static<typeof WaitQuery>).wait ?? 0;
+      if (wait === 0) return galen.jobs.get(id, request.actor!);
+      // A client that hangs up stops its wait.
+      const left = new AbortController();
+      reply.raw.once('close', () => left.abort());
+      const job = await galen.jobs.wait(
+        id,
+        wait * 1000,
+        request.actor!,
+        AbortSignal.any([closing.signal, left.signal]),
+      );
+      // Kept alive, the connection would hold the close up until its keep-alive timeout.
+      if (closing.signal.aborted) void reply.header('connection', 'close');
+      return job;
+    },
   );
 
   app.get(
