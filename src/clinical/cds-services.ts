@@ -16,7 +16,7 @@ import { openJson, sealJson } from '../store/index.js';
 import type { ArtifactCipher, CdsFeedbackRecord, MetadataStore } from '../store/index.js';
 import { allowedFhirServer, fetchFhir, prefetchBundle } from './cds-prefetch.js';
 import type { CdsCaller, FetchDeps } from './cds-prefetch.js';
-import { predictFromFhir } from './predict-from-fhir.js';
+import { assessFromFhir } from './predict-from-fhir.js';
 
 export const CDS_HOOKS = ['patient-view', 'order-select'] as const;
 export type CdsHook = (typeof CDS_HOOKS)[number];
@@ -198,7 +198,7 @@ export async function callCdsService(
       'the prefetch holds no Patient whose id is context.patientId',
     );
   }
-  const assessment = await predictFromFhir(deps, {
+  const { assessment, outOfRange } = await assessFromFhir(deps, {
     model: published.model,
     version: published.alias,
     bundle,
@@ -208,7 +208,9 @@ export async function callCdsService(
   const prediction = assessment.prediction?.[0];
   const p = prediction?.probabilityDecimal ?? 0;
   const outcome = prediction?.outcome?.text ?? 'the outcome';
-  const indicator = p >= thresholds.critical ? 'critical' : p >= thresholds.warning ? 'warning' : 'info';
+  const byRisk = p >= thresholds.critical ? 'critical' : p >= thresholds.warning ? 'warning' : 'info';
+  // Inputs outside the training data make the figure an extrapolation: at least a warning.
+  const indicator = outOfRange !== undefined && byRisk === 'info' ? 'warning' : byRisk;
   const method = assessment.method?.coding?.[0];
   return {
     model: published.model,

@@ -70,10 +70,22 @@ async function rationaleOf(
   return `Main contributions to the ${units} of ${outcome}, against ${result.settings.backgroundRows} training rows (${result.exact ? 'exact' : 'estimated'} Shapley values): ${parts.join(', ')}.`;
 }
 
+/** The patient's RiskAssessment (see `assessFromFhir`). */
 export async function predictFromFhir(
   deps: { registry: ModelRegistry; inference: InferenceService; explain?: ExplainService; clock: Clock },
   request: FhirPredictRequest,
 ): Promise<RiskAssessment> {
+  return (await assessFromFhir(deps, request)).assessment;
+}
+
+/**
+ * The patient's RiskAssessment, and which inputs lay outside the model's training ranges (also a
+ * note of the assessment), for callers that raise a card's indicator on it.
+ */
+export async function assessFromFhir(
+  deps: Parameters<typeof predictFromFhir>[0],
+  request: FhirPredictRequest,
+): Promise<{ assessment: RiskAssessment; outOfRange?: string }> {
   const version = await deps.registry.resolve(request.model, request.version);
   const { map } = await deps.registry.getFeatureMap(version.model, version.version);
   const at = request.at ?? new Date(deps.clock.now());
@@ -154,9 +166,10 @@ export async function predictFromFhir(
     ...(typeof explanation === 'object'
       ? [{ text: `No rationale: the explanation failed (${explanation.failed}).` }]
       : []),
+    ...(result.outOfRange !== undefined ? [{ text: outOfRangeNote(result.outOfRange) }] : []),
   ];
   const patientRef = data.referenceOf.get(data.patient)!;
-  return {
+  const assessment: RiskAssessment = {
     resourceType: 'RiskAssessment',
     id,
     status: 'final',
@@ -180,6 +193,12 @@ export async function predictFromFhir(
     })),
     ...(notes.length > 0 && { note: notes }),
   };
+  return { assessment, ...(result.outOfRange !== undefined && { outOfRange: result.outOfRange }) };
+}
+
+/** The note an answer carries when the patient's values lie outside what the model was trained on. */
+function outOfRangeNote(outOfRange: string): string {
+  return `Outside the training data: ${outOfRange}. The model was not trained on such values; the prediction is an extrapolation and may be unreliable.`;
 }
 
 /**

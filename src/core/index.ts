@@ -67,6 +67,15 @@ export type { ThreadPoolOptions, ThreadReply } from './thread-pool.js';
 export type { ServingSettings } from './serving-settings.js';
 export { OIP_EXTENSIONS } from './protocol.js';
 export { featureWidth } from './pipeline-spec.js';
+export {
+  OUT_OF_RANGE_PARAMETER,
+  TRAINING_RANGES_PARAMETER,
+  compileRangeCheck,
+  rangeText,
+  rangesOfColumns,
+  trainingRangesOf,
+} from './input-ranges.js';
+export type { InputRanges, NumericRange, RangeCheck } from './input-ranges.js';
 export type {
   CategoricalFeatureSpec,
   FeatureSpec,

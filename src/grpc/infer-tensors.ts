@@ -5,7 +5,7 @@
  * the wire form only; names, datatypes and shapes against the model, and the `tensors.*` limits,
  * are checked by the inference service before it decodes, as for HTTP.
  */
-import { GalenError, elementCount, formatShape } from '../core/index.js';
+import { GalenError, OUT_OF_RANGE_PARAMETER, elementCount, formatShape } from '../core/index.js';
 import type { Datatype, Tensor, TensorData } from '../core/index.js';
 import type { EncodedInputs, InferenceResult, TensorBudget } from '../serving/index.js';
 import { parseDatatype, parseShape, tensorFromRaw, tensorToRaw } from '../serving/index.js';
@@ -218,6 +218,11 @@ export function encodeInferResponse(result: InferenceResult): ModelInferResponse
     model_name: result.model,
     model_version: String(result.version),
     id: result.id ?? '',
+    ...(result.outOfRange !== undefined && {
+      parameters: {
+        [OUT_OF_RANGE_PARAMETER]: { parameter_choice: 'string_param', string_param: result.outOfRange },
+      },
+    }),
     outputs: result.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
     raw_output_contents: result.outputs.map(tensorToRaw),
   };

@@ -138,6 +138,8 @@ export interface ModelInferResponse {
   model_name: string;
   model_version: string;
   id: string;
+  /** Response parameters: `out_of_range` when inputs fall outside the training ranges. */
+  parameters?: InferParameters;
   outputs: { name: string; datatype: string; shape: number[] }[];
   raw_output_contents: Buffer[];
 }

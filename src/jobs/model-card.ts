@@ -5,6 +5,8 @@
  * training run and stored with the version as JSON; `renderModelCardMarkdown` turns it into the
  * Markdown a clinician or reviewer reads. Only aggregates appear here, never a patient's row.
  */
+import { rangeText } from '../core/index.js';
+import type { InputRanges, NumericRange } from '../core/index.js';
 import type { ColumnSchema, DatasetSchema } from '../datasets/index.js';
 import type {
   BinaryReport,
@@ -24,6 +26,11 @@ export interface ModelCardColumn {
   missingFraction: number;
   /** For categorical inputs: how many categories the model knows. */
   categories?: number;
+  /**
+   * For numeric inputs: the smallest and largest training value. Answers flag values outside it
+   * (`out_of_range`), since the model has learnt nothing there.
+   */
+  trainingRange?: NumericRange;
   note?: string;
 }
 
@@ -101,6 +108,8 @@ export interface ModelCardInput {
   /** A tabular model's dataset schema, and the feature columns it reads (the pipeline's inputs). */
   schema?: DatasetSchema | undefined;
   inputs?: ReadonlyMap<string, { datatype: 'FP32' | 'BYTES'; categories?: number }> | undefined;
+  /** The numeric inputs' ranges over the training rows (recorded with the version too). */
+  ranges?: InputRanges | undefined;
   /** How another model (images, sequences) takes its inputs, in words. */
   modelInputs?: { name: string; description: string }[] | undefined;
   trainRows: number;
@@ -157,14 +166,17 @@ function describeColumn(
   column: ColumnSchema,
   rows: number,
   input: NonNullable<ModelCardInput['inputs']>,
+  ranges: InputRanges,
 ): ModelCardColumn {
   const used = input.get(column.name);
+  const range = used?.datatype === 'FP32' ? ranges[column.name] : undefined;
   return {
     name: column.name,
     kind: column.kind,
     input: used ? used.datatype : 'not used',
     missingFraction: rows === 0 ? 0 : column.missing / rows,
     ...(used?.categories !== undefined && { categories: used.categories }),
+    ...(range && { trainingRange: range }),
     ...((column.reason ?? column.warning) !== undefined && { note: column.reason ?? column.warning }),
   };
 }
@@ -302,7 +314,7 @@ export function buildModelCard(input: ModelCardInput): ModelCard {
         }),
       columns: (input.schema?.columns ?? [])
         .filter((c) => c.role !== 'target')
-        .map((c) => describeColumn(c, input.schema!.rows, input.inputs ?? new Map())),
+        .map((c) => describeColumn(c, input.schema!.rows, input.inputs ?? new Map(), input.ranges ?? {})),
       ...(input.modelInputs && { inputs: input.modelInputs }),
     },
     outputs: classification
@@ -456,15 +468,22 @@ function renderColumns(card: ModelCard, lines: string[]): void {
   const used = card.data.columns.filter((c) => c.input !== 'not used');
   lines.push(
     ...tableOf(
-      ['Column', 'Kind', 'Input', 'Missing in data'],
+      ['Column', 'Kind', 'Input', 'Missing in data', 'Training range'],
       used.map((c) => [
         c.name,
         c.categories !== undefined ? `${c.kind} (${c.categories} categories)` : c.kind,
         c.input,
         pct(c.missingFraction),
+        c.trainingRange ? rangeText(c.trainingRange) : '',
       ]),
     ),
   );
+  if (used.some((c) => c.trainingRange)) {
+    lines.push(
+      '',
+      'Answers flag numeric inputs outside their training range (OIP response parameter `out_of_range`, a note in FHIR and CDS Hooks answers): the model learnt nothing there.',
+    );
+  }
   const unused = card.data.columns.filter((c) => c.input === 'not used');
   if (unused.length > 0) {
     lines.push(

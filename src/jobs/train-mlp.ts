@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { GALEN_VERSION, GalenError } from '../core/index.js';
+import { GALEN_VERSION, GalenError, TRAINING_RANGES_PARAMETER } from '../core/index.js';
 import type { Actor } from '../core/index.js';
 import { decodeNpy } from '../datasets/index.js';
 import { backendMissing } from '../deep/pytorch-backend.js';
@@ -39,6 +39,7 @@ import {
   toTensors,
   deidLimitation,
   trainedMonitoringProfile,
+  trainingRanges,
 } from './training-table.js';
 
 const ALGORITHM = 'multilayer perceptron';
@@ -165,6 +166,7 @@ export async function trainMlp(
 
     progress(0.97, 'writing the model card and registering the version');
     const framework = `${versions} via galen ${GALEN_VERSION}`;
+    const ranges = trainingRanges(data.features, data.trainColumns);
     const card = buildModelCard({
       algorithm: ALGORITHM,
       framework,
@@ -179,6 +181,7 @@ export async function trainMlp(
       dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
       schema,
       inputs: columnInputs(data.features),
+      ranges,
       trainRows: data.train.length,
       testRows: n,
       droppedRows: data.droppedRows,
@@ -216,6 +219,7 @@ export async function trainMlp(
           validationRows: data.validation.length,
           testRows: n,
           droppedRows: data.droppedRows,
+          [TRAINING_RANGES_PARAMETER]: ranges,
         },
         metrics,
         card: card as unknown as Record<string, unknown>,

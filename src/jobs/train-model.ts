@@ -4,7 +4,7 @@
  * evaluated is what will be served) → registered as a new model version with its lineage and
  * metrics. Nothing is registered unless every step succeeds.
  */
-import { GALEN_VERSION, GalenError, assertCan } from '../core/index.js';
+import { GALEN_VERSION, GalenError, TRAINING_RANGES_PARAMETER, assertCan } from '../core/index.js';
 import type { Actor, Tensor } from '../core/index.js';
 import type { ColumnOverride } from '../datasets/index.js';
 import { pipelineExplainer } from '../explain/index.js';
@@ -32,6 +32,7 @@ import {
   toTensors,
   deidLimitation,
   trainedMonitoringProfile,
+  trainingRanges,
 } from './training-table.js';
 import { isDeepArchitecture, trainDeep } from './train-deep.js';
 import { trainMlp } from './train-mlp.js';
@@ -257,6 +258,7 @@ export async function trainModel(
   );
   const algorithm = ALGORITHMS[trained.model];
   const framework = `galen ${GALEN_VERSION}`;
+  const ranges = trainingRanges(trained.spec.features, trained.trainColumns);
   const card = buildModelCard({
     algorithm,
     framework,
@@ -272,6 +274,7 @@ export async function trainModel(
     dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
     schema,
     inputs: columnInputs(trained.spec.features),
+    ranges,
     trainRows: trained.train.length,
     testRows: n,
     droppedRows: trained.droppedRows,
@@ -304,6 +307,7 @@ export async function trainModel(
         trainRows: trained.train.length,
         testRows: n,
         droppedRows: trained.droppedRows,
+        [TRAINING_RANGES_PARAMETER]: ranges,
       },
       metrics,
       card: card as unknown as Record<string, unknown>,

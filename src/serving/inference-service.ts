@@ -3,8 +3,14 @@
  * lease the loaded session, validate the inputs against its signature, run, and report.
  */
 import { hrtime } from 'node:process';
-import { GalenError, PRODUCTION_ALIAS, parseServingSettings } from '../core/index.js';
-import type { Actor, ServingSettings, Signature, Tensor } from '../core/index.js';
+import {
+  GalenError,
+  PRODUCTION_ALIAS,
+  compileRangeCheck,
+  parseServingSettings,
+  trainingRangesOf,
+} from '../core/index.js';
+import type { Actor, RangeCheck, ServingSettings, Signature, Tensor } from '../core/index.js';
 import type { GalenMetrics } from '../observability/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { ModelRuntime, ServingDefaults, VersionStats } from '../runtime/index.js';
@@ -58,6 +64,12 @@ export interface InferenceResult {
   outputs: Tensor[];
   queueNs: number;
   computeNs: number;
+  /**
+   * Which numeric inputs fell outside the version's training ranges, in words
+   * (`age=17 below training range 29–77`; `row 2: …` in a batch); only for versions trained by
+   * Galen from a table, and only when some value is outside.
+   */
+  outOfRange?: string;
 }
 
 export interface ModelMetadata {
@@ -85,6 +97,12 @@ const label = (v: Pick<ModelVersion, 'model' | 'version'>): string =>
   `model "${v.model}" version ${v.version}`;
 
 export class InferenceService {
+  /**
+   * Each resolved version's range check, compiled once (the registry hands out the same object
+   * while it is unchanged); null for versions without training ranges.
+   */
+  private readonly rangeChecks = new WeakMap<ModelVersion, RangeCheck | null>();
+
   constructor(
     private readonly registry: ModelRegistry,
     private readonly manager: ModelManager,
@@ -132,10 +150,12 @@ export class InferenceService {
         computeSeconds: run.computeNs / 1e9,
       });
       if (!request.internal) this.recorder?.record(version, request.id, inputs, run.outputs);
+      const outOfRange = request.internal ? undefined : this.rangeCheckOf(version)?.(inputs);
       return {
         model: version.model,
         version: version.version,
         ...(request.id !== undefined && { id: request.id }),
+        ...(outOfRange !== undefined && { outOfRange }),
         outputs: run.outputs,
         queueNs: run.queueNs,
         computeNs: run.computeNs,
@@ -158,6 +178,15 @@ export class InferenceService {
     } finally {
       lease.release();
     }
+  }
+
+  private rangeCheckOf(version: ModelVersion): RangeCheck | undefined {
+    let check = this.rangeChecks.get(version);
+    if (check === undefined) {
+      check = compileRangeCheck(version.signature, trainingRangesOf(version.lineage.parameters)) ?? null;
+      this.rangeChecks.set(version, check);
+    }
+    return check ?? undefined;
   }
 
   /**

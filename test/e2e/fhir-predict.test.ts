@@ -386,12 +386,16 @@ describe('FHIR $predict', () => {
       `${Math.round(direct.body.prediction[0].probabilityDecimal * 100)}% predicted probability of true`,
     );
 
-    // The indicator follows the version's thresholds.
+    // The indicator follows the version's thresholds; but this patient is 17, younger than every
+    // training row, so the answer is an extrapolation and never below a warning.
+    expect(direct.body.note.map((n: any) => n.text)).toContainEqual(
+      expect.stringMatching(/^Outside the training data: age=17 below training range \d+–\d+/),
+    );
     const p = direct.body.prediction[0].probabilityDecimal;
     for (const [thresholds, indicator] of [
       [{ warning: p / 2, critical: p }, 'critical'],
       [{ warning: p, critical: Math.min(1, p * 2) }, 'warning'],
-      [{ warning: Math.min(1, p * 1.5), critical: Math.min(1, p * 2) }, 'info'],
+      [{ warning: Math.min(1, p * 1.5), critical: Math.min(1, p * 2) }, 'warning'],
     ] as const) {
       const map = {
         ...featureMap,

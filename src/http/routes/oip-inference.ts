@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import type { Galen } from '../../app/index.js';
-import { GALEN_VERSION, OIP_EXTENSIONS } from '../../core/index.js';
+import { GALEN_VERSION, OIP_EXTENSIONS, OUT_OF_RANGE_PARAMETER } from '../../core/index.js';
 import type { Signature } from '../../core/index.js';
 import { alternativeInputs, parseTimeoutMicros, servedInputs } from '../../serving/index.js';
 import {
@@ -155,6 +155,10 @@ export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, state: Se
             model_name: result.model,
             model_version: String(result.version),
             ...(result.id !== undefined && { id: result.id }),
+            // Response parameters (OIP allows string values): values outside the training ranges.
+            ...(result.outOfRange !== undefined && {
+              parameters: { [OUT_OF_RANGE_PARAMETER]: result.outOfRange },
+            }),
           };
           const { headers, payload } = encodeInferResponse(head, result.outputs, plan);
           return reply.headers(headers).send(payload);
