@@ -504,7 +504,7 @@ export const ConfigSchema = Type.Object(
 
 export type GalenConfig = Static<typeof ConfigSchema>;
 
-type EnvKind = 'string' | 'strings' | 'integer' | 'integers' | 'number' | 'boolean' | 'json';
+export type EnvKind = 'string' | 'strings' | 'integer' | 'integers' | 'number' | 'boolean' | 'json';
 
 /** Environment variables and the config path they set. Every setting has one. */
 const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind }>> = {
@@ -847,6 +847,18 @@ export function readDeidKey(config: GalenConfig): Buffer | undefined {
   if (key.length < 16)
     throw new ConfigError([`deid.keyFile ${config.deid.keyFile} holds ${key.length} bytes; use at least 16`]);
   return key;
+}
+
+/**
+ * Each `GALEN_*` variable with the setting it sets (a dot path such as `runtime.maxBatchSize`) and
+ * how its text is read, for the configuration reference (docs/guides/configuration.md).
+ */
+export function environmentSettings(): readonly { name: string; setting: string; kind: EnvKind }[] {
+  return Object.entries(ENV_VARS).map(([name, spec]) => ({
+    name,
+    setting: spec.path.join('.'),
+    kind: spec.kind,
+  }));
 }
 
 /** Every environment variable Galen reads, for documentation and `galen --help`. */

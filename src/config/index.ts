@@ -2,10 +2,11 @@
 export {
   ConfigError,
   ConfigSchema,
+  environmentSettings,
   environmentVariables,
   loadConfig,
   readDeidKey,
   readMasterKeys,
   readTls,
 } from './config.js';
-export type { GalenConfig, LoadConfigOptions } from './config.js';
+export type { EnvKind, GalenConfig, LoadConfigOptions } from './config.js';
