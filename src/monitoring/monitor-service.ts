@@ -7,6 +7,7 @@
 import {
   GalenError,
   assertCan,
+  featureNames,
   isoTime,
   layoutFor,
   rowsFromTensors,
@@ -526,8 +527,9 @@ export class MonitorService {
     actor: Actor,
   ): Promise<MonitoringSettings & { effectiveSampleRate: number }> {
     assertCan(actor, 'model:write', 'change monitoring settings');
-    await this.deps.registry.getModel(model);
+    const detail = await this.deps.registry.getModel(model);
     const settings = parseMonitoringSettings(raw, this.deps.options.allowPrivateWebhooks);
+    await this.assertRuleFeatures(model, detail.versions, settings.rules);
     await this.deps.store.putMonitoringSettings(
       model,
       settings as unknown as Record<string, never>,
@@ -537,6 +539,33 @@ export class MonitorService {
     if (settings.sampleRate === undefined) this.rates.delete(model);
     else this.rates.set(model, settings.sampleRate);
     return this.view(settings);
+  }
+
+  /**
+   * Refuses a rule on an input that no version of the model has: its figure would never exist, so
+   * the rule could never fire.
+   */
+  private async assertRuleFeatures(
+    model: string,
+    versions: readonly ModelVersion[],
+    rules: readonly AlertRule[],
+  ): Promise<void> {
+    const named = rules.filter((r) => r.feature !== undefined);
+    if (named.length === 0) return;
+    const inputs = new Set<string>();
+    for (const version of versions) {
+      const layout = (await this.profileOf(version))?.layout;
+      if (layout) for (const name of featureNames(layout)) inputs.add(name);
+    }
+    for (const rule of named) {
+      if (inputs.has(rule.feature!)) continue;
+      throw new GalenError(
+        'invalid_input',
+        inputs.size === 0
+          ? `rule "${rule.name}": model "${model}" has no version with tabular inputs to watch; leave out "feature" (the largest drift of any input)`
+          : `rule "${rule.name}": "${rule.feature}" is not an input of model "${model}" (its inputs: ${[...inputs].join(', ')}); a rule on it could never fire`,
+      );
+    }
   }
 
   /** Settings as shown: webhooks by their origin only (their paths often hold secrets). */

@@ -336,6 +336,12 @@ describe('monitoring', () => {
     expect(await bad({ rules: [{ name: 'x', metric: 'psi', above: 1 }] })).toMatch(
       /metric is one of samples, labelled, feature_psi/,
     );
+    // A rule on an input the model does not have could never fire (issue 18).
+    expect(
+      await bad({ rules: [{ name: 'bmi-drift', metric: 'feature_psi', feature: 'bmi', above: 0.2 }] }),
+    ).toMatch(
+      /rule "bmi-drift": "bmi" is not an input of model "stay" \(its inputs: .*\bage\b.*\); a rule on it could never fire/,
+    );
     expect(await bad({ rules: [{ name: 'x', metric: 'auroc', above: 1, below: 0 }] })).toMatch(
       /exactly one of "above" or "below"/,
     );
