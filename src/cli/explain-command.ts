@@ -66,17 +66,35 @@ function renderImage(result: ImageExplainResult, overlay: string | undefined): s
   ].join('\n');
 }
 
+/**
+ * An input's value as the table shows it. Numbers reach the model as FP32, so a 2.3 sent comes
+ * back as 2.299999952316284: it is shown as the shortest decimal with the same FP32 value.
+ */
+export function cellText(value: Cell): string {
+  if (value === null) return '(missing)';
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.fround(value) !== value)
+    return String(value);
+  for (let digits = 1; digits < 9; digits++) {
+    const short = Number(value.toPrecision(digits));
+    if (Math.fround(short) === value) return String(short);
+  }
+  return String(value);
+}
+
 function render(result: ExplainResult): string {
   const [row] = result.explanations;
   if (!row) return '';
-  const shown = (v: Cell): string => (v === null ? '(missing)' : String(v));
   return [
     `${result.model_name}:${result.model_version} — ${result.method}, ${result.exact ? 'exact' : 'estimated'} Shapley values of the ${result.output.explained}`,
     `base ${row.base.toFixed(4)} + Σ contributions = ${row.output.toFixed(4)} (background: ${result.settings.backgroundRows} training rows${result.settings.coalitions ? `, ${result.settings.coalitions} coalitions` : ''})`,
     '',
     table(
       ['input', 'value', 'contribution'],
-      row.attributions.map((a) => [a.name, shown(a.value), `${a.shap >= 0 ? '+' : ''}${a.shap.toFixed(4)}`]),
+      row.attributions.map((a) => [
+        a.name,
+        cellText(a.value),
+        `${a.shap >= 0 ? '+' : ''}${a.shap.toFixed(4)}`,
+      ]),
     ),
   ].join('\n');
 }
