@@ -1,7 +1,8 @@
 /**
  * The reference parts of the guides follow the code: the CLI reference (docs/guides/cli.md) names
  * every command, argument and option the command tree has and no other; the settings table of
- * docs/guides/configuration.md is the one generated from the config schema.
+ * docs/guides/configuration.md is the one generated from the config schema; the role table of
+ * docs/guides/security.md is the grant table.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
+import { PERMISSIONS, ROLES, roleCan } from '../../src/core/index.js';
 import {
   SETTINGS_TABLE_HEADER,
   settingRows,
@@ -88,5 +90,14 @@ describe('docs/guides/configuration.md', () => {
       shown,
       `the table after <!-- settings-table --> differs from the schema; paste this and run prettier:\n${settingsTable()}`,
     ).toEqual(expected);
+  });
+});
+
+describe('docs/guides/security.md', () => {
+  it('holds the grant table: which role has which permission', () => {
+    const rows = tableAfter(guide('security.md'), '<!-- permissions-table -->');
+    expect(rows[0]!.slice(0, ROLES.length + 1)).toEqual(['permission', ...ROLES.map((r) => `\`${r}\``)]);
+    const expected = PERMISSIONS.map((p) => [`\`${p}\``, ...ROLES.map((r) => (roleCan(r, p) ? '✓' : ''))]);
+    expect(rows.slice(1).map((r) => r.slice(0, ROLES.length + 1))).toEqual(expected);
   });
 });
