@@ -13,9 +13,11 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/datasets/index.js';
 import { packImageFolder, probeImage } from '../../src/images/index.js';
-import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
+import { ADMIN_KEY, createTestServer, maxAbsDiff } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
+import { pytorchReference } from '../helpers/pytorch-reference.js';
+import type { PyTorchReference } from '../helpers/pytorch-reference.js';
 import { dataUrl } from '../helpers/data.js';
 
 const IMAGING = dataUrl('imaging/');
@@ -31,8 +33,12 @@ function byteElement(bytes: Uint8Array): Buffer {
 describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
   let server: TestServer;
   let testImages: Uint8Array;
+  let reference: PyTorchReference;
   beforeAll(async () => {
-    server = await createTestServer();
+    reference = await pytorchReference();
+    server = await createTestServer({
+      config: { jobs: { concurrency: 1, maxAttempts: 3, python: reference.python } },
+    });
     const npz = await readFile(new URL('pneumoniamnist.npz', IMAGING));
     testImages = decodeNpy(unzipSync(npz)['test_images.npy']!).data as Uint8Array;
     const res = await server.call('POST', '/api/v1/datasets/pneumonia', { body: npz });
@@ -49,7 +55,29 @@ describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
       },
     });
   });
-  afterAll(async () => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await reference?.close();
+  });
+
+  /**
+   * Independently of the job's own parity figure: PyTorch, from the weights the trainer exported,
+   * on eight official test images, against what the registered version serves for their pixels.
+   */
+  async function expectServedAsPyTorch(model: string): Promise<void> {
+    const saved = await reference.takeExport();
+    const shape = [8, 1, 28, 28];
+    const pixels = Array.from(testImages.subarray(0, 8 * 784), (v) => v / 255);
+    const served = await server.call('POST', `/v2/models/${model}/infer`, {
+      body: { inputs: [{ name: 'pixels', datatype: 'FP32', shape, data: pixels }] },
+    });
+    expect(served.status, JSON.stringify(served.body)).toBe(200);
+    const ours: number[] = served.body.outputs.find((o: any) => o.name === 'probabilities').data;
+    const theirs = await reference.outputs(saved, [{ datatype: 'FP32', shape, data: pixels }]);
+    expect(ours).toHaveLength(16);
+    expect(theirs).toHaveLength(16);
+    expect(maxAbsDiff(ours, theirs)).toBeLessThanOrEqual(1e-4);
+  }
 
   it('trains a tiny CNN for one epoch whose ONNX matches PyTorch, and serves PNG bytes', async () => {
     const submitted = await server.call('POST', '/api/v1/jobs', {
@@ -76,6 +104,7 @@ describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
 
     const version = (await server.call('GET', '/api/v1/models/pneumonia-cnn/versions/1')).body;
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+    await expectServedAsPyTorch('pneumonia-cnn');
     expect(version.metrics.test.n).toBe(624);
     expect(version.metrics.test.auroc).toBeGreaterThan(0.5);
     expect(version.lineage.parameters).toMatchObject({
@@ -216,6 +245,7 @@ describe.skipIf(!available)('deep image models (PyTorch backend)', () => {
     expect(job.error).toBeNull();
     const version = (await server.call('GET', '/api/v1/models/pneumonia-resnet/versions/1')).body;
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+    await expectServedAsPyTorch('pneumonia-resnet');
     expect(version.lineage.parameters.trainer.augment).toBeNull();
   }, 600_000);
 

@@ -16,9 +16,11 @@ import {
   parseWfdbHeader,
   readWfdbSignals,
 } from '../../src/signals/index.js';
-import { createTestServer } from '../helpers/test-server.js';
+import { createTestServer, maxAbsDiff } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { pytorchAvailable, waitForJob } from '../helpers/pytorch.js';
+import { pytorchReference } from '../helpers/pytorch-reference.js';
+import type { PyTorchReference, ReferenceInput } from '../helpers/pytorch-reference.js';
 import { dataUrl } from '../helpers/data.js';
 
 const SIGNALS = dataUrl('signals/');
@@ -28,8 +30,12 @@ const available = await pytorchAvailable();
 describe.skipIf(!available)('deep sequence models (PyTorch backend)', () => {
   let server: TestServer;
   let beats: { label: string; steps: number[][]; features: number[] }[];
+  let reference: PyTorchReference;
   beforeAll(async () => {
-    server = await createTestServer();
+    reference = await pytorchReference();
+    server = await createTestServer({
+      config: { jobs: { concurrency: 1, maxAttempts: 3, python: reference.python } },
+    });
     const header = parseWfdbHeader(await readFile(new URL('mitbih_100.hea', SIGNALS), 'utf8'));
     const signals = readWfdbSignals(header, await readFile(new URL('mitbih_100.dat', SIGNALS)));
     const annotations = parseWfdbAnnotations(await readFile(new URL('mitbih_100.atr', SIGNALS)));
@@ -53,7 +59,60 @@ describe.skipIf(!available)('deep sequence models (PyTorch backend)', () => {
       },
     });
   });
-  afterAll(async () => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await reference?.close();
+  });
+
+  /** The first beats, each cut to the length given. */
+  const beatsOfLengths = (lengths: readonly number[]) =>
+    lengths.map((n, i) => ({ steps: beats[i]!.steps.slice(0, n), features: beats[i]!.features }));
+
+  /** Histories of different lengths, zero-padded to the longest: the three inputs of a sequence model. */
+  function sequenceInputs(
+    rows: readonly { steps: number[][]; features: number[] }[],
+  ): (ReferenceInput & { name: string })[] {
+    const longest = Math.max(...rows.map((r) => r.steps.length));
+    const width = rows[0]!.steps[0]!.length;
+    const padded = rows.map((r) => [
+      ...r.steps,
+      ...Array.from({ length: longest - r.steps.length }, () => new Array<number>(width).fill(0)),
+    ]);
+    return [
+      { name: 'sequence', datatype: 'FP32', shape: [rows.length, longest, width], data: padded.flat(2) },
+      {
+        name: 'sequence_lengths',
+        datatype: 'INT64',
+        shape: [rows.length],
+        data: rows.map((r) => r.steps.length),
+      },
+      {
+        name: 'features',
+        datatype: 'FP32',
+        shape: [rows.length, rows[0]!.features.length],
+        data: rows.flatMap((r) => r.features),
+      },
+    ];
+  }
+
+  /**
+   * Independently of the job's own parity figure: PyTorch, from the weights the trainer exported,
+   * on `rows`, against what the registered version serves for them.
+   */
+  async function expectServedAsPyTorch(
+    model: string,
+    rows: readonly { steps: number[][]; features: number[] }[],
+  ): Promise<void> {
+    const saved = await reference.takeExport();
+    const inputs = sequenceInputs(rows);
+    const served = await server.call('POST', `/v2/models/${model}/infer`, { body: { inputs } });
+    expect(served.status, JSON.stringify(served.body)).toBe(200);
+    const ours: number[] = served.body.outputs.find((o: any) => o.name === 'probabilities').data;
+    const theirs = await reference.outputs(saved, inputs);
+    expect(ours).toHaveLength(rows.length * 2);
+    expect(theirs).toHaveLength(rows.length * 2);
+    expect(maxAbsDiff(ours, theirs)).toBeLessThanOrEqual(1e-4);
+  }
 
   it('trains a tiny GRU for one epoch whose ONNX matches PyTorch, and masks padding when served', async () => {
     const submitted = await server.call('POST', '/api/v1/jobs', {
@@ -77,6 +136,7 @@ describe.skipIf(!available)('deep sequence models (PyTorch backend)', () => {
 
     const version = (await server.call('GET', '/api/v1/models/ecg-gru/versions/1')).body;
     expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
+    await expectServedAsPyTorch('ecg-gru', beatsOfLengths([252, 200, 128, 64]));
     expect(version.metrics.test.n).toBe(454); // a stratified 20% of 2,270 beats
     expect(version.lineage.parameters).toMatchObject({
       model: 'gru',
@@ -143,6 +203,7 @@ describe.skipIf(!available)('deep sequence models (PyTorch backend)', () => {
       const version = (await server.call('GET', `/api/v1/models/ecg-${modelKind}/versions/1`)).body;
       expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
       expect(version.lineage.parameters.maxLength).toBe(128);
+      await expectServedAsPyTorch(`ecg-${modelKind}`, beatsOfLengths([128, 100, 128, 64]));
     }, 600_000);
   }
 
@@ -203,5 +264,9 @@ describe.skipIf(!available)('deep sequence models (PyTorch backend)', () => {
     });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(['died', 'survived']).toContain(answer.body.outputs.find((o: any) => o.name === 'label').data[0]);
+    await expectServedAsPyTorch(
+      'mimic-death',
+      histories.lines.slice(0, 4).map((l) => JSON.parse(l) as { steps: number[][]; features: number[] }),
+    );
   }, 600_000);
 });
