@@ -499,8 +499,9 @@ export class JobService {
         else this.settledWaiters.delete(id);
         resolve();
       };
+      // Not unref'd: in `galen jobs wait` (no server) this timer is all that keeps the process
+      // alive until the job ends. A closing service wakes its waiters, so it holds nothing up.
       const timer = setTimeout(done, ms);
-      timer.unref();
       signal?.addEventListener('abort', done, { once: true });
       this.settledWaiters.set(id, [...(this.settledWaiters.get(id) ?? []), done]);
     });

@@ -84,6 +84,11 @@ describe('waiting for a job over HTTP and with the CLI', () => {
     );
     expect(timedOut.code).toBe(1);
     expect(timedOut.stderr.trim()).toBe(`galen: job ${queued} is still queued (queued) after 1 s`);
+    // In the data folder too: the wait keeps the CLI alive until it is up (it exited 13 at once,
+    // with nothing printed, while the job was still going).
+    const localTimedOut = await runCli(['jobs', 'wait', queued, '--timeout', '1'], server.dataDir, 20_000);
+    expect(localTimedOut.stderr.trim()).toBe(`galen: job ${queued} is still queued (queued) after 1 s`);
+    expect(localTimedOut.code).toBe(1);
 
     // A cancel ends a wait at once.
     const waiting = server.call('GET', `/api/v1/jobs/${long}?wait=60`);
