@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openSqliteMetadataStore } from '../store/index.js';
 import type { AuditRecord, MetadataStore } from '../store/index.js';
 import { ApiKeys } from './api-keys.js';
@@ -141,14 +141,38 @@ describe('AuditLog', () => {
     expect(await audit.verify()).toMatchObject({ ok: true, records: 7 });
   });
 
-  it('writes a burst of buffered records in one commit shortly after, without anyone flushing', async () => {
-    const audit = new AuditLog(store, clock, { bufferedActions: new Set(['infer']), bufferDelayMs: 5 });
-    for (let i = 0; i < 20; i++) {
-      await audit.record({ keyId: 'k', role: 'service', action: 'infer', status: 200, durationMs: i });
+  it('writes a burst of buffered records in one commit once the delay passes, without anyone flushing', async () => {
+    // The delay is a timer: faked, it passes when the test says, whatever the machine's speed.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      // Every commit the audit log makes, by its size (the real store still writes each one).
+      const commits: number[] = [];
+      const counting = new Proxy(store, {
+        get(target, property) {
+          if (property === 'appendAudit') {
+            return (...args: Parameters<MetadataStore['appendAudit']>) => {
+              commits.push(args[0].length);
+              return target.appendAudit(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const audit = new AuditLog(counting, clock, { bufferedActions: new Set(['infer']), bufferDelayMs: 5 });
+      for (let i = 0; i < 20; i++) {
+        await audit.record({ keyId: 'k', role: 'service', action: 'infer', status: 200, durationMs: i });
+      }
+      await vi.advanceTimersByTimeAsync(4);
+      expect(commits).toEqual([]); // still waiting for company
+      expect(await store.listAudit({ limit: 100 })).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await vi.waitFor(() => expect(commits).toEqual([20]));
+      await vi.waitFor(async () => expect(await store.listAudit({ limit: 100 })).toHaveLength(20));
+      expect(await audit.verify()).toMatchObject({ ok: true, records: 20 });
+      expect(commits).toEqual([20]);
+    } finally {
+      vi.useRealTimers();
     }
-    expect(await store.listAudit({ limit: 100 })).toHaveLength(0); // still waiting for company
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(await store.listAudit({ limit: 100 })).toHaveLength(20);
-    expect(await audit.verify()).toMatchObject({ ok: true, records: 20 });
   });
 });

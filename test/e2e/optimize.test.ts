@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/galen-process.js';
-import { knapsackModel } from '../helpers/knapsack.js';
+import { MARKET_SPLIT_SIZE, marketSplitModel } from '../helpers/market-split.js';
 import { waitForJob } from '../helpers/pytorch.js';
 import { createTestServer } from '../helpers/test-server.js';
 import { dataUrl } from '../helpers/data.js';
@@ -50,7 +50,8 @@ async function staysTable(): Promise<{ header: string[]; rows: string[][]; stay:
   };
 }
 
-const knapsack = () => knapsackModel(11);
+/** An integer model no solver finishes in seconds (see marketSplitModel), so a time limit stops it. */
+const hard = () => marketSplitModel(11);
 
 describe('optimisation over HTTP', () => {
   let server: TestServer;
@@ -180,18 +181,18 @@ describe('optimisation over HTTP', () => {
 
   it('stops a hard integer model at its time limit with the best solution and its gap, at once or as a job', async () => {
     const res = await server.call('POST', '/api/v1/optimize', {
-      body: { input: knapsack(), timeLimitSeconds: 1.5 },
+      body: { input: hard(), timeLimitSeconds: 1.5 },
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ problem: 'model', status: 'time_limit', timeLimitSeconds: 1.5 });
     expect(res.body.gap).toBeGreaterThan(0);
-    expect(Object.keys(res.body.solution)).toHaveLength(500);
-    expect(res.body.size).toEqual({ variables: 500, constraints: 40, nonzeros: 20_000 });
+    expect(Object.keys(res.body.solution)).toHaveLength(MARKET_SPLIT_SIZE.variables);
+    expect(res.body.size).toEqual(MARKET_SPLIT_SIZE);
 
     const service = await server.key('service');
     const submitted = await server.call('POST', '/api/v1/optimize/jobs', {
       key: service,
-      body: { input: knapsack(), timeLimitSeconds: 2 },
+      body: { input: hard(), timeLimitSeconds: 2 },
     });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
     expect(submitted.body.kind).toBe('optimize');
@@ -248,7 +249,7 @@ describe('optimisation over HTTP', () => {
       /constraints\[0\].terms has a key that is not the name of a variable in "variables"/,
     );
     const long = await server.call('POST', '/api/v1/optimize', {
-      body: { input: knapsack(), timeLimitSeconds: 600 },
+      body: { input: hard(), timeLimitSeconds: 600 },
     });
     expect(long.status).toBe(400);
     expect(long.body.error).toMatch(/at most 60 s \(submit a longer solve as a job/);
@@ -292,11 +293,11 @@ describe('optimisation over HTTP', () => {
 
   it('needs a key with infer, publishes each template schema, and counts solves', async () => {
     expect(
-      (await server.call('POST', '/api/v1/optimize', { key: null, body: { input: knapsack() } })).status,
+      (await server.call('POST', '/api/v1/optimize', { key: null, body: { input: hard() } })).status,
     ).toBe(401);
     const auditor = await server.key('auditor');
     expect(
-      (await server.call('POST', '/api/v1/optimize', { key: auditor, body: { input: knapsack() } })).status,
+      (await server.call('POST', '/api/v1/optimize', { key: auditor, body: { input: hard() } })).status,
     ).toBe(403);
     const list = await server.call('GET', '/api/v1/optimize/templates');
     expect(list.body.map((t: any) => t.name)).toEqual(['beds', 'roster', 'theatre']);
