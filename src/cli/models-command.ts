@@ -57,8 +57,8 @@ export function modelsCommand(global: () => CliOptions): Command {
         const opts = global();
         const input = await openInput(file); // a wrong path is refused before the data folder is touched
         await withGalen(opts, async (galen) => {
-          const version = await audited(galen, 'model.register', { model: name }, () =>
-            galen.registry.registerVersion(
+          const { version, created } = await audited(galen, 'model.register', { model: name }, () =>
+            galen.registry.uploadVersion(
               {
                 model: name,
                 file: input,
@@ -74,10 +74,10 @@ export function modelsCommand(global: () => CliOptions): Command {
               CLI_ACTOR,
             ),
           );
-          print(
-            version,
-            opts.json,
-            () => `registered ${version.model} version ${version.version} (sha256 ${version.sha256})`,
+          print(created ? version : { ...version, alreadyRegistered: true }, opts.json, () =>
+            created
+              ? `registered ${version.model} version ${version.version} (sha256 ${version.sha256})`
+              : `${version.model} already registered as version ${version.version} (same sha256 ${version.sha256}); nothing new registered`,
           );
         });
       },

@@ -158,9 +158,39 @@ export class ModelRegistry {
 
   /**
    * Registers a new version of `input.model` (creating the model on first use). The file is
-   * staged, checked by ONNX Runtime, committed by digest, and only then recorded.
+   * staged, checked by ONNX Runtime, committed by digest, and only then recorded. Always a new
+   * version: training runs use it, since each run's lineage, metrics and card are its own even
+   * when its bytes repeat an earlier run's.
    */
   async registerVersion(input: NewVersionInput, actor: Actor): Promise<ModelVersion> {
+    return (await this.register(input, actor, false)).version;
+  }
+
+  /**
+   * Registers an uploaded file unless the model already has a version (not archived) with the
+   * same bytes: then that version is returned with `created: false` and nothing else is
+   * recorded (the upload's description and lineage are not applied), so a retried upload does
+   * not make a second version. The native upload, Triton's repository load and `galen models
+   * register` use it.
+   */
+  async uploadVersion(
+    input: NewVersionInput,
+    actor: Actor,
+  ): Promise<{ version: ModelVersion; created: boolean }> {
+    return this.register(input, actor, true);
+  }
+
+  /** The latest version of `model` that is not archived and whose file has `sha256`. */
+  private async sameBytes(store: MetadataStore, model: string, sha256: string): Promise<number | undefined> {
+    const versions = await store.listVersions(model);
+    return versions.filter((v) => v.sha256 === sha256 && v.archivedAt === null).at(-1)?.version;
+  }
+
+  private async register(
+    input: NewVersionInput,
+    actor: Actor,
+    reuse: boolean,
+  ): Promise<{ version: ModelVersion; created: boolean }> {
     assertCan(actor, 'model:write', 'register model versions');
     checkName('model', input.model);
     const description = checkDescription(input.description);
@@ -176,6 +206,8 @@ export class ModelRegistry {
     try {
       // Checked again in the transaction below; checking first too keeps a refused file out of the store.
       if ((await this.store.getModel(input.model))?.archivedAt) throw archivedModel(input.model);
+      const same = reuse ? await this.sameBytes(this.store, input.model, staged.sha256) : undefined;
+      if (same !== undefined) return { version: await this.getVersion(input.model, same), created: false };
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the model file is empty');
       const bytes = await staged.read();
       const info = readOnnxModelInfo(bytes);
@@ -203,10 +235,13 @@ export class ModelRegistry {
         ...(input.datasetSha256 !== undefined && { datasetSha256: input.datasetSha256 }),
         ...(input.parameters !== undefined && { parameters: input.parameters }),
       };
-      return await this.store.transaction(async (tx) => {
+      const registered = await this.store.transaction(async (tx) => {
         const now = isoTime(this.clock.now());
         const existing = await tx.getModel(input.model);
         if (existing?.archivedAt) throw archivedModel(input.model);
+        // Another upload of the same bytes may have committed since the check above.
+        const raced = reuse && existing ? await this.sameBytes(tx, input.model, staged.sha256) : undefined;
+        if (raced !== undefined) return raced;
         if (!existing) {
           await tx.insertModel({
             name: input.model,
@@ -250,6 +285,9 @@ export class ModelRegistry {
         await tx.updateModel(input.model, { updatedAt: now });
         return this.toVersion(record, []);
       });
+      return typeof registered === 'number'
+        ? { version: await this.getVersion(input.model, registered), created: false }
+        : { version: registered, created: true };
     } finally {
       await staged.discard();
     }

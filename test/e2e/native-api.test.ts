@@ -87,9 +87,14 @@ describe('native API and observability', () => {
       metrics: { auroc: 0.9 },
       lineage: { parameters: { lr: 0.1 } },
     });
-    expect((await server.call('POST', '/api/v1/models/reg-test/versions', { body: onnx })).body.version).toBe(
-      2,
-    );
+    // The same bytes again are the version they already are (a retried upload makes no duplicate).
+    const again = await server.call('POST', '/api/v1/models/reg-test/versions', { body: onnx });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ version: 1, alreadyRegistered: true });
+    const changed = Uint8Array.from([...onnx, 0x32, 0x00]); // the same graph with an empty doc_string appended
+    expect(
+      (await server.call('POST', '/api/v1/models/reg-test/versions', { body: changed })).body.version,
+    ).toBe(2);
 
     const patched = await server.call('PATCH', '/api/v1/models/reg-test', {
       body: { description: 'd', tags: { team: 'icu' } },

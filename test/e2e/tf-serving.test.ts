@@ -90,9 +90,10 @@ describe('TensorFlow Serving REST API', () => {
     });
 
     it('lists every unarchived version: loaded ones AVAILABLE, others START until used, END when unloaded', async () => {
-      await uploadModel(server, 'tf-status', identityModel('FP32'));
-      await uploadModel(server, 'tf-status', identityModel('FP32'));
-      await uploadModel(server, 'tf-status', identityModel('FP32'));
+      // Three versions of one signature: other bytes each (the same bytes would be one version).
+      await uploadModel(server, 'tf-status', identityModel('FP32', ['batch', 3]));
+      await uploadModel(server, 'tf-status', identityModel('FP32', ['rows', 3]));
+      await uploadModel(server, 'tf-status', identityModel('FP32', ['n', 3]));
       expect((await server.call('POST', '/api/v1/models/tf-status/versions/2/archive')).status).toBe(200);
       const states = async (path = ''): Promise<[string, string][]> => {
         const res = await server.call('GET', `/v1/models/tf-status${path}`);

@@ -141,10 +141,16 @@ export function modelsApiRoutes(app: FastifyInstance, galen: Galen): void {
         bodyLimit: galen.config.http.uploadLimitBytes,
         schema: {
           tags: ['models'],
-          summary: 'Register a new version: the body is the ONNX file (application/octet-stream)',
+          summary:
+            'Register a new version: the body is the ONNX file (application/octet-stream). 201 with the new version; 200 with `alreadyRegistered: true` and the existing version when the model already has a version (not archived) with the same bytes, so a retried upload makes no second version',
           params: ModelParam,
           querystring: UploadQuery,
-          response: { 201: VersionSchema, ...errors, 413: ErrorSchema },
+          response: {
+            201: VersionSchema,
+            200: Type.Object({ ...VersionSchema.properties, alreadyRegistered: Type.Literal(true) }),
+            ...errors,
+            413: ErrorSchema,
+          },
         },
         config: { permission: 'model:write', audit: 'model.register' },
       },
@@ -157,7 +163,7 @@ export function modelsApiRoutes(app: FastifyInstance, galen: Galen): void {
             'send the ONNX file as the body with Content-Type: application/octet-stream',
           );
         }
-        const version = await galen.registry.registerVersion(
+        const { version, created } = await galen.registry.uploadVersion(
           {
             model,
             file: request.body as AsyncIterable<Uint8Array>,
@@ -172,8 +178,14 @@ export function modelsApiRoutes(app: FastifyInstance, galen: Galen): void {
           },
           request.actor!,
         );
-        request.auditFacts = { model, version: version.version, detail: { sha256: version.sha256 } };
-        return reply.code(201).send(version);
+        request.auditFacts = {
+          model,
+          version: version.version,
+          detail: { sha256: version.sha256, ...(!created && { alreadyRegistered: true }) },
+        };
+        return created
+          ? reply.code(201).send(version)
+          : reply.code(200).send({ ...version, alreadyRegistered: true });
       },
     );
     return Promise.resolve();

@@ -76,16 +76,19 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
       const body = request.body as Static<typeof LoadBody> | undefined;
       const file = uploadedFile(body?.parameters);
       let registered: number | undefined;
+      let already = false;
       if (file) {
-        const version = await galen.registry.registerVersion(
+        // The same bytes as a version the model has: that version is loaded, no duplicate made.
+        const { version, created } = await galen.registry.uploadVersion(
           { model, file, source: 'repository load request', maxBytes: galen.config.http.uploadLimitBytes },
           request.actor!,
         );
         registered = version.version;
+        already = !created;
         request.auditFacts = {
           model,
           version: registered,
-          detail: { registered: true, sha256: version.sha256 },
+          detail: { registered: created, sha256: version.sha256 },
         };
         await galen.models.ensureLoaded(version);
       }
@@ -95,6 +98,7 @@ export function oipRepositoryRoutes(app: FastifyInstance, galen: Galen): void {
         name: model,
         loaded_versions: loaded.sort((a, b) => a - b).map(String),
         ...(registered !== undefined && { registered_version: String(registered) }),
+        ...(already && { already_registered: true }),
       };
     },
   );
