@@ -47,6 +47,8 @@ export interface ModelCard {
     algorithm: string;
     task: 'binary' | 'multiclass' | 'regression';
     target: string;
+    /** The data column a target expression (`num > 0`) is derived from; not an input of the model. */
+    targetColumn?: string;
     classes?: string[];
     positiveClass?: string;
     framework: string;
@@ -107,6 +109,8 @@ export interface ModelCardInput {
   dataset: { ref: string; sha256: string; rows: number };
   /** A tabular model's dataset schema, and the feature columns it reads (the pipeline's inputs). */
   schema?: DatasetSchema | undefined;
+  /** The column the target is derived from when it is an expression (`num > 0`). */
+  targetSource?: string | undefined;
   inputs?: ReadonlyMap<string, { datatype: 'FP32' | 'BYTES'; categories?: number }> | undefined;
   /** The numeric inputs' ranges over the training rows (recorded with the version too). */
   ranges?: InputRanges | undefined;
@@ -285,6 +289,7 @@ export function buildModelCard(input: ModelCardInput): ModelCard {
       algorithm: input.algorithm,
       task: input.task,
       target: input.target,
+      ...(input.targetSource !== undefined && { targetColumn: input.targetSource }),
       ...(input.classes && { classes: input.classes }),
       ...(input.task === 'binary' && input.classes && { positiveClass: input.classes[1]! }),
       framework: input.framework,
@@ -313,7 +318,8 @@ export function buildModelCard(input: ModelCardInput): ModelCard {
           },
         }),
       columns: (input.schema?.columns ?? [])
-        .filter((c) => c.role !== 'target')
+        // The target, and the column it is derived from, are what the model predicts, not inputs.
+        .filter((c) => c.role !== 'target' && c.name !== input.targetSource)
         .map((c) => describeColumn(c, input.schema!.rows, input.inputs ?? new Map(), input.ranges ?? {})),
       ...(input.modelInputs && { inputs: input.modelInputs }),
     },
@@ -379,6 +385,7 @@ export function renderModelCardMarkdown(card: ModelCard, model: string, version:
   lines.push(`- Algorithm: ${d.algorithm} (${d.framework})`);
   lines.push(
     `- Task: ${d.task === 'regression' ? `regression of "${d.target}"` : `${d.task} classification of "${d.target}"`}` +
+      (d.targetColumn !== undefined ? ` (derived from column "${d.targetColumn}")` : '') +
       (d.positiveClass !== undefined ? `; positive class "${d.positiveClass}"` : ''),
   );
   if (d.classes && d.task === 'multiclass')

@@ -57,7 +57,7 @@ export async function trainMlp(
   if (!backend.available) throw backendMissing(backend);
 
   progress(0, 'loading data');
-  const { dataset, testDataset, table, testRows, schema, deid } = await loadTrainingTable(
+  const { dataset, testDataset, table, testRows, schema, deid, targetSource } = await loadTrainingTable(
     deps,
     request,
     actor,
@@ -180,6 +180,7 @@ export async function trainMlp(
       limitations: [...(request.limitations ?? []), ...(deid ? [deidLimitation(deid.summary)] : [])],
       dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
       schema,
+      targetSource,
       inputs: columnInputs(data.features),
       ranges,
       trainRows: data.train.length,

@@ -182,7 +182,7 @@ export async function trainModel(
     );
   }
   progress(PHASE.load, 'loading data');
-  const { dataset, testDataset, table, testRows, schema, deid } = await loadTrainingTable(
+  const { dataset, testDataset, table, testRows, schema, deid, targetSource } = await loadTrainingTable(
     deps,
     request,
     actor,
@@ -273,6 +273,7 @@ export async function trainModel(
     limitations: [...(request.limitations ?? []), ...(deid ? [deidLimitation(deid.summary)] : [])],
     dataset: { ref: `${dataset.name}:${dataset.version}`, sha256: dataset.sha256, rows: dataset.rows },
     schema,
+    targetSource,
     inputs: columnInputs(trained.spec.features),
     ranges,
     trainRows: trained.train.length,

@@ -24,6 +24,11 @@ export interface TrainingTable {
   /** Rows of `table` that come from the separate test data. */
   testRows: number[] | undefined;
   schema: DatasetSchema;
+  /**
+   * The column a target expression (`num > 0`) is derived from: not a feature, and not an unused
+   * input either (the model card names it with the target).
+   */
+  targetSource: string | undefined;
 }
 
 /** Reads the request's table, derives a target expression (`num > 0`) and infers the schema, checked. */
@@ -62,6 +67,7 @@ export async function loadTrainingTable(
   let target = request.target;
   let overrides = request.overrides;
   const expression = parseTargetExpression(request.target, table.columns);
+  const targetSource = expression?.column;
   if (expression) {
     table = deriveTarget(table, expression);
     target = expression.name;
@@ -82,7 +88,7 @@ export async function loadTrainingTable(
       `the sensitive column "${request.sensitive}" is not in the data; its columns are ${table.columns.join(', ')}`,
     );
   }
-  return { dataset, testDataset, table, testRows, schema, deid };
+  return { dataset, testDataset, table, testRows, schema, deid, targetSource };
 }
 
 /** The column marking which rows are held out while training and test rows are de-identified together. */
