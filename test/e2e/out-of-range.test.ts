@@ -6,10 +6,14 @@
  * A model uploaded from elsewhere has no ranges and its answers carry nothing. Real server with the
  * demo models (heart-disease is trained from the Cleveland table at start).
  */
+import { fileURLToPath } from 'node:url';
+import { Metadata, credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import type { ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEART_DEMO_MODEL, loadDemoCdsClient } from '../../src/demo/index.js';
 import { signCdsClientJwt } from '../../src/security/index.js';
-import { createTestServer } from '../helpers/test-server.js';
+import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { identityModel, uploadModel } from '../helpers/tiny-models.js';
 
@@ -47,7 +51,7 @@ describe('inputs outside the training range', () => {
   };
 
   beforeAll(async () => {
-    server = await createTestServer({ withDemo: true });
+    server = await createTestServer({ withDemo: true, grpc: true });
     const version = (await server.call('GET', `/api/v1/models/${HEART_DEMO_MODEL}/versions/1`)).body;
     age = version.lineage.parameters.trainingRanges.age;
     ageText = `${age.min}–${age.max}`;
@@ -90,6 +94,34 @@ describe('inputs outside the training range', () => {
     ]);
     expect(batch.body.parameters).toEqual({ out_of_range: `row 1: age=90 above training range ${ageText}` });
     expect(batch.body.outputs.length).toBeGreaterThan(0);
+  });
+
+  it('flags it in the gRPC ModelInfer response parameters too', async () => {
+    const proto = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
+    const definition = loadSync(proto, { keepCase: true, longs: String, defaults: true, arrays: true });
+    const Client = (loadPackageDefinition(definition) as any).inference
+      .GRPCInferenceService as ServiceClientConstructor;
+    const client = new Client(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure());
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${ADMIN_KEY}`);
+    const values = { age: 17, sex: 1, trestbps: 130, chol: 240 };
+    const request = {
+      model_name: HEART_DEMO_MODEL,
+      inputs: Object.keys(values).map((name) => ({ name, datatype: 'FP32', shape: ['1', '1'] })),
+      raw_input_contents: Object.values(values).map((v) => Buffer.from(Float32Array.of(v).buffer)),
+    };
+    try {
+      const response: any = await new Promise((resolve, reject) =>
+        (client as any).ModelInfer(request, metadata, (err: Error | null, r: unknown) =>
+          err ? reject(err) : resolve(r),
+        ),
+      );
+      expect(response.parameters.out_of_range).toMatchObject({
+        string_param: `age=17 below training range ${ageText}`,
+      });
+    } finally {
+      client.close();
+    }
   });
 
   it('says nothing for a model uploaded from elsewhere (no training ranges)', async () => {
