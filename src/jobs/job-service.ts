@@ -20,6 +20,7 @@ import type { Logger } from '../observability/index.js';
 import type { DatasetRegistry, ModelRegistry } from '../registry/index.js';
 import { checkName } from '../registry/index.js';
 import { parseTargetExpression } from '../datasets/index.js';
+import { isNumberTarget } from '../training/index.js';
 import { parseTableDeidConfig } from '../deid/index.js';
 import { JOB_STATES } from '../store/index.js';
 import type {
@@ -245,7 +246,17 @@ export class JobService {
       );
     else if (isDeepArchitecture(request.modelKind)) await this.checkDeep(request, dataset);
     else this.checkTabular(request, dataset);
-    if (request.modelKind === 'mlp') await this.checkBackend(request);
+    if (request.modelKind === 'mlp') {
+      // Refused now, not by a failed job (and whether or not the PyTorch backend is installed).
+      const target = tableSchemaOf(dataset).columns.find((c) => c.name === request.target);
+      if (target && request.overrides?.[request.target] === undefined && isNumberTarget(target)) {
+        throw new GalenError(
+          'invalid_input',
+          `the mlp predicts classes, and target "${request.target}" is a number: use linear or gbdt`,
+        );
+      }
+      await this.checkBackend(request);
+    }
     if (request.testDataset !== undefined) await this.datasets.get(request.testDataset, undefined, actor);
     // Pin the dataset version, so a later upload cannot change what a queued or rerun job trains on.
     return this.queue(

@@ -41,6 +41,7 @@ export type { GbdtEarlyStopping, GbdtModel, GbdtOptions, GbdtTask, GbdtTree } fr
 export {
   BACKGROUND_ROWS,
   SELECTION_METRICS,
+  isNumberTarget,
   prepareTabularNetwork,
   sampleRows,
   trainTabular,

@@ -107,6 +107,11 @@ export function sampleRows(rows: readonly number[], n: number, seed: number): nu
   return pool.slice(0, n).sort((a, b) => a - b);
 }
 
+/** Whether a target column is predicted as a number (regression) rather than as classes. */
+export function isNumberTarget(column: Pick<ColumnSchema, 'kind' | 'categories' | 'distinct'>): boolean {
+  return column.kind === 'numeric' && (column.categories === undefined || column.distinct > 20);
+}
+
 /** What the target column asks for, and each row's target as a class index or value (NaN = missing). */
 function targetOf(
   table: ParsedTable,
@@ -123,7 +128,7 @@ function targetOf(
     }
     return y;
   };
-  if (column.kind === 'numeric' && (column.categories === undefined || column.distinct > 20)) {
+  if (isNumberTarget(column)) {
     return { task: 'regression', y: each((c) => parseNumber(c) ?? Number.NaN) };
   }
   let classes = [...(column.categories ?? [])];
