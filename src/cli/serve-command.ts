@@ -52,7 +52,7 @@ export function serveCommand(global: () => CliOptions): Command {
         }
       }
 
-      const { app, state } = await buildHttpServer(galen);
+      const { app, state, readiness } = await buildHttpServer(galen);
       if (config.runtime.preloadAliased) await galen.models.preloadAliased();
       const address = await app.listen({ host: config.host, port: config.port });
       // The demo's CDS client signs for this address; configured clients need cds.publicUrl.
@@ -60,7 +60,11 @@ export function serveCommand(global: () => CliOptions): Command {
       let grpc: GrpcServer | undefined;
       if (config.grpc.enabled) {
         try {
-          grpc = await startGrpcServer(galen, { host: config.host, port: config.grpc.port });
+          grpc = await startGrpcServer(galen, {
+            host: config.host,
+            port: config.grpc.port,
+            readiness: () => readiness().ready,
+          });
         } catch (err) {
           await app.close();
           await galen.close();

@@ -32,6 +32,12 @@ export interface GrpcServerOptions {
   port: number;
   /** How long `close` waits for calls under way before cutting them off (default 10 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * The server's readiness, which `ServerReady` answers until `close` (then false): the HTTP
+   * server's, so that both protocols say not ready while starting, draining or without a store.
+   * Ready until `close` when absent.
+   */
+  readiness?: () => boolean;
 }
 
 export interface GrpcServer {
@@ -213,7 +219,7 @@ export async function startGrpcServer(galen: Galen, options: GrpcServerOptions):
   const server = new Server({ ...serverOptions(galen.config), interceptors: [rpcs.interceptor] });
   let ready = true;
   server.addService(rawRequestServiceDefinition(), {
-    ...implementation(galen, rpcs.define, () => ready),
+    ...implementation(galen, rpcs.define, () => ready && (options.readiness?.() ?? true)),
     ...tritonImplementation(galen, rpcs.define),
   });
   const where = address(options.host, options.port);

@@ -31,11 +31,15 @@ import { oipRepositoryRoutes } from './routes/oip-repository.js';
 import { oipModelConfigRoutes } from './routes/oip-model-config.js';
 import { tfServingRoutes } from './routes/tf-serving.js';
 import { registerSecurityHooks } from './security-hooks.js';
+import { createReadiness } from './readiness.js';
+import type { Readiness } from './readiness.js';
 import type { ServerState } from './server-state.js';
 
 export interface HttpServer {
   app: FastifyInstance;
   state: ServerState;
+  /** What `/v2/health/ready` answers; give it to the gRPC server so both protocols agree. */
+  readiness: () => Readiness;
 }
 
 /**
@@ -154,7 +158,8 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     ),
   );
 
-  oipInferenceRoutes(app, galen, state);
+  const readiness = createReadiness(galen.config.dataDir, state, logger);
+  oipInferenceRoutes(app, galen, readiness);
   oipRepositoryRoutes(app, galen);
   oipModelConfigRoutes(app, galen);
   tfServingRoutes(app, galen);
@@ -173,5 +178,5 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
   );
   apiDocsRoutes(app);
 
-  return { app, state };
+  return { app, state, readiness };
 }

@@ -56,14 +56,14 @@ export async function createTestServer(
   });
   const galen = await createGalen(config, options.logger ?? createLogger('silent'), options.clock);
   if (options.withDemo) await installDemoModels(galen);
-  const { app, state } = await buildHttpServer(galen);
+  const { app, state, readiness } = await buildHttpServer(galen);
   await galen.models.preloadAliased();
   const url = await app.listen({ host: '127.0.0.1', port: options.config?.port ?? 0 });
   galen.cdsClients.listeningAt(url);
   await galen.jobs.start();
   state.ready = true;
   const grpc: GrpcServer | undefined = options.grpc
-    ? await startGrpcServer(galen, { host: '127.0.0.1', port: 0 })
+    ? await startGrpcServer(galen, { host: '127.0.0.1', port: 0, readiness: () => readiness().ready })
     : undefined;
   return {
     galen,

@@ -17,8 +17,7 @@ import {
   planOutputs,
   registerInferBodyParsers,
 } from '../oip-binary.js';
-import { createReadiness } from '../readiness.js';
-import type { ServerState } from '../server-state.js';
+import type { Readiness } from '../readiness.js';
 
 const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
 type ModelParams = Static<typeof ModelParams>;
@@ -76,14 +75,13 @@ const forVersions = (path: string): string[] => [
   `/v2/models/:model/versions/:version${path}`,
 ];
 
-export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, state: ServerState): void {
+export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, readiness: () => Readiness): void {
   const config = { errorFormat: 'oip' as const };
 
   app.get('/v2/health/live', { config: { ...config, public: true } }, async (_req, reply) => {
     return reply.code(200).send({ live: true });
   });
 
-  const readiness = createReadiness(galen.config.dataDir, state, galen.logger);
   app.get('/v2/health/ready', { config: { ...config, public: true } }, async (_req, reply) => {
     const answer = readiness();
     return reply.code(answer.ready ? 200 : 503).send(answer);
