@@ -140,7 +140,9 @@ describe('training jobs over HTTP', () => {
     expect(card.metrics.threshold).toBe(0.3);
     expect(card.subgroups.column).toBe('sex');
     expect(card.subgroups.groups.map((g: any) => g.group).sort()).toEqual(['0', '1']);
-    expect(card.data.columns.find((c: any) => c.name === 'num').input).toBe('not used');
+    // The target's source column is named as such, not listed among the inputs.
+    expect(card.details.targetColumn).toBe('num');
+    expect(card.data.columns.find((c: any) => c.name === 'num')).toBeUndefined();
   });
 
   it('refuses a request that cannot become a job, and records nothing', async () => {
