@@ -105,10 +105,19 @@ describe('per-model serving settings', () => {
 
   const stats = async (): Promise<any> =>
     (await server.call('GET', '/v2/models/mlp/versions/1/stats')).body.model_stats[0];
+  /** Executions by batch size since `since` (the statistics' batch_stats). */
+  const executionsSince = (since: any, now: any): Record<number, number> => {
+    const count = (s: any, size: number): number =>
+      s.batch_stats.find((b: any) => b.batch_size === size)?.compute_infer.count ?? 0;
+    const out: Record<number, number> = {};
+    for (const b of now.batch_stats) {
+      const n = count(now, b.batch_size) - count(since, b.batch_size);
+      if (n > 0) out[b.batch_size] = n;
+    }
+    return out;
+  };
   const burst = async (n: number): Promise<void> => {
-    const results = await Promise.all(
-      Array.from({ length: n }, (_, i) => infer(server, 'mlp', rowsFor(i * 3))),
-    );
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => infer(server, 'mlp', rowsFor(i))));
     for (const r of results) expect(r.status).toBe(200);
   };
 
@@ -138,10 +147,11 @@ describe('per-model serving settings', () => {
       preferredBatchSizes: [2, 4],
     });
     const before = await stats();
-    await burst(40); // 1-3 rows each
+    await burst(40); // 1, 2 or 3 rows each: 79 rows
     const after = await stats();
-    const sizes = after.batch_stats.map((b: any) => b.batch_size);
+    const sizes = Object.keys(executionsSince(before, after)).map(Number);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+    expect(after.inference_count - before.inference_count).toBe(79);
     expect(after.execution_count - before.execution_count).toBeLessThan(40);
 
     // Batching off: every call is its own execution.
@@ -149,6 +159,28 @@ describe('per-model serving settings', () => {
     const off = await stats();
     await burst(12);
     expect((await stats()).execution_count - off.execution_count).toBe(12);
+  });
+
+  it('forms batches of a preferred size below the maximum when enough rows wait', async () => {
+    // A call waits (up to 1 s) until the rows waiting fill a full batch: the largest preferred
+    // size, or without preferred sizes the maximum. Eight one-row calls then show which it is.
+    const eight = async (): Promise<Record<number, number>> => {
+      const before = await stats();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => infer(server, 'mlp', [rowsFor(0)[0]!.map((v) => v + i)])),
+      );
+      for (const r of results) expect(r.status).toBe(200);
+      return executionsSince(before, await stats());
+    };
+    const settings = { batching: true, maxBatchSize: 8, maxQueueDelayMicros: 1_000_000 };
+    await server.call('PUT', '/api/v1/models/mlp/serving', {
+      body: { ...settings, preferredBatchSizes: [4] },
+    });
+    expect(await eight()).toEqual({ 4: 2 });
+    await server.call('PUT', '/api/v1/models/mlp/serving', {
+      body: { ...settings, preferredBatchSizes: [] },
+    });
+    expect(await eight()).toEqual({ 8: 1 });
   });
 
   it('refuses settings that are unknown, out of range or inconsistent, naming what is allowed', async () => {
