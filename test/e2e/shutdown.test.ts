@@ -8,6 +8,10 @@ import { rename, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import type { ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHILD_ADMIN_KEY, GalenProcesses, assertCliBuilt, matMulModel } from '../helpers/galen-process.js';
 import { createTestServer } from '../helpers/test-server.js';
@@ -111,6 +115,51 @@ describe('graceful shutdown', () => {
     const again = await processes.start(dir, { GALEN_GRPC_ENABLED: 'false' });
     expect((await again.call('GET', '/api/v1/models/drained/versions/1')).status).toBe(200);
     expect(await again.stop()).toBe(0);
+  });
+});
+
+describe('readiness of galen serve over gRPC', () => {
+  const processes = new GalenProcesses();
+  let dir: string;
+  beforeAll(async () => {
+    assertCliBuilt();
+    dir = await mkdtemp(join(tmpdir(), 'galen-shutdown-grpc-'));
+  });
+  afterEach(() => processes.killAll());
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('on SIGTERM, ServerReady says false while HTTP readiness says 503, before any listener closes', async () => {
+    const server = await processes.start(dir, { GALEN_HTTP_SHUTDOWN_DELAY_SECONDS: '5' });
+    const logged = await until('the gRPC address in the log', () =>
+      Promise.resolve(
+        server.logLines
+          .map((l) => JSON.parse(l) as { msg?: string; address?: string })
+          .find((e) => e.msg?.startsWith('OIP v2 over gRPC on'))?.address,
+      ),
+    );
+    const proto = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
+    const Client = (loadPackageDefinition(loadSync(proto, { keepCase: true })) as any).inference
+      .GRPCInferenceService as ServiceClientConstructor;
+    const client = new Client(logged, credentials.createInsecure()) as any;
+    const serverReady = (): Promise<boolean> =>
+      new Promise((resolve, reject) =>
+        client.ServerReady({}, (err: Error | null, r: { ready: boolean }) =>
+          err ? reject(err) : resolve(r.ready),
+        ),
+      );
+    try {
+      expect(await serverReady()).toBe(true);
+      process.kill(server.pid, 'SIGTERM');
+      await until('readiness to say 503', async () => {
+        const p = await probe(`${server.url}/v2/health/ready`);
+        return 'status' in p && p.status === 503 ? p : undefined;
+      });
+      // The drain delay (5 s) has begun and gRPC still answers: it must not say ready.
+      expect(await serverReady()).toBe(false);
+    } finally {
+      client.close();
+    }
+    expect(await server.stop()).toBe(0);
   });
 });
 
