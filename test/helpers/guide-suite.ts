@@ -2,7 +2,8 @@
  * The README and every guide in docs/guides, run as a reader runs them: each ```sh block in
  * order, from the repository folder, against `galen serve --demo` on a fresh data folder, checking
  * every output the text shows and that nothing was written into the repository. See
- * test/helpers/guide-runner.ts for the conventions.
+ * guide-runner.ts for the conventions. The documents are dealt to a few test files (`shard` of
+ * `shards`, alternately in name order) so the test runner runs them side by side.
  */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -11,24 +12,20 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHILD_ADMIN_KEY, GalenProcesses, assertCliBuilt } from '../helpers/galen-process.js';
-import { guideScript, guideSteps, outputDifferences, splitOutput } from '../helpers/guide-runner.js';
-import type { Addresses, GuideStep } from '../helpers/guide-runner.js';
-import { pytorchAvailable } from '../helpers/pytorch.js';
+import { CHILD_ADMIN_KEY, GalenProcesses, assertCliBuilt } from './galen-process.js';
+import { guideScript, guideSteps, outputDifferences, splitOutput } from './guide-runner.js';
+import type { Addresses, GuideStep } from './guide-runner.js';
+import { pytorchAvailable } from './pytorch.js';
 import { probePyTorch } from '../../src/deep/pytorch-backend.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const GUIDES = join(ROOT, 'docs/guides');
 
-// GALEN_GUIDE=docs/guides/x.md runs that one only (while writing it).
-const only = process.env['GALEN_GUIDE'];
-const documents = [
-  'README.md',
-  ...(await readdir(GUIDES).catch(() => [] as string[]))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/guides/${f}`),
-].filter((d) => !only || d === only);
+/** The README and the guides, in name order. */
+async function allDocuments(): Promise<string[]> {
+  const guides = (await readdir(GUIDES).catch(() => [] as string[])).filter((f) => f.endsWith('.md'));
+  return ['README.md', ...guides.sort().map((f) => `docs/guides/${f}`)];
+}
 
 /**
  * Files of the repository that git would report (untracked or changed), ignored ones aside. Source
@@ -93,11 +90,23 @@ function describeFailure(steps: readonly GuideStep[], outputs: readonly string[]
   return `${where}\n--- stderr (end) ---\n${stderr.slice(-3000)}`;
 }
 
-describe('the README and the guides run as written', () => {
-  const processes = new GalenProcesses();
-  afterEach(() => processes.killAll());
+/**
+ * Runs the documents dealt to `shard` (0-based) of `shards`; GALEN_GUIDE=docs/guides/x.md runs
+ * that one only, in whichever file it falls (while writing it).
+ */
+export async function describeGuides(shard: number, shards: number): Promise<void> {
+  const only = process.env['GALEN_GUIDE'];
+  const documents = (await allDocuments()).filter((d, i) => i % shards === shard && (!only || d === only));
+  describe('the README and the guides run as written', () => {
+    const processes = new GalenProcesses();
+    afterEach(() => processes.killAll());
+    if (documents.length === 0) it.skip('(no document in this shard)', () => undefined);
+    it.each(documents)('%s', { timeout: 900_000 }, (document) => runDocument(document, processes));
+  });
+}
 
-  it.each(documents)('%s', { timeout: 900_000 }, async (document) => {
+async function runDocument(document: string, processes: GalenProcesses): Promise<void> {
+  {
     assertCliBuilt();
     const text = await readFile(join(ROOT, document), 'utf8');
     if (text.includes('<!-- guide: needs pytorch -->') && !(await pytorchAvailable())) {
@@ -143,5 +152,5 @@ describe('the README and the guides run as written', () => {
       await processes.killAll();
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
-});
+  }
+}
