@@ -4,6 +4,21 @@
  */
 export { AUDIT_GENESIS_HASH } from './metadata-store.js';
 export type { MetadataStore } from './metadata-store.js';
+export type {
+  AlertRepository,
+  ApiKeyRepository,
+  ArtifactReferenceRepository,
+  AuditRepository,
+  CdsFeedbackRepository,
+  DatasetRepository,
+  JobRepository,
+  JwtReplayLedger,
+  ModelRepository,
+  MonitoringRepository,
+  Repositories,
+  UnitOfWork,
+  VersionDocumentRepository,
+} from './repositories.js';
 export { JOB_STATES } from './records.js';
 export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
 export { probeSqliteDatabase } from './store-probe.js';
