@@ -13,7 +13,7 @@ import type { ModelRegistry } from '../registry/index.js';
 import type { ExplainService } from '../explain/index.js';
 import type { InferenceService } from '../serving/index.js';
 import { openJson, sealJson } from '../store/index.js';
-import type { ArtifactCipher, CdsFeedbackRecord, MetadataStore } from '../store/index.js';
+import type { ArtifactCipher, CdsFeedbackRecord, CdsFeedbackRepository } from '../store/index.js';
 import { allowedFhirServer, fetchFhir, prefetchBundle } from './cds-prefetch.js';
 import type { CdsCaller, FetchDeps } from './cds-prefetch.js';
 import { assessFromFhir } from './predict-from-fhir.js';
@@ -249,7 +249,7 @@ export async function callCdsService(
  * patient): with a master key they are stored sealed, like artifacts.
  */
 export async function recordCdsFeedback(
-  deps: { registry: ModelRegistry; store: MetadataStore; cipher?: ArtifactCipher | undefined },
+  deps: { registry: ModelRegistry; store: CdsFeedbackRepository; cipher?: ArtifactCipher | undefined },
   id: string,
   body: unknown,
   actor: Actor,
@@ -295,7 +295,7 @@ export async function recordCdsFeedback(
 
 /** Re-seals every feedback's detail under the current master key; returns how many. */
 export async function resealCdsFeedback(deps: {
-  store: MetadataStore;
+  store: CdsFeedbackRepository;
   cipher?: ArtifactCipher | undefined;
 }): Promise<number> {
   if (!deps.cipher) return 0;
@@ -314,7 +314,7 @@ export async function resealCdsFeedback(deps: {
 
 /** How many cards of a service were accepted and overridden. */
 export async function cdsFeedbackCounts(
-  deps: { store: MetadataStore },
+  deps: { store: CdsFeedbackRepository },
   id: string,
 ): Promise<{ service: string; counts: Record<string, number> }> {
   return { service: id, counts: await deps.store.countCdsFeedback(id) };

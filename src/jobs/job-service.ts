@@ -28,8 +28,8 @@ import type {
   JobLogRecord,
   JobRecord,
   JobState,
+  JobRepository,
   JsonObject,
-  MetadataStore,
 } from '../store/index.js';
 import { PYTORCH_INSTALL_HINT, backendMissing } from '../deep/pytorch-backend.js';
 import type { PyTorchBackend } from '../deep/pytorch-backend.js';
@@ -177,7 +177,7 @@ export class JobService {
   private readonly store: JobStore;
 
   constructor(
-    private readonly rawStore: MetadataStore,
+    private readonly rawStore: JobRepository,
     private readonly registry: ModelRegistry,
     private readonly datasets: DatasetRegistry,
     private readonly clock: Clock,

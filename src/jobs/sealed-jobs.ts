@@ -5,17 +5,17 @@
  * as artifacts and monitoring samples (`sealJson`); rows written before a key was set stay
  * readable as they are.
  */
-import type { ArtifactCipher, JobRecord, JsonObject, MetadataStore } from '../store/index.js';
+import type { ArtifactCipher, JobRecord, JobRepository, JsonObject } from '../store/index.js';
 import { openJson, sealJson } from '../store/index.js';
 
 /** The job methods of the metadata store the job service uses. */
 export type JobStore = Pick<
-  MetadataStore,
+  JobRepository,
   'insertJob' | 'getJob' | 'listJobs' | 'updateJob' | 'appendJobLog' | 'listJobLogs'
 >;
 
 /** `store`'s job methods, sealing requests and results on the way in and opening them on the way out. */
-export function sealedJobStore(store: MetadataStore, cipher: ArtifactCipher | undefined): JobStore {
+export function sealedJobStore(store: JobRepository, cipher: ArtifactCipher | undefined): JobStore {
   if (!cipher) return store;
   const seal = (value: JsonObject): JsonObject => sealJson(cipher, value);
   const open = (job: JobRecord): JobRecord => ({
@@ -46,7 +46,7 @@ export function sealedJobStore(store: MetadataStore, cipher: ArtifactCipher | un
  * Re-seals every job's request and result under the current master key (after a rotation, or to
  * encrypt rows written before a key was set); returns how many jobs.
  */
-export async function resealJobs(store: MetadataStore, cipher: ArtifactCipher | undefined): Promise<number> {
+export async function resealJobs(store: JobRepository, cipher: ArtifactCipher | undefined): Promise<number> {
   if (!cipher) return 0;
   const jobs = await sealedJobStore(store, cipher).listJobs({ limit: Number.MAX_SAFE_INTEGER });
   for (const job of jobs) {

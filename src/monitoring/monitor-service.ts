@@ -21,9 +21,10 @@ import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import { openJson, sealJson } from '../store/index.js';
 import type {
   AlertEventRecord,
+  AlertRepository,
   ArtifactCipher,
-  MetadataStore,
   MonitoringBatchRecord,
+  MonitoringRepository,
 } from '../store/index.js';
 import { OutboundError } from '../outbound/index.js';
 import type { OutboundClient } from '../outbound/index.js';
@@ -50,7 +51,7 @@ export interface MonitoringOptions {
 }
 
 export interface MonitorDeps {
-  store: MetadataStore;
+  store: MonitoringRepository & AlertRepository;
   registry: ModelRegistry;
   metrics: GalenMetrics;
   logger: Logger;

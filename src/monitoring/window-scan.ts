@@ -8,9 +8,9 @@
 import { openJson } from '../store/index.js';
 import type {
   ArtifactCipher,
-  MetadataStore,
   MonitoringBatchHead,
   MonitoringLabelRecord,
+  MonitoringRepository,
 } from '../store/index.js';
 import type { Logger } from '../observability/index.js';
 import type { CompiledProfile, WindowAccumulator } from './report.js';
@@ -19,7 +19,7 @@ import type { StoredBatch } from './sample-codec.js';
 
 export interface ScanDeps {
   store: Pick<
-    MetadataStore,
+    MonitoringRepository,
     'countMonitoringRows' | 'listMonitoringBatchHeads' | 'getMonitoringPayloads' | 'listMonitoringLabels'
   >;
   cipher?: ArtifactCipher | undefined;

@@ -29,7 +29,13 @@ import {
   loadImageArchive,
 } from '../images/index.js';
 import type { ArchiveLimits, ImageDatasetSchema, LoadedImages, PixelShape } from '../images/index.js';
-import type { ArtifactStore, DatasetVersionRecord, JsonObject, MetadataStore } from '../store/index.js';
+import type {
+  ArtifactStore,
+  DatasetRepository,
+  DatasetVersionRecord,
+  JsonObject,
+  UnitOfWork,
+} from '../store/index.js';
 import { checkDescription, checkName } from './model-registry.js';
 
 export type DatasetFormat = 'csv' | 'jsonl' | 'npz' | 'images' | 'sequences';
@@ -154,7 +160,7 @@ export function parseDatasetRef(ref: string): { name: string; version?: number }
 
 export class DatasetRegistry {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: DatasetRepository & UnitOfWork<DatasetRepository>,
     private readonly artifacts: ArtifactStore,
     private readonly clock: Clock,
     /** What an image dataset archive may hold and decompress to (the `imageArchives.*` settings). */

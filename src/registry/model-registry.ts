@@ -23,9 +23,12 @@ import type {
   AliasRecord,
   ArtifactCipher,
   ArtifactStore,
+  ArtifactReferenceRepository,
   JsonObject,
-  MetadataStore,
   ModelRecord,
+  ModelRepository,
+  UnitOfWork,
+  VersionDocumentRepository,
   VersionRecord,
 } from '../store/index.js';
 import { openJson, sealJson } from '../store/index.js';
@@ -96,11 +99,17 @@ export interface FeatureMapView {
   updatedBy: string;
 }
 
+/** The store's repositories the registry uses; it writes models and their documents together. */
+export type RegistryStore = ModelRepository &
+  VersionDocumentRepository &
+  ArtifactReferenceRepository &
+  UnitOfWork<ModelRepository & VersionDocumentRepository>;
+
 export class ModelRegistry {
   /** Resolutions by `name\0ref`, valid while the store's registry change token is the same. */
   private readonly resolved = new Map<string, { token: string; version: ModelVersion }>();
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: RegistryStore,
     private readonly artifacts: ArtifactStore,
     private readonly inspector: SignatureInspector,
     private readonly clock: Clock,
@@ -150,7 +159,7 @@ export class ModelRegistry {
     };
   }
 
-  private async requireModel(store: MetadataStore, name: string): Promise<ModelRecord> {
+  private async requireModel(store: ModelRepository, name: string): Promise<ModelRecord> {
     const model = await store.getModel(name);
     if (!model) throw new GalenError('not_found', `model "${name}" is not registered`);
     return model;
@@ -181,7 +190,11 @@ export class ModelRegistry {
   }
 
   /** The latest version of `model` that is not archived and whose file has `sha256`. */
-  private async sameBytes(store: MetadataStore, model: string, sha256: string): Promise<number | undefined> {
+  private async sameBytes(
+    store: ModelRepository,
+    model: string,
+    sha256: string,
+  ): Promise<number | undefined> {
     const versions = await store.listVersions(model);
     return versions.filter((v) => v.sha256 === sha256 && v.archivedAt === null).at(-1)?.version;
   }

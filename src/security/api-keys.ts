@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GalenError, isRole, isoTime, randomToken, sha256Hex } from '../core/index.js';
 import type { Actor, Clock, Role } from '../core/index.js';
-import type { ApiKeyRecord, MetadataStore } from '../store/index.js';
+import type { ApiKeyRecord, ApiKeyRepository } from '../store/index.js';
 
 const KEY_PATTERN = /^galen_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const CACHE_TTL_MS = 5_000;
@@ -42,7 +42,7 @@ export class ApiKeys {
   private readonly cache = new Map<string, { actor: Actor; secretHash: string; until: number }>();
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: ApiKeyRepository,
     private readonly clock: Clock,
     envAdminKey?: string,
   ) {

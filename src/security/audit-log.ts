@@ -6,7 +6,7 @@
 import { isoTime, jsonDeeperThan, sha256Hex } from '../core/index.js';
 import type { Clock } from '../core/index.js';
 import { AUDIT_GENESIS_HASH } from '../store/index.js';
-import type { AuditRecord, JsonObject, MetadataStore, NewAuditRecord } from '../store/index.js';
+import type { AuditRecord, AuditRepository, JsonObject, NewAuditRecord } from '../store/index.js';
 
 export interface AuditEntry {
   keyId: string | null;
@@ -125,7 +125,7 @@ export class AuditLog {
   private readonly maxBuffered: number;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: AuditRepository,
     private readonly clock: Clock,
     private readonly options: AuditLogOptions = {},
   ) {

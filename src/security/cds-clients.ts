@@ -23,6 +23,7 @@ import {
 import type { JWK, JWTVerifyGetKey } from 'jose';
 import { GalenError } from '../core/index.js';
 import type { OutboundClient } from '../outbound/index.js';
+import type { JwtReplayLedger } from '../store/index.js';
 import { CLOCK_SKEW_S, JWKS_FETCH, JWT_ALGORITHMS, isAcceptedAlgorithm, joseFailure } from './jwt-policy.js';
 import type { Actor, Clock } from '../core/index.js';
 
@@ -46,9 +47,7 @@ export interface CdsClientAuthOptions {
 }
 
 /** Records a JWT id; false when it was seen before (the store's `claimJwtId`). */
-export interface JwtIdLedger {
-  claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean>;
-}
+export type JwtIdLedger = JwtReplayLedger;
 
 /** The spec's limit on a token's life: `exp` at most five minutes ahead. */
 const MAX_LIFETIME_S = 300;
