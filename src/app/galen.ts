@@ -27,6 +27,7 @@ import { ArtifactCipher, LocalArtifactStore, openSqliteMetadataStore } from '../
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
 import { ArtifactSweeper } from './artifact-sweeper.js';
 import { childProcessLauncher } from './job-process.js';
+import { versionMetadataReaders } from './version-metadata.js';
 
 export interface Galen {
   readonly config: GalenConfig;
@@ -102,7 +103,7 @@ export async function createGalen(
       metrics.observeExecution(model, String(version), rows);
     },
   });
-  const registry = new ModelRegistry(store, artifacts, runtime, clock, cipher);
+  const registry = new ModelRegistry(store, artifacts, runtime, clock, versionMetadataReaders, cipher);
   const sweeper = new ArtifactSweeper(() => registry.sweepArtifacts(), config.artifacts.sweepSeconds, logger);
   const datasets = new DatasetRegistry(store, artifacts, clock, config.imageArchives);
   const keys = new ApiKeys(store, clock, config.adminKey);

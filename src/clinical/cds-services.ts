@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { GalenError, isJsonObject, jsonTypeOf } from '../core/index.js';
 import type { Actor, Clock } from '../core/index.js';
-import { DEFAULT_THRESHOLDS } from '../fhir/index.js';
+import { DEFAULT_THRESHOLDS, storedFeatureMap } from '../fhir/index.js';
 import type { FeatureMap, RiskThresholds } from '../fhir/index.js';
 import type { ModelRegistry } from '../registry/index.js';
 import type { ExplainService } from '../explain/index.js';
@@ -82,19 +82,20 @@ async function publishedServices(
   for (const model of await registry.listModels()) {
     if (!which(model.name)) continue;
     for (const [alias, version] of Object.entries(model.aliases)) {
-      const map = await registry.getFeatureMap(model.name, version).catch(() => undefined);
-      if (!map) continue;
+      const view = await registry.getFeatureMap(model.name, version).catch(() => undefined);
+      if (!view) continue;
+      const map = storedFeatureMap(view.map);
       for (const hook of CDS_HOOKS) {
         services.push({
           model: model.name,
           alias,
-          map: map.map,
+          map,
           description: {
             hook,
             id: serviceId(model.name, alias, hook),
             title: `${model.name} (${alias})`,
             description: `Risk from Galen model "${model.name}", alias ${alias} (version ${version})${model.description ? `: ${model.description}` : ''}`,
-            prefetch: prefetchTemplates(map.map),
+            prefetch: prefetchTemplates(map),
           },
         });
       }

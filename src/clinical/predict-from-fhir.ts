@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { RiskAssessment } from '@medplum/fhirtypes';
 import { GalenError, isGalenError } from '../core/index.js';
 import type { Clock, Tensor } from '../core/index.js';
-import { evaluateFeatures, patientData } from '../fhir/index.js';
+import { evaluateFeatures, patientData, storedFeatureMap } from '../fhir/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { Cell, ExplainResult, ExplainService } from '../explain/index.js';
 import type { InferenceService } from '../serving/index.js';
@@ -87,7 +87,7 @@ export async function assessFromFhir(
   request: FhirPredictRequest,
 ): Promise<{ assessment: RiskAssessment; outOfRange?: string }> {
   const version = await deps.registry.resolve(request.model, request.version);
-  const { map } = await deps.registry.getFeatureMap(version.model, version.version);
+  const map = storedFeatureMap((await deps.registry.getFeatureMap(version.model, version.version)).map);
   const at = request.at ?? new Date(deps.clock.now());
   const data = patientData(request.bundle);
   if (request.patientId !== undefined && data.patient.id !== request.patientId) {

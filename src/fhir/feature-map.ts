@@ -244,6 +244,9 @@ function parseMissing(input: string, raw: unknown): MissingPolicy {
   );
 }
 
+/** A map as stored for a version: `parseFeatureMap` checked it when it was set. */
+export const storedFeatureMap = (stored: object): FeatureMap => stored as FeatureMap;
+
 /**
  * Parses a feature map and checks it against the version's signature: every model input is
  * mapped, to a source whose values the input's datatype can take.

@@ -1,5 +1,11 @@
 /** FHIR R4: feature maps from a patient's resources to a model's inputs (FHIRPath, codes with aggregates, UCUM units). */
-export { AGGREGATES, DEFAULT_THRESHOLDS, durationMs, parseFeatureMap } from './feature-map.js';
+export {
+  AGGREGATES,
+  DEFAULT_THRESHOLDS,
+  durationMs,
+  parseFeatureMap,
+  storedFeatureMap,
+} from './feature-map.js';
 export type {
   Aggregate,
   Coding,

@@ -7,7 +7,9 @@ export type {
   ModelDetail,
   ModelVersion,
   NewVersionInput,
+  SignatureDeclarations,
   SignatureInspector,
+  VersionMetadataReaders,
 } from './types.js';
 export {
   DatasetRegistry,

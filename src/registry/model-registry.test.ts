@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Actor } from '../core/index.js';
+import { versionMetadataReaders } from '../app/version-metadata.js';
+import { GalenError } from '../core/index.js';
+import type { Actor, Signature } from '../core/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
 import type { MetadataStore } from '../store/index.js';
@@ -32,7 +34,13 @@ beforeEach(async () => {
       queueTimeoutMicros: 0,
     },
   });
-  registry = new ModelRegistry(store, new LocalArtifactStore(dataDir), runtime, { now: () => Date.now() });
+  registry = new ModelRegistry(
+    store,
+    new LocalArtifactStore(dataDir),
+    runtime,
+    { now: () => Date.now() },
+    versionMetadataReaders,
+  );
 });
 afterEach(async () => {
   await runtime.close();
@@ -105,9 +113,13 @@ describe('ModelRegistry', () => {
     // Another process (here: another connection to the same database file) moves the alias.
     const other = await openSqliteMetadataStore(join(dataDir, 'galen.db'));
     try {
-      const otherRegistry = new ModelRegistry(other, new LocalArtifactStore(dataDir), runtime, {
-        now: () => Date.now(),
-      });
+      const otherRegistry = new ModelRegistry(
+        other,
+        new LocalArtifactStore(dataDir),
+        runtime,
+        { now: () => Date.now() },
+        versionMetadataReaders,
+      );
       await otherRegistry.setAlias('m', 'production', 2, admin);
       // Another process's commit is noticed within a millisecond (data_version is read at most once per ms).
       await new Promise((resolve) => setTimeout(resolve, 2));
@@ -118,5 +130,54 @@ describe('ModelRegistry', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('VersionMetadataReaders', () => {
+  it('merges what each reader declares into the signature, and stores the feature map its checker returns', async () => {
+    const seen: Signature[] = [];
+    const reading = new ModelRegistry(
+      store,
+      new LocalArtifactStore(dataDir),
+      runtime,
+      { now: () => Date.now() },
+      {
+        signature: [
+          (metadata, signature) => {
+            seen.push(signature);
+            return {};
+          },
+          (_metadata, signature) => ({
+            ranking: {
+              input: signature.inputs[0]!.name,
+              output: signature.outputs[0]!.name,
+              items: ['benign'],
+              features: [],
+              contraindications: [],
+            },
+          }),
+        ],
+        featureMap: (raw) => {
+          if (raw !== 'ok') throw new GalenError('invalid_input', 'the map must be "ok"');
+          return { checked: true };
+        },
+      },
+    );
+    const version = await reading.registerVersion({ model: 'm', file: onnx }, admin);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.ranking).toBeUndefined();
+    expect(version.signature.ranking?.items).toEqual(['benign']);
+    expect(version.signature.inputs).toEqual(seen[0]!.inputs);
+    expect((await reading.getVersion('m', 1)).signature.ranking?.items).toEqual(['benign']);
+
+    await expect(reading.setFeatureMap('m', 1, 'wrong', admin)).rejects.toThrow(/must be "ok"/);
+    await expect(reading.getFeatureMap('m', 1)).rejects.toMatchObject({ code: 'not_found' });
+    await reading.setFeatureMap('m', 1, 'ok', admin);
+    expect((await reading.getFeatureMap('m', 1)).map).toEqual({ checked: true });
+  });
+
+  it('declares nothing for a plain ONNX file with the readers app/ wires', async () => {
+    const version = await registry.registerVersion({ model: 'm', file: onnx }, admin);
+    expect(Object.keys(version.signature).sort()).toEqual(['inputs', 'outputs']);
   });
 });

@@ -13,11 +13,6 @@ import {
   isoTime,
 } from '../core/index.js';
 import type { Actor, Clock, ServingSettings, Signature } from '../core/index.js';
-import { parseFeatureMap } from '../fhir/index.js';
-import type { FeatureMap } from '../fhir/index.js';
-import { imageInputsOf } from '../images/index.js';
-import { preprocessedInputsOf } from '../preprocessing/index.js';
-import { rankingSpecOf } from '../recommend/index.js';
 import { assertNoExternalData, readOnnxModelInfo } from '../onnx/index.js';
 import type {
   AliasRecord,
@@ -39,6 +34,7 @@ import type {
   ModelVersion,
   NewVersionInput,
   SignatureInspector,
+  VersionMetadataReaders,
 } from './types.js';
 
 const MAX_DESCRIPTION = 10_000;
@@ -90,11 +86,11 @@ export function parseVersionRef(ref: string): { version: number } | { alias: str
   return VERSION_PATTERN.test(ref) ? { version: Number(ref) } : { alias: ref };
 }
 
-/** A version's feature map as the API shows it. */
+/** A version's feature map as the API shows it (the map as `VersionMetadataReaders.featureMap` checked it). */
 export interface FeatureMapView {
   model: string;
   version: number;
-  map: FeatureMap;
+  map: JsonObject;
   updatedAt: string;
   updatedBy: string;
 }
@@ -113,6 +109,8 @@ export class ModelRegistry {
     private readonly artifacts: ArtifactStore,
     private readonly inspector: SignatureInspector,
     private readonly clock: Clock,
+    /** What features read from a version's metadata (image inputs, preprocessing, ranking, feature maps). */
+    private readonly readers: VersionMetadataReaders,
     /** With a master key: explainers and monitoring profiles (they hold training data) are stored encrypted. */
     private readonly cipher?: ArtifactCipher,
   ) {}
@@ -225,15 +223,8 @@ export class ModelRegistry {
       const bytes = await staged.read();
       const info = readOnnxModelInfo(bytes);
       const graphSignature = await this.inspector.inspect(bytes);
-      const imageInputs = imageInputsOf(info.metadata, graphSignature);
-      const preprocessedInputs = preprocessedInputsOf(info.metadata, graphSignature);
-      const ranking = rankingSpecOf(info.metadata, graphSignature);
-      const signature = {
-        ...graphSignature,
-        ...(imageInputs.length > 0 && { imageInputs }),
-        ...(preprocessedInputs.length > 0 && { preprocessedInputs }),
-        ...(ranking && { ranking }),
-      };
+      const declared = this.readers.signature.map((read) => read(info.metadata, graphSignature));
+      const signature = declared.reduce<Signature>((s, d) => ({ ...s, ...d }), graphSignature);
       await staged.commit();
       const lineage: Lineage = {
         onnx: {
@@ -272,7 +263,7 @@ export class ModelRegistry {
           sha256: staged.sha256,
           sizeBytes: staged.sizeBytes,
           description,
-          signature: signature,
+          signature: signature as unknown as JsonObject,
           lineage: lineage as unknown as JsonObject,
           metrics: input.metrics ?? {},
           createdAt: now,
@@ -341,11 +332,11 @@ export class ModelRegistry {
   async setFeatureMap(name: string, version: number, raw: unknown, actor: Actor): Promise<FeatureMapView> {
     assertCan(actor, 'model:write', 'set feature maps');
     const target = await this.getVersion(name, version);
-    const map = parseFeatureMap(raw, target.signature);
+    const map = this.readers.featureMap(raw, target.signature);
     const record = {
       model: name,
       version,
-      map: map as unknown as JsonObject,
+      map,
       updatedAt: isoTime(this.clock.now()),
       updatedBy: actor.keyId,
     };
@@ -363,7 +354,7 @@ export class ModelRegistry {
         `model "${name}" version ${version} has no feature map; PUT one to /api/v1/models/${name}/versions/${version}/feature-map`,
       );
     }
-    return { ...record, map: record.map as unknown as FeatureMap };
+    return record;
   }
 
   /**

@@ -1,5 +1,6 @@
 /** What the registry hands out: models, versions and their lineage, as the API shows them. */
 import type { ServingSettings, Signature } from '../core/index.js';
+import type { JsonObject } from '../store/index.js';
 
 /** Where a version came from. Every field is optional except what Galen reads itself. */
 export interface Lineage {
@@ -84,4 +85,26 @@ export interface NewVersionInput {
 /** Reads a model's signature by loading it the way serving will (the runtime provides it). */
 export interface SignatureInspector {
   inspect(model: Uint8Array): Promise<Signature>;
+}
+
+/** What a model declares beyond its graph (image inputs, preprocessing steps, ranking), kept in its signature. */
+export type SignatureDeclarations = Partial<Omit<Signature, 'inputs' | 'outputs' | 'unservedOutputs'>>;
+
+/**
+ * How the features that read a version's metadata plug into the registry, which knows none of
+ * them: the composition root (`src/app/version-metadata.ts`) passes the list, so the registry stays
+ * below images/, preprocessing/, recommend/ and fhir/.
+ */
+export interface VersionMetadataReaders {
+  /**
+   * Run in order when a version is registered, each on the ONNX metadata and the graph's own
+   * signature; each returns what its model declares (nothing when it declares nothing), or throws
+   * `invalid_input` for a wrong declaration. The results are merged into the version's signature.
+   */
+  readonly signature: readonly ((
+    metadata: Readonly<Record<string, string>>,
+    signature: Signature,
+  ) => SignatureDeclarations)[];
+  /** Checks a feature map against the version's signature and returns it as it is stored (fhir/). */
+  readonly featureMap: (raw: unknown, signature: Signature) => JsonObject;
 }
