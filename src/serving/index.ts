@@ -6,6 +6,7 @@ export { InferenceService, assertVersionNumber, parseTimeoutMicros } from './inf
 export type {
   InferenceRequest,
   InferenceResult,
+  InputPreprocessor,
   ModelMetadata,
   PredictionRecorder,
   ServingView,

@@ -10,12 +10,18 @@ import {
   parseServingSettings,
   trainingRangesOf,
 } from '../core/index.js';
-import type { Actor, RangeCheck, ServingSettings, Signature, Tensor } from '../core/index.js';
+import type {
+  Actor,
+  PreprocessedInputSpec,
+  RangeCheck,
+  ServingSettings,
+  Signature,
+  Tensor,
+} from '../core/index.js';
 import type { GalenMetrics } from '../observability/index.js';
 import type { ModelRegistry, ModelVersion } from '../registry/index.js';
 import type { ModelRuntime, ServingDefaults, VersionStats } from '../runtime/index.js';
 import { decodeImageInputs } from '../images/index.js';
-import type { Preprocessor } from '../preprocessing/index.js';
 import { versionKey } from './model-manager.js';
 import type { ModelManager } from './model-manager.js';
 import { DEFAULT_TENSOR_LIMITS, TensorBudget, checkDeclaredLimits } from './tensor-limits.js';
@@ -96,6 +102,15 @@ export interface VersionStatistics extends VersionStats {
 const label = (v: Pick<ModelVersion, 'model' | 'version'>): string =>
   `model "${v.model}" version ${v.version}`;
 
+/**
+ * Runs the steps a version declares in its metadata (`galen.preprocessing`) on a request's inputs
+ * before the graph: each preprocessed input is replaced by the graph input it feeds. preprocessing/
+ * implements it; app/ wires it, so serving stays below the features it runs.
+ */
+export interface InputPreprocessor {
+  apply(specs: readonly PreprocessedInputSpec[], inputs: readonly Tensor[]): Promise<Tensor[]>;
+}
+
 export class InferenceService {
   /**
    * Each resolved version's range check, compiled once (the registry hands out the same object
@@ -109,7 +124,7 @@ export class InferenceService {
     private readonly runtime: ModelRuntime,
     private readonly metrics: GalenMetrics,
     private readonly recorder?: PredictionRecorder,
-    private readonly preprocessor?: Preprocessor,
+    private readonly preprocessor?: InputPreprocessor,
     private readonly limits: TensorLimits = DEFAULT_TENSOR_LIMITS,
   ) {}
 
