@@ -1,0 +1,19 @@
+/** CDS client JWT ids already used, in SQLite (replay protection). */
+import type { JwtReplayLedger } from '../repositories.js';
+import type { SqliteScope } from './scope.js';
+
+/** JwtReplayLedger on SQLite. */
+export function sqliteJwtReplayLedger(scope: SqliteScope): JwtReplayLedger {
+  const db = scope.db;
+  return {
+    async claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean> {
+      await db.deleteFrom('cds_jwt_ids').where('expires_at', '<', now).execute();
+      const result = await db
+        .insertInto('cds_jwt_ids')
+        .values({ issuer, jti, expires_at: expiresAt })
+        .onConflict((c) => c.columns(['issuer', 'jti']).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+  };
+}

@@ -1,0 +1,205 @@
+/** Models, versions and aliases in SQLite; every write moves the registry change token. */
+import type { Selectable } from 'kysely';
+import type { AliasRecord, ModelRecord, VersionRecord } from '../records.js';
+import type { ModelRepository } from '../repositories.js';
+import type { Database, ModelVersionsTable, ModelsTable } from '../schema.js';
+import { parseJson } from './scope.js';
+import type { SqliteScope } from './scope.js';
+
+const toModel = (row: Selectable<ModelsTable>): ModelRecord => ({
+  name: row.name,
+  description: row.description,
+  tags: parseJson(row.tags) as Record<string, string>,
+  serving: parseJson(row.serving),
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  archivedAt: row.archived_at,
+});
+
+const toVersion = (row: Selectable<ModelVersionsTable>): VersionRecord => ({
+  model: row.model,
+  version: row.version,
+  sha256: row.sha256,
+  sizeBytes: row.size_bytes,
+  description: row.description,
+  signature: parseJson(row.signature),
+  lineage: parseJson(row.lineage),
+  metrics: parseJson(row.metrics),
+  createdAt: row.created_at,
+  createdBy: row.created_by,
+  archivedAt: row.archived_at,
+});
+
+const toAlias = (row: Selectable<Database['aliases']>): AliasRecord => ({
+  model: row.model,
+  alias: row.alias,
+  version: row.version,
+  updatedAt: row.updated_at,
+  updatedBy: row.updated_by,
+});
+
+/** ModelRepository on SQLite. */
+export function sqliteModelRepository(scope: SqliteScope): ModelRepository {
+  const db = scope.db;
+  return {
+    registryChangeToken(): Promise<string> {
+      return Promise.resolve(scope.registryChangeToken());
+    },
+
+    async getModel(name: string): Promise<ModelRecord | undefined> {
+      const row = await db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+      return row && toModel(row);
+    },
+
+    async listModels(): Promise<ModelRecord[]> {
+      return (await db.selectFrom('models').selectAll().orderBy('name').execute()).map(toModel);
+    },
+
+    async insertModel(r: ModelRecord): Promise<void> {
+      scope.countRegistryWrite();
+      await db
+        .insertInto('models')
+        .values({
+          name: r.name,
+          description: r.description,
+          tags: JSON.stringify(r.tags),
+          serving: JSON.stringify(r.serving),
+          created_at: r.createdAt,
+          updated_at: r.updatedAt,
+          archived_at: r.archivedAt,
+        })
+        .execute();
+    },
+
+    async updateModel(
+      name: string,
+      patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'serving' | 'archivedAt' | 'updatedAt'>>,
+    ): Promise<void> {
+      scope.countRegistryWrite();
+      await db
+        .updateTable('models')
+        .set({
+          ...(patch.description !== undefined && { description: patch.description }),
+          ...(patch.tags !== undefined && { tags: JSON.stringify(patch.tags) }),
+          ...(patch.serving !== undefined && { serving: JSON.stringify(patch.serving) }),
+          ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
+          ...(patch.updatedAt !== undefined && { updated_at: patch.updatedAt }),
+        })
+        .where('name', '=', name)
+        .execute();
+    },
+
+    async getVersion(model: string, version: number): Promise<VersionRecord | undefined> {
+      const row = await db
+        .selectFrom('model_versions')
+        .selectAll()
+        .where('model', '=', model)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      return row && toVersion(row);
+    },
+
+    async listVersions(model: string): Promise<VersionRecord[]> {
+      const rows = await db
+        .selectFrom('model_versions')
+        .selectAll()
+        .where('model', '=', model)
+        .orderBy('version')
+        .execute();
+      return rows.map(toVersion);
+    },
+
+    async maxVersion(model: string): Promise<number> {
+      const row = await db
+        .selectFrom('model_versions')
+        .select((eb) => eb.fn.max('version').as('max'))
+        .where('model', '=', model)
+        .executeTakeFirst();
+      return Number(row?.max ?? 0);
+    },
+
+    async insertVersion(r: VersionRecord): Promise<void> {
+      scope.countRegistryWrite();
+      await db
+        .insertInto('model_versions')
+        .values({
+          model: r.model,
+          version: r.version,
+          sha256: r.sha256,
+          size_bytes: r.sizeBytes,
+          description: r.description,
+          signature: JSON.stringify(r.signature),
+          lineage: JSON.stringify(r.lineage),
+          metrics: JSON.stringify(r.metrics),
+          created_at: r.createdAt,
+          created_by: r.createdBy,
+          archived_at: r.archivedAt,
+        })
+        .execute();
+    },
+
+    async updateVersion(
+      model: string,
+      version: number,
+      patch: Partial<Pick<VersionRecord, 'description' | 'archivedAt' | 'metrics'>>,
+    ): Promise<void> {
+      scope.countRegistryWrite();
+      await db
+        .updateTable('model_versions')
+        .set({
+          ...(patch.description !== undefined && { description: patch.description }),
+          ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
+          ...(patch.metrics !== undefined && { metrics: JSON.stringify(patch.metrics) }),
+        })
+        .where('model', '=', model)
+        .where('version', '=', version)
+        .execute();
+    },
+
+    async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
+      const row = await db
+        .selectFrom('aliases')
+        .selectAll()
+        .where('model', '=', model)
+        .where('alias', '=', alias)
+        .executeTakeFirst();
+      return row && toAlias(row);
+    },
+
+    async listAliases(model?: string): Promise<AliasRecord[]> {
+      let query = db.selectFrom('aliases').selectAll();
+      if (model !== undefined) query = query.where('model', '=', model);
+      const rows = await query.orderBy('model').orderBy('alias').execute();
+      return rows.map(toAlias);
+    },
+
+    async upsertAlias(r: AliasRecord): Promise<void> {
+      scope.countRegistryWrite();
+      await db
+        .insertInto('aliases')
+        .values({
+          model: r.model,
+          alias: r.alias,
+          version: r.version,
+          updated_at: r.updatedAt,
+          updated_by: r.updatedBy,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['model', 'alias'])
+            .doUpdateSet({ version: r.version, updated_at: r.updatedAt, updated_by: r.updatedBy }),
+        )
+        .execute();
+    },
+
+    async deleteAlias(model: string, alias: string): Promise<boolean> {
+      scope.countRegistryWrite();
+      const result = await db
+        .deleteFrom('aliases')
+        .where('model', '=', model)
+        .where('alias', '=', alias)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+  };
+}
