@@ -2,6 +2,45 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import checkFile from 'eslint-plugin-check-file';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * The module layers (docs/architecture.md, "Modules"): which src/ folders each folder may import,
+ * in the document's order. test/docs/layers.test.ts checks the document's table says the same.
+ */
+const { layers } = JSON.parse(readFileSync(`${import.meta.dirname}/eslint/layers.json`, 'utf8'));
+
+/** The folders `folder` may import ("everything above": every folder listed before it). */
+const mayImport = (folder) => {
+  const at = layers.findIndex((l) => l.folder === folder);
+  const allowed = layers[at].mayImport;
+  return allowed === 'everything above' ? layers.slice(0, at).map((l) => l.folder) : allowed;
+};
+
+/** How deep below its top folder a source file sits, at most (src/http/routes/x.ts is 1). */
+const deepest = (dir, depth = 0) =>
+  Math.max(
+    depth,
+    ...readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => deepest(`${dir}/${e.name}`, depth + 1)),
+  );
+const MAX_DEPTH = Math.max(...layers.map((l) => deepest(`${import.meta.dirname}/src/${l.folder}`)));
+
+/**
+ * Relative imports from a file `depth` folders below src/<folder>/ that reach a top folder it may
+ * not import: `../` once more than the depth, then that folder's name.
+ */
+const layerPatterns = (folder, depth) => {
+  const forbidden = layers.map((l) => l.folder).filter((f) => f !== folder && !mayImport(folder).includes(f));
+  if (forbidden.length === 0) return [];
+  return [
+    {
+      regex: `^(\\.\\./){${depth + 1}}(${forbidden.join('|')})(/|$)`,
+      message: `src/${folder}/ may import only ${mayImport(folder).join(', ') || 'nothing of ours'} (docs/architecture.md, "Modules"; eslint/layers.json). Import downward, or let app/ wire a port the lower layer declares.`,
+    },
+  ];
+};
 
 /** Each outside thing has exactly one owner; everything else must go through it. */
 const owners = [
@@ -76,43 +115,19 @@ export default tseslint.config(
       },
     },
   },
-  // One rule object per top-level folder, so each folder's forbidden imports are exact.
-  ...[
-    'app',
-    'config',
-    'core',
-    'store',
-    'registry',
-    'onnx',
-    'runtime',
-    'serving',
-    'security',
-    'observability',
-    'http',
-    'grpc',
-    'cli',
-    'demo',
-    'training',
-    'datasets',
-    'jobs',
-    'images',
-    'deep',
-    'signals',
-    'ehr',
-    'fhir',
-    'clinical',
-    'explain',
-    'deid',
-    'monitoring',
-    'optimize',
-    'recommend',
-    'molecules',
-    'preprocessing',
-    'outbound',
-  ].map((folder) => ({
-    files: [`src/${folder}/**/*.ts`],
-    rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(`src/${folder}/`) }] },
-  })),
+  // One rule object per top-level folder and depth, so each folder's forbidden imports are exact:
+  // the outside things it does not own, and the folders above it in the layer table.
+  ...layers.flatMap(({ folder }) =>
+    Array.from({ length: MAX_DEPTH + 1 }, (_, depth) => ({
+      files: [`src/${folder}/${'*/'.repeat(depth)}*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          { paths: restrictedFor(`src/${folder}/`), patterns: layerPatterns(folder, depth) },
+        ],
+      },
+    })),
+  ),
   { files: ['src/cli/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },
   {
     // The CLI's own client to a Galen server is a user tool; everything else fetches through src/outbound/.
