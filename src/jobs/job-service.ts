@@ -157,6 +157,8 @@ interface Active {
   cancelling: boolean;
   lastProgressWrite: number;
   pendingProgress?: { fraction: number; stage: string } | undefined;
+  /** The stage last reported, written or not: a stage is logged once, when it begins. */
+  lastStage?: string;
   writes: Promise<unknown>;
 }
 
@@ -638,7 +640,8 @@ export class JobService {
     };
     const events: JobEvents = {
       progress: (fraction, stage) => {
-        const changedStage = active.pendingProgress?.stage !== stage;
+        const changedStage = active.lastStage !== stage;
+        active.lastStage = stage;
         active.pendingProgress = { fraction: Math.min(1, Math.max(0, fraction)), stage };
         if (changedStage) events.log('info', stage);
         if (changedStage || Date.now() - active.lastProgressWrite >= PROGRESS_WRITE_MS) flushProgress();

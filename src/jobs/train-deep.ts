@@ -346,7 +346,12 @@ export async function runDeepTrainer(
           );
           break;
         case 'progress':
-          progress(PHASE.train + event.fraction * (PHASE.evaluate - PHASE.train), event.stage);
+          // The trainer reports every batch; the job's stage (and so its log, a line per new stage)
+          // names the epoch, and the fraction moves within it.
+          progress(
+            PHASE.train + event.fraction * (PHASE.evaluate - PHASE.train),
+            event.stage.replace(/, batch \d+\/\d+$/, ''),
+          );
           break;
         case 'epoch':
           history.push(event);

@@ -105,6 +105,9 @@ describe('deep image models (PyTorch backend)', () => {
       expect(job.state).toBe('succeeded');
       const logs = (await server.call('GET', `/api/v1/jobs/${job.id}/logs`)).body.map((l: any) => l.message);
       expect(logs.some((m: string) => /^epoch 1\/1: train loss \d/.test(m))).toBe(true);
+      // 13 batches of 32: the log names the epoch once, not every batch.
+      expect(logs.filter((m: string) => /^epoch 1\/1$/.test(m))).toHaveLength(1);
+      expect(logs.filter((m: string) => /batch \d+\//.test(m))).toEqual([]);
 
       const version = (await server.call('GET', '/api/v1/models/pneumonia-cnn/versions/1')).body;
       expect(version.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-4);
