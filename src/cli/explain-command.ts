@@ -66,19 +66,9 @@ function renderImage(result: ImageExplainResult, overlay: string | undefined): s
   ].join('\n');
 }
 
-/**
- * An input's value as the table shows it. Numbers reach the model as FP32, so a 2.3 sent comes
- * back as 2.299999952316284: it is shown as the shortest decimal with the same FP32 value.
- */
+/** An input's value as the table shows it (the service gives FP32 values as the decimal sent). */
 export function cellText(value: Cell): string {
-  if (value === null) return '(missing)';
-  if (typeof value !== 'number' || !Number.isFinite(value) || Math.fround(value) !== value)
-    return String(value);
-  for (let digits = 1; digits < 9; digits++) {
-    const short = Number(value.toPrecision(digits));
-    if (Math.fround(short) === value) return String(short);
-  }
-  return String(value);
+  return value === null ? '(missing)' : String(value);
 }
 
 function render(result: ExplainResult): string {

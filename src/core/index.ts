@@ -20,6 +20,7 @@ export {
   formatShape,
   isDatatype,
   shapeMatches,
+  shortestFloat32,
 } from './tensor-types.js';
 export type {
   Datatype,

@@ -193,3 +193,17 @@ export const INTEGER_RANGES = {
   INT32: [-2147483648, 2147483647],
   INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 } as const satisfies Partial<Record<Datatype, readonly [number, number]>>;
+
+/**
+ * A number as FP32 holds it, written back as the shortest decimal with the same FP32 value: a 2.3
+ * sent to an FP32 input reads back as 2.299999952316284, and is given back as 2.3. Numbers that
+ * are not FP32 values (FP64 data) are returned unchanged.
+ */
+export function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value) || Math.fround(value) !== value) return value;
+  for (let digits = 1; digits < 9; digits++) {
+    const short = Number(value.toPrecision(digits));
+    if (Math.fround(short) === value) return short;
+  }
+  return value;
+}

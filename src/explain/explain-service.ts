@@ -5,7 +5,14 @@
  * KernelSHAP, running coalitions through the ordinary inference path. Cost is bounded (rows,
  * coalitions, background rows, a deadline) and the settings used come back with the answer.
  */
-import { GalenError, layoutFor, rowsFromTensors, scoredOutputFor, tensorsFromRows } from '../core/index.js';
+import {
+  GalenError,
+  layoutFor,
+  rowsFromTensors,
+  scoredOutputFor,
+  shortestFloat32,
+  tensorsFromRows,
+} from '../core/index.js';
 import type { Actor, Signature, Tensor } from '../core/index.js';
 import { decodeImageInputs, saliencyOverlayPng } from '../images/index.js';
 import type { PixelShape } from '../images/index.js';
@@ -143,6 +150,11 @@ const logit = (p: number): number => {
   const q = Math.min(Math.max(p, 1e-7), 1 - 1e-7);
   return Math.log(q / (1 - q));
 };
+
+/** A row's value as the answer gives it: an FP32 number as the decimal sent (2.3, not 2.2999999…). */
+function shownCell(value: Cell | undefined): Cell {
+  return typeof value === 'number' ? shortestFloat32(value) : (value ?? null);
+}
 
 function integer(name: string, value: number | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -335,7 +347,7 @@ export class ExplainService {
         base: s.base,
         ...(data.output.classes && { class: data.output.classes[ks[i]!] ?? `class ${ks[i]}` }),
         attributions: players
-          .map((name, j) => ({ name, value: rows[i]![j] ?? null, shap: s.values[j]! }))
+          .map((name, j) => ({ name, value: shownCell(rows[i]![j]), shap: s.values[j]! }))
           .sort((a, b) => Math.abs(b.shap) - Math.abs(a.shap)),
       })),
     };

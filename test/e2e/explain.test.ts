@@ -93,6 +93,10 @@ describe('explanations', () => {
       });
       const missing = COLUMNS[rows[gap]!.indexOf(null)];
       expect(res.body.explanations[2].attributions.find((a: any) => a.name === missing).value).toBeNull();
+      // Each value is given back as sent (oldpeak 2.3), not as its FP32 expansion 2.299999952316284.
+      const sent = Object.fromEntries(COLUMNS.map((c, j) => [c, picked[0]![j]]));
+      for (const a of res.body.explanations[0].attributions) expect(a.value).toBe(sent[a.name]);
+      expect(sent['oldpeak']).toBe(2.3);
     }
   });
 
