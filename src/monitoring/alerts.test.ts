@@ -147,8 +147,12 @@ describe('alert rules', () => {
       'http://192.168.1.1/',
     ])
       expect(() => parseMonitoringSettings(rule(url)), url).toThrow(/loopback, private or link-local/);
-    expect(parseMonitoringSettings(rule('http://127.0.0.1:9/x'), true).rules[0]!.webhook).toBe(
+    expect(parseMonitoringSettings(rule('http://127.0.0.1:9/x'), () => undefined).rules[0]!.webhook).toBe(
       'http://127.0.0.1:9/x',
+    );
+    // Plain http to a public host is refused when saved, as it would be when sent.
+    expect(() => parseMonitoringSettings(rule('http://hooks.example.org/x'))).toThrow(
+      /plain http, allowed only to hosts in outbound.allowHttpHosts/,
     );
     expect(parseMonitoringSettings(rule('https://hooks.example.org/T0/B1/secret')).rules).toHaveLength(1);
     expect(isPrivateHost('8.8.8.8')).toBe(false);

@@ -85,7 +85,7 @@ function fail(at: string, message: string): never {
   throw new GalenError('invalid_input', `${at}: ${message}`);
 }
 
-function parseRule(raw: unknown, at: string, allowPrivate: boolean): AlertRule {
+function parseRule(raw: unknown, at: string, webhookRefusal: WebhookRefusal): AlertRule {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(at, 'a rule is an object');
   const r = raw as Record<string, unknown>;
   const known = new Set([
@@ -156,12 +156,8 @@ function parseRule(raw: unknown, at: string, allowPrivate: boolean): AlertRule {
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password)
       fail(where, 'webhook is an http(s) URL without credentials in it');
-    const inside = allowPrivate ? undefined : internalHostKind(url.hostname);
-    if (inside !== undefined)
-      fail(
-        where,
-        `webhook host ${url.hostname} is ${inside}; alerts go to public hosts, not loopback, private or link-local ones, unless monitoring.allowPrivateWebhooks is set`,
-      );
+    const refused = webhookRefusal(url);
+    if (refused !== undefined) fail(where, refused);
   }
   return {
     name,
@@ -178,7 +174,32 @@ function parseRule(raw: unknown, at: string, allowPrivate: boolean): AlertRule {
 }
 
 /** Checks a model's monitoring settings: `{"sampleRate"?: 0–1, "rules"?: [...]}`. */
-export function parseMonitoringSettings(raw: unknown, allowPrivate = false): MonitoringSettings {
+/**
+ * Why a webhook URL would be refused when an alert is sent, or undefined: the monitoring service
+ * asks the guarded outbound client (its scheme and address rules as configured), then
+ * {@link insideOnlyRefusal}; {@link publicOnlyRefusal} is the same with no exceptions configured.
+ */
+export type WebhookRefusal = (url: URL) => string | undefined;
+
+/** A webhook host that is an address not public, or a name that only resolves inside. */
+export function insideOnlyRefusal(url: URL): string | undefined {
+  const inside = internalHostKind(url.hostname);
+  return inside === undefined
+    ? undefined
+    : `webhook host ${url.hostname} is ${inside}; alerts go to public hosts, not loopback, private or link-local ones, unless monitoring.allowPrivateWebhooks is set`;
+}
+
+/** The default rules: https to a public host (what the outbound client allows unconfigured). */
+export const publicOnlyRefusal: WebhookRefusal = (url) =>
+  insideOnlyRefusal(url) ??
+  (url.protocol === 'http:'
+    ? `webhook ${url.origin} uses plain http, allowed only to hosts in outbound.allowHttpHosts; use https`
+    : undefined);
+
+export function parseMonitoringSettings(
+  raw: unknown,
+  webhookRefusal: WebhookRefusal = publicOnlyRefusal,
+): MonitoringSettings {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new GalenError(
       'invalid_input',
@@ -198,7 +219,7 @@ export function parseMonitoringSettings(raw: unknown, allowPrivate = false): Mon
   const rulesRaw = r['rules'] ?? [];
   if (!Array.isArray(rulesRaw) || rulesRaw.length > MAX_RULES)
     fail('rules', `a list of at most ${MAX_RULES} rules`);
-  const rules = rulesRaw.map((rule, i) => parseRule(rule, `rules[${i}]`, allowPrivate));
+  const rules = rulesRaw.map((rule, i) => parseRule(rule, `rules[${i}]`, webhookRefusal));
   const names = new Set<string>();
   for (const rule of rules) {
     if (names.has(rule.name)) fail(`rule "${rule.name}"`, 'names must be unique');

@@ -28,7 +28,14 @@ import type {
 } from '../store/index.js';
 import { OutboundError } from '../outbound/index.js';
 import type { OutboundClient } from '../outbound/index.js';
-import { durationMs, judge, maskedWebhook, parseMonitoringSettings, ruleValue } from './alerts.js';
+import {
+  durationMs,
+  insideOnlyRefusal,
+  judge,
+  maskedWebhook,
+  parseMonitoringSettings,
+  ruleValue,
+} from './alerts.js';
 import type { AlertRule, MonitoringSettings } from './alerts.js';
 import { buildProfile, labelValue, PROFILE_SCHEMA } from './profile.js';
 import type { MonitoringProfile } from './profile.js';
@@ -61,7 +68,7 @@ export interface MonitorDeps {
   /** Runs a version without recording it (reference rows). */
   run: (version: ModelVersion, inputs: Tensor[], outputs: string[]) => Promise<Tensor[]>;
   /** The guarded client alert webhooks are posted through. */
-  outbound: Pick<OutboundClient, 'request'>;
+  outbound: Pick<OutboundClient, 'request' | 'refusalOf' | 'settings'>;
 }
 
 /** Outbound failures that a retry cannot change. */
@@ -529,7 +536,7 @@ export class MonitorService {
   ): Promise<MonitoringSettings & { effectiveSampleRate: number }> {
     assertCan(actor, 'model:write', 'change monitoring settings');
     const detail = await this.deps.registry.getModel(model);
-    const settings = parseMonitoringSettings(raw, this.deps.options.allowPrivateWebhooks);
+    const settings = parseMonitoringSettings(raw, (url) => this.webhookRefusal(url));
     await this.assertRuleFeatures(model, detail.versions, settings.rules);
     await this.deps.store.putMonitoringSettings(
       model,
@@ -721,6 +728,21 @@ export class MonitorService {
     if (rule.actions.includes('metric'))
       this.deps.metrics.alertTransition(event.model, rule.name, event.state);
     if (rule.webhook) await this.postWebhook(rule, body);
+  }
+
+  /**
+   * Why a webhook would be refused when sent, checked when its rule is saved: the outbound
+   * client's own rules as configured (https unless `outbound.allowHttpHosts`, addresses outside
+   * `outbound.allowPrivateNetworks`), and names that only resolve inside; nothing under
+   * `monitoring.allowPrivateWebhooks`, which lifts both for alert receivers.
+   */
+  private webhookRefusal(url: URL): string | undefined {
+    if (this.deps.options.allowPrivateWebhooks) return undefined;
+    const inside =
+      this.deps.outbound.settings.allowPrivateNetworks.length > 0 ? undefined : insideOnlyRefusal(url);
+    if (inside !== undefined) return inside;
+    const refused = this.deps.outbound.refusalOf(url);
+    return refused && `webhook ${url.origin} would be ${refused.why}`;
   }
 
   private async postWebhook(rule: AlertRule, body: Record<string, unknown>): Promise<void> {

@@ -157,6 +157,27 @@ export class OutboundClient {
     return this.allowHttp.has(bareHost(host.toLowerCase()));
   }
 
+  /**
+   * Why a request to `url` is refused before any DNS answer — plain http to a host not in
+   * `outbound.allowHttpHosts`, or an address written in the URL that the policy refuses — or
+   * undefined. Settings that name a URL (alert webhooks) are checked with it when saved, by the
+   * same rules as when the request is made.
+   */
+  refusalOf(url: URL): { failure: OutboundFailure; why: string } | undefined {
+    if (url.protocol === 'http:' && !this.allowsHttpTo(url.hostname)) {
+      return {
+        failure: 'insecure',
+        why: 'refused: plain http is allowed only to hosts in outbound.allowHttpHosts; use https',
+      };
+    }
+    const host = bareHost(url.hostname);
+    if (isIP(host) === 0) return undefined;
+    const verdict = this.policy.judge(host);
+    return verdict.allowed
+      ? undefined
+      : { failure: 'address_refused', why: this.addressRefusal(host, verdict.kind) };
+  }
+
   /** Sends one request; resolves with the whole answer, or rejects with an `OutboundError`. */
   async request(target: string | URL, init: OutboundRequest): Promise<OutboundResponse> {
     const url = parseTarget(target, init.purpose);
@@ -167,17 +188,8 @@ export class OutboundClient {
         `${init.purpose} to ${origin} ${why}`,
         cause === undefined ? undefined : { cause },
       );
-    if (url.protocol === 'http:' && !init.anyAddress && !this.allowsHttpTo(url.hostname)) {
-      throw refuse(
-        'insecure',
-        'refused: plain http is allowed only to hosts in outbound.allowHttpHosts; use https',
-      );
-    }
-    const host = bareHost(url.hostname);
-    if (isIP(host) !== 0 && !init.anyAddress) {
-      const verdict = this.policy.judge(host);
-      if (!verdict.allowed) throw refuse('address_refused', this.addressRefusal(host, verdict.kind));
-    }
+    const refusal = init.anyAddress ? undefined : this.refusalOf(url);
+    if (refusal) throw refuse(refusal.failure, refusal.why);
     const maxBytes = Math.min(
       init.maxBytes ?? this.settings.maxResponseBytes,
       this.settings.maxResponseBytes,
