@@ -31,6 +31,13 @@ function byteElement(bytes: Uint8Array): Buffer {
   return Buffer.concat([length, bytes]);
 }
 
+/** An OIP body with the image file as base64 text, as JSON clients send it (`content_type`). */
+const base64Image = (data: string) => ({
+  inputs: [
+    { name: 'image', datatype: 'BYTES', shape: [1], parameters: { content_type: 'base64' }, data: [data] },
+  ],
+});
+
 describe('deep image models (PyTorch backend)', () => {
   let server: TestServer;
   let testImages: Uint8Array;
@@ -166,34 +173,14 @@ describe('deep image models (PyTorch backend)', () => {
 
       // JSON clients send the file as base64, saying so in the input's content_type.
       const fromJson = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {
-        body: {
-          inputs: [
-            {
-              name: 'image',
-              datatype: 'BYTES',
-              shape: [1],
-              parameters: { content_type: 'base64' },
-              data: [png.toString('base64')],
-            },
-          ],
-        },
+        body: base64Image(png.toString('base64')),
       });
       expect(fromJson.status, JSON.stringify(fromJson.body)).toBe(200);
       expect(fromJson.body.outputs.find((o: any) => o.name === 'probabilities').data).toEqual(
         probabilities.data,
       );
       const notBase64 = await server.call('POST', '/v2/models/pneumonia-cnn/infer', {
-        body: {
-          inputs: [
-            {
-              name: 'image',
-              datatype: 'BYTES',
-              shape: [1],
-              parameters: { content_type: 'base64' },
-              data: ['%%%'],
-            },
-          ],
-        },
+        body: base64Image('%%%'),
       });
       expect(notBase64.status).toBe(400);
       expect(notBase64.body.error).toMatch(/input "image" element 0 is not base64/);
@@ -208,17 +195,7 @@ describe('deep image models (PyTorch backend)', () => {
 
       // Why: an occlusion saliency map of the same image, and its overlay.
       const explained = await server.call('POST', '/v2/models/pneumonia-cnn/explain', {
-        body: {
-          inputs: [
-            {
-              name: 'image',
-              datatype: 'BYTES',
-              shape: [1],
-              parameters: { content_type: 'base64' },
-              data: [png.toString('base64')],
-            },
-          ],
-        },
+        body: base64Image(png.toString('base64')),
       });
       expect(explained.status, JSON.stringify(explained.body).slice(0, 500)).toBe(200);
       expect(explained.body).toMatchObject({
