@@ -41,13 +41,21 @@ export interface CdsCard {
 const serviceId = (model: string, alias: string, hook: CdsHook): string =>
   hook === 'patient-view' ? `${model}--${alias}` : `${model}--${alias}--${hook}`;
 
-/** Prefetch templates that fetch what the feature map reads (FHIRPath sources read what others fetch). */
+/**
+ * Prefetch templates that fetch what the feature map reads: the codes of its Observation and
+ * Condition sources, and those its FHIRPath sources declare in `reads`.
+ */
 export function prefetchTemplates(map: FeatureMap): Record<string, string> {
   const templates: Record<string, string> = { patient: 'Patient/{{context.patientId}}' };
   const codes = (from: 'observation' | 'condition'): string[] => [
     ...new Set(
-      Object.values(map.inputs).flatMap((m) =>
-        m.source.from === from ? m.source.codes.map((c) => `${c.system}|${c.code}`) : [],
+      Object.values(map.inputs).flatMap(({ source }) =>
+        (source.from === from
+          ? source.codes
+          : source.from === 'fhirpath'
+            ? (source.reads?.[from] ?? [])
+            : []
+        ).map((c) => `${c.system}|${c.code}`),
       ),
     ),
   ];

@@ -43,6 +43,11 @@ export type FeatureSource =
       from: 'fhirpath';
       expression: string;
       aggregate?: 'first' | 'last' | 'count' | 'exists' | 'mean' | 'min' | 'max';
+      /**
+       * The Observation and Condition codes the expression reads, so that CDS Hooks prefetch
+       * (and Galen's own fetch from the EHR) brings them; an expression sees only what is fetched.
+       */
+      reads?: { observation?: Coding[]; condition?: Coding[] };
     };
 
 /** What to feed when the data has nothing for an input. */
@@ -162,6 +167,30 @@ function parseCoding(input: string, value: unknown, what: string): Coding {
   return { system: coding.system, code: coding.code };
 }
 
+/** A FHIRPath source's `reads`: {"observation"?: codes, "condition"?: codes}, at least one. */
+function parseReads(
+  input: string,
+  value: unknown,
+): { observation?: Coding[]; condition?: Coding[] } | undefined {
+  if (value === undefined) return undefined;
+  const kinds = ['observation', 'condition'] as const;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    Object.keys(value).length === 0 ||
+    Object.keys(value).some((k) => !(kinds as readonly string[]).includes(k))
+  )
+    fail(
+      input,
+      'reads is {"observation"?: [codings], "condition"?: [codings]}, naming what the expression reads',
+    );
+  const r = value as Record<string, unknown>;
+  const reads: { observation?: Coding[]; condition?: Coding[] } = {};
+  for (const kind of kinds) if (r[kind] !== undefined) reads[kind] = parseCodings(input, r[kind]);
+  return reads;
+}
+
 function parseCodings(input: string, value: unknown): Coding[] {
   if (!Array.isArray(value) || value.length === 0) {
     fail(input, 'codes is a list of at least one {"system": "http://loinc.org", "code": "8480-6"}');
@@ -221,7 +250,13 @@ function parseSource(input: string, raw: unknown): FeatureSource {
       const allowed = ['first', 'last', 'count', 'exists', 'mean', 'min', 'max'];
       if (!allowed.includes(aggregate as string))
         fail(input, `aggregate ${JSON.stringify(aggregate)} is not one of ${allowed.join(', ')}`);
-      return { from: 'fhirpath', expression: s['expression'], aggregate: aggregate as 'first' };
+      const reads = parseReads(input, s['reads']);
+      return {
+        from: 'fhirpath',
+        expression: s['expression'],
+        aggregate: aggregate as 'first',
+        ...(reads !== undefined && { reads }),
+      };
     }
     default:
       return fail(

@@ -114,6 +114,17 @@ const FhirPathSource = Type.Object(
         description: "how the expression's results become one value",
       }),
     ),
+    reads: Type.Optional(
+      Type.Object(
+        { observation: Type.Optional(Codes), condition: Type.Optional(Codes) },
+        {
+          additionalProperties: false,
+          minProperties: 1,
+          description:
+            'the Observation and Condition codes the expression reads: CDS Hooks prefetch (and the fetch from the EHR) brings them',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, description: "any FHIRPath expression over the patient's Bundle" },
 );
