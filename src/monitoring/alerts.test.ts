@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { durationMs, isPrivateHost, judge, maskedWebhook, parseMonitoringSettings } from './alerts.js';
+import { OutboundClient } from '../outbound/index.js';
+import {
+  durationMs,
+  isPrivateHost,
+  judge,
+  maskedWebhook,
+  parseMonitoringSettings as parseWith,
+  webhookRefusalFor,
+} from './alerts.js';
+import type { WebhookRefusal } from './alerts.js';
+
+/** The webhook rules of a server with default outbound settings, as the monitoring service builds them. */
+const DEFAULT_WEBHOOKS = webhookRefusalFor(new OutboundClient(), false);
+const parseMonitoringSettings = (raw: unknown, refusal: WebhookRefusal = DEFAULT_WEBHOOKS) =>
+  parseWith(raw, refusal);
 import { performanceOf, subgroupGap } from './performance.js';
 import { buildProfile, labelValue, predictionOf } from './profile.js';
 import { windowReport } from './report.js';
@@ -147,12 +161,13 @@ describe('alert rules', () => {
       'http://192.168.1.1/',
     ])
       expect(() => parseMonitoringSettings(rule(url)), url).toThrow(/loopback, private or link-local/);
-    expect(parseMonitoringSettings(rule('http://127.0.0.1:9/x'), () => undefined).rules[0]!.webhook).toBe(
-      'http://127.0.0.1:9/x',
-    );
+    expect(
+      parseMonitoringSettings(rule('http://127.0.0.1:9/x'), webhookRefusalFor(new OutboundClient(), true))
+        .rules[0]!.webhook,
+    ).toBe('http://127.0.0.1:9/x');
     // Plain http to a public host is refused when saved, as it would be when sent.
     expect(() => parseMonitoringSettings(rule('http://hooks.example.org/x'))).toThrow(
-      /plain http, allowed only to hosts in outbound.allowHttpHosts/,
+      /refused: plain http is allowed only to hosts in outbound.allowHttpHosts/,
     );
     expect(parseMonitoringSettings(rule('https://hooks.example.org/T0/B1/secret')).rules).toHaveLength(1);
     expect(isPrivateHost('8.8.8.8')).toBe(false);

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { GalenError } from '../core/index.js';
 import { AddressPolicy } from '../outbound/index.js';
+import type { OutboundClient } from '../outbound/index.js';
 import type { WindowReport } from './report.js';
 
 export const ALERT_METRICS = {
@@ -174,32 +175,38 @@ function parseRule(raw: unknown, at: string, webhookRefusal: WebhookRefusal): Al
 }
 
 /** Checks a model's monitoring settings: `{"sampleRate"?: 0–1, "rules"?: [...]}`. */
-/**
- * Why a webhook URL would be refused when an alert is sent, or undefined: the monitoring service
- * asks the guarded outbound client (its scheme and address rules as configured), then
- * {@link insideOnlyRefusal}; {@link publicOnlyRefusal} is the same with no exceptions configured.
- */
+/** Why a webhook URL would be refused when an alert is sent, or undefined. */
 export type WebhookRefusal = (url: URL) => string | undefined;
 
 /** A webhook host that is an address not public, or a name that only resolves inside. */
-export function insideOnlyRefusal(url: URL): string | undefined {
+function insideOnlyRefusal(url: URL): string | undefined {
   const inside = internalHostKind(url.hostname);
   return inside === undefined
     ? undefined
     : `webhook host ${url.hostname} is ${inside}; alerts go to public hosts, not loopback, private or link-local ones, unless monitoring.allowPrivateWebhooks is set`;
 }
 
-/** The default rules: https to a public host (what the outbound client allows unconfigured). */
-export const publicOnlyRefusal: WebhookRefusal = (url) =>
-  insideOnlyRefusal(url) ??
-  (url.protocol === 'http:'
-    ? `webhook ${url.origin} uses plain http, allowed only to hosts in outbound.allowHttpHosts; use https`
-    : undefined);
+/**
+ * The check a webhook passes when its rule is saved, by the rules that apply when the alert is
+ * sent: nothing under `monitoring.allowPrivateWebhooks` (it lifts both below for alert
+ * receivers); else a host that can only be inside (unless `outbound.allowPrivateNetworks` lists
+ * networks), then the outbound client's own configured rules (https unless
+ * `outbound.allowHttpHosts`, addresses outside `outbound.allowPrivateNetworks`).
+ */
+export function webhookRefusalFor(
+  outbound: Pick<OutboundClient, 'refusalOf' | 'settings'>,
+  allowPrivateWebhooks: boolean,
+): WebhookRefusal {
+  return (url) => {
+    if (allowPrivateWebhooks) return undefined;
+    const inside = outbound.settings.allowPrivateNetworks.length > 0 ? undefined : insideOnlyRefusal(url);
+    if (inside !== undefined) return inside;
+    const refused = outbound.refusalOf(url);
+    return refused && `webhook ${url.origin} would be ${refused.why}`;
+  };
+}
 
-export function parseMonitoringSettings(
-  raw: unknown,
-  webhookRefusal: WebhookRefusal = publicOnlyRefusal,
-): MonitoringSettings {
+export function parseMonitoringSettings(raw: unknown, webhookRefusal: WebhookRefusal): MonitoringSettings {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new GalenError(
       'invalid_input',

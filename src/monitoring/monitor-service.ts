@@ -30,11 +30,11 @@ import { OutboundError } from '../outbound/index.js';
 import type { OutboundClient } from '../outbound/index.js';
 import {
   durationMs,
-  insideOnlyRefusal,
   judge,
   maskedWebhook,
   parseMonitoringSettings,
   ruleValue,
+  webhookRefusalFor,
 } from './alerts.js';
 import type { AlertRule, MonitoringSettings } from './alerts.js';
 import { buildProfile, labelValue, PROFILE_SCHEMA } from './profile.js';
@@ -536,7 +536,10 @@ export class MonitorService {
   ): Promise<MonitoringSettings & { effectiveSampleRate: number }> {
     assertCan(actor, 'model:write', 'change monitoring settings');
     const detail = await this.deps.registry.getModel(model);
-    const settings = parseMonitoringSettings(raw, (url) => this.webhookRefusal(url));
+    const settings = parseMonitoringSettings(
+      raw,
+      webhookRefusalFor(this.deps.outbound, this.deps.options.allowPrivateWebhooks),
+    );
     await this.assertRuleFeatures(model, detail.versions, settings.rules);
     await this.deps.store.putMonitoringSettings(
       model,
@@ -728,21 +731,6 @@ export class MonitorService {
     if (rule.actions.includes('metric'))
       this.deps.metrics.alertTransition(event.model, rule.name, event.state);
     if (rule.webhook) await this.postWebhook(rule, body);
-  }
-
-  /**
-   * Why a webhook would be refused when sent, checked when its rule is saved: the outbound
-   * client's own rules as configured (https unless `outbound.allowHttpHosts`, addresses outside
-   * `outbound.allowPrivateNetworks`), and names that only resolve inside; nothing under
-   * `monitoring.allowPrivateWebhooks`, which lifts both for alert receivers.
-   */
-  private webhookRefusal(url: URL): string | undefined {
-    if (this.deps.options.allowPrivateWebhooks) return undefined;
-    const inside =
-      this.deps.outbound.settings.allowPrivateNetworks.length > 0 ? undefined : insideOnlyRefusal(url);
-    if (inside !== undefined) return inside;
-    const refused = this.deps.outbound.refusalOf(url);
-    return refused && `webhook ${url.origin} would be ${refused.why}`;
   }
 
   private async postWebhook(rule: AlertRule, body: Record<string, unknown>): Promise<void> {

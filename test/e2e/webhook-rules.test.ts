@@ -5,7 +5,7 @@
  * silent failure at the first alert.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GalenConfig } from '../../src/config/index.js';
+import { DEFAULT_OUTBOUND } from '../../src/outbound/index.js';
 import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 
@@ -31,11 +31,12 @@ describe('alert webhooks checked when saved', () => {
   });
 
   it('accepts what the outbound settings allow: a listed private network over listed plain http', async () => {
-    const outbound = { allowPrivateNetworks: ['127.0.0.0/8'], allowHttpHosts: ['127.0.0.1'] };
-    server = await createTestServer({
-      withDemo: true,
-      config: { outbound } as unknown as Partial<GalenConfig>,
-    });
+    const outbound = {
+      ...DEFAULT_OUTBOUND,
+      allowPrivateNetworks: ['127.0.0.0/8'],
+      allowHttpHosts: ['127.0.0.1'],
+    };
+    server = await createTestServer({ withDemo: true, config: { outbound } });
     expect((await save('http://127.0.0.1:9/alerts')).status).toBe(200);
     const other = await save('http://10.0.0.5/alerts');
     expect(other.status).toBe(400);
