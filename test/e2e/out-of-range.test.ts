@@ -6,14 +6,11 @@
  * A model uploaded from elsewhere has no ranges and its answers carry nothing. Real server with the
  * demo models (heart-disease is trained from the Cleveland table at start).
  */
-import { fileURLToPath } from 'node:url';
-import { Metadata, credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { ServiceClientConstructor } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEART_DEMO_MODEL, loadDemoCdsClient } from '../../src/demo/index.js';
 import { signCdsClientJwt } from '../../src/security/index.js';
-import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
+import { inferenceClient, unaryCall } from '../helpers/grpc-client.js';
+import { createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { identityModel, uploadModel } from '../helpers/tiny-models.js';
 
@@ -97,13 +94,7 @@ describe('inputs outside the training range', () => {
   });
 
   it('flags it in the gRPC ModelInfer response parameters too', async () => {
-    const proto = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
-    const definition = loadSync(proto, { keepCase: true, longs: String, defaults: true, arrays: true });
-    const Client = (loadPackageDefinition(definition) as any).inference
-      .GRPCInferenceService as ServiceClientConstructor;
-    const client = new Client(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure());
-    const metadata = new Metadata();
-    metadata.set('authorization', `Bearer ${ADMIN_KEY}`);
+    const client = inferenceClient(`127.0.0.1:${server.grpcPort}`);
     const values = { age: 17, sex: 1, trestbps: 130, chol: 240 };
     const request = {
       model_name: HEART_DEMO_MODEL,
@@ -111,11 +102,7 @@ describe('inputs outside the training range', () => {
       raw_input_contents: Object.values(values).map((v) => Buffer.from(Float32Array.of(v).buffer)),
     };
     try {
-      const response: any = await new Promise((resolve, reject) =>
-        (client as any).ModelInfer(request, metadata, (err: Error | null, r: unknown) =>
-          err ? reject(err) : resolve(r),
-        ),
-      );
+      const response = await unaryCall(client, 'ModelInfer', request);
       expect(response.parameters.out_of_range).toMatchObject({
         string_param: `age=17 below training range ${ageText}`,
       });

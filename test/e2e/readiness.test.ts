@@ -8,39 +8,15 @@
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Metadata, credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { Client, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { createGalen } from '../../src/app/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startGrpcServer } from '../../src/grpc/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import { inferenceClient, unaryCall } from '../helpers/grpc-client.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import { identityModel, uploadModel } from '../helpers/tiny-models.js';
-
-const PROTO = fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
-const definition = loadSync(PROTO, { keepCase: true, longs: String, defaults: true, arrays: true });
-const InferenceClient = (loadPackageDefinition(definition) as any).inference
-  .GRPCInferenceService as ServiceClientConstructor;
-
-/** One unary call, with the admin key unless `key` is null. */
-function callRpc(
-  client: Client,
-  method: string,
-  request: unknown,
-  key: string | null = ADMIN_KEY,
-): Promise<any> {
-  const metadata = new Metadata();
-  if (key !== null) metadata.set('authorization', `Bearer ${key}`);
-  return new Promise((resolve, reject) => {
-    (client as any)[method](request, metadata, (err: ServiceError | null, response: any) =>
-      err ? reject(err) : resolve(response),
-    );
-  });
-}
 
 async function httpReady(url: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${url}/v2/health/ready`);
@@ -71,8 +47,8 @@ describe('readiness over HTTP and gRPC', () => {
       port: 0,
       readiness: () => readiness().ready,
     });
-    const client = new InferenceClient(`127.0.0.1:${grpc.port}`, credentials.createInsecure());
-    const grpcReady = async (): Promise<boolean> => (await callRpc(client, 'ServerReady', {}, null)).ready;
+    const client = inferenceClient(`127.0.0.1:${grpc.port}`);
+    const grpcReady = async (): Promise<boolean> => (await unaryCall(client, 'ServerReady', {}, null)).ready;
     try {
       // Listening, but not yet serving (models preloading, jobs starting).
       expect(await httpReady(url)).toEqual({ status: 503, body: { ready: false, reason: 'starting' } });
@@ -101,7 +77,7 @@ describe('readiness over HTTP and gRPC', () => {
       expect(await httpReady(url)).toEqual({ status: 503, body: { ready: false, reason: 'shutting down' } });
       expect(await grpcReady()).toBe(false);
       expect((await fetch(`${url}/v2/health/live`)).status).toBe(200);
-      expect(await callRpc(client, 'ServerLive', {}, null)).toEqual({ live: true });
+      expect(await unaryCall(client, 'ServerLive', {}, null)).toEqual({ live: true });
     } finally {
       client.close();
       await grpc.close();
@@ -113,22 +89,22 @@ describe('readiness over HTTP and gRPC', () => {
 
   it('says a model unloaded through the repository API is not ready, while the server is', async () => {
     const server = await createTestServer({ grpc: true });
-    const client = new InferenceClient(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure());
+    const client = inferenceClient(`127.0.0.1:${server.grpcPort}`);
     try {
       await uploadModel(server, 'echo', identityModel('FP32'));
       expect((await server.call('GET', '/v2/models/echo/ready')).status).toBe(200);
-      expect(await callRpc(client, 'ModelReady', { name: 'echo' })).toEqual({ ready: true });
+      expect(await unaryCall(client, 'ModelReady', { name: 'echo' })).toEqual({ ready: true });
 
       expect((await server.call('POST', '/v2/repository/models/echo/unload')).status).toBe(200);
       const model = await server.call('GET', '/v2/models/echo/ready');
       expect(model.status).toBe(400); // OIP: a 4xx status is "false"
       expect(model.body.error).toBe('model "echo" is not ready');
-      expect(await callRpc(client, 'ModelReady', { name: 'echo' })).toEqual({ ready: false });
+      expect(await unaryCall(client, 'ModelReady', { name: 'echo' })).toEqual({ ready: false });
       const tfs = await server.call('GET', '/v1/models/echo');
       expect(tfs.body.model_version_status[0].state).not.toBe('AVAILABLE');
 
       expect((await server.call('GET', '/v2/health/ready', { key: null })).status).toBe(200);
-      expect(await callRpc(client, 'ServerReady', {}, null)).toEqual({ ready: true });
+      expect(await unaryCall(client, 'ServerReady', {}, null)).toEqual({ ready: true });
     } finally {
       client.close();
       await server.close();

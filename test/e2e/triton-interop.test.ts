@@ -5,39 +5,18 @@
  * load/unload with the model name where Triton's proto puts it (field 2, after repository_name).
  */
 import { fileURLToPath } from 'node:url';
-import { Metadata, credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
-import type { Client, ServiceClientConstructor, ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { Metadata, credentials, status } from '@grpc/grpc-js';
+import type { Client, ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inferenceServiceClass, unaryCall } from '../helpers/grpc-client.js';
 import { ADMIN_KEY, createTestServer } from '../helpers/test-server.js';
 import type { TestServer } from '../helpers/test-server.js';
 import { identityModel, uploadModel } from '../helpers/tiny-models.js';
 
-const PROTO = fileURLToPath(new URL('../../proto/triton_grpc_extensions.proto', import.meta.url));
-const definition = loadSync(PROTO, {
-  keepCase: true,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
-const TritonClient = (loadPackageDefinition(definition) as any).inference
-  .GRPCInferenceService as ServiceClientConstructor;
-
-function call(
-  client: Client,
-  method: string,
-  request: unknown,
-  key: string | null = ADMIN_KEY,
-): Promise<any> {
-  const metadata = new Metadata();
-  if (key !== null) metadata.set('authorization', `Bearer ${key}`);
-  return new Promise((resolve, reject) => {
-    (client as any)[method](request, metadata, (err: ServiceError | null, response: unknown) =>
-      err ? reject(err) : resolve(response),
-    );
-  });
-}
+const TritonClient = inferenceServiceClass(
+  fileURLToPath(new URL('../../proto/triton_grpc_extensions.proto', import.meta.url)),
+  { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true },
+);
 
 /** Protobuf wire bytes of a string field. */
 function str(field: number, s: string): Buffer {
@@ -171,7 +150,7 @@ describe('Triton interoperability', () => {
 
   it('serves ModelConfig over gRPC with the same configuration', async () => {
     for (const version of ['', '1']) {
-      const { config } = await call(client, 'ModelConfig', { name: 'breast-cancer', version });
+      const { config } = await unaryCall(client, 'ModelConfig', { name: 'breast-cancer', version });
       expect(config).toMatchObject({
         ...BREAST_CANCER_CONFIG,
         version_policy: { all: {}, policy_choice: 'all' },
@@ -182,11 +161,16 @@ describe('Triton interoperability', () => {
         scheduling_choice: 'dynamic_batching',
       });
     }
-    const err: ServiceError = await call(client, 'ModelConfig', { name: 'no-such-model' }).catch((e) => e);
-    expect(err.code).toBe(status.NOT_FOUND);
-    const anonymous: ServiceError = await call(client, 'ModelConfig', { name: 'breast-cancer' }, null).catch(
+    const err: ServiceError = await unaryCall(client, 'ModelConfig', { name: 'no-such-model' }).catch(
       (e) => e,
     );
+    expect(err.code).toBe(status.NOT_FOUND);
+    const anonymous: ServiceError = await unaryCall(
+      client,
+      'ModelConfig',
+      { name: 'breast-cancer' },
+      null,
+    ).catch((e) => e);
     expect(anonymous.code).toBe(status.UNAUTHENTICATED);
   });
 
@@ -196,19 +180,19 @@ describe('Triton interoperability', () => {
     });
     expect(infer.status).toBe(200);
 
-    const grpcStats = await call(client, 'ModelStatistics', { name: 'breast-cancer', version: '1' });
+    const grpcStats = await unaryCall(client, 'ModelStatistics', { name: 'breast-cancer', version: '1' });
     const httpStats = await server.call('GET', '/v2/models/breast-cancer/versions/1/stats');
     expect(grpcStats.model_stats).toHaveLength(1);
     expect(grpcStats.model_stats[0]).toMatchObject(httpStats.body.model_stats[0]);
     expect(grpcStats.model_stats[0].inference_count).toBeGreaterThanOrEqual(1);
 
-    const all = await call(client, 'ModelStatistics', {});
+    const all = await unaryCall(client, 'ModelStatistics', {});
     expect(all.model_stats.map((s: any) => s.name)).toContain('breast-cancer');
 
-    const grpcIndex = await call(client, 'RepositoryIndex', {});
+    const grpcIndex = await unaryCall(client, 'RepositoryIndex', {});
     const httpIndex = await server.call('POST', '/v2/repository/index', { body: {} });
     expect(grpcIndex.models).toEqual(httpIndex.body);
-    const ready = await call(client, 'RepositoryIndex', { ready: true });
+    const ready = await unaryCall(client, 'RepositoryIndex', { ready: true });
     expect(ready.models.every((m: any) => m.state === 'READY')).toBe(true);
   });
 
