@@ -66,25 +66,17 @@ function renderImage(result: ImageExplainResult, overlay: string | undefined): s
   ].join('\n');
 }
 
-/** An input's value as the table shows it (the service gives FP32 values as the decimal sent). */
-export function cellText(value: Cell): string {
-  return value === null ? '(missing)' : String(value);
-}
-
 function render(result: ExplainResult): string {
   const [row] = result.explanations;
   if (!row) return '';
+  const shown = (v: Cell): string => (v === null ? '(missing)' : String(v));
   return [
     `${result.model_name}:${result.model_version} — ${result.method}, ${result.exact ? 'exact' : 'estimated'} Shapley values of the ${result.output.explained}`,
     `base ${row.base.toFixed(4)} + Σ contributions = ${row.output.toFixed(4)} (background: ${result.settings.backgroundRows} training rows${result.settings.coalitions ? `, ${result.settings.coalitions} coalitions` : ''})`,
     '',
     table(
       ['input', 'value', 'contribution'],
-      row.attributions.map((a) => [
-        a.name,
-        cellText(a.value),
-        `${a.shap >= 0 ? '+' : ''}${a.shap.toFixed(4)}`,
-      ]),
+      row.attributions.map((a) => [a.name, shown(a.value), `${a.shap >= 0 ? '+' : ''}${a.shap.toFixed(4)}`]),
     ),
   ].join('\n');
 }
