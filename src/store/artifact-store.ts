@@ -36,6 +36,11 @@ export interface ArtifactStore {
   rotate(): Promise<{ encrypted: number; rewrapped: number; unchanged: number }>;
   has(sha256: string): Promise<boolean>;
   /**
+   * Readiness: resolves when the store can be used now (local files: the folder is writable; S3:
+   * the bucket answers), else throws `unavailable` saying which store and why (never a secret).
+   */
+  probe(): Promise<void>;
+  /**
    * Removes staging leftovers and artifacts no record refers to, older than `minAgeMs` (default
    * {@link SWEEP_MIN_AGE_MS}: a CLI in another process may be uploading into the same folder).
    * `referenced` is read once to choose candidates and again after they are moved aside, so an

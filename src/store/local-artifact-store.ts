@@ -6,13 +6,11 @@
  * files, and complete files whose record was never written (moved aside to
  * `<dataDir>/artifacts/sweeping` while their references are checked again).
  */
-import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   access,
   link,
   mkdir,
-  open,
   readFile,
   readdir,
   rename,
@@ -24,17 +22,16 @@ import {
 import { join } from 'node:path';
 import { GalenError, isSha256Hex, randomToken, sha256Hex } from '../core/index.js';
 import { ArtifactCipher } from './artifact-cipher.js';
+import {
+  fsyncDirectory,
+  olderThan,
+  plainOf,
+  stageToFile,
+  sweepStaging,
+  verifiedPlain,
+} from './artifact-staging.js';
 import { SWEEP_MIN_AGE_MS } from './artifact-store.js';
 import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
-
-async function fsyncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 export class LocalArtifactStore implements ArtifactStore {
   private readonly root: string;
@@ -54,14 +51,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   /** The plaintext of a stored file (decrypted when sealed). */
   private plain(bytes: Buffer, what: string): Buffer {
-    if (!ArtifactCipher.isSealed(bytes)) return bytes;
-    if (!this.cipher) {
-      throw new GalenError(
-        'internal',
-        `${what} is encrypted, and no master key is configured (GALEN_MASTER_KEY)`,
-      );
-    }
-    return this.cipher.open(bytes, what);
+    return plainOf(bytes, this.cipher, what);
   }
 
   private pathOf(sha256: string): string {
@@ -73,44 +63,15 @@ export class LocalArtifactStore implements ArtifactStore {
     source: AsyncIterable<Uint8Array> | Uint8Array,
     options: { maxBytes?: number; what?: string } = {},
   ): Promise<StagedArtifact> {
-    await mkdir(this.tmp, { recursive: true });
-    const localPath = join(this.tmp, `${Date.now()}-${randomToken(9)}.part`);
-    const hash = createHash('sha256');
-    this.live.add(localPath);
-    const handle = await open(localPath, 'wx', 0o600).catch((err: unknown) => {
-      this.live.delete(localPath);
-      throw err;
-    });
-    const sealing = this.cipher?.begin();
-    let size = 0;
-    try {
-      if (sealing) await handle.write(sealing.head);
-      const chunks = source instanceof Uint8Array ? [source] : source;
-      for await (const chunk of chunks) {
-        size += chunk.byteLength;
-        if (options.maxBytes !== undefined && size > options.maxBytes) {
-          throw new GalenError(
-            'payload_too_large',
-            `the ${options.what ?? 'file'} is larger than the ${options.maxBytes} bytes allowed (http.uploadLimitBytes)`,
-          );
-        }
-        hash.update(chunk);
-        await handle.write(sealing ? sealing.update(chunk) : chunk);
-      }
-      if (sealing) await handle.write(sealing.final());
-      await handle.sync();
-    } catch (err) {
-      await handle.close();
-      await rm(localPath, { force: true });
-      this.live.delete(localPath);
-      throw err;
-    }
-    await handle.close();
-    const sha256 = hash.digest('hex');
+    const {
+      path: localPath,
+      sha256,
+      sizeBytes,
+    } = await stageToFile(this.tmp, source, options, this.cipher, this.live);
     let settled = false;
     return {
       sha256,
-      sizeBytes: size,
+      sizeBytes,
       read: async () => this.plain(await readFile(localPath), `staged upload ${sha256}`),
       commit: async () => {
         if (settled) return;
@@ -134,6 +95,20 @@ export class LocalArtifactStore implements ArtifactStore {
     };
   }
 
+  /** Readiness: the artifact folder exists (made if missing) and this process may write to it. */
+  async probe(): Promise<void> {
+    try {
+      await mkdir(this.tmp, { recursive: true });
+      await access(this.tmp, constants.W_OK);
+    } catch (err) {
+      throw new GalenError(
+        'unavailable',
+        `the artifact folder ${this.tmp} is not writable: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
   async has(sha256: string): Promise<boolean> {
     try {
       await access(this.pathOf(sha256), constants.R_OK);
@@ -153,15 +128,7 @@ export class LocalArtifactStore implements ArtifactStore {
         cause: err,
       });
     }
-    const bytes = this.plain(stored, `artifact ${sha256}`);
-    const actual = sha256Hex(bytes);
-    if (actual !== sha256) {
-      throw new GalenError(
-        'internal',
-        `artifact ${sha256} is corrupted on disk (its bytes hash to ${actual}); restore it from a backup`,
-      );
-    }
-    return bytes;
+    return verifiedPlain(stored, sha256, this.cipher);
   }
 
   async rotate(): Promise<{ encrypted: number; rewrapped: number; unchanged: number }> {
@@ -203,17 +170,8 @@ export class LocalArtifactStore implements ArtifactStore {
     options: { minAgeMs?: number } = {},
   ): Promise<{ staged: number; orphans: number }> {
     // Files younger than minAgeMs may belong to an upload another process is finishing right now.
-    const minAgeMs = options.minAgeMs ?? SWEEP_MIN_AGE_MS;
-    const isOld = (mtimeMs: number): boolean => mtimeMs <= Date.now() - minAgeMs;
-    let staged = 0;
-    for (const name of await readdir(this.tmp).catch(() => [] as string[])) {
-      const path = join(this.tmp, name);
-      if (this.live.has(path)) continue;
-      const info = await stat(path).catch(() => undefined);
-      if (!info?.isFile() || !isOld(info.mtimeMs)) continue;
-      await rm(path, { force: true });
-      staged++;
-    }
+    const isOld = olderThan(options.minAgeMs ?? SWEEP_MIN_AGE_MS);
+    const staged = await sweepStaging(this.tmp, this.live, isOld);
 
     // A record can be committed between reading the references and deleting a file. So an old,
     // unreferenced file is first moved aside (atomically: whoever commits the same digest now
