@@ -49,7 +49,8 @@ export const ConfigSchema = Type.Object(
     }),
     dataDir: Type.String({
       default: './.galen',
-      description: 'Folder for the SQLite database and model artifacts.',
+      description:
+        'Folder for the SQLite database and model artifacts (with database.url and artifacts.url: the local artifact cache and training scratch files only).',
     }),
     adminKey: Type.Optional(
       Type.String({
@@ -79,8 +80,63 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    database: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^postgres(ql)?://',
+            description:
+              'A PostgreSQL database for the metadata (models, jobs, keys, audit…), shared by every replica and worker: postgres://user:password@host:5432/database. Unset: the embedded SQLite database in dataDir.',
+          }),
+        ),
+        poolSize: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 10,
+          description: 'Connections each process keeps to the PostgreSQL database at most.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     artifacts: Type.Object(
       {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^s3://',
+            description:
+              'An S3-compatible bucket for model files and datasets, shared by every replica and worker: s3://bucket or s3://bucket/prefix (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the rest of the AWS SDK default chain). Unset: files under dataDir/artifacts.',
+          }),
+        ),
+        s3: Type.Object(
+          {
+            endpoint: Type.Optional(
+              Type.String({
+                pattern: '^https?://',
+                description:
+                  'Endpoint of an S3-compatible server other than AWS (e.g. http://minio:9000); only with artifacts.url.',
+              }),
+            ),
+            region: Type.Optional(
+              Type.String({
+                minLength: 1,
+                description:
+                  "The bucket's region (default: the AWS SDK's, e.g. AWS_REGION); only with artifacts.url.",
+              }),
+            ),
+            forcePathStyle: Type.Boolean({
+              default: false,
+              description:
+                'Address the bucket as endpoint/bucket instead of bucket.endpoint (most S3-compatible servers need it).',
+            }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+        cacheMaxBytes: Type.Integer({
+          minimum: 0,
+          default: 2 * 1024 * 1024 * 1024,
+          description:
+            'With artifacts.url: most bytes of model files and datasets kept in the local read-through cache (dataDir/cache/artifacts), least recently used dropped first.',
+        }),
         sweepSeconds: Type.Integer({
           minimum: 0,
           maximum: 604_800,
@@ -98,7 +154,26 @@ export const ConfigSchema = Type.Object(
           maximum: 64,
           default: 1,
           description:
-            'Training jobs this server runs at once, each in its own process (0 = run none; another process sharing the data folder may).',
+            'Training jobs this server (or `galen worker`, unless --concurrency says otherwise) runs at once, each in its own process (0 = run none; another process sharing the data folder may).',
+        }),
+        runInServer: Type.Boolean({
+          default: true,
+          description:
+            'Whether `galen serve` runs queued jobs itself; false (or `galen serve --no-worker`): it only queues them, answers their state and passes cancels on, and `galen worker` processes run them.',
+        }),
+        heartbeatSeconds: Type.Number({
+          minimum: 0.1,
+          maximum: 300,
+          default: 5,
+          description:
+            'How often a process running jobs records that they are alive, and recovers jobs whose process died.',
+        }),
+        staleSeconds: Type.Number({
+          minimum: 1,
+          maximum: 86_400,
+          default: 60,
+          description:
+            'A running job whose heartbeat is older than this is taken as orphaned (its process on another host died) and queued again; at least 3 × heartbeatSeconds. A dead process on the same host is seen at once.',
         }),
         maxAttempts: Type.Integer({
           minimum: 1,
@@ -514,8 +589,18 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_ADMIN_KEY: { path: ['adminKey'], kind: 'string' },
   GALEN_LOG_LEVEL: { path: ['logLevel'], kind: 'string' },
   GALEN_AUDIT_BUFFER_INFERENCE: { path: ['audit', 'bufferInference'], kind: 'boolean' },
+  GALEN_DATABASE_URL: { path: ['database', 'url'], kind: 'string' },
+  GALEN_DATABASE_POOL_SIZE: { path: ['database', 'poolSize'], kind: 'integer' },
+  GALEN_ARTIFACTS_URL: { path: ['artifacts', 'url'], kind: 'string' },
+  GALEN_S3_ENDPOINT: { path: ['artifacts', 's3', 'endpoint'], kind: 'string' },
+  GALEN_S3_REGION: { path: ['artifacts', 's3', 'region'], kind: 'string' },
+  GALEN_S3_FORCE_PATH_STYLE: { path: ['artifacts', 's3', 'forcePathStyle'], kind: 'boolean' },
+  GALEN_ARTIFACTS_CACHE_MAX_BYTES: { path: ['artifacts', 'cacheMaxBytes'], kind: 'integer' },
   GALEN_ARTIFACTS_SWEEP_SECONDS: { path: ['artifacts', 'sweepSeconds'], kind: 'integer' },
   GALEN_JOBS_CONCURRENCY: { path: ['jobs', 'concurrency'], kind: 'integer' },
+  GALEN_JOBS_RUN_IN_SERVER: { path: ['jobs', 'runInServer'], kind: 'boolean' },
+  GALEN_JOBS_HEARTBEAT_SECONDS: { path: ['jobs', 'heartbeatSeconds'], kind: 'number' },
+  GALEN_JOBS_STALE_SECONDS: { path: ['jobs', 'staleSeconds'], kind: 'number' },
   GALEN_JOBS_MAX_ATTEMPTS: { path: ['jobs', 'maxAttempts'], kind: 'integer' },
   GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
   GALEN_CDS_CLIENTS: { path: ['cds', 'clients'], kind: 'json' },
@@ -687,12 +772,78 @@ function schemaProblems(value: unknown): [where: string, message: string][] {
   return [...out.values()];
 }
 
+/**
+ * `url` with the password in it (`user:password@`, `?password=`) replaced by `***`, for messages
+ * and logs. Whatever precedes the last `@` is taken as the user part, so a password holding an
+ * unescaped `/` or `@` is hidden too.
+ *
+ * @example
+ * redactUrl('postgres://galen:s3cret@db:5432/galen'); // 'postgres://galen:***@db:5432/galen'
+ */
+export function redactUrl(url: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+  let rest = url.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const user = rest.slice(0, at);
+    const colon = user.indexOf(':');
+    if (colon >= 0) rest = `${user.slice(0, colon)}:***${rest.slice(at)}`;
+  }
+  return scheme + rest.replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/** The scheme of a URL-like text, for naming it back without anything after it. */
+const schemeOf = (text: string): string | undefined => /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1];
+
+/** S3 bucket names: 3–63 of a-z 0-9 . -, a letter or digit at each end, no `..`, not an IP address. */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The checks of the URL settings; each says what is allowed, and none repeats a password. */
+const URL_CHECKS: Readonly<Record<string, (value: string) => string | undefined>> = {
+  'database.url': (value) => {
+    const scheme = schemeOf(value);
+    const allowed =
+      'use postgres://user:password@host:5432/database (or postgresql://…), or leave it unset for the embedded SQLite database';
+    if (scheme === undefined || !value.startsWith(`${scheme}://`)) return `not a URL; ${allowed}`;
+    if (!/^postgres(ql)?$/.test(scheme)) return `a ${scheme}:// URL is not allowed; ${allowed}`;
+    try {
+      new URL(value);
+    } catch {
+      return `${redactUrl(value)} is not a valid URL (characters such as @ / : in the password must be %-encoded); ${allowed}`;
+    }
+    return undefined;
+  },
+  'artifacts.url': (value) => {
+    const allowed = 'use s3://bucket or s3://bucket/prefix, or leave it unset for files in dataDir';
+    const scheme = schemeOf(value);
+    if (scheme !== 's3' || !value.startsWith('s3://'))
+      return `${scheme === undefined ? 'not a URL' : `a ${scheme}: URL is not allowed`}; ${allowed}`;
+    const [bucket = '', ...prefix] = value.slice('s3://'.length).split('/');
+    const shown = JSON.stringify(bucket.length > 70 ? `${bucket.slice(0, 67)}...` : bucket);
+    if (!BUCKET.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket))
+      return `bucket ${shown} is not a valid S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit (not an IP address); ${allowed}`;
+    const segments = prefix.join('/').replace(/\/$/, '');
+    if (segments !== '' && segments.split('/').some((s) => s === '' || s === '.' || s === '..'))
+      return `the prefix after the bucket has an empty, "." or ".." part; ${allowed}`;
+    return undefined;
+  },
+};
+
+/** Settings given in code: any top-level setting, and any part of a section (the rest defaults). */
+export type ConfigOverrides = {
+  [K in keyof GalenConfig]?: GalenConfig[K] extends readonly unknown[]
+    ? GalenConfig[K]
+    : GalenConfig[K] extends object
+      ? Partial<GalenConfig[K]>
+      : GalenConfig[K];
+};
+
 export interface LoadConfigOptions {
   /** Path of a JSON config file; `GALEN_CONFIG` names one when this is unset. */
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
-  /** Settings that win over everything (CLI flags, tests). */
-  overrides?: Partial<GalenConfig>;
+  /** Settings that win over everything (CLI flags, tests); a section given replaces the file's and the environment's. */
+  overrides?: ConfigOverrides;
 }
 
 /**
@@ -736,6 +887,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
   const withDefaults = Value.Default(ConfigSchema, merged);
   const badPaths = [...badEnv];
   for (const [where, message] of schemaProblems(withDefaults)) {
+    // The URLs' own checks below say more than "must match pattern" (and never echo a password).
+    if (where in URL_CHECKS && message.startsWith('must match pattern')) continue;
     badPaths.push(where);
     if (badEnv.has(where)) continue; // its variable's problem is already listed
     const name = fromEnv.get(where);
@@ -764,6 +917,29 @@ export function loadConfig(options: LoadConfigOptions = {}): GalenConfig {
     if (cds.clients.length > 0 && cds.publicUrl === undefined)
       problems.push(
         'cds.publicUrl (GALEN_CDS_PUBLIC_URL) is required with cds.clients: the URL EHRs call Galen by (e.g. https://galen.example.org), which their JWTs must name as aud',
+      );
+  }
+  const named = (path: string): string => `${path}${fromEnv.has(path) ? ` (${fromEnv.get(path)})` : ''}`;
+  for (const [path, check] of Object.entries(URL_CHECKS)) {
+    const value = valueAt(withDefaults, `/${path.replace('.', '/')}`);
+    const problem = typeof value === 'string' ? check(value) : undefined;
+    if (problem !== undefined) problems.push(`${named(path)}: ${problem}`);
+  }
+  if (sectionValid('artifacts')) {
+    const { url, s3 } = (withDefaults as GalenConfig).artifacts;
+    const without = (['endpoint', 'region', 'forcePathStyle'] as const).filter(
+      (k) => s3[k] !== undefined && s3[k] !== false,
+    );
+    if (url === undefined && without.length > 0)
+      problems.push(
+        `${without.map((k) => named(`artifacts.s3.${k}`)).join(', ')} set without artifacts.url (GALEN_ARTIFACTS_URL): set it to s3://bucket/prefix, or remove ${without.length === 1 ? 'it' : 'them'} (artifacts stay in dataDir)`,
+      );
+  }
+  if (sectionValid('jobs')) {
+    const { heartbeatSeconds, staleSeconds } = (withDefaults as GalenConfig).jobs;
+    if (staleSeconds < 3 * heartbeatSeconds)
+      problems.push(
+        `${named('jobs.staleSeconds')} ${staleSeconds} must be at least 3 × ${named('jobs.heartbeatSeconds')} ${heartbeatSeconds}: one late heartbeat must not make a running job look orphaned`,
       );
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -8,5 +8,6 @@ export {
   readDeidKey,
   readMasterKeys,
   readTls,
+  redactUrl,
 } from './config.js';
-export type { EnvKind, GalenConfig, LoadConfigOptions } from './config.js';
+export type { ConfigOverrides, EnvKind, GalenConfig, LoadConfigOptions } from './config.js';

@@ -38,6 +38,8 @@ const PATTERN_TEXT: Readonly<Record<string, string>> = {
   '^https?://': 'an `http://` or `https://` URL',
   '^https?://[^/]+$': 'scheme and host, no path (`https://galen.example.org`)',
   '^P(\\d+D)?(T(\\d+H)?(\\d+M)?)?$': 'ISO 8601 duration in days, hours, minutes (`P1D`, `PT6H`, `PT30M`)',
+  '^postgres(ql)?://': 'a `postgres://` or `postgresql://` URL',
+  '^s3://': '`s3://bucket` or `s3://bucket/prefix`',
 };
 
 const KIB = 1024;

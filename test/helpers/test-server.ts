@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createGalen } from '../../src/app/index.js';
 import type { Galen } from '../../src/app/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { GalenConfig } from '../../src/config/index.js';
+import type { ConfigOverrides } from '../../src/config/index.js';
 import type { Clock, Role } from '../../src/core/index.js';
 import { installDemoModels } from '../../src/demo/index.js';
 import { startGrpcServer } from '../../src/grpc/index.js';
@@ -39,7 +39,7 @@ export interface TestServer {
 export async function createTestServer(
   options: {
     withDemo?: boolean;
-    config?: Partial<GalenConfig>;
+    config?: ConfigOverrides;
     grpc?: boolean;
     /** An existing data folder to serve (e.g. to restart on it); left in place on close. */
     dataDir?: string;
