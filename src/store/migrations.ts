@@ -1,43 +1,96 @@
 /**
- * Schema migrations, applied in order at start. Never edit a released migration: add one.
+ * Schema migrations, applied in order at start, one list for SQLite and PostgreSQL: where the two
+ * engines' SQL differs (column types, auto-numbered keys, the audit log's triggers, SQLite's
+ * implicit `rowid`) a migration asks `columnTypes(db)`, so both keep the same schema history and
+ * the SQLite statements stay exactly what they always were. Never edit a released migration: add
+ * one.
  */
-import { sql } from 'kysely';
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
+import type {
+  ColumnDefinitionBuilder,
+  CreateTableBuilder,
+  Kysely,
+  Migration,
+  MigrationProvider,
+} from 'kysely';
+
+/** A column type as `addColumn` takes it (Kysely does not export the name). */
+type DataTypeExpression = Parameters<CreateTableBuilder<string>['addColumn']>[1];
+
+/** The column types and statements that differ between the engines. */
+interface ColumnTypes {
+  postgres: boolean;
+  /** Text compared byte by byte on both (Postgres: collation "C"), so ordering is the same. */
+  text: DataTypeExpression;
+  /** SQLite's INTEGER holds 64 bits: `bigint` on Postgres (read back as numbers, `postgres/pool.ts`). */
+  int: DataTypeExpression;
+  /** SQLite's REAL is a double: `double precision` on Postgres (its `real` is 4 bytes). */
+  real: DataTypeExpression;
+  /** An auto-numbered primary key (`seq`). */
+  autoId: (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+  /**
+   * Postgres has no implicit `rowid`: tables that code addresses by rowid get a column of that
+   * name (an identity), so the same statements run on both.
+   */
+  rowid: <T extends string, C extends string>(t: CreateTableBuilder<T, C>) => CreateTableBuilder<T, C>;
+}
+
+function columnTypes(db: Kysely<unknown>): ColumnTypes {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) {
+    return {
+      postgres: false,
+      text: 'text',
+      int: 'integer',
+      real: 'real',
+      autoId: (c) => c.primaryKey().autoIncrement(),
+      rowid: (t) => t,
+    };
+  }
+  return {
+    postgres: true,
+    text: sql`text collate "C"`,
+    int: 'bigint',
+    real: 'double precision',
+    autoId: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
+    rowid: (t) => t.addColumn('rowid', 'bigint', (c) => c.generatedAlwaysAsIdentity().unique()),
+  };
+}
 
 const migrations: Record<string, Migration> = {
   '0001-registry-security-audit': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       await db.schema
         .createTable('models')
-        .addColumn('name', 'text', (c) => c.primaryKey())
-        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('{}'))
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('archived_at', 'text')
+        .addColumn('name', t.text, (c) => c.primaryKey())
+        .addColumn('description', t.text, (c) => c.notNull().defaultTo(''))
+        .addColumn('tags', t.text, (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', t.text, (c) => c.notNull())
+        .addColumn('updated_at', t.text, (c) => c.notNull())
+        .addColumn('archived_at', t.text)
         .execute();
       await db.schema
         .createTable('model_versions')
-        .addColumn('model', 'text', (c) => c.notNull().references('models.name'))
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('sha256', 'text', (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('signature', 'text', (c) => c.notNull())
-        .addColumn('lineage', 'text', (c) => c.notNull().defaultTo('{}'))
-        .addColumn('metrics', 'text', (c) => c.notNull().defaultTo('{}'))
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('created_by', 'text', (c) => c.notNull())
-        .addColumn('archived_at', 'text')
+        .addColumn('model', t.text, (c) => c.notNull().references('models.name'))
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('sha256', t.text, (c) => c.notNull())
+        .addColumn('size_bytes', t.int, (c) => c.notNull())
+        .addColumn('description', t.text, (c) => c.notNull().defaultTo(''))
+        .addColumn('signature', t.text, (c) => c.notNull())
+        .addColumn('lineage', t.text, (c) => c.notNull().defaultTo('{}'))
+        .addColumn('metrics', t.text, (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', t.text, (c) => c.notNull())
+        .addColumn('created_by', t.text, (c) => c.notNull())
+        .addColumn('archived_at', t.text)
         .addPrimaryKeyConstraint('model_versions_pk', ['model', 'version'])
         .execute();
       await db.schema
         .createTable('aliases')
-        .addColumn('model', 'text', (c) => c.notNull().references('models.name'))
-        .addColumn('alias', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('model', t.text, (c) => c.notNull().references('models.name'))
+        .addColumn('alias', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('updated_at', t.text, (c) => c.notNull())
+        .addColumn('updated_by', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('aliases_pk', ['model', 'alias'])
         .addForeignKeyConstraint('aliases_version_fk', ['model', 'version'], 'model_versions', [
           'model',
@@ -46,31 +99,42 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('api_keys')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('role', 'text', (c) => c.notNull())
-        .addColumn('secret_hash', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('created_by', 'text', (c) => c.notNull())
-        .addColumn('revoked_at', 'text')
+        .addColumn('id', t.text, (c) => c.primaryKey())
+        .addColumn('name', t.text, (c) => c.notNull())
+        .addColumn('role', t.text, (c) => c.notNull())
+        .addColumn('secret_hash', t.text, (c) => c.notNull())
+        .addColumn('created_at', t.text, (c) => c.notNull())
+        .addColumn('created_by', t.text, (c) => c.notNull())
+        .addColumn('revoked_at', t.text)
         .execute();
       await db.schema
         .createTable('audit_log')
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('time', 'text', (c) => c.notNull())
-        .addColumn('key_id', 'text')
-        .addColumn('role', 'text')
-        .addColumn('action', 'text', (c) => c.notNull())
-        .addColumn('model', 'text')
-        .addColumn('version', 'integer')
-        .addColumn('status', 'integer', (c) => c.notNull())
-        .addColumn('request_id', 'text')
-        .addColumn('duration_ms', 'real', (c) => c.notNull())
-        .addColumn('detail', 'text', (c) => c.notNull().defaultTo('{}'))
-        .addColumn('prev_hash', 'text', (c) => c.notNull())
-        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('seq', t.int, t.autoId)
+        .addColumn('time', t.text, (c) => c.notNull())
+        .addColumn('key_id', t.text)
+        .addColumn('role', t.text)
+        .addColumn('action', t.text, (c) => c.notNull())
+        .addColumn('model', t.text)
+        .addColumn('version', t.int)
+        .addColumn('status', t.int, (c) => c.notNull())
+        .addColumn('request_id', t.text)
+        .addColumn('duration_ms', t.real, (c) => c.notNull())
+        .addColumn('detail', t.text, (c) => c.notNull().defaultTo('{}'))
+        .addColumn('prev_hash', t.text, (c) => c.notNull())
+        .addColumn('hash', t.text, (c) => c.notNull())
         .execute();
       // The audit log is append-only: the database itself refuses edits and deletions.
+      if (t.postgres) {
+        await sql`CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$`.execute(db);
+        await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+          FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`.execute(db);
+        await sql`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+          FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`.execute(db);
+        await sql`CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+          FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()`.execute(db);
+        return;
+      }
       await sql`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`.execute(db);
       await sql`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -79,71 +143,74 @@ const migrations: Record<string, Migration> = {
   },
   '0002-model-serving-settings': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // Per-model batching and queueing settings (core ServingSettings) as JSON; {} = server defaults.
       await db.schema
         .alterTable('models')
-        .addColumn('serving', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('serving', t.text, (c) => c.notNull().defaultTo('{}'))
         .execute();
     },
   },
   '0003-datasets': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // Uploaded training data, versioned per name; the bytes live in the artifact store by sha256.
       await db.schema
         .createTable('dataset_versions')
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('sha256', 'text', (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull())
-        .addColumn('format', 'text', (c) => c.notNull())
-        .addColumn('rows', 'integer', (c) => c.notNull())
-        .addColumn('schema', 'text', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('name', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('sha256', t.text, (c) => c.notNull())
+        .addColumn('size_bytes', t.int, (c) => c.notNull())
+        .addColumn('format', t.text, (c) => c.notNull())
+        .addColumn('rows', t.int, (c) => c.notNull())
+        .addColumn('schema', t.text, (c) => c.notNull())
+        .addColumn('description', t.text, (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', t.text, (c) => c.notNull())
+        .addColumn('created_by', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('dataset_versions_pk', ['name', 'version'])
         .execute();
     },
   },
   '0004-jobs-model-cards': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // Long-running work (training) with its persisted state; request and result are JSON.
       await db.schema
         .createTable('jobs')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('request', 'text', (c) => c.notNull())
-        .addColumn('progress', 'real', (c) => c.notNull().defaultTo(0))
-        .addColumn('stage', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('result', 'text')
-        .addColumn('error', 'text')
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('owner', 'text')
-        .addColumn('heartbeat_at', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('created_by', 'text', (c) => c.notNull())
-        .addColumn('created_role', 'text', (c) => c.notNull())
-        .addColumn('started_at', 'text')
-        .addColumn('finished_at', 'text')
+        .addColumn('id', t.text, (c) => c.primaryKey())
+        .addColumn('kind', t.text, (c) => c.notNull())
+        .addColumn('state', t.text, (c) => c.notNull())
+        .addColumn('request', t.text, (c) => c.notNull())
+        .addColumn('progress', t.real, (c) => c.notNull().defaultTo(0))
+        .addColumn('stage', t.text, (c) => c.notNull().defaultTo(''))
+        .addColumn('result', t.text)
+        .addColumn('error', t.text)
+        .addColumn('attempts', t.int, (c) => c.notNull().defaultTo(0))
+        .addColumn('cancel_requested', t.int, (c) => c.notNull().defaultTo(0))
+        .addColumn('owner', t.text)
+        .addColumn('heartbeat_at', t.text)
+        .addColumn('created_at', t.text, (c) => c.notNull())
+        .addColumn('created_by', t.text, (c) => c.notNull())
+        .addColumn('created_role', t.text, (c) => c.notNull())
+        .addColumn('started_at', t.text)
+        .addColumn('finished_at', t.text)
         .execute();
       await db.schema.createIndex('jobs_state').on('jobs').columns(['state', 'created_at']).execute();
       await db.schema
         .createTable('job_logs')
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
-        .addColumn('time', 'text', (c) => c.notNull())
-        .addColumn('level', 'text', (c) => c.notNull())
-        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('seq', t.int, t.autoId)
+        .addColumn('job_id', t.text, (c) => c.notNull().references('jobs.id'))
+        .addColumn('time', t.text, (c) => c.notNull())
+        .addColumn('level', t.text, (c) => c.notNull())
+        .addColumn('message', t.text, (c) => c.notNull())
         .execute();
       await db.schema.createIndex('job_logs_job').on('job_logs').columns(['job_id', 'seq']).execute();
       // A model version's card (intended use, data, metrics, limitations), written with the version.
       await db.schema
         .createTable('model_cards')
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('card', 'text', (c) => c.notNull())
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('card', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('model_cards_pk', ['model', 'version'])
         .addForeignKeyConstraint('model_cards_version_fk', ['model', 'version'], 'model_versions', [
           'model',
@@ -154,14 +221,15 @@ const migrations: Record<string, Migration> = {
   },
   '0005-feature-maps': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // How each input of a version is built from FHIR data; replaced whole, by the latest PUT.
       await db.schema
         .createTable('feature_maps')
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('map', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('map', t.text, (c) => c.notNull())
+        .addColumn('updated_at', t.text, (c) => c.notNull())
+        .addColumn('updated_by', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('feature_maps_pk', ['model', 'version'])
         .addForeignKeyConstraint('feature_maps_version_fk', ['model', 'version'], 'model_versions', [
           'model',
@@ -172,17 +240,18 @@ const migrations: Record<string, Migration> = {
   },
   '0006-cds-feedback': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // What clinicians did with each CDS card (CDS Hooks feedback), kept to count per service.
       await db.schema
         .createTable('cds_feedback')
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('service', 'text', (c) => c.notNull())
-        .addColumn('card', 'text', (c) => c.notNull())
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .addColumn('detail', 'text', (c) => c.notNull())
-        .addColumn('outcome_time', 'text', (c) => c.notNull())
-        .addColumn('received_at', 'text', (c) => c.notNull())
-        .addColumn('received_by', 'text', (c) => c.notNull())
+        .addColumn('seq', t.int, t.autoId)
+        .addColumn('service', t.text, (c) => c.notNull())
+        .addColumn('card', t.text, (c) => c.notNull())
+        .addColumn('outcome', t.text, (c) => c.notNull())
+        .addColumn('detail', t.text, (c) => c.notNull())
+        .addColumn('outcome_time', t.text, (c) => c.notNull())
+        .addColumn('received_at', t.text, (c) => c.notNull())
+        .addColumn('received_by', t.text, (c) => c.notNull())
         .execute();
       await db.schema
         .createIndex('cds_feedback_service')
@@ -193,12 +262,13 @@ const migrations: Record<string, Migration> = {
   },
   '0007-cds-jwt-ids': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // The `jti` of every CDS client JWT accepted, until it expires: a second use is a replay.
       await db.schema
         .createTable('cds_jwt_ids')
-        .addColumn('issuer', 'text', (c) => c.notNull())
-        .addColumn('jti', 'text', (c) => c.notNull())
-        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('issuer', t.text, (c) => c.notNull())
+        .addColumn('jti', t.text, (c) => c.notNull())
+        .addColumn('expires_at', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('cds_jwt_ids_pk', ['issuer', 'jti'])
         .execute();
       await db.schema.createIndex('cds_jwt_ids_expires').on('cds_jwt_ids').column('expires_at').execute();
@@ -206,13 +276,14 @@ const migrations: Record<string, Migration> = {
   },
   '0008-explainers': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // A version's explainer: background rows, the trained pipeline, global importance.
       await db.schema
         .createTable('explainers')
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('explainer', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('explainer', t.text, (c) => c.notNull())
+        .addColumn('updated_at', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('explainers_pk', ['model', 'version'])
         .addForeignKeyConstraint('explainers_version_fk', ['model', 'version'], 'model_versions', [
           'model',
@@ -223,13 +294,14 @@ const migrations: Record<string, Migration> = {
   },
   '0009-monitoring': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const t = columnTypes(db);
       // A version's monitoring profile: reference distributions of its inputs and prediction.
       await db.schema
         .createTable('monitoring_profiles')
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('profile', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('profile', t.text, (c) => c.notNull())
+        .addColumn('updated_at', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('monitoring_profiles_pk', ['model', 'version'])
         .addForeignKeyConstraint('monitoring_profiles_version_fk', ['model', 'version'], 'model_versions', [
           'model',
@@ -239,21 +311,21 @@ const migrations: Record<string, Migration> = {
       // A model's sample rate and alert rules.
       await db.schema
         .createTable('monitoring_settings')
-        .addColumn('model', 'text', (c) => c.primaryKey().references('models.name'))
-        .addColumn('settings', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('model', t.text, (c) => c.primaryKey().references('models.name'))
+        .addColumn('settings', t.text, (c) => c.notNull())
+        .addColumn('updated_at', t.text, (c) => c.notNull())
+        .addColumn('updated_by', t.text, (c) => c.notNull())
         .execute();
       // Sampled predictions, written a batch at a time (the payload is sealed with a master key).
       await db.schema
         .createTable('monitoring_batches')
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('first_at', 'text', (c) => c.notNull())
-        .addColumn('last_at', 'text', (c) => c.notNull())
-        .addColumn('rows', 'integer', (c) => c.notNull())
-        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('seq', t.int, t.autoId)
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('first_at', t.text, (c) => c.notNull())
+        .addColumn('last_at', t.text, (c) => c.notNull())
+        .addColumn('rows', t.int, (c) => c.notNull())
+        .addColumn('payload', t.text, (c) => c.notNull())
         .execute();
       await db.schema
         .createIndex('monitoring_batches_time')
@@ -263,26 +335,28 @@ const migrations: Record<string, Migration> = {
       // Which sampled request a request id was (its SHA-256, never the id), for labels.
       await db.schema
         .createTable('monitoring_requests')
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('request_key', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('at', 'text', (c) => c.notNull())
-        .addColumn('rows', 'integer', (c) => c.notNull())
+        .$call(t.rowid)
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('request_key', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('at', t.text, (c) => c.notNull())
+        .addColumn('rows', t.int, (c) => c.notNull())
         .addPrimaryKeyConstraint('monitoring_requests_pk', ['model', 'request_key'])
         .execute();
       await db.schema.createIndex('monitoring_requests_at').on('monitoring_requests').column('at').execute();
       // Labels given later for sampled predictions.
       await db.schema
         .createTable('monitoring_labels')
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('request_key', 'text', (c) => c.notNull())
-        .addColumn('row', 'integer', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('predicted_at', 'text', (c) => c.notNull())
-        .addColumn('label', 'real', (c) => c.notNull())
-        .addColumn('groups', 'text')
-        .addColumn('received_at', 'text', (c) => c.notNull())
-        .addColumn('received_by', 'text', (c) => c.notNull())
+        .$call(t.rowid)
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('request_key', t.text, (c) => c.notNull())
+        .addColumn('row', t.int, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('predicted_at', t.text, (c) => c.notNull())
+        .addColumn('label', t.real, (c) => c.notNull())
+        .addColumn('groups', t.text)
+        .addColumn('received_at', t.text, (c) => c.notNull())
+        .addColumn('received_by', t.text, (c) => c.notNull())
         .addPrimaryKeyConstraint('monitoring_labels_pk', ['model', 'request_key', 'row'])
         .execute();
       await db.schema
@@ -304,19 +378,33 @@ const migrations: Record<string, Migration> = {
       // Every change of an alert rule's state (firing, resolved).
       await db.schema
         .createTable('alert_events')
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('version', 'integer', (c) => c.notNull())
-        .addColumn('rule', 'text', (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('value', 'real', (c) => c.notNull())
-        .addColumn('at', 'text', (c) => c.notNull())
-        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('seq', t.int, t.autoId)
+        .addColumn('model', t.text, (c) => c.notNull())
+        .addColumn('version', t.int, (c) => c.notNull())
+        .addColumn('rule', t.text, (c) => c.notNull())
+        .addColumn('state', t.text, (c) => c.notNull())
+        .addColumn('value', t.real, (c) => c.notNull())
+        .addColumn('at', t.text, (c) => c.notNull())
+        .addColumn('detail', t.text, (c) => c.notNull())
         .execute();
       await db.schema
         .createIndex('alert_events_rule')
         .on('alert_events')
         .columns(['model', 'version', 'rule', 'seq'])
+        .execute();
+    },
+  },
+  '0010-change-counters': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Postgres only: a counter per cached topic (registry, keys), bumped by the transaction that
+      // writes it, which replicas poll as the fallback of LISTEN/NOTIFY (`postgres/change-feed.ts`).
+      // SQLite's own `PRAGMA data_version` does this job there.
+      const t = columnTypes(db);
+      if (!t.postgres) return;
+      await db.schema
+        .createTable('change_counters')
+        .addColumn('topic', t.text, (c) => c.primaryKey())
+        .addColumn('counter', t.int, (c) => c.notNull())
         .execute();
     },
   },

@@ -1,7 +1,8 @@
 /**
  * The metadata store's repositories, one per aggregate: each service receives the few it uses,
- * and each store implementation (embedded SQLite now, Postgres later) is a set of them sharing one
- * connection and one transaction (`MetadataStore.transaction`).
+ * and each store implementation (embedded SQLite, PostgreSQL) is the same set of them (`sql/`)
+ * sharing one connection (SQLite) or pool (Postgres) and one transaction
+ * (`MetadataStore.transaction`).
  */
 import type {
   AliasRecord,
@@ -117,6 +118,11 @@ export interface JobRepository {
 }
 
 export interface ApiKeyRepository {
+  /**
+   * A value that changes whenever API keys may have changed, in this process or another (a
+   * revocation on any replica): callers may cache verified keys while it stays the same.
+   */
+  keysChangeToken(): Promise<string>;
   getKey(id: string): Promise<ApiKeyRecord | undefined>;
   listKeys(): Promise<ApiKeyRecord[]>;
   insertKey(record: ApiKeyRecord): Promise<void>;
@@ -244,8 +250,9 @@ export interface Repositories
     CdsFeedbackRepository {}
 
 /**
- * Runs work over the repositories `R` in one write transaction (serialised against every other
- * writer, across processes too): a service that writes several aggregates together receives this
+ * Runs work over the repositories `R` in one write transaction (SQLite: serialised against every
+ * other writer; Postgres: READ COMMITTED, with the locks that keep version numbers, alias moves,
+ * the audit chain and alert transitions serialised across processes): a service that writes several aggregates together receives this
  * with the repositories it uses.
  */
 export interface UnitOfWork<R> {

@@ -1,4 +1,7 @@
-/** Table layouts as Kysely sees them. Times are ISO-8601 text; JSON columns are text. */
+/**
+ * Table layouts as Kysely sees them, the same on SQLite and Postgres (`migrations.ts`). Times are
+ * ISO-8601 text; JSON columns are text.
+ */
 import type { Generated } from 'kysely';
 
 export interface ModelsTable {
@@ -194,6 +197,12 @@ export interface AlertEventsTable {
   detail: string;
 }
 
+/** Postgres only: how often each cached topic was written (`postgres/change-feed.ts`). */
+export interface ChangeCountersTable {
+  topic: string;
+  counter: number;
+}
+
 export interface Database {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
@@ -214,4 +223,5 @@ export interface Database {
   monitoring_requests: MonitoringRequestsTable;
   monitoring_labels: MonitoringLabelsTable;
   alert_events: AlertEventsTable;
+  change_counters: ChangeCountersTable;
 }

@@ -5,9 +5,10 @@
  */
 import { hrtime } from 'node:process';
 import type SqliteDatabase from 'better-sqlite3';
-import { AUDIT_GENESIS_HASH } from '../metadata-store.js';
 import type { MonitoringWriter } from '../monitoring-writer.js';
 import type { AuditRecord, NewAuditRecord } from '../records.js';
+import { sealAudit } from '../sql/audit-chain.js';
+import type { AuditSeal } from '../sql/scope.js';
 
 export class HotPaths {
   private readonly dataVersion: SqliteDatabase.Statement<[], number>;
@@ -28,10 +29,7 @@ export class HotPaths {
   }
 
   /** Appends audit records in one immediate transaction: read the chain's end, seal, insert. */
-  appendAudit(
-    records: readonly NewAuditRecord[],
-    seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
-  ): AuditRecord[] {
+  appendAudit(records: readonly NewAuditRecord[], seal: AuditSeal): AuditRecord[] {
     return this.database
       .transaction(() => {
         const sealed = sealAudit(records, this.lastAudit.get(), seal);
@@ -72,21 +70,4 @@ export class HotPaths {
     }
     return this.lastVersion;
   }
-}
-
-/** Numbers and hash-chains `records` after `last` (the newest record, if any). */
-export function sealAudit(
-  records: readonly NewAuditRecord[],
-  last: { seq: number; hash: string } | undefined,
-  seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
-): AuditRecord[] {
-  let seq = last?.seq ?? 0;
-  let prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
-  return records.map((record) => {
-    seq++;
-    const hash = seal(prevHash, seq, record);
-    const result = { ...record, seq, prevHash, hash };
-    prevHash = hash;
-    return result;
-  });
 }

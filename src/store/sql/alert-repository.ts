@@ -1,10 +1,13 @@
-/** Alert rules' state changes in SQLite. */
+/**
+ * Alert rules' state changes. A transition is checked and written under the rule's lock, so
+ * processes judging the same rule record one change between them.
+ */
 import type { Selectable } from 'kysely';
 import type { AlertEventRecord } from '../records.js';
 import type { AlertRepository } from '../repositories.js';
 import type { Database } from '../schema.js';
 import { parseJson } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
 const toAlertEvent = (row: Selectable<Database['alert_events']>): AlertEventRecord => ({
   seq: row.seq,
@@ -17,8 +20,8 @@ const toAlertEvent = (row: Selectable<Database['alert_events']>): AlertEventReco
   detail: parseJson(row.detail),
 });
 
-/** AlertRepository on SQLite. */
-export function sqliteAlertRepository(scope: SqliteScope): AlertRepository {
+/** AlertRepository (SQLite and Postgres). */
+export function sqlAlertRepository(scope: StoreScope): AlertRepository {
   const db = scope.db;
   return {
     async latestAlertEvents(model: string, version: number): Promise<AlertEventRecord[]> {
@@ -40,8 +43,9 @@ export function sqliteAlertRepository(scope: SqliteScope): AlertRepository {
     },
 
     async recordAlertTransition(event: Omit<AlertEventRecord, 'seq'>): Promise<AlertEventRecord | undefined> {
-      return scope.writeTx(async (db) => {
-        const last = await db
+      return scope.writeTx(async (tx) => {
+        await tx.serialise('alert', JSON.stringify([event.model, event.version, event.rule]));
+        const last = await tx.db
           .selectFrom('alert_events')
           .select('state')
           .where('model', '=', event.model)
@@ -52,11 +56,12 @@ export function sqliteAlertRepository(scope: SqliteScope): AlertRepository {
           .executeTakeFirst();
         const current = last?.state ?? 'resolved';
         if (current === event.state) return undefined;
-        const result = await db
+        const { seq } = await tx.db
           .insertInto('alert_events')
           .values({ ...event, detail: JSON.stringify(event.detail) })
+          .returning('seq')
           .executeTakeFirstOrThrow();
-        return { ...event, seq: Number(result.insertId) };
+        return { ...event, seq };
       });
     },
 

@@ -1,9 +1,9 @@
 /** CDS client JWT ids already used, in SQLite (replay protection). */
 import type { JwtReplayLedger } from '../repositories.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
-/** JwtReplayLedger on SQLite. */
-export function sqliteJwtReplayLedger(scope: SqliteScope): JwtReplayLedger {
+/** JwtReplayLedger (SQLite and Postgres). */
+export function sqlJwtReplayLedger(scope: StoreScope): JwtReplayLedger {
   const db = scope.db;
   return {
     async claimJwtId(issuer: string, jti: string, expiresAt: string, now: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import type { JobLogRecord, JobRecord, JobState, JsonObject } from '../records.j
 import type { JobRepository } from '../repositories.js';
 import type { JobsTable } from '../schema.js';
 import { parseJson, parseJsonOrNull } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
 const toJob = (row: Selectable<JobsTable>): JobRecord => ({
   id: row.id,
@@ -26,8 +26,8 @@ const toJob = (row: Selectable<JobsTable>): JobRecord => ({
   finishedAt: row.finished_at,
 });
 
-/** JobRepository on SQLite. */
-export function sqliteJobRepository(scope: SqliteScope): JobRepository {
+/** JobRepository (SQLite and Postgres). */
+export function sqlJobRepository(scope: StoreScope): JobRepository {
   const db = scope.db;
   return {
     async insertJob(r: JobRecord): Promise<void> {

@@ -1,16 +1,16 @@
 /**
- * The append-only, hash-chained audit log in SQLite. Appends are serialised: one immediate
- * transaction reads the chain's end, seals and inserts, on the prepared hot path when the
- * connection is free.
+ * The append-only, hash-chained audit log. Appends are serialised: one transaction holds the
+ * audit lock (SQLite: `BEGIN IMMEDIATE`, on the prepared hot path when the connection is free;
+ * Postgres: an advisory transaction lock), reads the chain's end, seals and inserts, so no two
+ * processes can chain onto the same record.
  */
-import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditRecord, NewAuditRecord } from '../records.js';
 import type { AuditRepository } from '../repositories.js';
 import type { AuditLogTable, Database } from '../schema.js';
-import { sealAudit } from './hot-paths.js';
+import { sealAudit } from './audit-chain.js';
 import { parseJson } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { AuditSeal, StoreScope } from './scope.js';
 
 const toAudit = (row: Selectable<AuditLogTable>): AuditRecord => ({
   seq: row.seq,
@@ -32,7 +32,7 @@ const toAudit = (row: Selectable<AuditLogTable>): AuditRecord => ({
 async function appendAuditOn(
   db: Kysely<Database>,
   records: readonly NewAuditRecord[],
-  seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
+  seal: AuditSeal,
 ): Promise<AuditRecord[]> {
   const last = await db
     .selectFrom('audit_log')
@@ -41,7 +41,7 @@ async function appendAuditOn(
     .limit(1)
     .executeTakeFirst();
   const sealed = sealAudit(records, last, seal);
-  // SQLite allows 32766 bound values per statement: 13 per row, so 2000 rows per insert.
+  // SQLite allows 32766 bound values per statement (Postgres 65535): 13 per row, so 2000 rows per insert.
   for (let i = 0; i < sealed.length; i += 2000) {
     await db
       .insertInto('audit_log')
@@ -67,21 +67,18 @@ async function appendAuditOn(
   return sealed;
 }
 
-/** AuditRepository on SQLite. */
-export function sqliteAuditRepository(scope: SqliteScope): AuditRepository {
+/** AuditRepository (SQLite and Postgres). */
+export function sqlAuditRepository(scope: StoreScope): AuditRepository {
   const db = scope.db;
   return {
-    async appendAudit(
-      records: readonly NewAuditRecord[],
-      seal: (prevHash: string, seq: number, record: NewAuditRecord) => string,
-    ): Promise<AuditRecord[]> {
+    async appendAudit(records: readonly NewAuditRecord[], seal: AuditSeal): Promise<AuditRecord[]> {
       if (records.length === 0) return [];
-      if (!scope.inTransaction && !scope.hot.database.inTransaction) {
-        // The connection is free (better-sqlite3 is synchronous, so it stays free until this
-        // returns): read, seal and insert in one immediate transaction without Kysely's overhead.
-        return Promise.resolve(scope.hot.appendAudit(records, seal));
-      }
-      return scope.transaction((tx) => appendAuditOn(tx.db, records, seal));
+      const now = scope.appendAuditNow?.(records, seal);
+      if (now) return Promise.resolve(now);
+      return scope.writeTx(async (tx) => {
+        await tx.serialise('audit', 'chain');
+        return appendAuditOn(tx.db, records, seal);
+      });
     },
 
     async listAudit(options: { afterSeq?: number; limit: number; newest?: boolean }): Promise<AuditRecord[]> {
@@ -96,12 +93,8 @@ export function sqliteAuditRepository(scope: SqliteScope): AuditRepository {
       return rows.map(toAudit);
     },
 
-    async auditLogProtected(): Promise<boolean> {
-      const rows = await sql<{
-        name: string;
-      }>`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`.execute(db);
-      const names = new Set(rows.rows.map((r) => r.name));
-      return names.has('audit_log_no_update') && names.has('audit_log_no_delete');
+    auditLogProtected(): Promise<boolean> {
+      return scope.auditLogProtected();
     },
   };
 }

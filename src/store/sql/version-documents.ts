@@ -2,10 +2,10 @@
 import type { FeatureMapRecord, JsonObject } from '../records.js';
 import type { VersionDocumentRepository } from '../repositories.js';
 import { parseJson } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
-/** VersionDocumentRepository on SQLite. */
-export function sqliteVersionDocuments(scope: SqliteScope): VersionDocumentRepository {
+/** VersionDocumentRepository (SQLite and Postgres). */
+export function sqlVersionDocuments(scope: StoreScope): VersionDocumentRepository {
   const db = scope.db;
   return {
     async insertModelCard(model: string, version: number, card: JsonObject): Promise<void> {

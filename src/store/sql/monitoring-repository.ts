@@ -1,6 +1,8 @@
 /**
- * Recorded predictions, their request index, labels and monitoring settings in SQLite. Batches
- * written outside a transaction go to the monitoring writer's thread when there is one.
+ * Recorded predictions, their request index, labels and monitoring settings. Batches written
+ * outside a transaction go to SQLite's monitoring writer thread when there is one. Upserts write
+ * each key once per statement (the last record wins, as it would row by row) and in key order, so
+ * two processes upserting overlapping keys on Postgres wait for each other instead of deadlocking.
  */
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
@@ -14,7 +16,7 @@ import type {
 import type { MonitoringRepository } from '../repositories.js';
 import type { Database } from '../schema.js';
 import { parseJson } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
 const toBatch = (row: Selectable<Database['monitoring_batches']>): MonitoringBatchRecord => ({
   model: row.model,
@@ -25,8 +27,15 @@ const toBatch = (row: Selectable<Database['monitoring_batches']>): MonitoringBat
   payload: row.payload,
 });
 
-/** MonitoringRepository on SQLite. */
-export function sqliteMonitoringRepository(scope: SqliteScope): MonitoringRepository {
+/** The last of the records with each key, in key order. */
+function lastOfEachKey<T>(records: readonly T[], key: (r: T) => (string | number)[]): T[] {
+  const byKey = new Map<string, T>();
+  for (const r of records) byKey.set(JSON.stringify(key(r)), r);
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+}
+
+/** MonitoringRepository (SQLite and Postgres). */
+export function sqlMonitoringRepository(scope: StoreScope): MonitoringRepository {
   const db = scope.db;
   return {
     async putMonitoringSettings(
@@ -65,12 +74,12 @@ export function sqliteMonitoringRepository(scope: SqliteScope): MonitoringReposi
       batch: MonitoringBatchRecord,
       requests: readonly MonitoringRequestRecord[],
     ): Promise<void> {
-      if (!scope.inTransaction && scope.hot.monitoringWriter) {
+      if (scope.monitoringWriter) {
         // On the writer's thread and connection: the SQLite work leaves the main thread.
-        await scope.hot.monitoringWriter.write(batch, requests);
+        await scope.monitoringWriter.write(batch, requests);
         return;
       }
-      await scope.writeTx(async (db) => {
+      await scope.writeTx(async ({ db }) => {
         await db
           .insertInto('monitoring_batches')
           .values({
@@ -82,8 +91,9 @@ export function sqliteMonitoringRepository(scope: SqliteScope): MonitoringReposi
             payload: batch.payload,
           })
           .execute();
-        for (let i = 0; i < requests.length; i += 200) {
-          const chunk = requests.slice(i, i + 200).map((r) => ({
+        const unique = lastOfEachKey(requests, (r) => [r.model, r.requestKey]);
+        for (let i = 0; i < unique.length; i += 200) {
+          const chunk = unique.slice(i, i + 200).map((r) => ({
             model: r.model,
             request_key: r.requestKey,
             version: r.version,
@@ -196,12 +206,13 @@ export function sqliteMonitoringRepository(scope: SqliteScope): MonitoringReposi
     },
 
     async upsertMonitoringLabels(records: readonly MonitoringLabelRecord[]): Promise<void> {
-      await scope.writeTx(async (db) => {
-        for (let i = 0; i < records.length; i += 200) {
+      const unique = lastOfEachKey(records, (r) => [r.model, r.requestKey, r.row]);
+      await scope.writeTx(async ({ db }) => {
+        for (let i = 0; i < unique.length; i += 200) {
           await db
             .insertInto('monitoring_labels')
             .values(
-              records.slice(i, i + 200).map((r) => ({
+              unique.slice(i, i + 200).map((r) => ({
                 model: r.model,
                 request_key: r.requestKey,
                 row: r.row,
@@ -280,16 +291,17 @@ export function sqliteMonitoringRepository(scope: SqliteScope): MonitoringReposi
 
     async pruneMonitoring(before: string, limit: number): Promise<number> {
       // At most `limit` rows per table in one short transaction: a busy day's rows would otherwise
-      // hold the write lock (and the main thread) for seconds.
-      return scope.writeTx(async (db) => {
+      // hold the write lock (and the main thread) for seconds. Rows are picked by a key of their
+      // own: `seq` (SQLite's rowid itself), or `rowid` (a column on Postgres, see migrations.ts).
+      return scope.writeTx(async ({ db }) => {
         let deleted = 0;
-        for (const [table, column] of [
-          ['monitoring_batches', 'last_at'],
-          ['monitoring_requests', 'at'],
-          ['monitoring_labels', 'predicted_at'],
+        for (const [table, column, key] of [
+          ['monitoring_batches', 'last_at', 'seq'],
+          ['monitoring_requests', 'at', 'rowid'],
+          ['monitoring_labels', 'predicted_at', 'rowid'],
         ] as const) {
-          const query = sql`DELETE FROM ${sql.table(table)} WHERE rowid IN
-            (SELECT rowid FROM ${sql.table(table)} WHERE ${sql.ref(column)} < ${before} LIMIT ${limit})`;
+          const query = sql`DELETE FROM ${sql.table(table)} WHERE ${sql.ref(key)} IN
+            (SELECT ${sql.ref(key)} FROM ${sql.table(table)} WHERE ${sql.ref(column)} < ${before} LIMIT ${limit})`;
           const result = await query.execute(db);
           deleted += Number(result.numAffectedRows ?? 0);
         }

@@ -2,10 +2,10 @@
 import type { CdsFeedbackRecord, JsonObject } from '../records.js';
 import type { CdsFeedbackRepository } from '../repositories.js';
 import { parseJson } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
-/** CdsFeedbackRepository on SQLite. */
-export function sqliteCdsFeedbackRepository(scope: SqliteScope): CdsFeedbackRepository {
+/** CdsFeedbackRepository (SQLite and Postgres). */
+export function sqlCdsFeedbackRepository(scope: StoreScope): CdsFeedbackRepository {
   const db = scope.db;
   return {
     async insertCdsFeedback(records: readonly CdsFeedbackRecord[]): Promise<void> {

@@ -1,10 +1,13 @@
-/** Dataset versions in SQLite, and the artifacts model and dataset versions refer to. */
+/**
+ * Dataset versions, and the artifacts model and dataset versions refer to. Inside a transaction
+ * reading a dataset's versions takes its lock, so the next version number is given once.
+ */
 import type { Selectable } from 'kysely';
 import type { DatasetVersionRecord } from '../records.js';
 import type { ArtifactReferenceRepository, DatasetRepository } from '../repositories.js';
 import type { DatasetVersionsTable } from '../schema.js';
 import { parseJson } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
 const toDatasetVersion = (row: Selectable<DatasetVersionsTable>): DatasetVersionRecord => ({
   name: row.name,
@@ -19,17 +22,19 @@ const toDatasetVersion = (row: Selectable<DatasetVersionsTable>): DatasetVersion
   createdBy: row.created_by,
 });
 
-/** DatasetRepository on SQLite. */
-export function sqliteDatasetRepository(scope: SqliteScope): DatasetRepository {
+/** DatasetRepository (SQLite and Postgres). */
+export function sqlDatasetRepository(scope: StoreScope): DatasetRepository {
   const db = scope.db;
   return {
     async listDatasetVersions(name?: string): Promise<DatasetVersionRecord[]> {
+      if (name !== undefined) await scope.serialise('dataset', name);
       let query = db.selectFrom('dataset_versions').selectAll();
       if (name !== undefined) query = query.where('name', '=', name);
       return (await query.orderBy('name').orderBy('version').execute()).map(toDatasetVersion);
     },
 
     async getDatasetVersion(name: string, version: number): Promise<DatasetVersionRecord | undefined> {
+      await scope.serialise('dataset', name);
       const row = await db
         .selectFrom('dataset_versions')
         .selectAll()
@@ -59,8 +64,8 @@ export function sqliteDatasetRepository(scope: SqliteScope): DatasetRepository {
   };
 }
 
-/** ArtifactReferenceRepository on SQLite. */
-export function sqliteArtifactReferences(scope: SqliteScope): ArtifactReferenceRepository {
+/** ArtifactReferenceRepository (SQLite and Postgres). */
+export function sqlArtifactReferences(scope: StoreScope): ArtifactReferenceRepository {
   const db = scope.db;
   return {
     async referencedArtifacts(): Promise<Set<string>> {

@@ -1,10 +1,15 @@
-/** Models, versions and aliases in SQLite; every write moves the registry change token. */
+/**
+ * Models, versions and aliases; every write moves the registry change token. Inside a transaction
+ * the first read or write of a model takes its lock (`serialise('model', name)`), so two
+ * processes registering versions of one model, or moving an alias while another archives its
+ * target, run one after the other: version numbers stay consecutive.
+ */
 import type { Selectable } from 'kysely';
 import type { AliasRecord, ModelRecord, VersionRecord } from '../records.js';
 import type { ModelRepository } from '../repositories.js';
 import type { Database, ModelVersionsTable, ModelsTable } from '../schema.js';
 import { parseJson } from './scope.js';
-import type { SqliteScope } from './scope.js';
+import type { StoreScope } from './scope.js';
 
 const toModel = (row: Selectable<ModelsTable>): ModelRecord => ({
   name: row.name,
@@ -38,15 +43,17 @@ const toAlias = (row: Selectable<Database['aliases']>): AliasRecord => ({
   updatedBy: row.updated_by,
 });
 
-/** ModelRepository on SQLite. */
-export function sqliteModelRepository(scope: SqliteScope): ModelRepository {
+/** ModelRepository (SQLite and Postgres). */
+export function sqlModelRepository(scope: StoreScope): ModelRepository {
   const db = scope.db;
+  const lock = (model: string): Promise<void> => scope.serialise('model', model);
   return {
     registryChangeToken(): Promise<string> {
-      return Promise.resolve(scope.registryChangeToken());
+      return Promise.resolve(scope.changeToken('registry'));
     },
 
     async getModel(name: string): Promise<ModelRecord | undefined> {
+      await lock(name);
       const row = await db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
       return row && toModel(row);
     },
@@ -56,40 +63,45 @@ export function sqliteModelRepository(scope: SqliteScope): ModelRepository {
     },
 
     async insertModel(r: ModelRecord): Promise<void> {
-      scope.countRegistryWrite();
-      await db
-        .insertInto('models')
-        .values({
-          name: r.name,
-          description: r.description,
-          tags: JSON.stringify(r.tags),
-          serving: JSON.stringify(r.serving),
-          created_at: r.createdAt,
-          updated_at: r.updatedAt,
-          archived_at: r.archivedAt,
-        })
-        .execute();
+      await lock(r.name);
+      await scope.write('registry', (db) =>
+        db
+          .insertInto('models')
+          .values({
+            name: r.name,
+            description: r.description,
+            tags: JSON.stringify(r.tags),
+            serving: JSON.stringify(r.serving),
+            created_at: r.createdAt,
+            updated_at: r.updatedAt,
+            archived_at: r.archivedAt,
+          })
+          .execute(),
+      );
     },
 
     async updateModel(
       name: string,
       patch: Partial<Pick<ModelRecord, 'description' | 'tags' | 'serving' | 'archivedAt' | 'updatedAt'>>,
     ): Promise<void> {
-      scope.countRegistryWrite();
-      await db
-        .updateTable('models')
-        .set({
-          ...(patch.description !== undefined && { description: patch.description }),
-          ...(patch.tags !== undefined && { tags: JSON.stringify(patch.tags) }),
-          ...(patch.serving !== undefined && { serving: JSON.stringify(patch.serving) }),
-          ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
-          ...(patch.updatedAt !== undefined && { updated_at: patch.updatedAt }),
-        })
-        .where('name', '=', name)
-        .execute();
+      await lock(name);
+      await scope.write('registry', (db) =>
+        db
+          .updateTable('models')
+          .set({
+            ...(patch.description !== undefined && { description: patch.description }),
+            ...(patch.tags !== undefined && { tags: JSON.stringify(patch.tags) }),
+            ...(patch.serving !== undefined && { serving: JSON.stringify(patch.serving) }),
+            ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
+            ...(patch.updatedAt !== undefined && { updated_at: patch.updatedAt }),
+          })
+          .where('name', '=', name)
+          .execute(),
+      );
     },
 
     async getVersion(model: string, version: number): Promise<VersionRecord | undefined> {
+      await lock(model);
       const row = await db
         .selectFrom('model_versions')
         .selectAll()
@@ -110,6 +122,7 @@ export function sqliteModelRepository(scope: SqliteScope): ModelRepository {
     },
 
     async maxVersion(model: string): Promise<number> {
+      await lock(model);
       const row = await db
         .selectFrom('model_versions')
         .select((eb) => eb.fn.max('version').as('max'))
@@ -119,23 +132,24 @@ export function sqliteModelRepository(scope: SqliteScope): ModelRepository {
     },
 
     async insertVersion(r: VersionRecord): Promise<void> {
-      scope.countRegistryWrite();
-      await db
-        .insertInto('model_versions')
-        .values({
-          model: r.model,
-          version: r.version,
-          sha256: r.sha256,
-          size_bytes: r.sizeBytes,
-          description: r.description,
-          signature: JSON.stringify(r.signature),
-          lineage: JSON.stringify(r.lineage),
-          metrics: JSON.stringify(r.metrics),
-          created_at: r.createdAt,
-          created_by: r.createdBy,
-          archived_at: r.archivedAt,
-        })
-        .execute();
+      await scope.write('registry', (db) =>
+        db
+          .insertInto('model_versions')
+          .values({
+            model: r.model,
+            version: r.version,
+            sha256: r.sha256,
+            size_bytes: r.sizeBytes,
+            description: r.description,
+            signature: JSON.stringify(r.signature),
+            lineage: JSON.stringify(r.lineage),
+            metrics: JSON.stringify(r.metrics),
+            created_at: r.createdAt,
+            created_by: r.createdBy,
+            archived_at: r.archivedAt,
+          })
+          .execute(),
+      );
     },
 
     async updateVersion(
@@ -143,17 +157,18 @@ export function sqliteModelRepository(scope: SqliteScope): ModelRepository {
       version: number,
       patch: Partial<Pick<VersionRecord, 'description' | 'archivedAt' | 'metrics'>>,
     ): Promise<void> {
-      scope.countRegistryWrite();
-      await db
-        .updateTable('model_versions')
-        .set({
-          ...(patch.description !== undefined && { description: patch.description }),
-          ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
-          ...(patch.metrics !== undefined && { metrics: JSON.stringify(patch.metrics) }),
-        })
-        .where('model', '=', model)
-        .where('version', '=', version)
-        .execute();
+      await scope.write('registry', (db) =>
+        db
+          .updateTable('model_versions')
+          .set({
+            ...(patch.description !== undefined && { description: patch.description }),
+            ...(patch.archivedAt !== undefined && { archived_at: patch.archivedAt }),
+            ...(patch.metrics !== undefined && { metrics: JSON.stringify(patch.metrics) }),
+          })
+          .where('model', '=', model)
+          .where('version', '=', version)
+          .execute(),
+      );
     },
 
     async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
@@ -174,31 +189,29 @@ export function sqliteModelRepository(scope: SqliteScope): ModelRepository {
     },
 
     async upsertAlias(r: AliasRecord): Promise<void> {
-      scope.countRegistryWrite();
-      await db
-        .insertInto('aliases')
-        .values({
-          model: r.model,
-          alias: r.alias,
-          version: r.version,
-          updated_at: r.updatedAt,
-          updated_by: r.updatedBy,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['model', 'alias'])
-            .doUpdateSet({ version: r.version, updated_at: r.updatedAt, updated_by: r.updatedBy }),
-        )
-        .execute();
+      await scope.write('registry', (db) =>
+        db
+          .insertInto('aliases')
+          .values({
+            model: r.model,
+            alias: r.alias,
+            version: r.version,
+            updated_at: r.updatedAt,
+            updated_by: r.updatedBy,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(['model', 'alias'])
+              .doUpdateSet({ version: r.version, updated_at: r.updatedAt, updated_by: r.updatedBy }),
+          )
+          .execute(),
+      );
     },
 
     async deleteAlias(model: string, alias: string): Promise<boolean> {
-      scope.countRegistryWrite();
-      const result = await db
-        .deleteFrom('aliases')
-        .where('model', '=', model)
-        .where('alias', '=', alias)
-        .executeTakeFirst();
+      const result = await scope.write('registry', (db) =>
+        db.deleteFrom('aliases').where('model', '=', model).where('alias', '=', alias).executeTakeFirst(),
+      );
       return result.numDeletedRows > 0n;
     },
   };
