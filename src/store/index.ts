@@ -21,9 +21,14 @@ export type {
 } from './repositories.js';
 export { JOB_STATES } from './records.js';
 export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
+export { openPostgresMetadataStore } from './postgres-metadata-store.js';
+export type { PostgresStoreOptions } from './postgres-metadata-store.js';
+export type { StoreLogger } from './postgres/pool.js';
 export { probeSqliteDatabase } from './store-probe.js';
 export type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 export { LocalArtifactStore } from './local-artifact-store.js';
+export { S3ArtifactStore } from './s3-artifact-store.js';
+export type { S3ArtifactStoreOptions } from './s3-artifact-store.js';
 export { ArtifactCipher, openJson, sealJson } from './artifact-cipher.js';
 export type {
   AliasRecord,

@@ -43,6 +43,8 @@ async function leftover(name: string, at: Date = HOUR_AGO): Promise<string> {
   return tmp(name);
 }
 
+// What every store guarantees is in artifact-store.test.ts (run on local files and S3); these are
+// the local store's own mechanics: file dates, the move-aside folder.
 describe('LocalArtifactStore.sweep', () => {
   it('removes staged files and unreferenced artifacts older than 10 minutes, and only those', async () => {
     const oldPart = await leftover('1-old.part');
@@ -61,35 +63,6 @@ describe('LocalArtifactStore.sweep', () => {
     expect((await store.readVerified(kept)).toString()).toBe('a version refers to this one');
     // Nothing is left aside.
     expect(await readdir(join(dataDir, 'artifacts', 'sweeping'))).toEqual([]);
-  });
-
-  it('never removes a file this process is still staging, whatever its age', async () => {
-    const staged = await store.stage(Buffer.from('being checked by ONNX Runtime'));
-    const [name] = await readdir(tmp());
-    await utimes(tmp(name), HOUR_AGO, HOUR_AGO);
-    expect(await store.sweep(none)).toEqual({ staged: 0, orphans: 0 });
-    await staged.commit();
-    expect(await store.has(staged.sha256)).toBe(true);
-  });
-
-  it('dates a committed artifact at its commit, so an upload staged long ago is not swept before its record', async () => {
-    const staged = await store.stage(Buffer.from('staged an hour ago'));
-    const [name] = await readdir(tmp());
-    await utimes(tmp(name), HOUR_AGO, HOUR_AGO);
-    await staged.commit();
-    expect(await store.sweep(none)).toEqual({ staged: 0, orphans: 0 });
-    expect(await store.has(staged.sha256)).toBe(true);
-  });
-
-  it('keeps an artifact whose record is committed between the listing and the deletion', async () => {
-    const sha256 = await artifact('registered while the sweep runs');
-    let reads = 0;
-    // First read: no record yet. By the second (after the file was moved aside), the record is there.
-    const references = (): Promise<ReadonlySet<string>> =>
-      Promise.resolve(++reads === 1 ? new Set<string>() : new Set([sha256]));
-    expect(await store.sweep(references)).toEqual({ staged: 0, orphans: 0 });
-    expect(reads).toBe(2);
-    expect((await store.readVerified(sha256)).toString()).toBe('registered while the sweep runs');
   });
 
   it('keeps the new file of an upload of the same bytes that commits while the old one is swept', async () => {
@@ -122,8 +95,17 @@ describe('LocalArtifactStore.sweep', () => {
     expect(await store.has(orphan)).toBe(false);
     expect(await readdir(aside)).toEqual([]);
   });
+});
 
-  it('does nothing in an empty data folder', async () => {
-    expect(await store.sweep(none, { minAgeMs: 0 })).toEqual({ staged: 0, orphans: 0 });
+describe('LocalArtifactStore.probe', () => {
+  it('answers unavailable, naming the folder, when the artifact folder cannot be written', async () => {
+    await store.probe();
+    const blocked = await mkdtemp(join(tmpdir(), 'galen-blocked-'));
+    await writeFile(join(blocked, 'artifacts'), 'a file where the folder should be');
+    await expect(new LocalArtifactStore(blocked).probe()).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining(join(blocked, 'artifacts')),
+    });
+    await rm(blocked, { recursive: true, force: true });
   });
 });
