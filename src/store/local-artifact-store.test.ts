@@ -11,7 +11,6 @@ const refs =
   (...digests: string[]) =>
   (): Promise<ReadonlySet<string>> =>
     Promise.resolve(new Set(digests));
-const none = refs();
 
 let dataDir: string;
 let store: LocalArtifactStore;
