@@ -32,14 +32,14 @@ import { oipModelConfigRoutes } from './routes/oip-model-config.js';
 import { tfServingRoutes } from './routes/tf-serving.js';
 import { registerSecurityHooks } from './security-hooks.js';
 import { createReadiness } from './readiness.js';
-import type { Readiness } from './readiness.js';
+import type { ServerReadiness } from './readiness.js';
 import type { ServerState } from './server-state.js';
 
 export interface HttpServer {
   app: FastifyInstance;
   state: ServerState;
   /** What `/v2/health/ready` answers; give it to the gRPC server so both protocols agree. */
-  readiness: () => Readiness;
+  readiness: ServerReadiness;
 }
 
 /**
@@ -158,7 +158,14 @@ export async function buildHttpServer(galen: Galen): Promise<HttpServer> {
     ),
   );
 
-  const readiness = createReadiness(galen.config.dataDir, state, logger);
+  const readiness = createReadiness(
+    [
+      { reason: 'the metadata store cannot be read', probe: () => galen.store.probe() },
+      { reason: 'the artifact store cannot be used', probe: () => galen.artifacts.probe() },
+    ],
+    state,
+    logger,
+  );
   oipInferenceRoutes(app, galen, readiness);
   oipRepositoryRoutes(app, galen);
   oipModelConfigRoutes(app, galen);

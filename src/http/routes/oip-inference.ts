@@ -17,7 +17,7 @@ import {
   planOutputs,
   registerInferBodyParsers,
 } from '../oip-binary.js';
-import type { Readiness } from '../readiness.js';
+import type { ServerReadiness } from '../readiness.js';
 
 const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
 type ModelParams = Static<typeof ModelParams>;
@@ -75,7 +75,7 @@ const forVersions = (path: string): string[] => [
   `/v2/models/:model/versions/:version${path}`,
 ];
 
-export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, readiness: () => Readiness): void {
+export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, readiness: ServerReadiness): void {
   const config = { errorFormat: 'oip' as const };
 
   app.get('/v2/health/live', { config: { ...config, public: true } }, async (_req, reply) => {
@@ -83,7 +83,7 @@ export function oipInferenceRoutes(app: FastifyInstance, galen: Galen, readiness
   });
 
   app.get('/v2/health/ready', { config: { ...config, public: true } }, async (_req, reply) => {
-    const answer = readiness();
+    const answer = await readiness.settled();
     return reply.code(answer.ready ? 200 : 503).send(answer);
   });
 
