@@ -6,7 +6,7 @@
  * another store on the same database (another replica) within a second.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { metadataStoreFactories } from '../../test/helpers/stores.js';
+import { metadataStoreFactories, within } from '../../test/helpers/stores.js';
 import type { TestDatabase } from '../../test/helpers/stores.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { ApiKeyRecord, ModelRecord, NewAuditRecord, VersionRecord } from './records.js';
@@ -56,16 +56,6 @@ const key: ApiKeyRecord = {
   revokedAt: null,
 };
 const seal = (prevHash: string, seq: number): string => `${prevHash.slice(0, 8)}:${seq}`;
-
-/** Resolves once `check` holds, checking every 20 ms; fails after `ms`. */
-export async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 for (const factory of metadataStoreFactories()) {
   describe.skipIf(factory.skip !== undefined)(`${factory.name} metadata store`, () => {

@@ -39,6 +39,16 @@ export interface StoreFactory {
   create(): Promise<TestDatabase>;
 }
 
+/** Resolves with the milliseconds it took once `check` holds (checked every 20 ms); fails after `ms`. */
+export async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const REQUIRED = process.env.GALEN_REQUIRE_SERVICES === '1';
 
 /** The server URL Postgres tests use; throws when it is unset and services are required. */
