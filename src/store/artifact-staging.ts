@@ -99,6 +99,21 @@ export function verifiedPlain(stored: Buffer, sha256: string, cipher: ArtifactCi
   return bytes;
 }
 
+/**
+ * One stored artifact's rotation to `cipher`'s current key: nothing to do, or its bytes sealed anew
+ * (encrypted: it was in the clear; rewrapped: an earlier key sealed it), after checking its hash.
+ */
+export function resealed(
+  stored: Buffer,
+  sha256: string,
+  cipher: ArtifactCipher,
+): { change: 'unchanged' } | { change: 'encrypted' | 'rewrapped'; sealed: Buffer } {
+  const kid = ArtifactCipher.keyIdOf(stored);
+  if (kid === cipher.currentId) return { change: 'unchanged' };
+  const sealed = cipher.seal(verifiedPlain(stored, sha256, cipher));
+  return { change: kid === undefined ? 'encrypted' : 'rewrapped', sealed };
+}
+
 /** Whether a file or object last modified at `mtimeMs` is older than `minAgeMs`, now. */
 export const olderThan =
   (minAgeMs: number) =>

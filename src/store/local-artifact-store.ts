@@ -20,12 +20,13 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GalenError, isSha256Hex, randomToken, sha256Hex } from '../core/index.js';
-import { ArtifactCipher } from './artifact-cipher.js';
+import { GalenError, isSha256Hex, randomToken } from '../core/index.js';
+import type { ArtifactCipher } from './artifact-cipher.js';
 import {
   fsyncDirectory,
   olderThan,
   plainOf,
+  resealed,
   stageToFile,
   sweepStaging,
   verifiedPlain,
@@ -140,26 +141,15 @@ export class LocalArtifactStore implements ArtifactStore {
         if (!isSha256Hex(name)) continue;
         const path = join(this.root, prefix, name);
         const stored = await readFile(path);
-        const kid = ArtifactCipher.keyIdOf(stored);
-        if (kid === this.cipher.currentId) {
-          counts.unchanged++;
-          continue;
-        }
-        const plain = this.plain(stored, `artifact ${name}`);
-        if (sha256Hex(plain) !== name) {
-          throw new GalenError(
-            'internal',
-            `artifact ${name} is corrupted on disk; restore it before rotating`,
-          );
-        }
+        const rotation = resealed(stored, name, this.cipher);
+        counts[rotation.change]++;
+        if (rotation.change === 'unchanged') continue;
         // Written beside, then renamed over: a crash leaves the old file or the new one, whole.
         await mkdir(this.tmp, { recursive: true });
         const staged = join(this.tmp, `${Date.now()}-${randomToken(9)}.rotate`);
-        await writeFile(staged, this.cipher.seal(plain), { mode: 0o600, flush: true });
+        await writeFile(staged, rotation.sealed, { mode: 0o600, flush: true });
         await rename(staged, path);
         await fsyncDirectory(join(this.root, prefix));
-        if (kid === undefined) counts.encrypted++;
-        else counts.rewrapped++;
       }
     }
     return counts;

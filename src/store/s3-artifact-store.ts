@@ -19,12 +19,19 @@
  * object unreferenced for `minAgeMs`) would still lose it; S3 offers no conditional delete that
  * every compatible server supports.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GalenError, isSha256Hex, randomToken } from '../core/index.js';
 import { ArtifactCache } from './artifact-cache.js';
-import { ArtifactCipher } from './artifact-cipher.js';
-import { olderThan, plainOf, stageToFile, sweepStaging, verifiedPlain } from './artifact-staging.js';
+import type { ArtifactCipher } from './artifact-cipher.js';
+import {
+  olderThan,
+  plainOf,
+  resealed,
+  stageToFile,
+  sweepStaging,
+  verifiedPlain,
+} from './artifact-staging.js';
 import { SWEEP_MIN_AGE_MS } from './artifact-store.js';
 import type { ArtifactStore, StagedArtifact } from './artifact-store.js';
 import { S3Bucket } from './s3-bucket.js';
@@ -57,9 +64,14 @@ export class S3ArtifactStore implements ArtifactStore {
     this.cache = new ArtifactCache(options.cacheDir, options.cacheMaxBytes, this.tmp, cipher !== undefined);
   }
 
+  /** Where this store's objects (and only they) are: other keys in the bucket are left alone. */
+  private get objectsPrefix(): string {
+    return `${this.bucket.base}sha256/`;
+  }
+
   private keyOf(sha256: string): string {
     if (!isSha256Hex(sha256)) throw new GalenError('invalid_input', `"${sha256}" is not a sha256 hex digest`);
-    return `${this.bucket.base}sha256/${sha256.slice(0, 2)}/${sha256}`;
+    return `${this.objectsPrefix}${sha256.slice(0, 2)}/${sha256}`;
   }
 
   /** The digest a listed key stands for, if it is one of this store's object keys. */
@@ -147,30 +159,26 @@ export class S3ArtifactStore implements ArtifactStore {
     if (!cipher)
       throw new GalenError('invalid_input', 'set a master key (GALEN_MASTER_KEY) to encrypt artifacts');
     const counts = { encrypted: 0, rewrapped: 0, unchanged: 0 };
-    for await (const object of this.bucket.list(`${this.bucket.base}sha256/`)) {
+    for await (const object of this.bucket.list(this.objectsPrefix)) {
       const sha256 = this.digestOf(object.key);
       if (!sha256) continue;
       const stored = await this.bucket.get(object.key);
       if (!stored) continue; // swept meanwhile
-      const kid = ArtifactCipher.keyIdOf(stored);
-      if (kid === cipher.currentId) {
-        counts.unchanged++;
-        continue;
-      }
-      const plain = verifiedPlain(stored, sha256, cipher);
+      const rotation = resealed(stored, sha256, cipher);
+      counts[rotation.change]++;
+      if (rotation.change === 'unchanged') continue;
       // One PutObject or CompleteMultipartUpload replaces the object whole: readers see old or new.
       const staged = join(this.tmp, `${Date.now()}-${randomToken(9)}.rotate`);
       this.live.add(staged);
       try {
-        await writeFile(staged, cipher.seal(plain), { mode: 0o600, flush: true });
+        await mkdir(this.tmp, { recursive: true });
+        await writeFile(staged, rotation.sealed, { mode: 0o600, flush: true });
         await this.send(object.key, staged);
         await this.cache.drop(sha256);
       } finally {
         this.live.delete(staged);
         await rm(staged, { force: true });
       }
-      if (kid === undefined) counts.encrypted++;
-      else counts.rewrapped++;
     }
     return counts;
   }
@@ -182,7 +190,7 @@ export class S3ArtifactStore implements ArtifactStore {
     // Younger than minAgeMs: maybe an upload another replica or a CLI is finishing right now.
     const isOld = olderThan(options.minAgeMs ?? SWEEP_MIN_AGE_MS);
     let staged = await sweepStaging(this.tmp, this.live, isOld);
-    for await (const upload of this.bucket.listUploads(this.bucket.base)) {
+    for await (const upload of this.bucket.listUploads(this.objectsPrefix)) {
       if (this.uploading.has(upload.key) || !isOld(upload.at.getTime())) continue;
       await this.bucket.abortUpload(upload.key, upload.uploadId);
       staged++;
@@ -190,7 +198,7 @@ export class S3ArtifactStore implements ArtifactStore {
 
     const before = await referenced();
     const candidates: { sha256: string; key: string }[] = [];
-    for await (const object of this.bucket.list(`${this.bucket.base}sha256/`)) {
+    for await (const object of this.bucket.list(this.objectsPrefix)) {
       const sha256 = this.digestOf(object.key);
       if (sha256 && !before.has(sha256) && isOld(object.at.getTime()))
         candidates.push({ sha256, key: object.key });

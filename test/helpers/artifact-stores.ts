@@ -18,7 +18,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
@@ -201,7 +201,6 @@ const s3Factory: ArtifactStoreFactory = {
       await settings.cleanup();
       await rm(cacheDir, { recursive: true, force: true });
     });
-    await mkdir(join(cacheDir, 'tmp'), { recursive: true });
     const keyOf = (sha256: string): string => `${settings.prefix}sha256/${sha256.slice(0, 2)}/${sha256}`;
     return {
       store: new S3ArtifactStore(s3StoreOptions(settings, cacheDir), options.cipher),
