@@ -20,6 +20,7 @@ import { createLogger } from '../../src/observability/index.js';
 import type { Logger } from '../../src/observability/index.js';
 import { callJson } from './http-call.js';
 import type { CallOptions, CallResult } from './http-call.js';
+import { disposeSharedStore, sharedStoreFor } from './test-store.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -50,9 +51,18 @@ export async function createTestServer(
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'galen-test-')));
+  // With GALEN_TEST_STORE=postgres-s3: a database and a bucket prefix of the folder's own.
+  const shared = await sharedStoreFor(dataDir);
   const config = loadConfig({
     env: {},
-    overrides: { dataDir, port: 0, adminKey: ADMIN_KEY, logLevel: 'silent', ...options.config },
+    overrides: {
+      dataDir,
+      port: 0,
+      adminKey: ADMIN_KEY,
+      logLevel: 'silent',
+      ...shared?.config,
+      ...options.config,
+    },
   });
   const galen = await createGalen(config, options.logger ?? createLogger('silent'), options.clock);
   if (options.withDemo) await installDemoModels(galen);
@@ -79,7 +89,10 @@ export async function createTestServer(
       await grpc?.close();
       await app.close();
       await galen.close();
-      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) {
+        await rm(dataDir, { recursive: true, force: true });
+        await disposeSharedStore(dataDir);
+      }
     },
   };
 }
