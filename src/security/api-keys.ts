@@ -9,7 +9,11 @@ import type { Actor, Clock, Role } from '../core/index.js';
 import type { ApiKeyRecord, ApiKeyRepository } from '../store/index.js';
 
 const KEY_PATTERN = /^galen_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-const CACHE_TTL_MS = 5_000;
+/**
+ * A backstop only: the cache is dropped whenever the store's keys change token moves (a key
+ * created or revoked in this process or on another replica, seen within a second).
+ */
+const CACHE_TTL_MS = 60_000;
 export const ENV_ADMIN_KEY_ID = 'env-admin';
 
 export interface ApiKeyInfo {
@@ -38,8 +42,12 @@ function sameHash(a: string, b: string): boolean {
 
 export class ApiKeys {
   private readonly envAdminHash: string | undefined;
-  /** Verified keys, briefly, so each inference does not cost a database read. */
+  /**
+   * Verified keys while the store's keys change token stays `cacheToken`, so each inference does
+   * not cost a database read, and a revocation anywhere takes effect within a second.
+   */
   private readonly cache = new Map<string, { actor: Actor; secretHash: string; until: number }>();
+  private cacheToken: string | undefined;
 
   constructor(
     private readonly store: ApiKeyRepository,
@@ -107,6 +115,11 @@ export class ApiKeys {
     const id = match[1]!;
     const secretHash = sha256Hex(match[2]!);
     const now = this.clock.now();
+    const keysToken = await this.store.keysChangeToken();
+    if (keysToken !== this.cacheToken) {
+      this.cache.clear();
+      this.cacheToken = keysToken;
+    }
     const cached = this.cache.get(id);
     if (cached && cached.until > now) {
       if (sameHash(secretHash, cached.secretHash)) return cached.actor;
@@ -122,7 +135,10 @@ export class ApiKeys {
       throw denied();
     }
     const actor: Actor = { keyId: id, role: record.role };
-    this.cache.set(id, { actor, secretHash: record.secretHash, until: now + CACHE_TTL_MS });
+    // Not when the keys changed while it was read: the record may be older than the change.
+    if (this.cacheToken === keysToken) {
+      this.cache.set(id, { actor, secretHash: record.secretHash, until: now + CACHE_TTL_MS });
+    }
     return actor;
   }
 }
