@@ -23,10 +23,11 @@ import { RecommendService } from '../recommend/index.js';
 import { ModelRuntime } from '../runtime/index.js';
 import { ApiKeys, AuditLog, CdsClientAuth, OidcVerifier } from '../security/index.js';
 import { InferenceService, ModelManager, parseVersionKey } from '../serving/index.js';
-import { ArtifactCipher, LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
+import { ArtifactCipher } from '../store/index.js';
 import type { ArtifactStore, MetadataStore } from '../store/index.js';
 import { ArtifactSweeper } from './artifact-sweeper.js';
 import { childProcessLauncher } from './job-process.js';
+import { openStores } from './stores.js';
 import { versionMetadataReaders } from './version-metadata.js';
 
 export interface Galen {
@@ -77,10 +78,9 @@ export async function createGalen(
   clock: Clock = systemClock,
 ): Promise<Galen> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteMetadataStore(join(config.dataDir, 'galen.db'));
   const masterKeys = readMasterKeys(config);
   const cipher = masterKeys.current && new ArtifactCipher(masterKeys.current, masterKeys.previous);
-  const artifacts = new LocalArtifactStore(config.dataDir, cipher);
+  const { store, artifacts } = await openStores(config, logger, cipher);
   // Built before the runtime so the runtime can report executions; the gauge reads it at scrape time.
   const metrics = new GalenMetrics(() => runtime.loadedKeys().length);
   const runtime = new ModelRuntime({
@@ -162,6 +162,8 @@ export async function createGalen(
     launcher: childProcessLauncher(config),
     concurrency: config.jobs.concurrency,
     maxAttempts: config.jobs.maxAttempts,
+    heartbeatMs: config.jobs.heartbeatSeconds * 1000,
+    staleMs: config.jobs.staleSeconds * 1000,
     audit: (entry) => audit.record(entry),
     deepBackend: () => pytorchBackend(config.jobs.python),
     deidKey: config.deid.keyFile !== undefined,
