@@ -19,6 +19,7 @@ import { recommendCommand } from './recommend-command.js';
 import { auditCommand, keysCommand } from './keys-command.js';
 import type { CliOptions } from './local-context.js';
 import { serveCommand } from './serve-command.js';
+import { workerCommand } from './worker-command.js';
 
 /** Every command and option of `galen`, with usage errors thrown (never exiting) on each. */
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
 
   const global = (): CliOptions => program.opts<CliOptions>();
   program.addCommand(serveCommand(global));
+  program.addCommand(workerCommand(global));
   program.addCommand(modelsCommand(global));
   program.addCommand(datasetsCommand(global));
   program.addCommand(trainCommand(global));

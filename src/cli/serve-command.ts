@@ -1,6 +1,6 @@
 /** `galen serve`: start the HTTP server on the embedded store, optionally with the demo models. */
 import { Command, InvalidArgumentError } from 'commander';
-import { adminKeyPath, bootstrapAdminKey, createGalen } from '../app/index.js';
+import { adminKeyPath, bootstrapAdminKey, createGalen, describeStores } from '../app/index.js';
 import { loadConfig } from '../config/index.js';
 import { installDemoModels } from '../demo/index.js';
 import { startGrpcServer } from '../grpc/index.js';
@@ -22,14 +22,17 @@ export function serveCommand(global: () => CliOptions): Command {
     .option('--demo', 'register and serve the demo models on first start')
     .option('--host <address>', 'listen address (GALEN_HOST)')
     .option('--port <port>', 'listen port (GALEN_PORT)', port)
-    .action(async (o: { demo?: boolean; host?: string; port?: number }) => {
-      const config = loadConfig({
+    .option('--no-worker', 'only queue jobs; `galen worker` processes run them (jobs.runInServer=false)')
+    .action(async (o: { demo?: boolean; host?: string; port?: number; worker: boolean }) => {
+      const loaded = loadConfig({
         file: global().config,
         overrides: {
           ...(o.host !== undefined && { host: o.host }),
           ...(o.port !== undefined && { port: o.port }),
         },
       });
+      // Without the flag, jobs.runInServer (GALEN_JOBS_RUN_IN_SERVER) decides.
+      const config = o.worker ? loaded : { ...loaded, jobs: { ...loaded.jobs, runInServer: false } };
       const logger = createLogger(config.logLevel);
       const galen = await createGalen(config, logger);
       // Now, before serving, and every artifacts.sweepSeconds after.
@@ -71,10 +74,20 @@ export function serveCommand(global: () => CliOptions): Command {
           throw err;
         }
       }
-      await galen.jobs.start();
+      // An API replica only queues: workers claim, run and recover jobs (and follow its cancels
+      // through the store). Recovering here too would add racers to every orphan for no gain.
+      if (config.jobs.runInServer) await galen.jobs.start();
       await galen.monitoring.start();
       state.ready = true;
-      logger.info({ address, dataDir: config.dataDir }, `Galen is serving on ${address}`);
+      logger.info(
+        {
+          address,
+          dataDir: config.dataDir,
+          ...describeStores(config),
+          jobs: config.jobs.runInServer ? 'run here' : 'queued for galen worker',
+        },
+        `Galen is serving on ${address}`,
+      );
       if (grpc) logger.info({ address: grpc.address }, `OIP v2 over gRPC on ${grpc.address}`);
 
       // SIGTERM: readiness answers 503 at once; requests are still taken for http.shutdownDelaySeconds

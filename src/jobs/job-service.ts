@@ -79,6 +79,11 @@ export interface JobServiceOptions {
   /** A running job whose heartbeat is older than this is taken to be orphaned (default 60 s). */
   staleMs?: number;
   /**
+   * How often a started service looks in the store for jobs queued by other processes (an API
+   * replica started with `--no-worker`) and for cancels of its own runs (default 1 s).
+   */
+  pollMs?: number;
+  /**
    * Records how each job ended in the audit log, as its submitter (`job.finish`): a version
    * registered by a job is a change like any other.
    */
@@ -137,6 +142,8 @@ const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 const PROGRESS_WRITE_MS = 500;
 /** How often a wait looks at the store again, for jobs run by another process sharing it. */
 const WAIT_POLL_MS = 1000;
+/** How often a started service looks for queued jobs and for cancels of its runs. */
+const QUEUE_POLL_MS = 1000;
 
 const toJob = ({ owner: _owner, heartbeatAt: _heartbeat, ...job }: JobRecord): Job => job;
 
@@ -170,6 +177,10 @@ export class JobService {
   private readonly heartbeatMs: number;
   private readonly staleMs: number;
   private timer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  /** Only a started service claims queued jobs: the CLI and `serve --no-worker` only queue them. */
+  private started = false;
   private pumping: Promise<void> | undefined;
   private repump = false;
   private closed = false;
@@ -197,7 +208,10 @@ export class JobService {
     return new Date(this.clock.now()).toISOString();
   }
 
-  /** Recovers orphaned jobs, then starts running queued ones and the heartbeat. */
+  /**
+   * Recovers orphaned jobs, then starts running queued ones (this process's and any other's that
+   * share the store: found within `pollMs`), the heartbeat and the poll for cancels.
+   */
   async start(): Promise<void> {
     // Probed in the background: importing torch takes seconds, and only deep jobs need it.
     void this.options
@@ -215,8 +229,11 @@ export class JobService {
       );
     await this.sweepWork();
     await this.recoverOrphans();
+    this.started = true;
     this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
+    this.pollTimer = setInterval(() => void this.poll(), this.options.pollMs ?? QUEUE_POLL_MS);
+    this.pollTimer.unref();
     this.pump();
   }
 
@@ -524,6 +541,7 @@ export class JobService {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     // Waiters answer with the job as it is now rather than hold the close up.
     for (const id of [...this.settledWaiters.keys()]) this.notifySettled(id);
     const running = [...this.active.entries()];
@@ -572,7 +590,7 @@ export class JobService {
 
   /** Starts queued jobs while there is room (one pass at a time). */
   private pump(): void {
-    if (this.closed) return;
+    if (this.closed || !this.started) return;
     if (this.pumping) {
       this.repump = true;
       return;
@@ -669,6 +687,7 @@ export class JobService {
       };
     }
     this.active.set(job.id, active);
+    this.logger.info({ job: job.id, kind: job.kind, attempt: job.attempts }, `job ${job.id} started`);
     void active.run.done
       .then(async ({ outcome, exit }) => {
         flushProgress();
@@ -727,6 +746,7 @@ export class JobService {
     const now = this.now();
     if (!(await this.store.updateJob(id, { ...patch, owner: null, finishedAt: now }, ['running']))) return;
     await this.store.appendJobLog(id, [{ time: now, level, message }]);
+    this.logger.info({ job: id, state: patch.state }, `job ${id} ${String(patch.state)}: ${message}`);
     const job = await this.store.getJob(id);
     if (job) await this.auditFinish(job);
   }
@@ -770,6 +790,25 @@ export class JobService {
       this.logger.info({ folders: removed.length }, 'removed training folders of stopped job workers');
   }
 
+  /**
+   * Once a `pollMs`: stops runs whose cancel another process recorded, and claims jobs another
+   * process queued while this one has room. A slow store skips a round rather than piling them up.
+   */
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      for (const id of this.active.keys()) {
+        if ((await this.store.getJob(id))?.cancelRequested) this.stopActive(id);
+      }
+      if (this.active.size < this.concurrency) this.pump();
+    } catch (err) {
+      this.logger.warn({ err }, 'could not look for queued or cancelled jobs');
+    } finally {
+      this.polling = false;
+    }
+  }
+
   private async tick(): Promise<void> {
     try {
       await this.sweepWork();
@@ -792,6 +831,11 @@ export class JobService {
       if (job.owner === this.owner && this.active.has(job.id)) continue;
       const stale = job.heartbeatAt === null || this.clock.now() - Date.parse(job.heartbeatAt) > this.staleMs;
       if (job.owner !== this.owner && !isOwnerDead(job.owner) && !stale) continue;
+      // Several processes recover (every worker, every heartbeat): act only if nobody has since
+      // requeued it and had it claimed again, which would otherwise be requeued under its new runner.
+      const fresh = await this.store.getJob(job.id);
+      if (fresh?.state !== 'running' || fresh.owner !== job.owner || fresh.heartbeatAt !== job.heartbeatAt)
+        continue;
       const now = this.now();
       const registered = await this.registeredVersion(job);
       const owner = job.owner ?? 'unknown';

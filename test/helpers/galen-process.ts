@@ -1,7 +1,7 @@
 /**
  * The built `galen` CLI as a child process, for end-to-end tests that must kill, restart or
- * script the real program: `galen serve` on a random port (its address read from its JSON log)
- * and one-shot commands such as `galen audit verify`. Also the tiny MatMul models they serve.
+ * script the real program: `galen serve` on a random port (its address read from its JSON log),
+ * `galen worker`, and one-shot commands such as `galen audit verify`. Also the tiny MatMul models they serve.
  * dist/ is rebuilt whenever src/ is newer (test/global-setup.ts), so these run the edited code.
  */
 import { callJson } from './http-call.js';
@@ -89,14 +89,33 @@ export interface GalenChild {
   kill(): Promise<void>;
 }
 
+/** A running `galen worker` child. */
+export interface GalenWorkerChild {
+  readonly pid: number;
+  /** Every stdout line so far (JSON log lines). */
+  readonly logLines: readonly string[];
+  /** SIGTERM, and waits for it to exit; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, and waits until the process is gone. */
+  kill(): Promise<void>;
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolvePromise) => child.once('exit', () => resolvePromise()));
 }
 
+/** SIGTERM, and waits for a clean exit; resolves to the exit code. */
+async function stopChild(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  child.kill('SIGTERM');
+  await exited(child);
+  return child.exitCode;
+}
+
 /**
- * Starts and tracks `galen serve` children so a test file can kill whatever is still running in
- * `afterEach`, whether the test passed or not.
+ * Starts and tracks `galen serve` and `galen worker` children so a test file can kill whatever is
+ * still running in `afterEach`, whether the test passed or not.
  */
 export class GalenProcesses {
   private readonly children = new Set<ChildProcess>();
@@ -110,7 +129,62 @@ export class GalenProcesses {
     settings: Record<string, string> = {},
     flags: readonly string[] = [],
   ): Promise<GalenChild> {
-    const child = spawn(process.execPath, [CLI_PATH, 'serve', ...flags], {
+    const { child, logLines, started } = this.spawn(['serve', ...flags], dataDir, settings, (entry) =>
+      typeof entry.msg === 'string' &&
+      entry.msg.startsWith('Galen is serving on') &&
+      typeof entry.address === 'string'
+        ? entry.address
+        : undefined,
+    );
+    const url = await started;
+    return {
+      url,
+      dataDir,
+      pid: child.pid!,
+      logLines,
+      call: (method, path, o) => callJson(url, CHILD_ADMIN_KEY, method, path, o),
+      stop: () => stopChild(child),
+      async kill() {
+        child.kill('SIGKILL');
+        await exited(child);
+      },
+    };
+  }
+
+  /** Starts `galen worker [flags]` on `dataDir` and resolves once it says it is running. */
+  async startWorker(
+    dataDir: string,
+    settings: Record<string, string> = {},
+    flags: readonly string[] = [],
+  ): Promise<GalenWorkerChild> {
+    const { child, logLines, started } = this.spawn(['worker', ...flags], dataDir, settings, (entry) =>
+      typeof entry.msg === 'string' && entry.msg.startsWith('Galen worker is running')
+        ? entry.msg
+        : undefined,
+    );
+    await started;
+    return {
+      pid: child.pid!,
+      logLines,
+      stop: () => stopChild(child),
+      async kill() {
+        child.kill('SIGKILL');
+        await exited(child);
+      },
+    };
+  }
+
+  /**
+   * Spawns `galen <args>` with the test settings; `started` resolves with what `ready` finds in
+   * the first JSON log line it accepts (or rejects if the child exits or is silent for 15 s).
+   */
+  private spawn(
+    args: readonly string[],
+    dataDir: string,
+    settings: Record<string, string>,
+    ready: (entry: { msg?: unknown; address?: unknown }) => string | undefined,
+  ): { child: ChildProcess; logLines: string[]; started: Promise<string> } {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
       env: childEnv(dataDir, {
         GALEN_HOST: '127.0.0.1',
         GALEN_PORT: '0',
@@ -128,54 +202,37 @@ export class GalenProcesses {
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     // Keep reading stdout for the child's whole life: a full pipe would stall its logger.
     const lines = createInterface({ input: child.stdout });
-    const url = await new Promise<string>((resolvePromise, reject) => {
+    const what = `galen ${args[0]}`;
+    const started = new Promise<string>((resolvePromise, reject) => {
+      let found: string | undefined;
       const timer = setTimeout(() => {
-        reject(new Error(`galen serve did not report its address in 15 s; stderr:\n${stderr}`));
+        reject(new Error(`${what} did not say it had started in 15 s; stderr:\n${stderr}`));
       }, 15_000);
       lines.on('line', (line) => {
         logLines.push(line);
+        if (found !== undefined) return;
         let entry: { msg?: unknown; address?: unknown };
         try {
           entry = JSON.parse(line) as typeof entry;
         } catch {
           return;
         }
-        if (
-          typeof entry.msg === 'string' &&
-          entry.msg.startsWith('Galen is serving on') &&
-          typeof entry.address === 'string'
-        ) {
+        found = ready(entry);
+        if (found !== undefined) {
           clearTimeout(timer);
-          resolvePromise(entry.address);
+          resolvePromise(found);
         }
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`galen serve exited (${signal ?? code}) before serving; stderr:\n${stderr}`));
+        reject(new Error(`${what} exited (${signal ?? code}) before it had started; stderr:\n${stderr}`));
       });
     }).catch(async (err: unknown) => {
       child.kill('SIGKILL');
       await exited(child);
       throw err;
     });
-
-    return {
-      url,
-      dataDir,
-      pid: child.pid!,
-      logLines,
-      call: (method, path, o) => callJson(url, CHILD_ADMIN_KEY, method, path, o),
-      async stop() {
-        if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-        child.kill('SIGTERM');
-        await exited(child);
-        return child.exitCode;
-      },
-      async kill() {
-        child.kill('SIGKILL');
-        await exited(child);
-      },
-    };
+    return { child, logLines, started };
   }
 
   /** SIGKILLs every child still running and waits for them to go. */

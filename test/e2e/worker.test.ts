@@ -1,0 +1,241 @@
+/**
+ * Jobs run by `galen worker` processes beside an API replica started with `galen serve
+ * --no-worker`, all real processes on one data folder (SQLite across processes): the replica
+ * queues and never runs a job, a worker runs it and the replica serves the version it registered;
+ * a cancel made through the replica stops the run in the worker; a worker killed with SIGKILL
+ * mid-job leaves the job to the next worker, which runs it again or, with no starts left, fails it
+ * with the reason; SIGTERM queues the running job again and exits 0.
+ */
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dataUrl } from '../helpers/data.js';
+import { GalenProcesses, assertCliBuilt } from '../helpers/galen-process.js';
+import type { GalenChild, GalenWorkerChild } from '../helpers/galen-process.js';
+
+const processes = new GalenProcesses();
+const dataDirs: string[] = [];
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+/** Workers see a queued job within their 1 s poll; the replica would have had 2 s to claim it. */
+const WORKER_SETTINGS = { GALEN_LOG_LEVEL: 'info' };
+
+let nmes: Uint8Array;
+
+beforeAll(async () => {
+  assertCliBuilt();
+  // NMES 1988 four times over (17,624 rows): long enough to be caught running, short to rerun.
+  const [header, ...rows] = (await readFile(dataUrl('clinical/nmes1988.csv'), 'utf8')).trim().split('\n');
+  nmes = new TextEncoder().encode(
+    [header, ...Array.from({ length: 4 }, () => rows).flat()].join('\n') + '\n',
+  );
+});
+
+afterEach(async () => {
+  await processes.killAll();
+});
+
+afterAll(async () => {
+  await processes.killAll();
+  await Promise.all(dataDirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function newDataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'galen-worker-'));
+  dataDirs.push(dir);
+  return dir;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function job(server: GalenChild, id: string): Promise<any> {
+  const res = await server.call('GET', `/api/v1/jobs/${id}`);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+}
+
+const inState = (server: GalenChild, id: string, states: string[], timeoutMs?: number): Promise<any> =>
+  until(
+    `job ${id} to be ${states.join('/')}`,
+    async () => {
+      const j = await job(server, id);
+      return states.includes(j.state) ? j : undefined;
+    },
+    timeoutMs,
+  );
+
+async function logs(server: GalenChild, id: string): Promise<string[]> {
+  return (await server.call('GET', `/api/v1/jobs/${id}/logs`)).body.map((l: any) => l.message);
+}
+
+async function upload(server: GalenChild, name: string, body: Uint8Array): Promise<void> {
+  const res = await server.call('POST', `/api/v1/datasets/${name}`, { body, contentType: 'text/csv' });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+async function submit(server: GalenChild, body: Record<string, unknown>): Promise<string> {
+  const res = await server.call('POST', '/api/v1/jobs', { body });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.id as string;
+}
+
+/** An API replica that only queues, on a fresh data folder holding the NMES table. */
+async function apiReplica(settings: Record<string, string> = {}): Promise<GalenChild> {
+  const server = await processes.start(await newDataDir(), settings, ['--no-worker']);
+  await upload(server, 'nmes', nmes);
+  return server;
+}
+
+const longJob = { dataset: 'nmes', target: 'hospital > 0', positive: 'true', modelKind: 'logistic' };
+
+/** The worker's JSON log lines about `id`. */
+const workerSays = (worker: GalenWorkerChild, id: string): string[] =>
+  worker.logLines.flatMap((l) => {
+    const entry = JSON.parse(l) as { job?: string; msg: string };
+    return entry.job === id ? [entry.msg] : [];
+  });
+
+describe('galen worker beside galen serve --no-worker', () => {
+  it('runs the job the replica queued, and the replica serves the version it registered', async () => {
+    const server = await apiReplica();
+    const heart = await readFile(dataUrl('clinical/heart_cleveland.csv'));
+    await upload(server, 'heart', heart);
+    const id = await submit(server, {
+      model: 'heart-risk',
+      dataset: 'heart',
+      target: 'num > 0',
+      positive: 'true',
+      modelKind: 'logistic',
+    });
+    // The replica never claims it.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await job(server, id)).toMatchObject({ state: 'queued', attempts: 0 });
+
+    const worker = await processes.startWorker(server.dataDir, WORKER_SETTINGS, ['--concurrency', '2']);
+    const done = await inState(server, id, TERMINAL);
+    expect(done.error).toBeNull();
+    expect(done).toMatchObject({
+      state: 'succeeded',
+      attempts: 1,
+      result: { model: 'heart-risk', version: 1 },
+    });
+    expect(await logs(server, id)).toContain(`started (attempt 1 of 3) by ${hostname()}:${worker.pid}`);
+    expect(workerSays(worker, id)).toEqual([
+      `job ${id} started`,
+      `job ${id} succeeded: succeeded: model "heart-risk" version 1`,
+    ]);
+    expect(JSON.parse(worker.logLines[0]!)).toMatchObject({
+      msg: 'Galen worker is running up to 2 job(s) at a time',
+      concurrency: 2,
+      database: join(server.dataDir, 'galen.db'),
+    });
+
+    // The replica loads the worker's version on demand and serves it.
+    const meta = (await server.call('GET', '/v2/models/heart-risk/versions/1')).body;
+    const inputs = meta.inputs.map((i: any) => ({
+      name: i.name,
+      datatype: i.datatype,
+      shape: [1, 1],
+      data: [null],
+    }));
+    const infer = await server.call('POST', '/v2/models/heart-risk/infer', { body: { inputs } });
+    expect(infer.status, JSON.stringify(infer.body)).toBe(200);
+    expect(infer.body.model_version).toBe('1');
+
+    expect(await worker.stop()).toBe(0);
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('a cancel made through the replica stops the run in the worker within seconds', async () => {
+    const server = await apiReplica();
+    const worker = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const submitted = Date.now();
+    const id = await submit(server, { ...longJob, model: 'cancelled' });
+    await inState(server, id, ['running']);
+    // Claimed through the worker's queue poll (1 s), not its 5 s heartbeat.
+    expect(Date.now() - submitted).toBeLessThan(2500);
+    const asked = Date.now();
+    const cancel = await server.call('POST', `/api/v1/jobs/${id}/cancel`);
+    expect(cancel.body).toMatchObject({ state: 'running', cancelRequested: true });
+    const done = await inState(server, id, TERMINAL, 10_000);
+    expect(done.state).toBe('cancelled');
+    // The worker sees the cancel in the store within its 1 s poll, not at its next heartbeat.
+    expect(Date.now() - asked).toBeLessThan(3000);
+    expect((await server.call('GET', '/api/v1/models/cancelled')).status).toBe(404);
+    expect(workerSays(worker, id).at(-1)).toBe(`job ${id} cancelled: cancelled`);
+    expect(await worker.stop()).toBe(0);
+  });
+
+  it('SIGTERM queues the running job again (the start not counted) and exits 0; the next worker runs it', async () => {
+    const server = await apiReplica();
+    const first = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const id = await submit(server, { ...longJob, model: 'stopped' });
+    await inState(server, id, ['running']);
+    expect(await first.stop()).toBe(0);
+    expect(await job(server, id)).toMatchObject({ state: 'queued', attempts: 0 });
+
+    const second = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const done = await inState(server, id, TERMINAL, 120_000);
+    expect(done).toMatchObject({ state: 'succeeded', attempts: 1, result: { model: 'stopped', version: 1 } });
+    expect(await logs(server, id)).toContain(`started (attempt 1 of 3) by ${hostname()}:${second.pid}`);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('SIGKILL of the worker mid-job: the next worker runs it again, or fails it with the reason when no start is left', async () => {
+    const server = await apiReplica();
+    const first = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const id = await submit(server, { ...longJob, model: 'killed' });
+    await until('the job to be under way in the worker', async () => {
+      const j = await job(server, id);
+      return j.state === 'running' && j.stage !== 'starting' ? j : undefined;
+    });
+    await first.kill();
+    expect(await job(server, id)).toMatchObject({ state: 'running', attempts: 1 });
+
+    // The dead worker's pid is gone on this host: the next worker requeues the job at once and runs it.
+    const second = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const done = await inState(server, id, TERMINAL, 120_000);
+    expect(done).toMatchObject({ state: 'succeeded', attempts: 2, result: { model: 'killed', version: 1 } });
+    const lines = await logs(server, id);
+    expect(lines).toContain(
+      `its process (${hostname()}:${first.pid}) stopped while it ran; queued to run again from the start (1 of 3 starts used)`,
+    );
+    expect(lines).toContain(`started (attempt 2 of 3) by ${hostname()}:${second.pid}`);
+    await second.kill();
+
+    // With one start allowed, the job a killed worker held is failed with the reason instead.
+    const third = await processes.startWorker(server.dataDir, {
+      ...WORKER_SETTINGS,
+      GALEN_JOBS_MAX_ATTEMPTS: '1',
+    });
+    const once = await submit(server, { ...longJob, model: 'killed-once' });
+    await until('the second job to be under way', async () => {
+      const j = await job(server, once);
+      return j.state === 'running' && j.stage !== 'starting' ? j : undefined;
+    });
+    await third.kill();
+    const fourth = await processes.startWorker(server.dataDir, {
+      ...WORKER_SETTINGS,
+      GALEN_JOBS_MAX_ATTEMPTS: '1',
+    });
+    const failed = await inState(server, once, TERMINAL, 10_000);
+    expect(failed).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      error: {
+        code: 'internal',
+        message: 'interrupted 1 times (its process stopped while it ran); not retried again',
+      },
+    });
+    expect((await server.call('GET', '/api/v1/models/killed-once')).status).toBe(404);
+    expect(await fourth.stop()).toBe(0);
+  });
+});
