@@ -5,32 +5,14 @@
  * id, retention in bounded steps), alert transitions and CDS feedback — the same answers on both.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { metadataStoreFactories } from '../../test/helpers/stores.js';
+import { jobRecord, metadataStoreFactories, modelRecord, versionRecord } from '../../test/helpers/stores.js';
 import type { TestDatabase } from '../../test/helpers/stores.js';
 import type { MetadataStore } from './metadata-store.js';
-import type { JobRecord, MonitoringLabelRecord } from './records.js';
+import type { CdsFeedbackRecord, JobRecord, MonitoringLabelRecord } from './records.js';
 
 const t = (minute: number): string => new Date(Date.UTC(2026, 11, 7, 0, minute)).toISOString();
-const job = (id: string, patch: Partial<JobRecord> = {}): JobRecord => ({
-  id,
-  kind: 'train',
-  state: 'queued',
-  request: { model: 'm' },
-  progress: 0,
-  stage: '',
-  result: null,
-  error: null,
-  attempts: 0,
-  cancelRequested: false,
-  owner: null,
-  heartbeatAt: null,
-  createdAt: t(0),
-  createdBy: 'k1',
-  createdRole: 'developer',
-  startedAt: null,
-  finishedAt: null,
-  ...patch,
-});
+const job = (id: string, patch: Partial<JobRecord> = {}): JobRecord =>
+  jobRecord(id, { createdAt: t(0), ...patch });
 const label = (requestKey: string, row: number, value: number, minute: number): MonitoringLabelRecord => ({
   model: 'm',
   requestKey,
@@ -91,24 +73,8 @@ for (const factory of metadataStoreFactories()) {
     });
 
     it('keeps version documents (replaced by a second put) and datasets with their artifact references', async () => {
-      await store.insertModel({
-        name: 'm',
-        description: '',
-        tags: {},
-        serving: {},
-        createdAt: t(0),
-        updatedAt: t(0),
-        archivedAt: null,
-      });
-      const version = { model: 'm', version: 1, sizeBytes: 1, description: '', signature: {}, lineage: {} };
-      await store.insertVersion({
-        ...version,
-        sha256: 'a',
-        metrics: {},
-        createdAt: t(0),
-        createdBy: 'k',
-        archivedAt: null,
-      });
+      await store.insertModel(modelRecord());
+      await store.insertVersion(versionRecord({ sha256: 'a' }));
       await store.putExplainer('m', 1, { v: 1 }, t(1));
       await store.putExplainer('m', 1, { v: 2 }, t(2));
       expect(await store.getExplainer('m', 1)).toEqual({ v: 2 });
@@ -145,15 +111,7 @@ for (const factory of metadataStoreFactories()) {
     });
 
     it('records monitoring batches and labels, re-seals them by id, and prunes in bounded steps', async () => {
-      await store.insertModel({
-        name: 'm',
-        description: '',
-        tags: {},
-        serving: {},
-        createdAt: t(0),
-        updatedAt: t(0),
-        archivedAt: null,
-      });
+      await store.insertModel(modelRecord());
       await store.putMonitoringSettings('m', { sampleRate: 0.5 }, t(0), 'k');
       await store.putMonitoringSettings('m', { sampleRate: 1 }, t(1), 'k');
       expect(await store.listMonitoringSettings()).toEqual([{ model: 'm', settings: { sampleRate: 1 } }]);
@@ -231,7 +189,7 @@ for (const factory of metadataStoreFactories()) {
     });
 
     it('counts CDS feedback per outcome and re-seals its details in order', async () => {
-      const feedback = (card: string, outcome: string) => ({
+      const feedback = (card: string, outcome: CdsFeedbackRecord['outcome']): CdsFeedbackRecord => ({
         service: 's',
         card,
         outcome,

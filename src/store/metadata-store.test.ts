@@ -6,34 +6,21 @@
  * another store on the same database (another replica) within a second.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { metadataStoreFactories, within } from '../../test/helpers/stores.js';
+import {
+  RECORD_TIME,
+  keyRecord,
+  metadataStoreFactories,
+  modelRecord,
+  versionRecord,
+  within,
+} from '../../test/helpers/stores.js';
 import type { TestDatabase } from '../../test/helpers/stores.js';
 import type { MetadataStore } from './metadata-store.js';
-import type { ApiKeyRecord, ModelRecord, NewAuditRecord, VersionRecord } from './records.js';
+import type { NewAuditRecord } from './records.js';
 
-const at = '2026-12-07T00:00:00.000Z';
-const model: ModelRecord = {
-  name: 'm',
-  description: '',
-  tags: {},
-  serving: {},
-  createdAt: at,
-  updatedAt: at,
-  archivedAt: null,
-};
-const version: VersionRecord = {
-  model: 'm',
-  version: 1,
-  sha256: 'a'.repeat(64),
-  sizeBytes: 1,
-  description: '',
-  signature: {},
-  lineage: {},
-  metrics: {},
-  createdAt: at,
-  createdBy: 'k',
-  archivedAt: null,
-};
+const at = RECORD_TIME;
+const model = modelRecord();
+const version = versionRecord();
 const registered: NewAuditRecord = {
   time: at,
   keyId: 'k',
@@ -46,15 +33,7 @@ const registered: NewAuditRecord = {
   durationMs: 1,
   detail: {},
 };
-const key: ApiKeyRecord = {
-  id: 'k1',
-  name: 'n',
-  role: 'admin',
-  secretHash: 'h',
-  createdAt: at,
-  createdBy: 'k',
-  revokedAt: null,
-};
+const key = keyRecord();
 const seal = (prevHash: string, seq: number): string => `${prevHash.slice(0, 8)}:${seq}`;
 
 for (const factory of metadataStoreFactories()) {

@@ -10,18 +10,23 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  RECORD_TIME,
   createPostgresTestDatabase,
   dropPostgresTestDatabase,
+  jobRecord,
+  keyRecord,
   metadataStoreFactories,
+  modelRecord,
+  versionRecord,
   within,
 } from '../../test/helpers/stores.js';
 import type { TestDatabase } from '../../test/helpers/stores.js';
 import type { MetadataStore } from './metadata-store.js';
 import { openPostgresMetadataStore } from './postgres-metadata-store.js';
-import type { JobRecord, NewAuditRecord } from './records.js';
+import type { NewAuditRecord } from './records.js';
 
 const postgres = metadataStoreFactories().find((f) => f.name === 'postgres')!;
-const at = '2026-12-07T00:00:00.000Z';
+const at = RECORD_TIME;
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 const audited = (requestId: string): NewAuditRecord => ({
   time: at,
@@ -40,30 +45,12 @@ const audited = (requestId: string): NewAuditRecord => ({
 async function registerNext(store: MetadataStore, name: string, by: string): Promise<number> {
   return store.transaction(async (tx) => {
     if (!(await tx.getModel(name))) {
-      await tx.insertModel({
-        name,
-        description: '',
-        tags: {},
-        serving: {},
-        createdAt: at,
-        updatedAt: at,
-        archivedAt: null,
-      });
+      await tx.insertModel(modelRecord({ name }));
     }
     const version = (await tx.maxVersion(name)) + 1;
-    await tx.insertVersion({
-      model: name,
-      version,
-      sha256: sha(`${by}:${version}`),
-      sizeBytes: 1,
-      description: '',
-      signature: {},
-      lineage: {},
-      metrics: {},
-      createdAt: at,
-      createdBy: by,
-      archivedAt: null,
-    });
+    await tx.insertVersion(
+      versionRecord({ model: name, version, sha256: sha(`${by}:${version}`), createdBy: by }),
+    );
     return version;
   });
 }
@@ -150,27 +137,8 @@ describe.skipIf(postgres.skip !== undefined)('Postgres metadata store, several r
   });
 
   it('lets exactly one of three stores claim each queued job', async () => {
-    const job = (id: string): JobRecord => ({
-      id,
-      kind: 'train',
-      state: 'queued',
-      request: {},
-      progress: 0,
-      stage: '',
-      result: null,
-      error: null,
-      attempts: 0,
-      cancelRequested: false,
-      owner: null,
-      heartbeatAt: null,
-      createdAt: at,
-      createdBy: 'k',
-      createdRole: 'developer',
-      startedAt: null,
-      finishedAt: null,
-    });
     const ids = Array.from({ length: 20 }, (_, i) => `job-${i}`);
-    for (const id of ids) await stores[0]!.insertJob(job(id));
+    for (const id of ids) await stores[0]!.insertJob(jobRecord(id));
     const claims = await Promise.all(
       ids.flatMap((id) =>
         stores.map(async (store, s) =>
@@ -231,15 +199,7 @@ describe.skipIf(postgres.skip !== undefined)('Postgres metadata store, several r
     await registerNext(a, 'm', 'a');
     await within(1_000, async () => (await b.registryChangeToken()) !== before);
     const keysBefore = await b.keysChangeToken();
-    await a.insertKey({
-      id: 'k1',
-      name: 'n',
-      role: 'admin',
-      secretHash: 'h',
-      createdAt: at,
-      createdBy: 'k',
-      revokedAt: null,
-    });
+    await a.insertKey(keyRecord());
     await within(1_000, async () => (await b.keysChangeToken()) !== keysBefore);
 
     // Kill every listener: each store drops to "changed" at once and listens again.

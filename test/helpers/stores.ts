@@ -19,7 +19,14 @@ import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { openPostgresMetadataStore, openSqliteMetadataStore } from '../../src/store/index.js';
-import type { MetadataStore, PostgresStoreOptions } from '../../src/store/index.js';
+import type {
+  ApiKeyRecord,
+  JobRecord,
+  MetadataStore,
+  ModelRecord,
+  PostgresStoreOptions,
+  VersionRecord,
+} from '../../src/store/index.js';
 
 /** One empty database; every store opened on it is closed, and the database removed, by `drop`. */
 export interface TestDatabase {
@@ -169,3 +176,68 @@ export function metadataStoreFactories(): StoreFactory[] {
     },
   ];
 }
+
+/** The time store test records carry. */
+export const RECORD_TIME = '2026-12-07T00:00:00.000Z';
+
+/** A complete model row named `m`; `patch` sets what a test cares about. */
+export const modelRecord = (patch: Partial<ModelRecord> = {}): ModelRecord => ({
+  name: 'm',
+  description: '',
+  tags: {},
+  serving: {},
+  createdAt: RECORD_TIME,
+  updatedAt: RECORD_TIME,
+  archivedAt: null,
+  ...patch,
+});
+
+/** Version 1 of model `m`. */
+export const versionRecord = (patch: Partial<VersionRecord> = {}): VersionRecord => ({
+  model: 'm',
+  version: 1,
+  sha256: 'a'.repeat(64),
+  sizeBytes: 1,
+  description: '',
+  signature: {},
+  lineage: {},
+  metrics: {},
+  createdAt: RECORD_TIME,
+  createdBy: 'k',
+  archivedAt: null,
+  ...patch,
+});
+
+/** An admin key `k1`. */
+export const keyRecord = (patch: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+  id: 'k1',
+  name: 'n',
+  role: 'admin',
+  secretHash: 'h',
+  createdAt: RECORD_TIME,
+  createdBy: 'k',
+  revokedAt: null,
+  ...patch,
+});
+
+/** A queued training job `id`. */
+export const jobRecord = (id: string, patch: Partial<JobRecord> = {}): JobRecord => ({
+  id,
+  kind: 'train',
+  state: 'queued',
+  request: { model: 'm' },
+  progress: 0,
+  stage: '',
+  result: null,
+  error: null,
+  attempts: 0,
+  cancelRequested: false,
+  owner: null,
+  heartbeatAt: null,
+  createdAt: RECORD_TIME,
+  createdBy: 'k1',
+  createdRole: 'developer',
+  startedAt: null,
+  finishedAt: null,
+  ...patch,
+});
