@@ -10,6 +10,10 @@
  * - `audit`: one appender at a time reads the chain's end, so replicas never fork the chain;
  * - `alert` (per rule): a rule's change of state is recorded once across replicas.
  *
+ * The lock is always its own statement, before the reads it guards: under READ COMMITTED each
+ * statement sees what committed before it began, so the read after the lock sees the previous
+ * holder's commit (a lock and a read in one statement would read from before the wait).
+ *
  * Everything else is one statement (a job claim is `UPDATE … WHERE state IN (…)`, re-checked by
  * Postgres after any wait; a JWT id claim is `INSERT … ON CONFLICT DO NOTHING`) or an upsert, and
  * needs no lock. Change tokens come from the store's `ChangeFeed`.
