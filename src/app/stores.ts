@@ -2,13 +2,19 @@
  * Which stores this process uses, chosen by configuration: the embedded SQLite database and local
  * files under `dataDir` by default; PostgreSQL when `database.url` is set and an S3-compatible
  * bucket when `artifacts.url` is, so replicas and workers on several hosts share them. Nothing
- * else in Galen knows which it runs on.
+ * else in Galen knows which it runs on. With S3, `dataDir` keeps only this host's read-through
+ * cache (`cache/artifacts`, bounded by `artifacts.cacheMaxBytes`) and training scratch files.
  */
 import { join } from 'node:path';
-import { ConfigError, redactUrl } from '../config/index.js';
+import { redactUrl } from '../config/index.js';
 import type { GalenConfig } from '../config/index.js';
 import type { Logger } from '../observability/index.js';
-import { LocalArtifactStore, openSqliteMetadataStore } from '../store/index.js';
+import {
+  LocalArtifactStore,
+  S3ArtifactStore,
+  openPostgresMetadataStore,
+  openSqliteMetadataStore,
+} from '../store/index.js';
 import type { ArtifactCipher, ArtifactStore, MetadataStore } from '../store/index.js';
 
 export interface Stores {
@@ -31,16 +37,28 @@ export const artifactCacheDir = (dataDir: string): string => join(dataDir, 'cach
 /** Opens the metadata store and the artifact store `config` names. */
 export async function openStores(
   config: GalenConfig,
-  _logger: Logger,
+  logger: Logger,
   cipher: ArtifactCipher | undefined,
 ): Promise<Stores> {
   const { database, artifacts: files } = config;
-  if (database.url !== undefined)
-    throw new ConfigError([
-      `database.url (${redactUrl(database.url)}): this build has no PostgreSQL store yet`,
-    ]);
-  if (files.url !== undefined)
-    throw new ConfigError([`artifacts.url (${files.url}): this build has no S3 artifact store yet`]);
-  const store = await openSqliteMetadataStore(join(config.dataDir, 'galen.db'));
-  return { store, artifacts: new LocalArtifactStore(config.dataDir, cipher) };
+  const store =
+    database.url === undefined
+      ? await openSqliteMetadataStore(join(config.dataDir, 'galen.db'))
+      : await openPostgresMetadataStore(database.url, { poolSize: database.poolSize, logger });
+  // Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, profiles, IRSA…).
+  const artifacts =
+    files.url === undefined
+      ? new LocalArtifactStore(config.dataDir, cipher)
+      : new S3ArtifactStore(
+          {
+            url: files.url,
+            ...(files.s3.endpoint !== undefined && { endpoint: files.s3.endpoint }),
+            ...(files.s3.region !== undefined && { region: files.s3.region }),
+            forcePathStyle: files.s3.forcePathStyle,
+            cacheDir: artifactCacheDir(config.dataDir),
+            cacheMaxBytes: files.cacheMaxBytes,
+          },
+          cipher,
+        );
+  return { store, artifacts };
 }

@@ -4,22 +4,23 @@
  * queues and never runs a job, a worker runs it and the replica serves the version it registered;
  * a cancel made through the replica stops the run in the worker; a worker killed with SIGKILL
  * mid-job leaves the job to the next worker, which runs it again or, with no starts left, fails it
- * with the reason; SIGTERM queues the running job again and exits 0.
+ * with the reason; SIGTERM queues the running job again and exits 0. Under
+ * `GALEN_TEST_STORE=postgres-s3` every process shares a fresh PostgreSQL database and S3 prefix
+ * instead (test/helpers/test-store.ts).
  */
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redactUrl } from '../../src/config/index.js';
 import { dataUrl } from '../helpers/data.js';
 import { GalenProcesses, assertCliBuilt } from '../helpers/galen-process.js';
 import type { GalenChild, GalenWorkerChild } from '../helpers/galen-process.js';
+import { disposeSharedStores, sharedStoreFor } from '../helpers/test-store.js';
 
 const processes = new GalenProcesses();
 const dataDirs: string[] = [];
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
-/** Workers see a queued job within their 1 s poll; the replica would have had 2 s to claim it. */
-const WORKER_SETTINGS = { GALEN_LOG_LEVEL: 'info' };
-
 let nmes: Uint8Array;
 
 beforeAll(async () => {
@@ -37,8 +38,34 @@ afterEach(async () => {
 
 afterAll(async () => {
   await processes.killAll();
+  await disposeSharedStores();
   await Promise.all(dataDirs.map((d) => rm(d, { recursive: true, force: true })));
 });
+
+/** The settings that point a process on `dataDir` at its stores (none: the embedded ones). */
+async function storeSettings(dataDir: string): Promise<Record<string, string>> {
+  const shared = sharedStoreFor(dataDir);
+  return shared ? { ...(await shared).env } : {};
+}
+
+/** The database a process on these settings names in its start-up log (the password redacted). */
+function databaseShown(settings: Record<string, string>, dataDir: string): string {
+  const url = settings['GALEN_DATABASE_URL'];
+  return url === undefined ? join(dataDir, 'galen.db') : redactUrl(url);
+}
+
+/** `galen worker` on the replica's data folder and stores. */
+async function startWorker(
+  server: GalenChild,
+  settings: Record<string, string> = {},
+  flags: readonly string[] = [],
+): Promise<GalenWorkerChild> {
+  return processes.startWorker(
+    server.dataDir,
+    { ...(await storeSettings(server.dataDir)), GALEN_LOG_LEVEL: 'info', ...settings },
+    flags,
+  );
+}
 
 async function newDataDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'galen-worker-'));
@@ -89,7 +116,10 @@ async function submit(server: GalenChild, body: Record<string, unknown>): Promis
 
 /** An API replica that only queues, on a fresh data folder holding the NMES table. */
 async function apiReplica(settings: Record<string, string> = {}): Promise<GalenChild> {
-  const server = await processes.start(await newDataDir(), settings, ['--no-worker']);
+  const dataDir = await newDataDir();
+  const server = await processes.start(dataDir, { ...(await storeSettings(dataDir)), ...settings }, [
+    '--no-worker',
+  ]);
   await upload(server, 'nmes', nmes);
   return server;
 }
@@ -119,7 +149,7 @@ describe('galen worker beside galen serve --no-worker', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(await job(server, id)).toMatchObject({ state: 'queued', attempts: 0 });
 
-    const worker = await processes.startWorker(server.dataDir, WORKER_SETTINGS, ['--concurrency', '2']);
+    const worker = await startWorker(server, {}, ['--concurrency', '2']);
     const done = await inState(server, id, TERMINAL);
     expect(done.error).toBeNull();
     expect(done).toMatchObject({
@@ -135,7 +165,7 @@ describe('galen worker beside galen serve --no-worker', () => {
     expect(JSON.parse(worker.logLines[0]!)).toMatchObject({
       msg: 'Galen worker is running up to 2 job(s) at a time',
       concurrency: 2,
-      database: join(server.dataDir, 'galen.db'),
+      database: databaseShown(await storeSettings(server.dataDir), server.dataDir),
     });
 
     // The replica loads the worker's version on demand and serves it.
@@ -156,7 +186,7 @@ describe('galen worker beside galen serve --no-worker', () => {
 
   it('a cancel made through the replica stops the run in the worker within seconds', async () => {
     const server = await apiReplica();
-    const worker = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const worker = await startWorker(server);
     const submitted = Date.now();
     const id = await submit(server, { ...longJob, model: 'cancelled' });
     await inState(server, id, ['running']);
@@ -176,13 +206,13 @@ describe('galen worker beside galen serve --no-worker', () => {
 
   it('SIGTERM queues the running job again (the start not counted) and exits 0; the next worker runs it', async () => {
     const server = await apiReplica();
-    const first = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const first = await startWorker(server);
     const id = await submit(server, { ...longJob, model: 'stopped' });
     await inState(server, id, ['running']);
     expect(await first.stop()).toBe(0);
     expect(await job(server, id)).toMatchObject({ state: 'queued', attempts: 0 });
 
-    const second = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const second = await startWorker(server);
     const done = await inState(server, id, TERMINAL, 120_000);
     expect(done).toMatchObject({ state: 'succeeded', attempts: 1, result: { model: 'stopped', version: 1 } });
     expect(await logs(server, id)).toContain(`started (attempt 1 of 3) by ${hostname()}:${second.pid}`);
@@ -191,7 +221,7 @@ describe('galen worker beside galen serve --no-worker', () => {
 
   it('SIGKILL of the worker mid-job: the next worker runs it again, or fails it with the reason when no start is left', async () => {
     const server = await apiReplica();
-    const first = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const first = await startWorker(server);
     const id = await submit(server, { ...longJob, model: 'killed' });
     await until('the job to be under way in the worker', async () => {
       const j = await job(server, id);
@@ -201,7 +231,7 @@ describe('galen worker beside galen serve --no-worker', () => {
     expect(await job(server, id)).toMatchObject({ state: 'running', attempts: 1 });
 
     // The dead worker's pid is gone on this host: the next worker requeues the job at once and runs it.
-    const second = await processes.startWorker(server.dataDir, WORKER_SETTINGS);
+    const second = await startWorker(server);
     const done = await inState(server, id, TERMINAL, 120_000);
     expect(done).toMatchObject({ state: 'succeeded', attempts: 2, result: { model: 'killed', version: 1 } });
     const lines = await logs(server, id);
@@ -212,20 +242,14 @@ describe('galen worker beside galen serve --no-worker', () => {
     await second.kill();
 
     // With one start allowed, the job a killed worker held is failed with the reason instead.
-    const third = await processes.startWorker(server.dataDir, {
-      ...WORKER_SETTINGS,
-      GALEN_JOBS_MAX_ATTEMPTS: '1',
-    });
+    const third = await startWorker(server, { GALEN_JOBS_MAX_ATTEMPTS: '1' });
     const once = await submit(server, { ...longJob, model: 'killed-once' });
     await until('the second job to be under way', async () => {
       const j = await job(server, once);
       return j.state === 'running' && j.stage !== 'starting' ? j : undefined;
     });
     await third.kill();
-    const fourth = await processes.startWorker(server.dataDir, {
-      ...WORKER_SETTINGS,
-      GALEN_JOBS_MAX_ATTEMPTS: '1',
-    });
+    const fourth = await startWorker(server, { GALEN_JOBS_MAX_ATTEMPTS: '1' });
     const failed = await inState(server, once, TERMINAL, 10_000);
     expect(failed).toMatchObject({
       state: 'failed',
