@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../../src/config/index.js';
 import { dataUrl } from '../helpers/data.js';
-import { GalenProcesses, assertCliBuilt } from '../helpers/galen-process.js';
+import { GalenProcesses, assertCliBuilt, runCli } from '../helpers/galen-process.js';
 import type { GalenChild, GalenWorkerChild } from '../helpers/galen-process.js';
 import { disposeSharedStores, sharedStoreFor } from '../helpers/test-store.js';
 
@@ -261,5 +261,27 @@ describe('galen worker beside galen serve --no-worker', () => {
     });
     expect((await server.call('GET', '/api/v1/models/killed-once')).status).toBe(404);
     expect(await fourth.stop()).toBe(0);
+  });
+
+  it('refuses to start on a bad setting or option, saying what is allowed and never the password', async () => {
+    const dataDir = await newDataDir();
+    const bad = await runCli(['worker'], dataDir, 20_000, {
+      GALEN_DATABASE_URL: 'mysql://galen:hunter22@db.internal/galen',
+      GALEN_ARTIFACTS_URL: 's3://Galen_Models/prod',
+    });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain(
+      'database.url (GALEN_DATABASE_URL): a mysql:// URL is not allowed; use postgres://user:password@host:5432/database (or postgresql://…), or leave it unset for the embedded SQLite database',
+    );
+    expect(bad.stderr).toContain(
+      'artifacts.url (GALEN_ARTIFACTS_URL): bucket "Galen_Models" is not a valid S3 bucket name',
+    );
+    expect(bad.stderr).not.toContain('hunter22');
+    const none = await runCli(['worker'], dataDir, 20_000, { GALEN_JOBS_CONCURRENCY: '0' });
+    expect(none.code).toBe(78);
+    expect(none.stderr).toMatch(/jobs.concurrency is 0, and a worker runs at least one job at a time/);
+    const usage = await runCli(['worker', '--concurrency', '0'], dataDir);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/the concurrency is an integer from 1 to 64/);
   });
 });
