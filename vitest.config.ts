@@ -37,7 +37,7 @@ export default defineConfig({
       ...(servicesGiven
         ? [
             {
-              extends: true,
+              extends: true as const,
               test: {
                 name: 'postgres-s3',
                 include: SHARED_STORE_SUITES,
