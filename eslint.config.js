@@ -47,6 +47,12 @@ const owners = [
   { name: 'onnxruntime-node', owner: 'src/runtime/', why: 'only src/runtime/ talks to ONNX Runtime' },
   { name: 'better-sqlite3', owner: 'src/store/', why: 'only src/store/ owns SQL' },
   { name: 'kysely', owner: 'src/store/', why: 'only src/store/ owns SQL' },
+  { name: 'pg', owner: 'src/store/', why: 'only src/store/ owns SQL (PostgreSQL included)' },
+  ...['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@smithy/node-http-handler'].map((name) => ({
+    name,
+    owner: 'src/store/',
+    why: 'only src/store/ talks to the object store (S3ArtifactStore)',
+  })),
   { name: 'onnx-proto', owner: 'src/onnx/', why: 'only src/onnx/ reads and writes ONNX protobuf' },
   { name: 'fastify', owner: 'src/http/', why: 'HTTP stays at the edge (src/http/)' },
   { name: '@grpc/grpc-js', owner: 'src/grpc/', why: 'gRPC stays at the edge (src/grpc/)' },

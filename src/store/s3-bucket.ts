@@ -101,6 +101,10 @@ export class S3Bucket {
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     if (options.credentials) config.credentials = options.credentials;
+    // On Node 20 the SDK writes a multi-line warning to stderr that its releases after January 2027
+    // need Node 22. Galen pins a release that runs on Node 20 (package.json), so an operator can do
+    // nothing about it, and it breaks a JSON log stream; their own setting of the variable wins.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     this.client = new S3Client(config);
   }
 
