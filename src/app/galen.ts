@@ -58,7 +58,10 @@ export interface Galen {
   readonly explain: ExplainService;
   /** Sampled predictions, labels, drift and alerts; a server calls `monitoring.start()` to judge rules on a timer. */
   readonly monitoring: MonitorService;
-  /** Training jobs; a server calls `jobs.start()` to run them (the CLI only submits and reads). */
+  /**
+   * Training jobs; a server (unless `jobs.runInServer` is false) and `galen worker` call
+   * `jobs.start()` to run them (the CLI only submits and reads).
+   */
   readonly jobs: JobService;
   readonly optimize: OptimizeService;
   readonly molecules: MoleculeToolkit;
@@ -165,7 +168,9 @@ export async function createGalen(
     heartbeatMs: config.jobs.heartbeatSeconds * 1000,
     staleMs: config.jobs.staleSeconds * 1000,
     audit: (entry) => audit.record(entry),
-    deepBackend: () => pytorchBackend(config.jobs.python),
+    // Checked at submit only where jobs run: an API replica (`--no-worker`) may have no PyTorch
+    // while its workers do; a worker without it fails the job saying how to install it.
+    ...(config.jobs.runInServer && { deepBackend: () => pytorchBackend(config.jobs.python) }),
     deidKey: config.deid.keyFile !== undefined,
     checkOptimization: (request, actor) => optimize.check(optimizeRequestOf(request), actor, true),
     workRoot: trainingWorkRoot(config.dataDir),

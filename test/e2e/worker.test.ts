@@ -284,4 +284,23 @@ describe('galen worker beside galen serve --no-worker', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/the concurrency is an integer from 1 to 64/);
   });
+
+  it('a replica without PyTorch queues a deep job for the workers; one without it fails the job with the reason', async () => {
+    const noPython = { GALEN_PYTHON: '/nonexistent/python3' };
+    const server = await apiReplica(noPython);
+    const ecg = await server.call('POST', '/api/v1/datasets/ecg', {
+      body: Buffer.from('{"label":"N","steps":[[1],[2]]}\n{"label":"S","steps":[[3]]}\n'),
+      contentType: 'application/x-ndjson',
+    });
+    expect(ecg.status, JSON.stringify(ecg.body)).toBe(201);
+    // A server that runs jobs refuses this at once (deep-backend-missing.test.ts); the replica cannot know.
+    const id = await submit(server, { model: 'ecg-gru', dataset: 'ecg', modelKind: 'gru' });
+    await startWorker(server, noPython);
+    const failed = await inState(server, id, TERMINAL, 20_000);
+    expect(failed.state).toBe('failed');
+    expect(failed.error.code).toBe('not_implemented');
+    expect(failed.error.message).toMatch(
+      /deep models train on PyTorch, which this server cannot find \(\/nonexistent\/python3: /,
+    );
+  });
 });
