@@ -46,7 +46,12 @@ function deidKeyFor(request: TrainModelRequest, config: GalenConfig): Uint8Array
 }
 
 async function run(start: WorkerStart): Promise<JobOutcome> {
-  const config: GalenConfig = { ...start.config, runtime: { ...start.config.runtime, workers: 1 } };
+  // One job's queries are few: a small pool keeps workers × jobs from exhausting PostgreSQL's connections.
+  const config: GalenConfig = {
+    ...start.config,
+    runtime: { ...start.config.runtime, workers: 1 },
+    database: { ...start.config.database, poolSize: Math.min(2, start.config.database.poolSize) },
+  };
   const galen = await createGalen(
     config,
     createLogger(config.logLevel === 'silent' ? 'silent' : 'warn', stderrDestination()),
