@@ -31,6 +31,7 @@ import type { BenchContext, ModelUnderTest } from './scenarios.js';
 import { DEEP_HEADING } from './deep/deep-heading.js';
 import { DECISIONS_HEADING } from './decisions/decisions-heading.js';
 import { MONITORING_HEADING } from './monitoring/monitoring-heading.js';
+import { SCALE_HEADING } from './scale/scale-report.js';
 import { TRAINING_HEADING, sectionOf } from './train/doc-section.js';
 
 const log = (line: string): void => console.log(line);
@@ -144,7 +145,7 @@ function previousAnalysis(file: string): string | undefined {
   return analysis.startsWith('_To be written') ? undefined : analysis;
 }
 
-/** The sections `npm run bench:train` and `bench:deep` wrote into the previous report, kept across serving runs. */
+/** The sections `npm run bench:train`, `bench:deep` and the others wrote into the previous report, kept across serving runs. */
 function previousTraining(file: string): string | undefined {
   try {
     const text = readFileSync(file, 'utf8');
@@ -153,6 +154,7 @@ function previousTraining(file: string): string | undefined {
       sectionOf(text, DEEP_HEADING),
       sectionOf(text, MONITORING_HEADING),
       sectionOf(text, DECISIONS_HEADING),
+      sectionOf(text, SCALE_HEADING),
     ].filter((s) => s !== undefined);
     return kept.length === 0 ? undefined : kept.join('\n\n');
   } catch {

@@ -27,7 +27,8 @@ const READS = 30;
 
 /** A distinct small ONNX file (y = x · W, 4 → 2) for each `seed`. */
 function tinyModel(seed: number): Uint8Array {
-  const weights = Float32Array.from({ length: 8 }, (_, i) => ((seed * 8 + i) % 1021) / 1024);
+  // Exact in FP32 and different for every seed below 2^21.
+  const weights = Float32Array.from({ length: 8 }, (_, i) => (seed * 8 + i) / 2 ** 24);
   return new OnnxGraphBuilder({ producerName: 'galen-bench-scale' })
     .addInput('x', 'FP32', ['batch', 4])
     .addFloatInitializer('w', [4, 2], weights)

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as prettier from 'prettier';
 import { sampleCpu } from '../cpu-usage.js';
 import type { CpuSample } from '../cpu-usage.js';
 import { runChild } from '../child-process.js';
@@ -186,7 +187,12 @@ async function main(): Promise<void> {
   process.stdout.write(`${section}\n`);
   const target = out ? join(out, 'benchmarks.md') : repoPath('docs', 'benchmarks.md');
   const current = await readFile(target, 'utf8').catch(() => '');
-  await writeFile(target, withSection(current, section, SCALE_HEADING));
+  const config = (await prettier.resolveConfig(target)) ?? {};
+  const text = await prettier.format(withSection(current, section, SCALE_HEADING), {
+    ...config,
+    filepath: target,
+  });
+  await writeFile(target, text);
   log(`wrote the scale section of ${target}`);
 }
 
