@@ -798,8 +798,19 @@ export class JobService {
     if (this.polling || this.closed) return;
     this.polling = true;
     try {
-      for (const id of this.active.keys()) {
-        if ((await this.store.getJob(id))?.cancelRequested) this.stopActive(id);
+      for (const [id, active] of this.active) {
+        const job = await this.store.getJob(id);
+        if (job?.cancelRequested) this.stopActive(id);
+        else if (job?.owner !== this.owner && !active.cancelling) {
+          // Another process found this one's heartbeat stale (a paused host, a partition) and
+          // queued the job again: its new run is the one that counts, so this one must not
+          // register a second version.
+          this.logger.warn(
+            { job: id, owner: job?.owner ?? null, state: job?.state ?? 'gone' },
+            `job ${id} was taken over by another process; stopping its run here`,
+          );
+          this.stopActive(id);
+        }
       }
       if (this.active.size < this.concurrency) this.pump();
     } catch (err) {

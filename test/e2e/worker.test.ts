@@ -8,11 +8,13 @@
  * `GALEN_TEST_STORE=postgres-s3` every process shares a fresh PostgreSQL database and S3 prefix
  * instead (test/helpers/test-store.ts).
  */
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redactUrl } from '../../src/config/index.js';
+import { openStores } from '../../src/app/stores.js';
+import { loadConfig, redactUrl } from '../../src/config/index.js';
+import { createLogger } from '../../src/observability/index.js';
 import { dataUrl } from '../helpers/data.js';
 import { GalenProcesses, assertCliBuilt, runCli } from '../helpers/galen-process.js';
 import type { GalenChild, GalenWorkerChild } from '../helpers/galen-process.js';
@@ -125,6 +127,15 @@ async function apiReplica(settings: Record<string, string> = {}): Promise<GalenC
 }
 
 const longJob = { dataset: 'nmes', target: 'hospital > 0', positive: 'true', modelKind: 'logistic' };
+
+/** The pids of `pid`'s child processes (a worker's job processes). */
+async function childrenOf(pid: number): Promise<string[]> {
+  const tasks = await readdir(`/proc/${pid}/task`);
+  const lists = await Promise.all(
+    tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')),
+  );
+  return lists.join(' ').split(/\s+/).filter(Boolean);
+}
 
 /** The worker's JSON log lines about `id`. */
 const workerSays = (worker: GalenWorkerChild, id: string): string[] =>
@@ -302,5 +313,42 @@ describe('galen worker beside galen serve --no-worker', () => {
     expect(failed.error.message).toMatch(
       /deep models train on PyTorch, which this server cannot find \(\/nonexistent\/python3: /,
     );
+  });
+
+  it('stops a run another process took over (this heartbeat looked stale to it), recording nothing', async () => {
+    const server = await apiReplica();
+    const worker = await startWorker(server);
+    const id = await submit(server, { ...longJob, model: 'taken-over' });
+    await until('the job to be under way in the worker', async () => {
+      const j = await job(server, id);
+      return j.state === 'running' && j.stage !== 'starting' ? j : undefined;
+    });
+    expect(await childrenOf(worker.pid)).toHaveLength(1);
+    const config = loadConfig({
+      env: await storeSettings(server.dataDir),
+      overrides: { dataDir: server.dataDir },
+    });
+    const { store } = await openStores(config, createLogger('silent'), undefined);
+    try {
+      // What a worker on another host leaves after finding the heartbeat stale, requeueing and claiming it.
+      const now = new Date().toISOString();
+      expect(
+        await store.updateJob(id, { owner: 'elsewhere:1', heartbeatAt: now, attempts: 2 }, ['running']),
+      ).toBe(true);
+      await until(
+        'the worker to stop its job process',
+        async () => ((await childrenOf(worker.pid)).length === 0 ? true : undefined),
+        5000,
+      );
+      expect(workerSays(worker, id)).toContain(
+        `job ${id} was taken over by another process; stopping its run here`,
+      );
+      // The row is the new owner's: the stopped run wrote no outcome over it, and registered nothing.
+      expect(await job(server, id)).toMatchObject({ state: 'running', attempts: 2 });
+      expect((await server.call('GET', '/api/v1/models/taken-over')).status).toBe(404);
+    } finally {
+      await store.close();
+    }
+    expect(await worker.stop()).toBe(0);
   });
 });
