@@ -187,16 +187,6 @@ export class ModelRegistry {
     return this.register(input, actor, true);
   }
 
-  /** The latest version of `model` that is not archived and whose file has `sha256`. */
-  private async sameBytes(
-    store: ModelRepository,
-    model: string,
-    sha256: string,
-  ): Promise<number | undefined> {
-    const versions = await store.listVersions(model);
-    return versions.filter((v) => v.sha256 === sha256 && v.archivedAt === null).at(-1)?.version;
-  }
-
   private async register(
     input: NewVersionInput,
     actor: Actor,
@@ -217,7 +207,7 @@ export class ModelRegistry {
     try {
       // Checked again in the transaction below; checking first too keeps a refused file out of the store.
       if ((await this.store.getModel(input.model))?.archivedAt) throw archivedModel(input.model);
-      const same = reuse ? await this.sameBytes(this.store, input.model, staged.sha256) : undefined;
+      const same = reuse ? await this.store.findVersionByDigest(input.model, staged.sha256) : undefined;
       if (same !== undefined) return { version: await this.getVersion(input.model, same), created: false };
       if (staged.sizeBytes === 0) throw new GalenError('invalid_input', 'the model file is empty');
       const bytes = await staged.read();
@@ -244,7 +234,8 @@ export class ModelRegistry {
         const existing = await tx.getModel(input.model);
         if (existing?.archivedAt) throw archivedModel(input.model);
         // Another upload of the same bytes may have committed since the check above.
-        const raced = reuse && existing ? await this.sameBytes(tx, input.model, staged.sha256) : undefined;
+        const raced =
+          reuse && existing ? await tx.findVersionByDigest(input.model, staged.sha256) : undefined;
         if (raced !== undefined) return raced;
         if (!existing) {
           await tx.insertModel({
@@ -298,19 +289,16 @@ export class ModelRegistry {
   }
 
   async listModels(options: { includeArchived?: boolean } = {}): Promise<Model[]> {
-    const [models, aliases] = await Promise.all([this.store.listModels(), this.store.listAliases()]);
-    const result: Model[] = [];
-    for (const m of models) {
-      if (m.archivedAt && !options.includeArchived) continue;
-      result.push(
-        this.toModel(
-          m,
-          await this.store.maxVersion(m.name),
-          aliases.filter((a) => a.model === m.name),
-        ),
-      );
-    }
-    return result;
+    const [models, aliases, latest] = await Promise.all([
+      this.store.listModels(),
+      this.store.listAliases(),
+      this.store.maxVersions(),
+    ]);
+    const aliasesOf = new Map<string, AliasRecord[]>();
+    for (const a of aliases) aliasesOf.set(a.model, [...(aliasesOf.get(a.model) ?? []), a]);
+    return models
+      .filter((m) => options.includeArchived || !m.archivedAt)
+      .map((m) => this.toModel(m, latest.get(m.name) ?? 0, aliasesOf.get(m.name) ?? []));
   }
 
   async getModel(name: string): Promise<ModelDetail> {

@@ -118,6 +118,28 @@ for (const factory of metadataStoreFactories()) {
       expect((await store.listModels()).map((m) => m.name)).toEqual(['B', 'Z', 'a-1', 'a_1', 'b']);
     });
 
+    it('finds a version by its file digest, and every model’s latest version, each in one query', async () => {
+      await store.insertModel(model);
+      await store.insertModel({ ...model, name: 'n' });
+      const other = 'b'.repeat(64);
+      await store.insertVersion(version);
+      await store.insertVersion({ ...version, version: 2, sha256: other });
+      await store.insertVersion({ ...version, version: 3 });
+      await store.insertVersion({ ...version, model: 'n', version: 1, sha256: other });
+      expect(await store.findVersionByDigest('m', version.sha256)).toBe(3);
+      expect(await store.findVersionByDigest('m', other)).toBe(2);
+      expect(await store.findVersionByDigest('m', 'c'.repeat(64))).toBeUndefined();
+      await store.updateVersion('m', 3, { archivedAt: at });
+      expect(await store.findVersionByDigest('m', version.sha256)).toBe(1);
+      expect(await store.findVersionByDigest('n', version.sha256)).toBeUndefined();
+      expect(await store.maxVersions()).toEqual(
+        new Map([
+          ['m', 3],
+          ['n', 1],
+        ]),
+      );
+    });
+
     it('keeps the audit log append-only: the database refuses updates and deletes', async () => {
       await store.appendAudit([registered], seal);
       expect(await store.auditLogProtected()).toBe(true);

@@ -408,6 +408,17 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0011-version-digest-index': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // An upload asks whether the model already has a version with these bytes: an index lookup,
+      // not a scan of every version (a model with 10,000 versions made registration quadratic).
+      await db.schema
+        .createIndex('model_versions_digest')
+        .on('model_versions')
+        .columns(['model', 'sha256'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

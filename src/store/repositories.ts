@@ -45,6 +45,10 @@ export interface ModelRepository {
   listVersions(model: string): Promise<VersionRecord[]>;
   /** Highest version number ever given to `model` (archived included), 0 when none. */
   maxVersion(model: string): Promise<number>;
+  /** The highest version number of every model that has one, in one query. */
+  maxVersions(): Promise<Map<string, number>>;
+  /** The newest unarchived version of `model` whose file has this digest, if any. */
+  findVersionByDigest(model: string, sha256: string): Promise<number | undefined>;
   insertVersion(record: VersionRecord): Promise<void>;
   updateVersion(
     model: string,

@@ -131,6 +131,29 @@ export function sqlModelRepository(scope: StoreScope): ModelRepository {
       return Number(row?.max ?? 0);
     },
 
+    async maxVersions(): Promise<Map<string, number>> {
+      const rows = await db
+        .selectFrom('model_versions')
+        .select((eb) => ['model', eb.fn.max('version').as('max')])
+        .groupBy('model')
+        .execute();
+      return new Map(rows.map((r) => [r.model, Number(r.max)]));
+    },
+
+    async findVersionByDigest(model: string, sha256: string): Promise<number | undefined> {
+      await lock(model);
+      const row = await db
+        .selectFrom('model_versions')
+        .select('version')
+        .where('model', '=', model)
+        .where('sha256', '=', sha256)
+        .where('archived_at', 'is', null)
+        .orderBy('version', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : Number(row.version);
+    },
+
     async insertVersion(r: VersionRecord): Promise<void> {
       await scope.write('registry', (db) =>
         db
