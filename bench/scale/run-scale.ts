@@ -9,10 +9,12 @@
  *
  * Needs PostgreSQL and an S3-compatible server (`eval "$(bash .ci/services.sh)"` starts both here)
  * and HAProxy (`apt-get install haproxy`). Replaces the scale section of docs/benchmarks.md.
- * Options: `--duration <s>` (default 10), `--only serving|registry`, `--out <dir>`.
+ * - The audit chain's ceiling on PostgreSQL: records per second appended by 1 and 3 stores.
+ *
+ * Options: `--duration <s>` (default 10), `--only serving|registry|audit`, `--out <dir>`.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
 import { sampleCpu } from '../cpu-usage.js';
@@ -26,6 +28,8 @@ import { describeMachine } from '../machine.js';
 import { repoPath } from '../paths.js';
 import { oipJsonRequest, wdbcRows } from '../payloads.js';
 import { withSection } from '../train/doc-section.js';
+import { measureAuditCeiling } from './audit-ceiling.js';
+import type { AuditCeiling } from './audit-ceiling.js';
 import { measureRegistry } from './registry-scale.js';
 import type { RegistryFigures } from './registry-scale.js';
 import { SCALE_HEADING, scaleSection } from './scale-report.js';
@@ -181,10 +185,21 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const apiKey = `bench-admin-${randomBytes(16).toString('hex')}`;
   const date = new Date().toISOString();
-  const serving = only === 'registry' ? [] : await servingScenarios(durationS, apiKey);
-  const registry = only === 'serving' ? [] : await registryScenarios(apiKey);
-  const section = scaleSection({ date, machine, durationS, connections: CONNECTIONS, serving, registry });
+  const serving = only === 'registry' || only === 'audit' ? [] : await servingScenarios(durationS, apiKey);
+  const registry = only === 'serving' || only === 'audit' ? [] : await registryScenarios(apiKey);
+  const audit: AuditCeiling[] =
+    only === undefined || only === 'audit' ? await measureAuditCeiling(servicesFromEnv()) : [];
+  const section = scaleSection({
+    date,
+    machine,
+    durationS,
+    connections: CONNECTIONS,
+    serving,
+    registry,
+    audit,
+  });
   process.stdout.write(`${section}\n`);
+  if (out) await mkdir(out, { recursive: true });
   const target = out ? join(out, 'benchmarks.md') : repoPath('docs', 'benchmarks.md');
   const current = await readFile(target, 'utf8').catch(() => '');
   const config = (await prettier.resolveConfig(target)) ?? {};

@@ -1,5 +1,6 @@
 /** The scale section of docs/benchmarks.md, written by `npm run bench:scale`. */
 import type { MachineInfo } from '../machine.js';
+import type { AuditCeiling } from './audit-ceiling.js';
 import type { RegistryFigures } from './registry-scale.js';
 
 export const SCALE_HEADING = '## Scale-out (npm run bench:scale)';
@@ -59,6 +60,7 @@ export function scaleSection(run: {
   connections: number;
   serving: readonly ServingFigures[];
   registry: readonly RegistryFigures[];
+  audit: readonly AuditCeiling[];
 }): string {
   const m = run.machine;
   const lines = [
@@ -88,6 +90,22 @@ export function scaleSection(run: {
       'Through the API, one client: 1,000 models of one small ONNX file each (4 → 2 MatMul), then 10,000 versions of one model.',
       '',
       ...registryTable(run.registry),
+      '',
+    );
+  }
+  if (run.audit.length > 0) {
+    lines.push(
+      '### The audit chain on PostgreSQL',
+      '',
+      'Every inference is audited, and every replica appends to one hash chain under one lock, so the chain bounds the whole',
+      "deployment's request rate. Replicas group their records (up to 1,000 per transaction, more per group the busier they are);",
+      "here 1 or 3 stores (each a replica's connection pool) append groups of 50 or 500 records for 5 s.",
+      '',
+      '| appending stores | records per group | groups/s | records/s |',
+      '|---|---|---|---|',
+      ...run.audit.map(
+        (a) => `| ${a.stores} | ${a.recordsPerGroup} | ${whole(a.groupsPerS)} | ${whole(a.recordsPerS)} |`,
+      ),
       '',
     );
   }
