@@ -70,6 +70,8 @@ export function scaleSection(run: {
       'PostgreSQL 15 and OpenStack Swift (S3 API) on the same machine, started by `.ci/services.sh`; HAProxy 2.6 with one thread.',
     'Everything — replicas, database, object store, balancer and load generator — shares the 2 cores, so these figures show',
     "the cost of each part, not a cluster's capacity: on a real deployment each replica has its own cores.",
+    'Reproduce: `eval "$(bash .ci/services.sh)"` (PostgreSQL and Swift on loopback), `apt-get install haproxy`, then',
+    '`npm run bench:scale` (rewrites this section only).',
     '',
   ];
   if (run.serving.length > 0) {
