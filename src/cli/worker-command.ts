@@ -1,15 +1,17 @@
 /**
  * `galen worker`: runs training, optimisation and other queued jobs from the shared store, each in
- * its own child process as the server would, with no listener. API replicas started with
+ * its own child process as the server would. It serves no API; with `--health-port` (or
+ * `jobs.healthPort`) it answers `GET /healthz` there for liveness probes. API replicas started with
  * `galen serve --no-worker` queue the jobs; any number of workers on any hosts claim them (a
  * conditional update: one claimer wins), keep their heartbeat and follow cancels recorded by any
  * replica. SIGTERM or SIGINT: claim nothing more, queue the running jobs again, stop their
- * processes, exit 0.
+ * processes, exit 0. A health port that cannot be bound is fatal: a probe pointed at it would fail.
  */
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { createGalen, describeStores } from '../app/index.js';
 import { ConfigError, loadConfig } from '../config/index.js';
+import { startWorkerHealthServer } from '../http/index.js';
 import { createLogger } from '../observability/index.js';
 import type { CliOptions } from './local-context.js';
 
@@ -20,11 +22,23 @@ function concurrency(value: string): number {
   return n;
 }
 
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new InvalidArgumentError('the port is an integer from 1 to 65535, or 0 for no listener');
+  return n;
+}
+
 export function workerCommand(global: () => CliOptions): Command {
   return new Command('worker')
-    .description('run queued training and optimisation jobs from the shared store (no listener)')
+    .description('run queued training and optimisation jobs from the shared store')
     .option('--concurrency <n>', 'jobs run at once (default: jobs.concurrency)', concurrency)
-    .action(async (o: { concurrency?: number }) => {
+    .option(
+      '--health-port <port>',
+      'answer GET /healthz on this port, for liveness probes (default: jobs.healthPort; 0 = none)',
+      port,
+    )
+    .action(async (o: { concurrency?: number; healthPort?: number }) => {
       const loaded = loadConfig({ file: global().config });
       const jobs = o.concurrency ?? loaded.jobs.concurrency;
       if (jobs < 1)
@@ -41,9 +55,33 @@ export function workerCommand(global: () => CliOptions): Command {
       const galen = await createGalen(config, logger);
       // The job service's timers do not hold the process open; this does, until a signal.
       const alive = setInterval(() => undefined, 1 << 30);
+      // Bound before any job is claimed: a port in use stops the worker with nothing to undo.
+      const healthPort = o.healthPort ?? config.jobs.healthPort;
+      const health =
+        healthPort === 0
+          ? undefined
+          : await startWorkerHealthServer({
+              host: config.host,
+              port: healthPort,
+              loop: () => galen.jobs.loopHealth(),
+              probeStore: () => galen.store.probe(),
+              logger,
+            }).catch(async (err: unknown) => {
+              await galen.close();
+              clearInterval(alive);
+              throw new Error(
+                `cannot listen for health probes on ${config.host}:${healthPort}: ${err instanceof Error ? err.message : String(err)}`,
+                { cause: err },
+              );
+            });
       await galen.jobs.start();
       logger.info(
-        { worker: `${hostname()}:${process.pid}`, concurrency: jobs, ...describeStores(config) },
+        {
+          worker: `${hostname()}:${process.pid}`,
+          concurrency: jobs,
+          ...(health && { health: `${health.address}/healthz` }),
+          ...describeStores(config),
+        },
         `Galen worker is running up to ${jobs} job(s) at a time`,
       );
 
@@ -53,6 +91,7 @@ export function workerCommand(global: () => CliOptions): Command {
         stopping = true;
         logger.info({ signal }, 'worker stopping: claiming no more jobs; running jobs are queued again');
         try {
+          await health?.close();
           await galen.close();
         } catch (err) {
           logger.error({ err }, 'worker stopping: could not close cleanly');

@@ -175,6 +175,13 @@ export const ConfigSchema = Type.Object(
           description:
             'A running job whose heartbeat is older than this is taken as orphaned (its process on another host died) and queued again; at least 3 × heartbeatSeconds. A dead process on the same host is seen at once.',
         }),
+        healthPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 0,
+          description:
+            '`galen worker` only: a port (on `host`) answering `GET /healthz` for liveness probes, 200 while its job loop turns and the metadata store answers, else 503 (0 = no listener).',
+        }),
         maxAttempts: Type.Integer({
           minimum: 1,
           maximum: 100,
@@ -601,6 +608,7 @@ const ENV_VARS: Readonly<Record<string, { path: readonly string[]; kind: EnvKind
   GALEN_JOBS_RUN_IN_SERVER: { path: ['jobs', 'runInServer'], kind: 'boolean' },
   GALEN_JOBS_HEARTBEAT_SECONDS: { path: ['jobs', 'heartbeatSeconds'], kind: 'number' },
   GALEN_JOBS_STALE_SECONDS: { path: ['jobs', 'staleSeconds'], kind: 'number' },
+  GALEN_JOBS_HEALTH_PORT: { path: ['jobs', 'healthPort'], kind: 'integer' },
   GALEN_JOBS_MAX_ATTEMPTS: { path: ['jobs', 'maxAttempts'], kind: 'integer' },
   GALEN_PYTHON: { path: ['jobs', 'python'], kind: 'string' },
   GALEN_CDS_CLIENTS: { path: ['cds', 'clients'], kind: 'json' },

@@ -2,3 +2,5 @@
 export { buildHttpServer } from './server.js';
 export type { HttpServer } from './server.js';
 export type { ServerState } from './server-state.js';
+export { startWorkerHealthServer } from './worker-health.js';
+export type { WorkerHealthOptions, WorkerHealthServer } from './worker-health.js';

@@ -12,6 +12,7 @@ export type {
   Job,
   JobEvents,
   JobLauncher,
+  JobLoopHealth,
   JobOutcome,
   JobServiceOptions,
   RunningJob,

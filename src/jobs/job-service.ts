@@ -135,6 +135,9 @@ export interface JobAuditEntry {
 /** A job as callers see it. */
 export type Job = Omit<JobRecord, 'owner' | 'heartbeatAt'>;
 
+/** Whether a started service's job loop still turns (see {@link JobService.loopHealth}). */
+export type JobLoopHealth = { alive: true } | { alive: false; reason: string };
+
 /** Training requests as submitted (TrainModelRequest without in-process hooks). */
 export type TrainJobRequest = TrainModelRequest;
 
@@ -179,6 +182,9 @@ export class JobService {
   private timer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** performance.now() when the heartbeat and the queue poll last finished a round. */
+  private lastTickAt = 0;
+  private lastPollAt = 0;
   /** Only a started service claims queued jobs: the CLI and `serve --no-worker` only queue them. */
   private started = false;
   private pumping: Promise<void> | undefined;
@@ -230,6 +236,7 @@ export class JobService {
     await this.sweepWork();
     await this.recoverOrphans();
     this.started = true;
+    this.lastTickAt = this.lastPollAt = performance.now();
     this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
     this.pollTimer = setInterval(() => void this.poll(), this.options.pollMs ?? QUEUE_POLL_MS);
@@ -817,6 +824,7 @@ export class JobService {
       this.logger.warn({ err }, 'could not look for queued or cancelled jobs');
     } finally {
       this.polling = false;
+      this.lastPollAt = performance.now();
     }
   }
 
@@ -832,7 +840,33 @@ export class JobService {
       this.pump();
     } catch (err) {
       this.logger.error({ err }, 'job heartbeat failed');
+    } finally {
+      this.lastTickAt = performance.now();
     }
+  }
+
+  /**
+   * Whether this started service's heartbeat and queue poll each finished a round within three of
+   * their periods: a round stuck on a store call that never returns (or a stopped service) makes it
+   * not alive. A failed round still counts (the store's own health is probed apart). Cheap: reads
+   * two numbers. `galen worker --health-port` answers it on `/healthz`.
+   */
+  loopHealth(): JobLoopHealth {
+    if (!this.started) return { alive: false, reason: 'the job loop has not started' };
+    if (this.closed) return { alive: false, reason: 'the job loop is stopping' };
+    const now = performance.now();
+    const late = (last: number, periodMs: number): boolean => now - last > 3 * periodMs;
+    if (late(this.lastTickAt, this.heartbeatMs))
+      return {
+        alive: false,
+        reason: `the job heartbeat has not finished a round for ${Math.round((now - this.lastTickAt) / 1000)} s`,
+      };
+    if (late(this.lastPollAt, this.options.pollMs ?? QUEUE_POLL_MS))
+      return {
+        alive: false,
+        reason: `the queue poll has not finished a round for ${Math.round((now - this.lastPollAt) / 1000)} s`,
+      };
+    return { alive: true };
   }
 
   /** Settles or requeues running jobs whose owner is gone (done at start and on every heartbeat). */

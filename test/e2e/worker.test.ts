@@ -8,7 +8,8 @@
  * `GALEN_TEST_STORE=postgres-s3` every process shares a fresh PostgreSQL database and S3 prefix
  * instead (test/helpers/test-store.ts).
  */
-import { readFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readFile, readlink, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,32 @@ async function childrenOf(pid: number): Promise<string[]> {
     tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')),
   );
   return lists.join(' ').split(/\s+/).filter(Boolean);
+}
+
+/** A TCP port free on 127.0.0.1 a moment ago. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The TCP ports process `pid` listens on (its socket inodes in /proc/net/tcp{,6}, state 0A). */
+async function listeningPorts(pid: number): Promise<number[]> {
+  const fds = await readdir(`/proc/${pid}/fd`);
+  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  const inodes = new Set(links.flatMap((l) => /^socket:\[(\d+)\]$/.exec(l)?.[1] ?? []));
+  const tables = await Promise.all(['tcp', 'tcp6'].map((t) => readFile(`/proc/net/${t}`, 'utf8')));
+  return tables.flatMap((table) =>
+    table
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((row) => row.trim().split(/\s+/))
+      .filter((cells) => cells[3] === '0A' && inodes.has(cells[9]!))
+      .map((cells) => parseInt(cells[1]!.split(':')[1]!, 16)),
+  );
 }
 
 /** The worker's JSON log lines about `id`. */
@@ -350,5 +377,71 @@ describe('galen worker beside galen serve --no-worker', () => {
       await store.close();
     }
     expect(await worker.stop()).toBe(0);
+  });
+});
+
+describe('galen worker --health-port', () => {
+  it('answers GET /healthz 200 while it runs, 503 while the database cannot be read, 404 for anything else', async () => {
+    const dataDir = await newDataDir();
+    const settings = await storeSettings(dataDir);
+    const port = await freePort();
+    const worker = await processes.startWorker(dataDir, settings, ['--health-port', String(port)]);
+    const healthz = `http://127.0.0.1:${port}/healthz`;
+    expect(worker.healthUrl).toBe(healthz);
+    expect(await listeningPorts(worker.pid)).toEqual([port]);
+
+    const ok = await fetch(healthz);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: 'ok' });
+    for (const [method, path] of [
+      ['GET', '/'],
+      ['GET', '/v2/health/live'],
+      ['POST', '/healthz'],
+    ] as const) {
+      const other = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+      expect(other.status, `${method} ${path}`).toBe(404);
+    }
+
+    if (settings['GALEN_DATABASE_URL'] === undefined) {
+      // The embedded database's file gone: the probe (a fresh connection) fails within a second.
+      const db = join(dataDir, 'galen.db');
+      await rename(db, `${db}.away`);
+      try {
+        const down = await until(
+          '503 from /healthz',
+          async () => {
+            const res = await fetch(healthz);
+            return res.status === 503 ? await res.json() : undefined;
+          },
+          5000,
+        );
+        expect(down).toEqual({ status: 'unavailable', reason: 'the metadata store cannot be read' });
+      } finally {
+        await rename(`${db}.away`, db);
+      }
+      await until(
+        '200 from /healthz again',
+        async () => ((await fetch(healthz)).status === 200 ? true : undefined),
+        5000,
+      );
+    }
+    expect(await worker.stop()).toBe(0);
+  });
+
+  it('opens no port without the flag, and the port of GALEN_JOBS_HEALTH_PORT with it', async () => {
+    const dataDir = await newDataDir();
+    const settings = await storeSettings(dataDir);
+    const none = await processes.startWorker(dataDir, settings);
+    expect(none.healthUrl).toBeUndefined();
+    expect(await listeningPorts(none.pid)).toEqual([]);
+    const port = await freePort();
+    const fromEnv = await processes.startWorker(dataDir, {
+      ...settings,
+      GALEN_JOBS_HEALTH_PORT: String(port),
+    });
+    expect(fromEnv.healthUrl).toBe(`http://127.0.0.1:${port}/healthz`);
+    expect((await fetch(fromEnv.healthUrl!)).status).toBe(200);
+    expect(await none.stop()).toBe(0);
+    expect(await fromEnv.stop()).toBe(0);
   });
 });

@@ -92,6 +92,8 @@ export interface GalenChild {
 /** A running `galen worker` child. */
 export interface GalenWorkerChild {
   readonly pid: number;
+  /** `http://host:port/healthz` when started with `--health-port` (or GALEN_JOBS_HEALTH_PORT). */
+  readonly healthUrl: string | undefined;
   /** Every stdout line so far (JSON log lines). */
   readonly logLines: readonly string[];
   /** SIGTERM, and waits for it to exit; resolves to the exit code. */
@@ -159,12 +161,15 @@ export class GalenProcesses {
   ): Promise<GalenWorkerChild> {
     const { child, logLines, started } = this.spawn(['worker', ...flags], dataDir, settings, (entry) =>
       typeof entry.msg === 'string' && entry.msg.startsWith('Galen worker is running')
-        ? entry.msg
+        ? typeof entry.health === 'string'
+          ? entry.health
+          : ''
         : undefined,
     );
-    await started;
+    const health = await started;
     return {
       pid: child.pid!,
+      healthUrl: health === '' ? undefined : health,
       logLines,
       stop: () => stopChild(child),
       async kill() {
@@ -182,7 +187,7 @@ export class GalenProcesses {
     args: readonly string[],
     dataDir: string,
     settings: Record<string, string>,
-    ready: (entry: { msg?: unknown; address?: unknown }) => string | undefined,
+    ready: (entry: { msg?: unknown; address?: unknown; health?: unknown }) => string | undefined,
   ): { child: ChildProcess; logLines: string[]; started: Promise<string> } {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
       env: childEnv(dataDir, {
@@ -211,7 +216,7 @@ export class GalenProcesses {
       lines.on('line', (line) => {
         logLines.push(line);
         if (found !== undefined) return;
-        let entry: { msg?: unknown; address?: unknown };
+        let entry: { msg?: unknown; address?: unknown; health?: unknown };
         try {
           entry = JSON.parse(line) as typeof entry;
         } catch {
