@@ -234,6 +234,35 @@ export function referenceProblems(all: readonly Manifest[]): string[] {
 // Galen's containers
 
 const GALEN_HEALTH_PATHS = ['/v2/health/live', '/v2/health/ready'];
+/** What `galen worker --health-port` answers (src/http/worker-health.ts). */
+const WORKER_HEALTH_PATH = '/healthz';
+
+/** The port `galen worker` listens for probes on: `--health-port` in its args, else jobs.healthPort. */
+function workerHealthPort(args: readonly string[], config: GalenConfig): number {
+  const at = args.findIndex((a) => a === '--health-port' || a.startsWith('--health-port='));
+  if (at < 0) return config.jobs.healthPort;
+  const arg = args[at]!;
+  return Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1]);
+}
+
+/** A worker's probes: startup and liveness, each an httpGet of /healthz on the port it listens on. */
+function workerProbeProblems(here: string, c: Obj, config: GalenConfig): string[] {
+  const port = workerHealthPort(list(c['args']).map(String), config);
+  if (port === 0)
+    return [
+      `${here}: galen worker opens no health port: set GALEN_JOBS_HEALTH_PORT (or --health-port) and probe ${WORKER_HEALTH_PATH} on it, or a hung worker is never restarted`,
+    ];
+  const ports = new Map(list(c['ports']).map((p) => [obj(p)['name'], obj(p)['containerPort']]));
+  const problems: string[] = [];
+  for (const probe of ['startupProbe', 'livenessProbe']) {
+    const get = obj(at(c, probe, 'httpGet'));
+    if (get['path'] !== WORKER_HEALTH_PATH || ports.get(get['port']) !== port)
+      problems.push(
+        `${here}: ${probe} must be an httpGet of ${WORKER_HEALTH_PATH} on a named port whose containerPort is the worker's health port ${port}`,
+      );
+  }
+  return problems;
+}
 
 /** The environment a container starts with: its ConfigMaps, its values, Secret values from deploy/. */
 function environmentOf(all: readonly Manifest[], container: Obj): Record<string, string> {
@@ -269,7 +298,8 @@ export function cores(quantity: unknown): number {
  * What every Galen container must have and agree with: resources, a non-root read-only root,
  * writable /tmp and data folder, only GALEN_* variables Galen knows, settings Galen accepts, a
  * pinned image, and for `galen serve` probes on the health routes, ports and a grace period that
- * match its settings, and ONNX Runtime threads that fit its CPU.
+ * match its settings, and ONNX Runtime threads that fit its CPU; for `galen worker` startup and
+ * liveness probes on the `/healthz` port it opens.
  */
 export function containerProblems(all: readonly Manifest[]): string[] {
   const problems: string[] = [];
@@ -326,9 +356,15 @@ export function containerProblems(all: readonly Manifest[]): string[] {
         );
 
       const args = list(c['args']).map(String);
-      if (args[0] !== 'serve') continue;
+      if (args[0] !== 'serve' && args[0] !== 'worker') continue;
       if (config.host.startsWith('127.') || config.host === 'localhost' || config.host === '::1')
-        problems.push(`${here}: listens on ${config.host}; the Service cannot reach it (GALEN_HOST=0.0.0.0)`);
+        problems.push(
+          `${here}: listens on ${config.host}; the Service and the probes cannot reach it (GALEN_HOST=0.0.0.0)`,
+        );
+      if (args[0] === 'worker') {
+        problems.push(...workerProbeProblems(here, c, config));
+        continue;
+      }
       const ports = new Map(list(c['ports']).map((p) => [obj(p)['name'], obj(p)['containerPort']]));
       if (ports.get('http') !== config.port)
         problems.push(`${here}: port http is not Galen's port ${config.port}`);

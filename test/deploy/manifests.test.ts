@@ -173,6 +173,8 @@ describe('deploy/ manifests', () => {
 
   it('refuse each container mistake', () => {
     const api = (change: (d: Doc) => void): Manifest[] => broken('api-deployment.yaml', 'Deployment', change);
+    const worker = (change: (d: Doc) => void): Manifest[] =>
+      broken('worker-deployment.yaml', 'Deployment', change);
     const setEnv = (d: Doc, name: string, value: string): void => {
       envNamed(d, name)['value'] = value;
     };
@@ -221,6 +223,28 @@ describe('deploy/ manifests', () => {
       [
         api((d) => ((container(d)['ports'] as Doc[])[1]!['containerPort'] = 9090)),
         /port grpc is not Galen's grpc.port 8081/,
+      ],
+      [
+        worker((d) => envOf(d).splice(envOf(d).indexOf(envNamed(d, 'GALEN_JOBS_HEALTH_PORT')), 1)),
+        /galen worker opens no health port: set GALEN_JOBS_HEALTH_PORT/,
+      ],
+      [
+        worker((d) => delete container(d)['livenessProbe']),
+        /livenessProbe must be an httpGet of \/healthz on a named port whose containerPort is the worker's health port 8082/,
+      ],
+      [
+        worker(
+          (d) => (((container(d)['startupProbe'] as Doc)['httpGet'] as Doc)['path'] = '/v2/health/live'),
+        ),
+        /startupProbe must be an httpGet of \/healthz/,
+      ],
+      [
+        worker((d) => ((container(d)['ports'] as Doc[])[0]!['containerPort'] = 8080)),
+        /livenessProbe must be an httpGet of \/healthz on a named port whose containerPort is the worker's health port 8082/,
+      ],
+      [
+        worker((d) => (container(d)['args'] = ['worker', '--health-port', '9000'])),
+        /startupProbe must be an httpGet of \/healthz on a named port whose containerPort is the worker's health port 9000/,
       ],
       [
         broken('configmap.yaml', 'ConfigMap', (d) => ((d['data'] as Doc)['GALEN_HOST'] = '127.0.0.1')),
