@@ -129,13 +129,25 @@ async function apiReplica(settings: Record<string, string> = {}): Promise<GalenC
 
 const longJob = { dataset: 'nmes', target: 'hospital > 0', positive: 'true', modelKind: 'logistic' };
 
-/** The pids of `pid`'s child processes (a worker's job processes). */
+/** The pids of `pid`'s child processes, whatever they run. */
 async function childrenOf(pid: number): Promise<string[]> {
   const tasks = await readdir(`/proc/${pid}/task`);
   const lists = await Promise.all(
     tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')),
   );
   return lists.join(' ').split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The worker's running job processes: its children running job-worker.js. Not the PyTorch probe
+ * it starts at start-up (python3, seconds long), nor an exited child not yet reaped (no cmdline).
+ */
+async function jobProcessesOf(pid: number): Promise<string[]> {
+  const children = await childrenOf(pid);
+  const commands = await Promise.all(
+    children.map((c) => readFile(`/proc/${c}/cmdline`, 'utf8').catch(() => '')),
+  );
+  return children.filter((_, i) => commands[i]!.includes('job-worker'));
 }
 
 /** A TCP port free on 127.0.0.1 a moment ago. */
@@ -350,7 +362,7 @@ describe('galen worker beside galen serve --no-worker', () => {
       const j = await job(server, id);
       return j.state === 'running' && j.stage !== 'starting' ? j : undefined;
     });
-    expect(await childrenOf(worker.pid)).toHaveLength(1);
+    expect(await jobProcessesOf(worker.pid)).toHaveLength(1);
     const config = loadConfig({
       env: await storeSettings(server.dataDir),
       overrides: { dataDir: server.dataDir },
@@ -364,7 +376,7 @@ describe('galen worker beside galen serve --no-worker', () => {
       ).toBe(true);
       await until(
         'the worker to stop its job process',
-        async () => ((await childrenOf(worker.pid)).length === 0 ? true : undefined),
+        async () => ((await jobProcessesOf(worker.pid)).length === 0 ? true : undefined),
         5000,
       );
       expect(workerSays(worker, id)).toContain(
