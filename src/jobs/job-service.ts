@@ -142,6 +142,8 @@ export type JobLoopHealth = { alive: true } | { alive: false; reason: string };
 export type TrainJobRequest = TrainModelRequest;
 
 const TERMINAL: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+/** Queued jobs a claim looks at, oldest first; those other workers took meanwhile are skipped. */
+const CLAIM_PAGE = 20;
 const PROGRESS_WRITE_MS = 500;
 /** How often a wait looks at the store again, for jobs run by another process sharing it. */
 const WAIT_POLL_MS = 1000;
@@ -617,7 +619,9 @@ export class JobService {
   }
 
   private async claimNext(): Promise<JobRecord | undefined> {
-    const queued = (await this.store.listJobs({ state: 'queued', limit: 1000 })).reverse();
+    // The oldest first, a few at a time: every worker polls this each second, and a queue longer
+    // than one page is still served in order (the newest 1,000, reversed, starved older jobs).
+    const queued = await this.store.listJobs({ state: 'queued', oldestFirst: true, limit: CLAIM_PAGE });
     for (const job of queued) {
       const now = this.now();
       const claimed = await this.store.updateJob(

@@ -40,6 +40,7 @@ for (const factory of metadataStoreFactories()) {
       await store.insertJob(job('j2', { createdAt: t(2), kind: 'optimize', createdBy: 'k2' }));
       expect(await store.getJob('j1')).toEqual(job('j1', { createdAt: t(1) }));
       expect((await store.listJobs({ limit: 10 })).map((j) => j.id)).toEqual(['j2', 'j1']);
+      expect((await store.listJobs({ oldestFirst: true, limit: 1 })).map((j) => j.id)).toEqual(['j1']);
       expect((await store.listJobs({ kinds: ['train'], limit: 10 })).map((j) => j.id)).toEqual(['j1']);
       expect(await store.listJobs({ kinds: [], limit: 10 })).toEqual([]);
       const owned = await store.listJobs({ ownedOnly: { kinds: ['optimize'], keyId: 'k1' }, limit: 10 });

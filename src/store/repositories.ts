@@ -96,14 +96,16 @@ export interface JobRepository {
   insertJob(record: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | undefined>;
   /**
-   * Newest first; `state` filters; `kinds` keeps those kinds only; `ownedOnly` keeps jobs of its
-   * kinds only when `keyId` created them; `createdBy` keeps one key's jobs.
+   * Newest first (with `oldestFirst`, oldest first: the order a queue is served in); `state`
+   * filters; `kinds` keeps those kinds only; `ownedOnly` keeps jobs of its kinds only when `keyId`
+   * created them; `createdBy` keeps one key's jobs.
    */
   listJobs(options: {
     state?: JobState;
     kinds?: readonly string[];
     ownedOnly?: { kinds: readonly string[]; keyId: string };
     createdBy?: string;
+    oldestFirst?: boolean;
     limit: number;
   }): Promise<JobRecord[]>;
   /**

@@ -65,6 +65,7 @@ export function sqlJobRepository(scope: StoreScope): JobRepository {
       kinds?: readonly string[];
       ownedOnly?: { kinds: readonly string[]; keyId: string };
       createdBy?: string;
+      oldestFirst?: boolean;
       limit: number;
     }): Promise<JobRecord[]> {
       let query = db.selectFrom('jobs').selectAll();
@@ -80,9 +81,10 @@ export function sqlJobRepository(scope: StoreScope): JobRepository {
         );
       }
       if (options.createdBy !== undefined) query = query.where('created_by', '=', options.createdBy);
+      const order = options.oldestFirst === true ? 'asc' : 'desc';
       const rows = await query
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
+        .orderBy('created_at', order)
+        .orderBy('id', order)
         .limit(options.limit)
         .execute();
       return rows.map(toJob);
