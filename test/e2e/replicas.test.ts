@@ -17,21 +17,12 @@ import {
   createPostgresTestDatabase,
   dropPostgresTestDatabase,
   postgresSkipReason,
+  within,
 } from '../helpers/stores.js';
 
 const skip = postgresSkipReason() ?? s3TestSkip();
 const INPUTS = 4;
 const OUTPUTS = 2;
-
-/** Polls `check` every 20 ms until it holds; resolves with the milliseconds that took. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function register(replica: GalenChild, model: string, seed: number): Promise<number> {
   const res = await replica.call('POST', `/api/v1/models/${model}/versions`, {
